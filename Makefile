@@ -1,0 +1,39 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TOOLS := .tools
+APIGEELINT := $(TOOLS)/node_modules/.bin/apigeelint
+APIGEELINT_VERSION := 2.85.1
+PORT ?= 8501
+
+.PHONY: install run test lint bench sample clean
+
+install: $(STAMP) $(APIGEELINT)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(APIGEELINT):
+	mkdir -p $(TOOLS)
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS) apigeelint@$(APIGEELINT_VERSION)
+
+run: install
+	$(VENV)/bin/streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+
+test: install
+	$(PY) -m tests.run
+
+lint: install
+	$(VENV)/bin/ruff check copilot workflows app.py app_pages tests bench
+
+bench: install
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,bench]'
+	$(PY) bench/bench_analyze.py --rows 1000000 5000000
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache

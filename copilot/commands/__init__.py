@@ -1,0 +1,1 @@
+"""Sub-commands of ``atc``: one module each, discovered by :mod:`copilot.cli`."""

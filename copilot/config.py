@@ -1,0 +1,74 @@
+"""Settings from the environment (``ATC_*``) and an optional ``atc.toml``.
+
+Environment variables win over the file. Nothing here holds a secret value
+read from disk into workflow inputs: keys are referenced by name.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from copilot.errors import ConfigError
+
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """atc's settings; see README "Configuration"."""
+
+    data_dir: Path = field(default_factory=lambda: Path(".atc"))
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_timeout_s: float = 60.0
+    repair_attempts: int = 2
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "atc"
+
+    @property
+    def sample_path(self) -> Path:
+        return PACKAGE_DATA / "sample" / "apigee-analytics-7d.csv.gz"
+
+
+_ENV = {
+    "ATC_DATA_DIR": ("data_dir", Path),
+    "ATC_LLM_BASE_URL": ("llm_base_url", str),
+    "ATC_LLM_MODEL": ("llm_model", str),
+    "ATC_LLM_API_KEY_ENV": ("llm_api_key_env", str),
+    "ATC_LLM_TIMEOUT_S": ("llm_timeout_s", float),
+    "ATC_REPAIR_ATTEMPTS": ("repair_attempts", int),
+    "ATC_TEMPORAL_ADDRESS": ("temporal_address", str),
+    "ATC_TEMPORAL_NAMESPACE": ("temporal_namespace", str),
+    "ATC_TEMPORAL_TASK_QUEUE": ("temporal_task_queue", str),
+}
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read ``atc.toml`` (if present) then ``ATC_*`` environment variables."""
+    env = dict(os.environ) if env is None else env
+    values: dict[str, object] = {}
+    toml_path = path or Path(env.get("ATC_CONFIG", "atc.toml"))
+    if toml_path.exists():
+        try:
+            raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{toml_path} is not valid TOML: {exc}") from exc
+        known = {name for name, _ in _ENV.values()}
+        for key, value in raw.get("atc", raw).items():
+            if key not in known:
+                raise ConfigError(f"unknown setting {key!r} in {toml_path}; known: {sorted(known)}")
+            values[key] = value
+    for var, (name, kind) in _ENV.items():
+        if env.get(var):
+            try:
+                values[name] = kind(env[var])
+            except ValueError as exc:
+                raise ConfigError(f"{var}={env[var]!r} is not a valid {kind.__name__}") from exc
+    if "data_dir" in values:
+        values["data_dir"] = Path(str(values["data_dir"]))
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Apigee access logs: formats -> canonical records (see :mod:`copilot.logs.schema`)."""
