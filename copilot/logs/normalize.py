@@ -1,0 +1,189 @@
+"""Validate raw fields and turn them into canonical records.
+
+Every reader maps its source names onto canonical column names and hands an
+Arrow table of raw values (strings or numbers) to :func:`normalize`. Rows that
+fail a check are not dropped silently: their index and a reason come back so
+the reader can quarantine them. Checks are vectorised (Arrow compute); the
+common all-valid case costs one cast per column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from copilot.logs import schema
+from copilot.logs.timestamps import parse_timestamps
+
+_NUMERIC = {"status": (100, 599), "target_status": (100, 599)}
+_INT64 = pa.int64()
+_LATENCY = ("total_ms", "target_ms", "request_ms")
+_SHORT_FAULTS = {
+    "SpikeArrestViolation": schema.SPIKE_ARREST_FAULT,
+    "QuotaViolation": schema.QUOTA_FAULT,
+}
+_TRUE = ["1", "true", "True", "TRUE", "yes"]
+_REQUIRED_SOURCE = {
+    "ts": "timestamp",
+    "proxy": "apiproxy",
+    "verb": "request_verb",
+    "path": "request_path",
+    "status": "response_status_code",
+}
+
+
+@dataclass
+class Normalized:
+    """Canonical records plus the rejected row indices and their reasons."""
+
+    frame: pd.DataFrame
+    rejected: list[tuple[int, str]]
+
+
+def normalize(raw: pa.Table, columns: tuple[str, ...] | None = None) -> Normalized:
+    """Check and convert a table of raw fields (canonical names) to canonical records."""
+    n = raw.num_rows
+    bad = np.zeros(n, dtype=bool)
+    reasons: dict[int, str] = {}
+
+    def flag(mask: pa.Array | np.ndarray, reason_of) -> None:  # noqa: ANN001
+        mask_np = (
+            np.asarray(pc.fill_null(mask, False))
+            if isinstance(mask, pa.Array | pa.ChunkedArray)
+            else mask
+        )
+        # The first failed check names the reason; later checks skip rejected rows.
+        for i in np.flatnonzero(mask_np & ~bad):
+            reasons[int(i)] = reason_of(int(i))
+        bad[:] |= mask_np
+
+    out: dict[str, pa.Array] = {}
+    for name, source in _REQUIRED_SOURCE.items():
+        col = _column(raw, name)
+        if col is None:
+            flag(np.ones(n, dtype=bool), lambda i, s=source: f"missing {s}")
+            col = pa.nulls(n, pa.string())
+        if name != "ts" and not pa.types.is_integer(col.type):
+            col = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
+            flag(pc.equal(col, ""), lambda i, s=source: f"missing {s}")
+        flag(pc.is_null(col), lambda i, s=source: f"missing {s}")
+        out[name] = col
+    ts = parse_timestamps(out["ts"])
+    flag(
+        pc.and_(pc.is_null(ts), pc.is_valid(out["ts"])),
+        lambda i: f"bad timestamp {_show(out['ts'], i)}",
+    )
+    out["ts"] = ts
+    for name, (lo, hi) in _NUMERIC.items():
+        col = out.get(name) if name in out else _column(raw, name)
+        if col is None:
+            continue
+        num, invalid = _to_number(col)
+        flag(invalid, lambda i, c=col, nm=name: f"bad {nm} {_show(c, i)}")
+        flag(
+            pc.or_(pc.less(num, lo), pc.greater(num, hi)),
+            lambda i, c=col, nm=name: f"{nm} out of range {_show(c, i)}",
+        )
+        out[name] = num
+    for name in _LATENCY:
+        col = _column(raw, name)
+        if col is None:
+            continue
+        num, invalid = _to_number(col, pa.float64())
+        flag(invalid, lambda i, c=col, nm=name: f"bad {nm} {_show(c, i)}")
+        flag(pc.less(num, 0), lambda i, c=col, nm=name: f"negative {nm} {_show(c, i)}")
+        out[name] = num
+    out["verb"] = pc.utf8_upper(out["verb"])
+    flag(
+        pc.invert(pc.match_substring_regex(out["verb"], r"^[A-Z]{1,16}$")),
+        lambda i: f"bad request_verb {_show(out['verb'], i)}",
+    )
+    out["path"] = pc.replace_substring_regex(out["path"], r"\?.*$", "")
+    keep = np.flatnonzero(~bad)
+    frame = _to_frame(raw, out, keep, columns)
+    return Normalized(frame, sorted(reasons.items()))
+
+
+def _column(raw: pa.Table, name: str) -> pa.Array | None:
+    if name not in raw.column_names:
+        return None
+    col = raw.column(name)
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def _to_number(col: pa.Array, kind: pa.DataType = _INT64) -> tuple[pa.Array, pa.Array]:
+    """Cast to a number; returns the numbers (null where empty/invalid) and the invalid mask."""
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        return pc.cast(col, kind), pa.array(np.zeros(len(col), dtype=bool))
+    text = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
+    text = pc.if_else(pc.equal(text, ""), None, text)
+    try:
+        return pc.cast(pc.cast(text, pa.float64()), kind), pa.array(np.zeros(len(col), dtype=bool))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ok = pc.match_substring_regex(text, r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
+        clean = pc.if_else(ok, text, None)
+        invalid = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(ok, False)))
+        return pc.cast(pc.cast(clean, pa.float64()), kind), invalid
+
+
+def _show(col: pa.Array, i: int) -> str:
+    value = col[i].as_py()
+    return repr(value) if value is not None else "(empty)"
+
+
+def _to_frame(
+    raw: pa.Table, out: dict[str, pa.Array], keep: np.ndarray, columns: tuple[str, ...] | None
+) -> pd.DataFrame:
+    take = pa.array(keep)
+    data: dict[str, object] = {}
+    wanted = columns or schema.NAMES
+    for name in wanted:
+        if name in out:
+            arr = out[name]
+        else:
+            arr = _column(raw, name)
+            if arr is None:
+                continue
+        data[name] = _finish(name, pc.take(arr, take))
+    frame = pd.DataFrame(data, index=pd.RangeIndex(len(keep)))
+    if "is_error" in wanted and "is_error" not in frame.columns:
+        frame["is_error"] = frame["status"] >= 400 if "status" in frame else False
+    full = schema.conform(frame)
+    return full[list(wanted)] if columns else full
+
+
+def _finish(name: str, arr: pa.Array) -> pd.Series | np.ndarray:
+    dtype = schema.DTYPES[name]
+    if name == "is_error":
+        text = pc.cast(arr, pa.string())
+        return np.asarray(pc.fill_null(pc.is_in(text, pa.array(_TRUE)), False))
+    if name == "fault_code":
+        arr = _expand_faults(arr)
+    if dtype == "category":
+        arr = pc.fill_null(pc.cast(arr, pa.string()), "")
+        if name in ("api_product", "app", "client_id"):
+            arr = pc.if_else(pc.equal(arr, ""), schema.NOT_SET, arr)
+        return pd.Series(pd.Categorical.from_codes(*_codes(arr)))
+    if dtype == "string":
+        return pd.Series(pc.fill_null(pc.cast(arr, pa.string()), "").to_pandas(), dtype="string")
+    if dtype.startswith("datetime64"):
+        return pd.Series(arr.to_pandas()).astype(dtype)
+    if dtype == "Int16":
+        return pd.Series(arr.to_pandas(), dtype="Int16")
+    return arr.to_numpy(zero_copy_only=False).astype(dtype)
+
+
+def _codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
+    encoded = pc.dictionary_encode(arr)
+    return np.asarray(encoded.indices).astype(np.int32), encoded.dictionary.to_pylist()
+
+
+def _expand_faults(arr: pa.Array) -> pa.Array:
+    text = pc.fill_null(pc.cast(arr, pa.string()), "")
+    for short, full in _SHORT_FAULTS.items():
+        text = pc.if_else(pc.equal(text, short), full, text)
+    return text
