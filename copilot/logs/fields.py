@@ -82,6 +82,6 @@ DEFAULT_SYSLOG_TEMPLATE = (
     "status={response.status.code} target_status={target.response.status.code} "
     "sent={client.sent.end.timestamp} tsent={target.sent.start.timestamp} "
     "trecv={target.received.end.timestamp} app={developer.app.name} client_id={client_id} "
-    'product={apiproduct.name} ip={client.ip} fault="{fault.name}" fault_policy="{fault.policy}" '
+    'product={apiproduct.name} ip={client.ip} fault="{fault.name}" '
     'ua="{request.header.user-agent}"'
 )

@@ -40,7 +40,13 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("ts", "datetime64[ms, UTC]", "client_received_start_timestamp", "request received (UTC)", True),
+    Column(
+        "ts",
+        "datetime64[ms, UTC]",
+        "client_received_start_timestamp",
+        "request received (UTC)",
+        True,
+    ),
     Column("organization", "category", "organization", "Apigee organization"),
     Column("environment", "category", "environment", "Apigee environment"),
     Column("proxy", "category", "apiproxy", "API proxy name", True),
@@ -52,13 +58,22 @@ COLUMNS: tuple[Column, ...] = (
     Column("verb", "category", "request_verb", "HTTP method, upper case", True),
     Column("path", "string", "request_path (request_uri without query)", "request path", True),
     Column("status", "int16", "response_status_code", "status the client got", True),
-    Column("target_status", "Int16", "target_response_code", "status from the target; null if not reached"),
+    Column(
+        "target_status",
+        "Int16",
+        "target_response_code",
+        "status from the target; null if not reached",
+    ),
     Column("total_ms", "float32", "total_response_time", "time in Apigee, target included (ms)"),
     Column("target_ms", "float32", "target_response_time", "target time (ms); null if not reached"),
-    Column("request_ms", "float32", "request_processing_latency", "request processing in Apigee (ms)"),
+    Column(
+        "request_ms", "float32", "request_processing_latency", "request processing in Apigee (ms)"
+    ),
     Column("client_ip", "string", "client_ip / x_forwarded_for_ip", "client address"),
     Column("useragent", "string", "useragent", "User-Agent header (untrusted text)"),
-    Column("fault_policy", "category", "ax_execution_fault_policy_name", "policy that faulted, or ''"),
+    Column(
+        "fault_policy", "category", "ax_execution_fault_policy_name", "policy that faulted, or ''"
+    ),
     Column("fault_code", "category", "ax_edge_execution_fault_code", "fault code, or ''"),
     Column("is_error", "bool", "is_error", "Apigee's is_error flag (or status >= 400)"),
 )

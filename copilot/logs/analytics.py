@@ -1,0 +1,153 @@
+"""Apigee analytics export records: CSV (``,``/``|``/tab, optional gzip) and JSON lines.
+
+The Data Export / BigQuery shape (APIGEE.md, "Data export"): one record per
+request with Apigee's analytics field names. Column order, extra columns and
+missing optional columns are tolerated; a headerless CSV is read when the
+column list is given. CSV is parsed by Arrow in blocks, so memory stays flat
+as files grow; JSON lines are parsed in blocks of lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from copilot.errors import LogFormatError
+from copilot.logs.detect import sniff_delimiter
+from copilot.logs.fields import ANALYTICS_FIELDS
+from copilot.logs.lines import read_line_records
+from copilot.logs.normalize import normalize
+from copilot.logs.quarantine import Quarantine
+from copilot.logs.schema import DTYPES
+from copilot.logs.sources import find_lines, open_binary, peek
+
+CSV_BLOCK_BYTES = 32 << 20
+
+
+def pick_sources(available: list[str], columns: tuple[str, ...] | None = None) -> dict[str, str]:
+    """Map canonical names to the first matching export field present (case-insensitive)."""
+    lower = {name.lower(): name for name in available}
+    wanted = columns or tuple(ANALYTICS_FIELDS)
+    picked: dict[str, str] = {}
+    for canonical, candidates in ANALYTICS_FIELDS.items():
+        needed = canonical in wanted or canonical in ("ts", "proxy", "verb", "path", "status")
+        hit = next((lower[c] for c in candidates if c in lower), None)
+        if needed and hit:
+            picked[canonical] = hit
+    return picked
+
+
+def read_csv(
+    path: Path,
+    quarantine: Quarantine,
+    *,
+    columns: tuple[str, ...] | None = None,
+    csv_columns: list[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Yield canonical chunks from an analytics CSV export."""
+    head = peek(path)
+    first_line = head.splitlines()[0].lstrip("\ufeff")
+    delimiter = sniff_delimiter(first_line)
+    header = next(csv.reader([first_line], delimiter=delimiter), [])
+    names = [str(n).strip() for n in (csv_columns or header)]
+    sources = pick_sources(names, columns)
+    invalid: list[tuple[int | None, str]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        invalid.append((row.number, row.text))
+        return "skip"
+
+    types = {src: _arrow_type(canon) for canon, src in sources.items()}
+    reader = pacsv.open_csv(
+        open_binary(path),
+        read_options=pacsv.ReadOptions(
+            block_size=CSV_BLOCK_BYTES,
+            column_names=names,
+            skip_rows=0 if csv_columns else 1,
+        ),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=list(sources.values()),
+            column_types=types,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    rename = {src: canon for canon, src in sources.items()}
+    seen = 0  # data rows handed over by Arrow so far
+    header_lines = 0 if csv_columns else 1
+    unresolved: list[tuple[str, str]] = []
+    try:
+        for batch in reader:
+            table = pa.Table.from_batches([batch]).rename_columns(
+                [rename[c] for c in batch.schema.names]
+            )
+            for number, text in invalid:
+                if number is None:
+                    unresolved.append((text, "wrong number of fields"))
+                quarantine.reject(str(path), number, "wrong number of fields", text)
+            before, invalid[:] = len(invalid), []
+            result = normalize(table, columns)
+            for index, reason in result.rejected:
+                line = header_lines + seen + index + 1 + before
+                quarantine.reject(str(path), line, reason, _row_text(table, index, delimiter))
+            seen += batch.num_rows
+            quarantine.accept(len(result.frame))
+            if len(result.frame):
+                yield result.frame
+    except pa.ArrowInvalid as exc:
+        raise LogFormatError(f"{path}: cannot parse as CSV: {exc}") from exc
+    for number, text in invalid:
+        quarantine.reject(str(path), number, "wrong number of fields", text)
+        if number is None:
+            unresolved.append((text, "wrong number of fields"))
+    _resolve_lines(path, quarantine, unresolved)
+
+
+def _resolve_lines(path: Path, quarantine: Quarantine, unresolved: list[tuple[str, str]]) -> None:
+    # Arrow's parallel parser does not know line numbers; find the kept samples' lines.
+    texts = {s.text for s in quarantine.samples if s.source == str(path) and s.line is None}
+    if not texts:
+        return
+    found = find_lines(path, texts)
+    quarantine.samples[:] = [
+        type(s)(s.source, found.get(s.text, s.line), s.reason, s.text) if s.line is None else s
+        for s in quarantine.samples
+    ]
+
+
+def _arrow_type(canonical: str) -> pa.DataType:
+    if DTYPES[canonical] == "category":
+        return pa.dictionary(pa.int32(), pa.string())
+    return pa.string()
+
+
+def _row_text(table: pa.Table, index: int, delimiter: str) -> str:
+    return delimiter.join(
+        "" if v is None else str(v) for v in table.slice(index, 1).to_pylist()[0].values()
+    )
+
+
+def read_jsonl(
+    path: Path,
+    quarantine: Quarantine,
+    *,
+    columns: tuple[str, ...] | None = None,
+    block_lines: int = 200_000,
+) -> Iterator[pd.DataFrame]:
+    """Yield canonical chunks from analytics records as JSON lines."""
+
+    def parse(text: str) -> dict[str, object]:
+        obj = json.loads(text)
+        if not isinstance(obj, dict):
+            raise ValueError("not a JSON object")
+        sources = pick_sources(list(obj), columns)
+        return {canon: obj[src] for canon, src in sources.items()}
+
+    yield from read_line_records(path, quarantine, parse, columns=columns, block_lines=block_lines)

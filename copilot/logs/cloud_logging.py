@@ -1,0 +1,81 @@
+"""Cloud Logging entries written by a MessageLogging policy.
+
+The payload is the team's template: flat ``jsonPayload`` keys holding flow
+variables as strings, or ``textPayload`` when the message is not JSON. The
+entry's ``timestamp`` (RFC 3339) is the request time when the payload has
+none of its own. Entries come one per line or as one JSON array (a console
+export). APIGEE.md, "MessageLogging shapes"; Google's apigee-samples
+``cloud-logging`` proxy; Google SecOps' gcp-apigee-x parser page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from copilot.errors import LogFormatError
+from copilot.logs.flowvars import flatten, flow_to_raw
+from copilot.logs.lines import read_line_records, records_to_chunks
+from copilot.logs.quarantine import Quarantine
+from copilot.logs.sources import open_binary, peek
+from copilot.logs.syslog import Template
+
+ARRAY_BLOCK = 100_000
+
+
+def parse_entry(entry: Any, template: Template) -> dict[str, Any]:
+    """Raw canonical fields of one LogEntry; ValueError with the reason otherwise."""
+    if not isinstance(entry, dict):
+        raise ValueError("not a JSON object")
+    payload = entry.get("jsonPayload")
+    if payload is None and isinstance(entry.get("textPayload"), str):
+        text = entry["textPayload"].strip()
+        payload = json.loads(text) if text.startswith("{") else template.parse(text)
+    if not isinstance(payload, dict):
+        raise ValueError("no jsonPayload or textPayload")
+    return flow_to_raw(flatten(payload), entry.get("timestamp"))
+
+
+def read_cloud_logging(
+    path: Path,
+    quarantine: Quarantine,
+    *,
+    columns: tuple[str, ...] | None = None,
+    template: str | None = None,
+    block_lines: int = 200_000,
+) -> Iterator[pd.DataFrame]:
+    """Yield canonical chunks from Cloud Logging entries (JSON lines or a JSON array)."""
+    compiled = Template(template) if template else Template()
+
+    def parse(text: str) -> dict[str, Any]:
+        return parse_entry(json.loads(text), compiled)
+
+    if peek(path, 4096).lstrip("\ufeff \t\r\n").startswith("["):
+        yield from _read_array(path, quarantine, parse, columns)
+    else:
+        yield from read_line_records(
+            path, quarantine, parse, columns=columns, block_lines=block_lines
+        )
+
+
+def _read_array(
+    path: Path, quarantine: Quarantine, parse: Any, columns: tuple[str, ...] | None
+) -> Iterator[pd.DataFrame]:
+    # A console export is one JSON document; it is loaded whole (such exports are small).
+    try:
+        with open_binary(path) as fh:
+            entries = json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LogFormatError(f"{path}: a JSON array export that is not valid JSON ({exc})") from exc
+    if not isinstance(entries, list):
+        raise LogFormatError(f"{path}: expected a JSON array of log entries")
+    for start in range(0, len(entries), ARRAY_BLOCK):
+        items = (
+            (start + i + 1, json.dumps(e), json.dumps(e)[:300])
+            for i, e in enumerate(entries[start : start + ARRAY_BLOCK])
+        )
+        yield from records_to_chunks(str(path), quarantine, parse, items, columns)

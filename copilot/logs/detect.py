@@ -1,0 +1,76 @@
+"""Format auto-detection from the first bytes of a file (``--format`` forces one)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+from copilot.errors import LogFormatError
+from copilot.logs.fields import ANALYTICS_MARKERS
+
+ANALYTICS_CSV = "analytics-csv"
+ANALYTICS_JSONL = "analytics-jsonl"
+CLOUD_LOGGING = "cloud-logging"
+SYSLOG = "syslog"
+FORMATS = (ANALYTICS_CSV, ANALYTICS_JSONL, CLOUD_LOGGING, SYSLOG)
+
+_CLOUD_KEYS = {"jsonPayload", "textPayload", "logName", "insertId", "receiveTimestamp"}
+_SYSLOG_HEAD = re.compile(r"^<\d{1,3}>\d? ?")
+DELIMITERS = (",", "|", "\t")
+
+
+def detect(path: Path, head: str, *, headerless: bool = False) -> str:
+    """Name the format of a file from its first lines, or raise LogFormatError."""
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    stripped = first.lstrip("\ufeff").lstrip()
+    if stripped.startswith("["):
+        return CLOUD_LOGGING
+    if stripped.startswith("{"):
+        return _json_kind(path, stripped)
+    if _SYSLOG_HEAD.match(stripped) or " proxy=" in stripped:
+        return SYSLOG
+    if headerless:
+        return ANALYTICS_CSV
+    header = {name.strip().strip('"').lower() for name in _split_header(stripped)}
+    if all(marker in header for marker in ANALYTICS_MARKERS):
+        return ANALYTICS_CSV
+    raise LogFormatError(
+        f"{path}: does not look like an Apigee log (no analytics header with "
+        f"{', '.join(ANALYTICS_MARKERS)}; not Cloud Logging JSON; not syslog). "
+        f"Use --format to force one of: {', '.join(FORMATS)}"
+    )
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The export delimiter (``,``, ``|`` or tab): the one the header line uses most."""
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _split_header(line: str) -> list[str]:
+    return next(csv.reader([line], delimiter=sniff_delimiter(line)), [])
+
+
+def _json_kind(path: Path, line: str) -> str:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError:
+        # The first line may be a malformed entry: decide on the keys it names.
+        if any(f'"{k}"' in line for k in _CLOUD_KEYS):
+            return CLOUD_LOGGING
+        if all(f'"{m}"' in line for m in ANALYTICS_MARKERS[1:]):
+            return ANALYTICS_JSONL
+        raise LogFormatError(
+            f"{path}: the first line is not valid JSON; use --format to force one"
+        ) from None
+    if isinstance(obj, dict) and _CLOUD_KEYS & obj.keys():
+        return CLOUD_LOGGING
+    if isinstance(obj, dict) and any(m in obj for m in ANALYTICS_MARKERS):
+        return ANALYTICS_JSONL
+    raise LogFormatError(
+        f"{path}: JSON lines, but neither Apigee analytics records nor Cloud Logging entries; "
+        f"use --format to force one of: {', '.join(FORMATS)}"
+    )

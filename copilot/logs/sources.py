@@ -1,0 +1,88 @@
+"""Opening log files: gzip by magic bytes, a decoded peek for sniffing, line blocks."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from copilot.errors import LogFormatError
+
+GZIP_MAGIC = b"\x1f\x8b"
+PEEK_BYTES = 64 * 1024
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """Open a log file for reading bytes, decompressing gzip transparently."""
+    if not path.exists():
+        raise LogFormatError(f"{path}: no such file")
+    if path.is_dir():
+        raise LogFormatError(f"{path}: is a directory, not a log file")
+    if is_gzip(path):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def peek(path: Path, size: int = PEEK_BYTES) -> str:
+    """The first ``size`` bytes of the (decompressed) file as text.
+
+    Raises :class:`LogFormatError` for empty, binary or non-UTF-8 files: the
+    one clear error the CLI turns into exit code 2.
+    """
+    try:
+        with open_binary(path) as fh:
+            head = fh.read(size)
+    except (OSError, EOFError) as exc:
+        raise LogFormatError(f"{path}: cannot read it ({exc})") from exc
+    if not head.strip():
+        raise LogFormatError(f"{path}: the file is empty")
+    if b"\x00" in head:
+        raise LogFormatError(f"{path}: looks binary (NUL bytes), not a text log")
+    try:
+        return head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a multi-byte character cut by the peek
+            return head[: exc.start].decode("utf-8")
+        raise LogFormatError(
+            f"{path}: not UTF-8 text at byte {exc.start}; not a log atc can read"
+        ) from exc
+
+
+def iter_line_blocks(path: Path, block_lines: int) -> Iterator[list[tuple[int, str | None, bytes]]]:
+    """Yield blocks of ``(line_number, text_or_None_if_not_utf8, raw)``; blank lines are skipped."""
+    block: list[tuple[int, str | None, bytes]] = []
+    with open_binary(path) as fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                text: str | None = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            block.append((number, text, raw))
+            if len(block) >= block_lines:
+                yield block
+                block = []
+    if block:
+        yield block
+
+
+def find_lines(path: Path, texts: set[str]) -> dict[str, int]:
+    """Line numbers of the first occurrence of each of ``texts`` (whole lines)."""
+    found: dict[str, int] = {}
+    if not texts:
+        return found
+    with open_binary(path) as fh:
+        for number, raw in enumerate(fh, 1):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if line in texts and line not in found:
+                found[line] = number
+                if len(found) == len(texts):
+                    break
+    return found
