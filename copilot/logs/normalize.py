@@ -139,6 +139,7 @@ def _to_frame(
     raw: pa.Table, out: dict[str, pa.Array], keep: np.ndarray, columns: tuple[str, ...] | None
 ) -> pd.DataFrame:
     take = pa.array(keep)
+    everything = len(keep) == raw.num_rows
     data: dict[str, object] = {}
     wanted = columns or schema.NAMES
     for name in wanted:
@@ -148,7 +149,7 @@ def _to_frame(
             arr = _column(raw, name)
             if arr is None:
                 continue
-        data[name] = _finish(name, pc.take(arr, take))
+        data[name] = _finish(name, arr if everything else pc.take(arr, take))
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(keep)))
     if "is_error" in wanted and "is_error" not in frame.columns:
         frame["is_error"] = frame["status"] >= 400 if "status" in frame else False
