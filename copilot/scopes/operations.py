@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from copilot.errors import InputError, ProductsError
+from copilot.errors import InputError, ProductsError, ScopeDenied
 
 _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_.\-]*)\}$")
 _LITERAL = re.compile(r"^[A-Za-z0-9\-_~!$&'()+,=:@.]+$")
@@ -131,7 +131,9 @@ def encode_param(name: str, value: object) -> str:
     """One parameter value as one path segment; values that could climb are refused."""
     text = str(value)
     if text in ("", ".", ".."):
-        raise InputError(f"parameter {name!r} may not be {text!r}: it would not name one segment")
+        raise ScopeDenied(f"parameter {name!r} may not be {text!r}: it would not name one segment")
+    if "/" in text or "\\" in text:
+        raise ScopeDenied(f"parameter {name!r} contains a path separator: {text[:40]!r}")
     return quote(text, safe="-_~!$&'()*+,=:@")
 
 

@@ -38,9 +38,13 @@ _UNRESERVED = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 _PCHAR_RAW = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@%")
 _DOT_SEGMENT = re.compile(r"(^|[/\\])\.{1,2}([/\\]|$)")
 _OVERRIDE_PARAMS = {
-    "_method", "method", "_httpmethod", "x-http-method-override", "x-http-method",
+    "_method",
+    "method",
+    "_httpmethod",
+    "x-http-method-override",
+    "x-http-method",
     "x-method-override",
-}  # fmt: skip
+}
 _REFUSED_HEADERS = {
     "x-http-method-override": "overrides the HTTP method behind the gateway's back",
     "x-http-method": "overrides the HTTP method behind the gateway's back",

@@ -1,0 +1,223 @@
+"""A local gateway that enforces API products the way Apigee does.
+
+Per request, in Apigee's order (route, PreFlow policies, conditional flows):
+
+1. refuse hostile or ambiguous request targets (400, ``atc.gateway.AmbiguousRequest``;
+   Apigee has no single code for this, the generated proxy refuses the same);
+2. route by base path (404 ``messaging.adaptors.http.flow.ApplicationNotFound``);
+3. SpikeArrest per proxy (429 ``policies.ratelimit.SpikeArrestViolation``, with a
+   ``Retry-After`` header that Apigee only sends if a FaultRule adds it);
+4. VerifyJWT against the JWKS, audience and issuer (401 ``steps.jwt.*``);
+5. the token's scopes must grant the request under the products' resource and
+   method rules (403 ``steps.oauth.v2.InsufficientScope``);
+6. forward to the proxy's mock backend (the built-in echo when none is set),
+   without the caller's ``Authorization`` header (backends never see tokens);
+   an unreachable backend is 503, a slow one 504.
+
+Fault bodies have Apigee's shape: ``{"fault": {"faultstring", "detail": {"errorcode"}}}``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from copilot.errors import ScopeDenied, TokenInvalid
+from copilot.scopes.catalog import Catalog
+from copilot.scopes.check import check_request
+from copilot.scopes.keys import JwksSource
+from copilot.scopes.server import ALL_METHODS
+from copilot.scopes.spikearrest import SpikeArrest
+from copilot.scopes.tokens import DEFAULT_LEEWAY_S, VerifiedToken, fault_code, verify_token
+from copilot.scopes.urls import check_headers, check_method, parse_target
+
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "authorization",
+    "content-length",
+}
+_TRUSTED_HEADERS = {"authorization", "host"}  # set by the client library and HTTP itself
+
+
+@dataclass
+class EmulatorConfig:
+    """What the emulator enforces and where it forwards.
+
+    ``backends`` maps proxy names (or ``"*"``) to backend base URLs; a proxy
+    with no backend is answered by the built-in echo.
+    """
+
+    catalog: Catalog
+    jwks: JwksSource
+    audience: str
+    issuer: str
+    backends: Mapping[str, str] = field(default_factory=dict)
+    spike_arrest: str | None = "100ps"
+    leeway_s: float = DEFAULT_LEEWAY_S
+    environment: str | None = None
+    backend_timeout_s: float = 10.0
+
+
+def fault(status: int, errorcode: str, faultstring: str, headers: dict | None = None) -> Response:
+    """An Apigee-shaped error response."""
+    body = {"fault": {"faultstring": faultstring, "detail": {"errorcode": errorcode}}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _raw_target(request: Request) -> str:
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    target = raw.decode("latin-1")
+    return f"{target}?{query.decode('latin-1')}" if query else target
+
+
+class GatewayEmulator:
+    """The ASGI app plus its state (limiters, the log of decisions)."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.limiters: dict[str, SpikeArrest] = {}
+        self.log: deque[dict[str, Any]] = deque(maxlen=1000)
+        self._http = httpx.AsyncClient(
+            timeout=config.backend_timeout_s, follow_redirects=False, trust_env=False
+        )
+        self.app = Starlette(routes=[Route("/{path:path}", self.handle, methods=ALL_METHODS)])
+
+    def _limiter(self, proxy: str) -> SpikeArrest | None:
+        if not self.config.spike_arrest:
+            return None
+        if proxy not in self.limiters:
+            self.limiters[proxy] = SpikeArrest(self.config.spike_arrest)
+        return self.limiters[proxy]
+
+    async def handle(self, request: Request) -> Response:
+        target = _raw_target(request)
+        response, note = await self._decide(request, target)
+        self.log.append(
+            {
+                "method": request.method,
+                "target": target,
+                "status": response.status_code,
+                "note": note,
+            }
+        )
+        return response
+
+    async def _decide(self, request: Request, target: str) -> tuple[Response, str]:
+        config = self.config
+        try:
+            check_method(request.method)
+            check_headers({k: v for k, v in request.headers.items() if k not in _TRUSTED_HEADERS})
+            parsed = parse_target(target)
+        except ScopeDenied as exc:
+            return fault(400, "atc.gateway.AmbiguousRequest", exc.message), exc.message
+        located = config.catalog.locate(parsed.path)
+        if located is None:
+            text = f"Unable to identify proxy for host: default and url: {parsed.path}"
+            return fault(404, "messaging.adaptors.http.flow.ApplicationNotFound", text), text
+        proxy, suffix = located
+        limiter = self._limiter(proxy.name)
+        wait = limiter.admit(proxy.name) if limiter else None
+        if limiter is not None and wait is not None:
+            retry = {"Retry-After": str(max(1, math.ceil(wait)))}
+            text = limiter.fault_text()
+            return fault(429, "policies.ratelimit.SpikeArrestViolation", text, retry), text
+        try:
+            token = self._verify(request)
+        except TokenInvalid as exc:
+            return fault(401, fault_code(exc), exc.message), exc.message
+        decision = check_request(
+            config.catalog, token.scopes, request.method, target, environment=config.environment
+        )
+        if not decision.allowed:
+            return fault(403, "steps.oauth.v2.InsufficientScope", decision.reason), decision.reason
+        return await self._forward(
+            request, proxy.name, suffix, parsed.query, token
+        ), decision.reason
+
+    def _verify(self, request: Request) -> VerifiedToken:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            error = TokenInvalid(
+                "Failed to Resolve Variable : policy(JWT-VerifyToken) "
+                "variable(request.header.authorization): no Bearer token"
+            )
+            error.fault_code = "steps.jwt.FailedToResolveVariable"  # type: ignore[attr-defined]
+            raise error
+        config = self.config
+        return verify_token(
+            token.strip(),
+            config.jwks,
+            audience=config.audience,
+            issuer=config.issuer,
+            leeway_s=config.leeway_s,
+        )
+
+    async def _forward(
+        self, request: Request, proxy: str, suffix: str, query: str, token: VerifiedToken
+    ) -> Response:
+        backend = self.config.backends.get(proxy) or self.config.backends.get("*")
+        body = await request.body()
+        if not backend:
+            return _echo(request.method, proxy, suffix, query, token, body)
+        url = backend.rstrip("/") + suffix + (f"?{query}" if query else "")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers["x-atc-subject"] = token.subject
+        try:
+            upstream = await self._http.request(request.method, url, headers=headers, content=body)
+        except httpx.TimeoutException:
+            return fault(504, "messaging.adaptors.http.flow.GatewayTimeout", "Gateway Timeout")
+        except httpx.HTTPError as exc:
+            return fault(503, "messaging.adaptors.http.flow.ServiceUnavailable", str(exc))
+        passed = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k.lower() not in _HOP_BY_HOP | {"content-encoding"}
+        }
+        return Response(upstream.content, status_code=upstream.status_code, headers=passed)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _echo(
+    method: str, proxy: str, suffix: str, query: str, token: VerifiedToken, body: bytes
+) -> Response:
+    return JSONResponse(
+        {
+            "echo": True,
+            "proxy": proxy,
+            "method": method,
+            "pathsuffix": suffix,
+            "query": query,
+            "subject": token.subject,
+            "scopes": list(token.scopes),
+            "body_bytes": len(body),
+        },
+        status_code=201 if method == "POST" else 200,
+    )
+
+
+def create_app(config: EmulatorConfig) -> Starlette:
+    """The emulator as an ASGI app (``app.state.emulator`` holds its state)."""
+    emulator = GatewayEmulator(config)
+    emulator.app.state.emulator = emulator
+    return emulator.app

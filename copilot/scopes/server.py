@@ -1,0 +1,107 @@
+"""Running ASGI apps on loopback: a background server for tests and demos, and a
+built-in mock backend that echoes each request as JSON.
+
+Servers bind 127.0.0.1 on an ephemeral port by default (port 0), so parallel
+test runs never collide and nothing listens beyond the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from copilot.errors import ExternalError
+
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class BackgroundServer:
+    """Serve an ASGI app with uvicorn in a daemon thread (``with`` or start/stop)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app, self.host, self.port = app, host, port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self, timeout_s: float = 10.0) -> str:
+        """Start serving; returns the base URL (``http://127.0.0.1:PORT``)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise ExternalError(f"cannot listen on {self.host}:{self.port} ({exc})") from None
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=2
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="atc-asgi"
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise ExternalError(f"server on {self.host}:{self.port} did not start")
+            time.sleep(0.01)
+        self.url = f"http://{self.host}:{self.port}"
+        return self.url
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self._server = self._thread = None
+
+    def __enter__(self) -> BackgroundServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_forever(app: Any, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve in the foreground until interrupted (``atc gateway serve``)."""
+    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")
+
+
+async def _echo(request: Request) -> JSONResponse:
+    raw = await request.body()
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode("utf-8", errors="replace")
+    raw_path = request.scope.get("raw_path", b"").decode("latin-1")
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    status = 201 if request.method == "POST" else 200
+    return JSONResponse(
+        {
+            "echo": True,
+            "method": request.method,
+            "path": raw_path or request.url.path,
+            "query": query,
+            "headers": {k: v for k, v in request.headers.items() if k.startswith("x-")},
+            "authorization_forwarded": "authorization" in request.headers,
+            "body": body,
+        },
+        status_code=status,
+    )
+
+
+def echo_backend_app() -> Starlette:
+    """A mock backend: answers every request with JSON describing it (POST -> 201)."""
+    return Starlette(routes=[Route("/{path:path}", _echo, methods=ALL_METHODS)])

@@ -1,0 +1,208 @@
+"""Short-lived scoped JWTs: mint them for a workflow, verify them like VerifyJWT.
+
+A token carries ``iss``, ``aud``, ``sub`` (the workflow's identity), ``scope``
+(space-separated approved scopes, RFC 8693 section 4.2 / RFC 9068), ``iat``,
+``nbf``, ``exp`` (at most 15 minutes after ``iat``) and a random ``jti``.
+
+Verification refuses, before any signature maths: algorithms outside the
+allow-list (``none``, every HMAC), headers that bring their own key
+(``jwk``, ``jku``, ``x5u``, ``x5c``) or critical extensions, a missing
+``kid`` and a ``kid`` the JWKS does not hold, and a key whose type does not
+fit the algorithm. Then pyjwt checks the signature, ``exp``/``nbf``/``iat``
+with leeway, ``aud``, ``iss`` and that every required claim is present.
+Each refusal is a :class:`TokenInvalid` whose ``fault_code`` is the
+``steps.jwt.*`` code Apigee's VerifyJWT raises for the same failure
+(cloud.google.com/apigee/docs/api-platform/reference/policies/verify-jwt-policy).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from copilot.errors import InputError, TokenInvalid
+from copilot.scopes.keys import SUPPORTED_ALGS, JwksSource, SigningKey, resolve_key_ref
+
+MAX_TTL_S = 900
+DEFAULT_TTL_S = 300
+DEFAULT_LEEWAY_S = 30
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "scope")
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+_KEY_HEADERS = ("jwk", "jku", "x5u", "x5c")
+_KTY = {"RS256": "RSA", "ES256": "EC"}
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A token that passed every check, with its claims."""
+
+    claims: dict[str, Any]
+    scopes: tuple[str, ...]
+    subject: str
+    kid: str
+    alg: str
+
+    @property
+    def expires_at(self) -> int:
+        return int(self.claims["exp"])
+
+
+def _reject(code: str, message: str) -> TokenInvalid:
+    error = TokenInvalid(message)
+    error.fault_code = f"steps.jwt.{code}"  # type: ignore[attr-defined]
+    return error
+
+
+def fault_code(error: TokenInvalid) -> str:
+    """The Apigee ``steps.jwt.*`` error code for a verification failure."""
+    return getattr(error, "fault_code", "steps.jwt.InvalidToken")
+
+
+def parse_scopes(value: Iterable[str] | str) -> tuple[str, ...]:
+    """``"a b"``, ``"a,b"`` or a list -> sorted unique scope tokens (InputError if malformed)."""
+    items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
+    scopes = sorted({s.strip() for s in items if s and s.strip()})
+    for scope in scopes:
+        if not _SCOPE_TOKEN.match(scope):
+            raise InputError(f"scope {scope!r} is not a valid scope token")
+    return tuple(scopes)
+
+
+def mint_token(
+    key: str | SigningKey,
+    *,
+    issuer: str,
+    audience: str,
+    subject: str,
+    scopes: Iterable[str] | str,
+    ttl_s: int = DEFAULT_TTL_S,
+    now: float | None = None,
+) -> str:
+    """Sign a short-lived scoped JWT with the key behind reference ``key``."""
+    signing = resolve_key_ref(key) if isinstance(key, str) else key
+    granted = parse_scopes(scopes)
+    if not granted:
+        raise InputError("a token needs at least one scope")
+    if not 0 < ttl_s <= MAX_TTL_S:
+        raise InputError(f"token lifetime {ttl_s}s is outside 1..{MAX_TTL_S}s")
+    for name, value in (("issuer", issuer), ("audience", audience), ("subject", subject)):
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"a token needs a non-empty {name}")
+    issued = int(time.time() if now is None else now)
+    claims = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "scope": " ".join(granted),
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + int(ttl_s),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, signing.key, algorithm=signing.alg, headers={"kid": signing.kid})
+
+
+def _header(token: str, algorithms: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise _reject("FailedToDecode", "not a JWT (expected header.payload.signature)")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError as exc:
+        raise _reject("FailedToDecode", f"cannot decode the token header ({exc})") from None
+    alg = header.get("alg")
+    if alg not in algorithms:
+        raise _reject(
+            "AlgorithmMismatch",
+            f"algorithm {alg!r} is not allowed (allowed: {', '.join(algorithms)})",
+        )
+    carried = [h for h in _KEY_HEADERS if h in header]
+    if carried:
+        raise _reject(
+            "InvalidToken",
+            f"header {carried[0]!r} brings its own key; keys come only from the configured JWKS",
+        )
+    if "crit" in header:
+        raise _reject("UnhandledCriticalHeader", "critical header extensions are not supported")
+    if not isinstance(header.get("kid"), str) or not header["kid"]:
+        raise _reject("KeyIdMissing", "the token names no key id (kid)")
+    return header
+
+
+def verify_token(
+    token: str,
+    jwks: JwksSource,
+    *,
+    audience: str,
+    issuer: str,
+    algorithms: Iterable[str] = SUPPORTED_ALGS,
+    leeway_s: float = DEFAULT_LEEWAY_S,
+    max_lifetime_s: int = MAX_TTL_S,
+    subject: str | None = None,
+) -> VerifiedToken:
+    """Verify a scoped token; raises :class:`TokenInvalid` with the reason (and fault code)."""
+    allowed = tuple(algorithms)
+    if not allowed or any(a not in SUPPORTED_ALGS for a in allowed):
+        raise InputError(f"algorithm allow-list {allowed} must be a subset of {SUPPORTED_ALGS}")
+    token = token.strip() if isinstance(token, str) else token
+    header = _header(token, allowed)
+    alg, kid = header["alg"], header["kid"]
+    key = jwks.signing_key(kid)
+    if key is None:
+        raise _reject("NoMatchingPublicKey", f"key id {kid!r} is not in the {jwks.description}")
+    if key.key_type != _KTY[alg] or (key.algorithm_name and key.algorithm_name != alg):
+        raise _reject(
+            "AlgorithmMismatch", f"key {kid!r} is a {key.key_type} key; the token says {alg}"
+        )
+    try:
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[alg],
+            audience=audience,
+            issuer=issuer,
+            subject=subject,
+            leeway=leeway_s,
+            options={"require": list(REQUIRED_CLAIMS), "verify_sub": subject is not None},
+        )
+    except jwt.ExpiredSignatureError:
+        raise _reject("TokenExpired", "the token has expired") from None
+    except jwt.ImmatureSignatureError as exc:
+        raise _reject("TokenNotYetValid", f"the token is not valid yet ({exc})") from None
+    except jwt.InvalidAudienceError:
+        raise _reject("InvalidClaim", f"audience does not match {audience!r}") from None
+    except jwt.InvalidIssuerError:
+        raise _reject("InvalidClaim", f"issuer does not match {issuer!r}") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise _reject("InvalidClaim", f"required claim {exc.claim!r} is missing") from None
+    except jwt.InvalidSignatureError:
+        raise _reject("InvalidToken", f"signature does not verify with key {kid!r}") from None
+    except jwt.InvalidTokenError as exc:
+        raise _reject("InvalidToken", f"invalid token ({exc})") from None
+    return _checked(claims, kid, alg, max_lifetime_s)
+
+
+def _checked(claims: dict[str, Any], kid: str, alg: str, max_lifetime_s: int) -> VerifiedToken:
+    try:
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+    except (TypeError, ValueError):
+        raise _reject("InvalidClaim", "exp and iat must be numbers") from None
+    if lifetime > max_lifetime_s:
+        raise _reject(
+            "InvalidClaim", f"the token lives {lifetime}s; at most {max_lifetime_s}s is accepted"
+        )
+    scope = claims.get("scope")
+    if not isinstance(scope, str) or not scope.split():
+        raise _reject("InvalidClaim", "the scope claim must be a non-empty space-separated string")
+    scopes = scope.split()
+    if any(not _SCOPE_TOKEN.match(s) for s in scopes):
+        raise _reject("InvalidClaim", "the scope claim holds a malformed scope token")
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise _reject("InvalidClaim", "the sub claim must be a non-empty string")
+    return VerifiedToken(claims=claims, scopes=tuple(scopes), subject=subject, kid=kid, alg=alg)
