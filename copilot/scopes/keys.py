@@ -50,7 +50,7 @@ class GeneratedKey:
     @property
     def ref(self) -> str:
         """The key reference to hand to workflows and ``atc token mint --key``."""
-        return f"file:{self.private_path}"
+        return f"file:{self.private_path.resolve()}"
 
 
 def _b64(number: int) -> str:

@@ -35,13 +35,7 @@ class BackgroundServer:
 
     def start(self, timeout_s: float = 10.0) -> str:
         """Start serving; returns the base URL (``http://127.0.0.1:PORT``)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise ExternalError(f"cannot listen on {self.host}:{self.port} ({exc})") from None
+        sock = bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=2
@@ -74,9 +68,31 @@ class BackgroundServer:
         self.stop()
 
 
-def serve_forever(app: Any, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve in the foreground until interrupted (``atc gateway serve``)."""
-    uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket, or one readable ExternalError."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ExternalError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+    return sock
+
+
+def serve_forever(
+    app: Any, host: str = "127.0.0.1", port: int = 8080, on_ready: Any = None
+) -> None:
+    """Serve in the foreground until interrupted (``atc gateway serve``).
+
+    ``on_ready(url)`` is called once the socket is bound (port 0 = any free port).
+    """
+    sock = bind(host, port)
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    if on_ready is not None:
+        on_ready(url)
+    config = uvicorn.Config(app, log_level="info", lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 async def _echo(request: Request) -> JSONResponse:

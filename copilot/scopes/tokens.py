@@ -29,6 +29,8 @@ import jwt
 from copilot.errors import InputError, TokenInvalid
 from copilot.scopes.keys import SUPPORTED_ALGS, JwksSource, SigningKey, resolve_key_ref
 
+DEFAULT_ISSUER = "atc"
+DEFAULT_AUDIENCE = "atc-gateway"
 MAX_TTL_S = 900
 DEFAULT_TTL_S = 300
 DEFAULT_LEEWAY_S = 30

@@ -1,0 +1,92 @@
+"""``atc gateway serve``: the local gateway emulator on loopback.
+
+It verifies scoped JWTs against a JWKS, enforces the API products' resource
+and method rules as Apigee does, applies a SpikeArrest-style limit and
+forwards to mock backends (the built-in echo when none is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from copilot.errors import UsageError
+from copilot.scopes import DEFAULT_PRODUCTS, load_catalog
+from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.keys import load_jwks
+from copilot.scopes.server import serve_forever
+from copilot.scopes.spikearrest import parse_rate
+from copilot.scopes.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("gateway", help="run the local gateway emulator")
+    parser.set_defaults(func=_no_action)
+    actions = parser.add_subparsers(
+        dest="gateway_action", metavar="ACTION", parser_class=type(parser)
+    )
+    serve = actions.add_parser("serve", help="serve the emulator until interrupted")
+    serve.add_argument("--products", type=Path, default=DEFAULT_PRODUCTS, help="API product file")
+    serve.add_argument("--jwks", required=True, help="JWKS file or http(s) URL of the token keys")
+    serve.add_argument("--port", type=int, default=8080, help="port (0 = any free port)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: loopback only)")
+    serve.add_argument("--audience", default=DEFAULT_AUDIENCE)
+    serve.add_argument("--issuer", default=DEFAULT_ISSUER)
+    serve.add_argument(
+        "--backend",
+        action="append",
+        default=[],
+        metavar="PROXY=URL",
+        help="forward a proxy (or * for all) to a backend; default: built-in echo",
+    )
+    serve.add_argument(
+        "--rate", default="100ps", help="SpikeArrest rate per proxy (e.g. 10ps, 30pm)"
+    )
+    serve.add_argument("--no-spike-arrest", action="store_true", help="disable the rate limit")
+    serve.add_argument("--environment", help="only products valid in this environment")
+    serve.set_defaults(func=_serve)
+
+
+def _no_action(args: argparse.Namespace) -> int:
+    raise UsageError("atc gateway: choose an action: serve")
+
+
+def _backends(items: list[str]) -> dict[str, str]:
+    backends = {}
+    for item in items:
+        name, sep, url = item.partition("=")
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            raise UsageError(f"--backend {item!r} must look like orders=http://127.0.0.1:9000")
+        backends[name] = url
+    return backends
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a TCP port")
+    rate = None if args.no_spike_arrest else args.rate
+    if rate:
+        parse_rate(rate)
+    catalog = load_catalog(args.products)
+    config = EmulatorConfig(
+        catalog=catalog,
+        jwks=load_jwks(args.jwks),
+        audience=args.audience,
+        issuer=args.issuer,
+        backends=_backends(args.backend),
+        spike_arrest=rate,
+        environment=args.environment,
+    )
+
+    def ready(url: str) -> None:
+        print(
+            f"atc gateway emulator listening on {url} "
+            f"({len(catalog.proxies)} proxies, {len(catalog.products)} products; "
+            f"audience {args.audience}, issuer {args.issuer})",
+            flush=True,
+        )
+
+    serve_forever(create_app(config), args.host, args.port, on_ready=ready)
+    print("atc gateway emulator stopped", file=sys.stderr)
+    return 0

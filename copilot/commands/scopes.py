@@ -1,0 +1,180 @@
+"""``atc scopes check|list|artifacts``: what API product scopes allow, and Apigee artifacts.
+
+Exit codes: 0 allowed / done, 3 denied (with the reason), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from copilot.commands._output import emit_json, table
+from copilot.errors import ScopeDenied, UsageError
+from copilot.scopes import DEFAULT_PRODUCTS, Catalog, check_request, load_catalog
+from copilot.scopes.artifacts import write_artifacts
+from copilot.scopes.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, parse_scopes
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "scopes", help="check requests against API product scopes; list operations; artifacts"
+    )
+    parser.set_defaults(func=_no_action)
+    actions = parser.add_subparsers(
+        dest="scopes_action", metavar="ACTION", parser_class=type(parser)
+    )
+
+    check = actions.add_parser("check", help="may these scopes send METHOD URL? (exit 0 yes, 3 no)")
+    _products_arg(check)
+    check.add_argument("--scopes", required=True, help="granted scopes, comma-separated")
+    check.add_argument("--gateway", help="gateway origin, to accept absolute URLs to it")
+    check.add_argument(
+        "--header", action="append", default=[], metavar="'NAME: VALUE'", help="request header"
+    )
+    check.add_argument("--environment", help="only products valid in this environment")
+    check.add_argument("--json", action="store_true", help="print one JSON document")
+    check.add_argument("method", metavar="METHOD")
+    check.add_argument("url", metavar="URL", help="a path such as /v1/orders/42, or a URL")
+    check.set_defaults(func=_check)
+
+    listing = actions.add_parser("list", help="the operations a scope set allows")
+    _products_arg(listing)
+    listing.add_argument("--scopes", help="comma-separated; default: every operation")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    listing.set_defaults(func=_list)
+
+    art = actions.add_parser("artifacts", help="write the Apigee API product and proxy bundles")
+    _products_arg(art)
+    art.add_argument("--scopes", required=True, help="granted scopes, comma-separated")
+    art.add_argument("--identity", required=True, help="workflow identity (the token subject)")
+    art.add_argument("--out", required=True, type=Path, help="output directory")
+    art.add_argument("--jwks-uri", required=True, help="JWKS URI Apigee verifies tokens with")
+    art.add_argument("--issuer", default=DEFAULT_ISSUER)
+    art.add_argument("--audience", default=DEFAULT_AUDIENCE)
+    art.add_argument("--env", action="append", dest="environments", help="environment (repeat)")
+    art.add_argument(
+        "--operation", action="append", dest="operations", help="grant only these (repeat)"
+    )
+    art.add_argument("--alg", default="RS256", choices=["RS256", "ES256"])
+    art.add_argument("--json", action="store_true", help="print one JSON document")
+    art.set_defaults(func=_artifacts)
+
+
+def _products_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--products",
+        type=Path,
+        default=DEFAULT_PRODUCTS,
+        help="API product file ({proxies, apiProduct}); default: the bundled sample",
+    )
+
+
+def _no_action(args: argparse.Namespace) -> int:
+    raise UsageError("atc scopes: choose an action: check, list or artifacts")
+
+
+def _scopes(catalog: Catalog, text: str) -> tuple[str, ...]:
+    scopes = parse_scopes(text)
+    if not scopes:
+        raise UsageError("--scopes needs at least one scope")
+    unknown = catalog.unknown_scopes(scopes)
+    if unknown:
+        raise UsageError(
+            f"no API product in {catalog.source} holds {', '.join(unknown)}; "
+            f"known scopes: {', '.join(catalog.scopes)}"
+        )
+    return scopes
+
+
+def _headers(items: list[str]) -> dict[str, str]:
+    headers = {}
+    for item in items:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise UsageError(f"--header {item!r} must look like 'Name: value'")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def _check(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.products)
+    scopes = _scopes(catalog, args.scopes)
+    decision = check_request(
+        catalog,
+        scopes,
+        args.method,
+        args.url,
+        _headers(args.header),
+        gateway=args.gateway,
+        environment=args.environment,
+    )
+    details = {"method": args.method, "url": args.url, "scopes": list(scopes), **decision.to_dict()}
+    if args.json:
+        error = None if decision.allowed else ScopeDenied(decision.reason).line()
+        emit_json({"ok": decision.allowed, "error": error, **details})
+        return 0 if decision.allowed else ScopeDenied.exit_code
+    if not decision.allowed:
+        raise ScopeDenied(decision.reason)
+    print(f"allowed: {decision.reason}")
+    if decision.operation is not None:
+        print(f"operation: {decision.operation.id}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.products)
+    if args.scopes is not None:
+        scopes = _scopes(catalog, args.scopes)
+        operations = catalog.operations_for(scopes)
+    else:
+        scopes, operations = catalog.scopes, list(catalog.operations)
+    if args.json:
+        emit_json(
+            {
+                "ok": True,
+                "products": str(args.products),
+                "scopes": list(scopes),
+                "operations": [op.to_dict() for op in operations],
+                "findings": list(catalog.findings),
+            }
+        )
+        return 0
+    rows = [(op.id, op.method, op.full_template, " ".join(op.scopes) or "-") for op in operations]
+    print(table(rows, ["operation", "method", "path", "granted by"]))
+    print(f"\n{len(operations)} operation(s) for {', '.join(scopes) or 'no scopes'}")
+    for finding in catalog.findings:
+        print(f"finding: {finding}", file=sys.stderr)
+    return 0
+
+
+def _artifacts(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.products)
+    scopes = _scopes(catalog, args.scopes)
+    result = write_artifacts(
+        catalog,
+        args.out,
+        identity=args.identity,
+        scopes=scopes,
+        jwks_uri=args.jwks_uri,
+        issuer=args.issuer,
+        audience=args.audience,
+        environments=args.environments or ["prod"],
+        operations=args.operations,
+        alg=args.alg,
+    )
+    payload = {
+        "ok": True,
+        "product": result.product_name,
+        "product_file": str(result.product_path),
+        "bundles": {name: str(path) for name, path in result.bundles.items()},
+        "operations": list(result.operations),
+    }
+    if args.json:
+        emit_json(payload)
+        return 0
+    print(f"API product {result.product_name}: {result.product_path}")
+    for name, path in result.bundles.items():
+        print(f"proxy bundle {name}: {path}")
+    print(f"{len(result.operations)} operation(s): {', '.join(result.operations)}")
+    return 0
