@@ -1,0 +1,116 @@
+"""The streaming accumulator: canonical chunks in, mergeable aggregates kept.
+
+``Analyzer.add`` reduces each chunk to integer arrays (``chunk.prepare``) and
+adds sparse counts to a handful of aggregates; it never keeps rows. What it
+keeps grows with time span x groups, not with rows:
+
+- per consumer (proxy x app x client id) and per endpoint (proxy x verb x path
+  template): counts per outcome code, fine latency histograms (total and
+  target time), counts per second;
+- per proxy, app and client id: counts per second (their outcome counts and
+  histograms are sums of the consumers', derived at the end);
+- per consumer and minute: counts per outcome code (the per-app minute series,
+  and summed per proxy, the proxy minute series);
+- per proxy and minute: a coarse histogram of total latency.
+
+Every aggregate is a sum of integer counts, so any chunking of the same rows,
+in any order, gives identical results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from copilot.analysis import sketch
+from copilot.analysis.chunk import ChunkView, Vocabs, prepare
+from copilot.analysis.finish import build_analysis
+from copilot.analysis.outcomes import N_OUTCOMES
+from copilot.analysis.result import Analysis
+from copilot.analysis.sparse import SparseCounts
+
+MINUTE_SHIFT = 8  # minute cells hold minute << 8 | sub-index (outcome or coarse bucket)
+
+
+class GroupAccumulator:
+    """Aggregates of one grouping: per-second counts, optionally outcomes and latency."""
+
+    def __init__(self, full: bool) -> None:
+        self.seconds = SparseCounts()
+        self.full = full
+        self.outcomes = SparseCounts()
+        self.total_ms = SparseCounts()
+        self.target_ms = SparseCounts()
+
+    def add(self, group: np.ndarray, view: ChunkView) -> None:
+        self.seconds.add_cells(group, view.second)
+        if self.full:
+            self.outcomes.add_cells(group, view.outcome)
+            self.total_ms.add_cells(group, view.total_bucket)
+            self.target_ms.add_cells(group, view.target_bucket)
+
+
+class Analyzer:
+    """Streaming traffic analysis: ``add`` canonical chunks, then ``finish``.
+
+    Chunks may arrive in any order and may split a second or a minute; their
+    categorical columns may have different categories. Memory stays bounded by
+    the aggregates (time span x groups), whatever the number of rows.
+    """
+
+    def __init__(self, *, top_n: int = 10, detect_anomalies: bool = True) -> None:
+        self.top_n = top_n
+        self.detect_anomalies = detect_anomalies
+        self.vocabs = Vocabs()
+        self.records = 0
+        self.skipped = 0
+        self.first_ms: int | None = None
+        self.last_ms: int | None = None
+        self.consumers = GroupAccumulator(full=True)
+        self.endpoints = GroupAccumulator(full=True)
+        self.proxies = GroupAccumulator(full=False)
+        self.apps = GroupAccumulator(full=False)
+        self.clients = GroupAccumulator(full=False)
+        self.consumer_minutes = SparseCounts()  # (consumer, minute << 8 | outcome)
+        self.proxy_latency = SparseCounts()  # (proxy, minute << 8 | coarse bucket)
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        """Fold one canonical chunk into the aggregates."""
+        if len(chunk) == 0:
+            return
+        view, skipped = prepare(chunk, self.vocabs)
+        self.skipped += skipped
+        if view.size == 0:
+            return
+        self.records += view.size
+        lo, hi = int(view.ts_ms.min()), int(view.ts_ms.max())
+        self.first_ms = lo if self.first_ms is None else min(self.first_ms, lo)
+        self.last_ms = hi if self.last_ms is None else max(self.last_ms, hi)
+        self.consumers.add(view.consumer, view)
+        self.endpoints.add(view.endpoint, view)
+        self.proxies.add(view.proxy, view)
+        self.apps.add(view.app, view)
+        self.clients.add(view.client, view)
+        minute_cell = view.minute << MINUTE_SHIFT
+        self.consumer_minutes.add_cells(view.consumer, minute_cell | view.outcome)
+        coarse = sketch.coarse_index(view.total_bucket)
+        self.proxy_latency.add_cells(view.proxy, minute_cell | coarse)
+
+    def finish(self) -> Analysis:
+        """The result so far (more chunks may be added and ``finish`` called again)."""
+        return build_analysis(self)
+
+
+def analyze(
+    chunks: Iterable[pd.DataFrame], *, top_n: int = 10, detect_anomalies: bool = True
+) -> Analysis:
+    """Analyse a stream of canonical chunks (see ``Analyzer``)."""
+    analyzer = Analyzer(top_n=top_n, detect_anomalies=detect_anomalies)
+    for chunk in chunks:
+        analyzer.add(chunk)
+    return analyzer.finish()
+
+
+assert N_OUTCOMES <= 1 << MINUTE_SHIFT and sketch.COARSE_NAN < 1 << MINUTE_SHIFT

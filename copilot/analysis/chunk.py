@@ -1,0 +1,119 @@
+"""One canonical chunk reduced to the integer arrays the accumulators count.
+
+Everything per row is vectorised: timestamps become unix seconds and minutes,
+categorical columns become global ids through each chunk's category list,
+paths are templated once per distinct path of the chunk, latencies become
+sketch buckets and statuses become outcome codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from copilot.analysis import sketch
+from copilot.analysis.endpoints import template_paths
+from copilot.analysis.ids import Vocab, category_ids, tuple_ids
+from copilot.analysis.outcomes import outcome_codes
+
+MAX_TEMPLATES = 20_000  # beyond this, new path templates share "{other}"
+
+
+class Vocabs:
+    """The global label vocabularies shared by all chunks of one analysis."""
+
+    def __init__(self) -> None:
+        self.proxy = Vocab()
+        self.app = Vocab()
+        self.client = Vocab()
+        self.verb = Vocab()
+        self.template = Vocab(limit=MAX_TEMPLATES)
+        self.consumer = Vocab()  # (proxy id, app id, client id)
+        self.endpoint = Vocab()  # (proxy id, verb id, template id)
+
+
+@dataclass(frozen=True)
+class ChunkView:
+    """Per-row integer arrays of one chunk (all the same length)."""
+
+    ts_ms: np.ndarray  # int64 epoch ms
+    second: np.ndarray  # int64 unix second
+    minute: np.ndarray  # int64 unix minute
+    outcome: np.ndarray  # int64 outcome code 0..7
+    total_bucket: np.ndarray  # int32 fine sketch bucket of total_ms
+    target_bucket: np.ndarray  # int32 fine sketch bucket of target_ms
+    proxy: np.ndarray
+    app: np.ndarray
+    client: np.ndarray
+    consumer: np.ndarray
+    endpoint: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.ts_ms.size)
+
+
+def epoch_ms(ts: pd.Series) -> np.ndarray:
+    """Epoch milliseconds of a timestamp column (NaT becomes -1)."""
+    if not (isinstance(ts.dtype, pd.DatetimeTZDtype) and ts.dtype.unit == "ms"):
+        ts = pd.to_datetime(ts, utc=True).astype("datetime64[ms, UTC]")
+    ms = np.asarray(ts.array.asi8, dtype=np.int64)
+    return np.where(ts.isna().to_numpy(), -1, ms)
+
+
+def path_template_ids(paths: pd.Series, vocab: Vocab) -> np.ndarray:
+    """Global template id of every row, templating each distinct path once."""
+    arr = pa.array(paths.array) if hasattr(paths.array, "__arrow_array__") else pa.array(paths)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    encoded = pc.dictionary_encode(pc.fill_null(arr, ""))
+    templates = pc.dictionary_encode(template_paths(encoded.dictionary))
+    lut = vocab.ids(templates.dictionary.to_pylist())[templates.indices.to_numpy()]
+    return lut[encoded.indices.to_numpy()]
+
+
+def _latency(chunk: pd.DataFrame, name: str) -> np.ndarray:
+    return sketch.bucket_index(chunk[name].to_numpy(dtype=np.float32, na_value=np.nan))
+
+
+def prepare(chunk: pd.DataFrame, vocabs: Vocabs) -> tuple[ChunkView, int]:
+    """The integer view of a chunk and the number of rows skipped (no usable time)."""
+    ms = epoch_ms(chunk["ts"])
+    keep = ms >= 0
+    skipped = int(keep.size - keep.sum())
+    if skipped:
+        chunk, ms = chunk.loc[keep], ms[keep]
+    proxy = category_ids(chunk["proxy"], vocabs.proxy)
+    app = category_ids(chunk["app"], vocabs.app)
+    client = category_ids(chunk["client_id"], vocabs.client)
+    verb = category_ids(chunk["verb"], vocabs.verb)
+    template = path_template_ids(chunk["path"], vocabs.template)
+    consumer = tuple_ids(
+        [proxy, app, client],
+        [len(vocabs.proxy), len(vocabs.app), len(vocabs.client)],
+        vocabs.consumer,
+    )
+    endpoint = tuple_ids(
+        [proxy, verb, template],
+        [len(vocabs.proxy), len(vocabs.verb), len(vocabs.template)],
+        vocabs.endpoint,
+    )
+    second = ms // 1000
+    view = ChunkView(
+        ts_ms=ms,
+        second=second,
+        minute=second // 60,
+        outcome=outcome_codes(chunk),
+        total_bucket=_latency(chunk, "total_ms"),
+        target_bucket=_latency(chunk, "target_ms"),
+        proxy=proxy,
+        app=app,
+        client=client,
+        consumer=consumer,
+        endpoint=endpoint,
+    )
+    return view, skipped

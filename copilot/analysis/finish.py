@@ -1,0 +1,183 @@
+"""Turn an ``Analyzer``'s aggregates into an ``Analysis``.
+
+Proxy, app and client outcome counts and latency histograms are the sums of
+their consumers' (proxy x app x client id), obtained by re-keying the consumer
+aggregates; per-second counts were kept per grouping because a second's count
+of a proxy is not recoverable from per-consumer distributions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from copilot.analysis import anomalies, rates, series
+from copilot.analysis.result import KEYS, Analysis, TopConsumer
+
+if TYPE_CHECKING:
+    from copilot.analysis.accumulate import Analyzer, GroupAccumulator
+
+
+def _labels(values: list) -> pd.Categorical:
+    """Labels by id, as a categorical (sorted categories) indexable by id."""
+    strings = [str(v) for v in values]
+    return pd.Categorical(strings, categories=sorted(set(strings)))
+
+
+def _table(
+    kind: str,
+    labels: dict[str, pd.Categorical],
+    n: int,
+    seconds: tuple[np.ndarray, np.ndarray],
+    outcomes: tuple[np.ndarray, np.ndarray],
+    total_ms: tuple[np.ndarray, np.ndarray],
+    target_ms: tuple[np.ndarray, np.ndarray],
+) -> pd.DataFrame:
+    frame = pd.DataFrame({name: labels[name] for name in KEYS[kind]})
+    parts = [
+        frame,
+        rates.outcome_table(*outcomes, n),
+        rates.rate_table(*seconds, n),
+        rates.latency_table(*total_ms, n, "total_ms"),
+        rates.latency_table(*target_ms, n, "target_ms"),
+    ]
+    table = pd.concat(parts, axis=1)
+    for edge in ("first", "last"):
+        seconds_col = table.pop(f"{edge}_s").astype("float64").to_numpy()
+        table[edge] = pd.to_datetime(seconds_col * 1000, unit="ms", utc=True)
+    table = table[table["requests"] > 0]
+    order = ["requests", *KEYS[kind]]
+    table = table.sort_values(order, ascending=[False] + [True] * len(KEYS[kind]), kind="stable")
+    return table.reset_index(drop=True)
+
+
+def _direct(acc: GroupAccumulator) -> dict:
+    return {
+        "seconds": acc.seconds.result(),
+        "outcomes": acc.outcomes.result(),
+        "total_ms": acc.total_ms.result(),
+        "target_ms": acc.target_ms.result(),
+    }
+
+
+def _derived(acc: GroupAccumulator, consumers: GroupAccumulator, lut: np.ndarray) -> dict:
+    return {
+        "seconds": acc.seconds.result(),
+        "outcomes": consumers.outcomes.remap(lut),
+        "total_ms": consumers.total_ms.remap(lut),
+        "target_ms": consumers.target_ms.remap(lut),
+    }
+
+
+def _tables(an: Analyzer) -> dict[str, pd.DataFrame]:
+    v = an.vocabs
+    proxy, app, client, verb = (_labels(x.labels) for x in (v.proxy, v.app, v.client, v.verb))
+    template = _labels(v.template.labels)
+    cons = np.array(v.consumer.labels, dtype=np.int64).reshape(-1, 3)
+    ends = np.array(v.endpoint.labels, dtype=np.int64).reshape(-1, 3)
+    c_labels = {
+        "proxy": proxy.take(cons[:, 0]),
+        "app": app.take(cons[:, 1]),
+        "client_id": client.take(cons[:, 2]),
+    }
+    e_labels = {
+        "proxy": proxy.take(ends[:, 0]),
+        "verb": verb.take(ends[:, 1]),
+        "path": template.take(ends[:, 2]),
+    }
+    return {
+        "proxies": _table(
+            "proxies",
+            {"proxy": proxy},
+            len(v.proxy),
+            **_derived(an.proxies, an.consumers, cons[:, 0]),
+        ),
+        "apps": _table(
+            "apps", {"app": app}, len(v.app), **_derived(an.apps, an.consumers, cons[:, 1])
+        ),
+        "clients": _table(
+            "clients",
+            {"client_id": client},
+            len(v.client),
+            **_derived(an.clients, an.consumers, cons[:, 2]),
+        ),
+        "consumers": _table("consumers", c_labels, len(v.consumer), **_direct(an.consumers)),
+        "endpoints": _table("endpoints", e_labels, len(v.endpoint), **_direct(an.endpoints)),
+    }
+
+
+def _minutes(an: Analyzer) -> tuple[pd.DataFrame, pd.DataFrame]:
+    v = an.vocabs
+    proxy, app, client = (_labels(x.labels) for x in (v.proxy, v.app, v.client))
+    cons = np.array(v.consumer.labels, dtype=np.int64).reshape(-1, 3)
+    per_proxy = series.sparse_minutes(*an.consumer_minutes.remap(cons[:, 0]))
+    dense = series.dense_minutes(per_proxy)
+    latency = series.minute_latency(*an.proxy_latency.result())
+    dense = dense.merge(latency, on=["group", "minute"], how="left") if len(dense) else dense
+    proxy_minutes = series.label_minutes(dense, {"proxy": proxy})
+    consumer_labels = {
+        "proxy": proxy.take(cons[:, 0]),
+        "app": app.take(cons[:, 1]),
+        "client_id": client.take(cons[:, 2]),
+    }
+    per_consumer = series.sparse_minutes(*an.consumer_minutes.result())
+    app_minutes = series.label_minutes(per_consumer, consumer_labels)
+    return _sort_minutes(proxy_minutes, ["proxy"]), _sort_minutes(
+        app_minutes, ["proxy", "app", "client_id"]
+    )
+
+
+def _sort_minutes(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    # Categories are sorted labels, so this order does not depend on chunking.
+    return frame.sort_values([*keys, "minute"], kind="stable").reset_index(drop=True)
+
+
+def _top_consumers(tables: dict[str, pd.DataFrame], records: int, n: int) -> list[TopConsumer]:
+    apps, consumers = tables["apps"], tables["consumers"]
+    out = []
+    for row in apps.head(n).to_dict("records"):
+        mine = consumers[consumers["app"].astype(str) == str(row["app"])]
+        out.append(
+            TopConsumer(
+                app=str(row["app"]),
+                client_ids=tuple(sorted(set(mine["client_id"].astype(str)))),
+                proxies=tuple(sorted(set(mine["proxy"].astype(str)))),
+                requests=int(row["requests"]),
+                share=row["requests"] / records if records else 0.0,
+                error_rate=float(row["error_rate"]),
+                rate_5xx=float(row["rate_5xx"]),
+                gateway_429=int(row["gateway_429"]),
+                peak_rps=float(row["rps_max"]),
+                peak_rpm=float(row["rpm_max"]),
+                rps_p99=float(row["rps_p99"]),
+            )
+        )
+    return out
+
+
+def _stamp(ms: int | None) -> pd.Timestamp | None:
+    return None if ms is None else pd.Timestamp(ms, unit="ms", tz="UTC")
+
+
+def build_analysis(an: Analyzer) -> Analysis:
+    """The ``Analysis`` of everything added to ``an`` so far."""
+    tables = _tables(an)
+    proxy_minutes, app_minutes = _minutes(an)
+    found, seasonality = [], "none"
+    if an.detect_anomalies and not proxy_minutes.empty:
+        found, seasonality = anomalies.detect(proxy_minutes, app_minutes)
+    return Analysis(
+        records=an.records,
+        skipped=an.skipped,
+        start=_stamp(an.first_ms),
+        end=_stamp(an.last_ms),
+        tables=tables,
+        proxy_minutes=proxy_minutes,
+        app_minutes=app_minutes,
+        anomalies=found,
+        top_consumers=_top_consumers(tables, an.records, an.top_n),
+        seasonality=seasonality,
+        endpoint_overflow=an.vocabs.template.overflowed > 0,
+    )
