@@ -78,11 +78,11 @@ def _lognormal(rng: np.random.Generator, median: np.ndarray, sigma: float) -> np
 
 
 def _busy_factor(sec: np.ndarray, proxy: np.ndarray, reached: np.ndarray) -> np.ndarray:
-    """Per request: its proxy's current 60-s load relative to that proxy's busiest minute today."""
+    """Per request: its proxy's load (trailing 15 min) relative to that proxy's busiest today."""
     out = np.zeros(sec.size)
     for index in np.unique(proxy[reached]):
         mask = reached & (proxy == index)
-        rate = trailing_rate(sec, mask, 60)
+        rate = trailing_rate(sec, mask, 900)
         out[proxy == index] = rate[sec[proxy == index]] / max(rate.max(), 1e-9)
     return out
 

@@ -80,7 +80,7 @@ _OPERATION_ROWS = (
         0,
     ),
     ("orders", "GET", "/{id}/items", "orders-read", "order", "", 60, 0, 2600, 200, 404, 0.01, 0.0),
-    ("payments", "POST", "", "payments", "", "", 420, 650, 700, 201, 402, 0.03, 0.004),
+    ("payments", "POST", "", "payments", "", "", 420, 650, 700, 201, 402, 0.03, 0.01),
     ("payments", "GET", "/{id}", "payments", "payment", "", 55, 0, 900, 200, 404, 0.005, 0.0),
     (
         "payments",
@@ -134,7 +134,7 @@ _OPERATION_ROWS = (
         0.0,
     ),
     ("notifications", "POST", "/email", "notifications", "", "", 180, 2500, 120, 202, 400, 0, 0),
-    ("notifications", "POST", "/sms", "notifications", "", "", 240, 300, 120, 202, 400, 0, 0.03),
+    ("notifications", "POST", "/sms", "notifications", "", "", 240, 300, 120, 202, 400, 0, 0.1),
 )
 OPERATIONS: tuple[Operation, ...] = tuple(
     Operation(*row[:10], client_error=(row[10], row[11]), backend_429=row[12])
