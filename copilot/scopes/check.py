@@ -173,12 +173,13 @@ def _denial_reason(
             if m != method and product.grant(proxy, suffix, m)
         }
     )
+    needed = _would_grant(catalog, proxy, suffix, method, environment)
     if other_methods:
+        hint = f"; {method} there needs scope {' or '.join(needed)}" if needed else ""
         return (
             f"method {method} is not granted on {path}; the granted scopes allow only "
-            f"{', '.join(other_methods)} there{note}"
+            f"{', '.join(other_methods)} there{hint}{note}"
         )
-    needed = _would_grant(catalog, proxy, suffix, method, environment)
     if needed:
         return (
             f"{method} {path} needs scope {' or '.join(needed)}; granted: "
