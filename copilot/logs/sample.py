@@ -88,8 +88,8 @@ def _day_rows(scenario: Scenario, day: int, pools: Pools) -> Rows:
         raise UsageError(f"day must be from 0 to {scenario.days - 1}, got {day}")
     rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, day]))
     arr = arrivals(day, scenario, rng)
-    fault = gateway_faults(arr.ts_ms, arr.app, arr.op, scenario, rng)
     sec = (arr.ts_ms - (scenario.start_ms + day * sc.DAY_MS)) // 1000
+    fault = gateway_faults(sec, arr.app, arr.op, scenario, rng)
     timing = backend_outcomes(sec, arr.op, fault, _ERROR_BOOST[arr.app], scenario, rng)
     return draw_rows(arr, timing, scenario, pools, rng, day)
 

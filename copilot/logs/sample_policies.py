@@ -106,30 +106,31 @@ def _quota(hour: np.ndarray, candidate: np.ndarray, allow: int) -> np.ndarray:
 
 
 def gateway_faults(
-    ts_ms: np.ndarray,
+    sec: np.ndarray,
     app: np.ndarray,
     op: np.ndarray,
     scenario: sc.Scenario,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Fault index per request (``F_NONE`` when the gateway let it through)."""
-    midnight = ts_ms[0] - ts_ms[0] % sc.DAY_MS if ts_ms.size else 0
-    sec = ((ts_ms - midnight) // 1000).astype(np.int64)
+    """Fault index per request (``F_NONE`` when the gateway let it through).
+
+    ``sec`` is each request's second of its UTC day, in time order.
+    """
     proxy = _PROXY_OF_OP[op]
-    fault = np.zeros(ts_ms.size, dtype=np.int8)
+    fault = np.zeros(sec.size, dtype=np.int8)
 
     sa_global = scenario.limit("SA-Global")
     per_min = round(sa_global.per_second * 60)
     fault[_spike_arrest(sec, proxy == sa_global.proxy, per_min)] = F_SA_GLOBAL
 
-    u = rng.random(ts_ms.size)
+    u = rng.random(sec.size)
     open_ = fault == F_NONE
     auth = open_ & ~_ANONYMOUS[app] & (u < _AUTH_FAIL[app])
     expired = u < _AUTH_FAIL[app] * 0.7
     fault[auth & _KEY_APPS[app]] = F_BAD_KEY
     fault[auth & ~_KEY_APPS[app] & expired] = F_EXPIRED
     fault[auth & ~_KEY_APPS[app] & ~expired] = F_INVALID
-    scope = (fault == F_NONE) & (rng.random(ts_ms.size) < _SCOPE_FAIL[app])
+    scope = (fault == F_NONE) & (rng.random(sec.size) < _SCOPE_FAIL[app])
     fault[scope] = F_SCOPE
 
     hour = sec // 3600

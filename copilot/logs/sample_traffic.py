@@ -10,6 +10,7 @@ sale (orders and checkout demand only) and the scraper's crawl windows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -51,8 +52,9 @@ def _mix(pairs: tuple[tuple[str, float], ...], only: tuple[str, ...] | None = No
     return weights / weights.sum()
 
 
+@cache
 def _shape(app: App) -> np.ndarray:
-    """The app's diurnal shape per second, normalised to sum 1 over the day."""
+    """The app's diurnal shape per second, normalised to sum 1 over the day (do not modify)."""
     if app.shape == "batch":
         shape = np.zeros(DAY_S)
         shape[BATCH_WINDOW[0] : BATCH_WINDOW[1]] = 1.0
