@@ -69,10 +69,10 @@ def parse_proxies(items: Any) -> tuple[list[Proxy], list[OperationDraft]]:
             raise ProductsError('each entry of "proxies" needs a "name"')
         name = item["name"]
         base = item.get("basePath", item.get("base_path"))
+        if isinstance(base, str) and len(base) > 1 and base.endswith("/"):
+            raise ProductsError(f"proxy {name!r}: basePath {base!r} ends in '/'")
         if not isinstance(base, str) or not _BASE_PATH.match(base) or "//" in base:
             raise ProductsError(f"proxy {name!r}: basePath {base!r} is not a clean absolute path")
-        if len(base) > 1 and base.endswith("/"):
-            raise ProductsError(f"proxy {name!r}: basePath {base!r} ends in '/'")
         proxies.append(Proxy(name, base))
         ops = item.get("operations") or []
         if not isinstance(ops, list):

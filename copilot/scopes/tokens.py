@@ -117,6 +117,10 @@ def _header(token: str, algorithms: tuple[str, ...]) -> dict[str, Any]:
         header = jwt.get_unverified_header(token)
     except jwt.DecodeError as exc:
         raise _reject("FailedToDecode", f"cannot decode the token header ({exc})") from None
+    except jwt.InvalidTokenError as exc:  # pyjwt checks "crit" while reading the header
+        if "crit" in str(exc):
+            raise _reject("UnhandledCriticalHeader", f"critical header: {exc}") from None
+        raise _reject("FailedToDecode", f"cannot read the token header ({exc})") from None
     alg = header.get("alg")
     if alg not in algorithms:
         raise _reject(
@@ -180,6 +184,10 @@ def verify_token(
         raise _reject("InvalidClaim", f"audience does not match {audience!r}") from None
     except jwt.InvalidIssuerError:
         raise _reject("InvalidClaim", f"issuer does not match {issuer!r}") from None
+    except jwt.exceptions.InvalidSubjectError:
+        raise _reject("InvalidClaim", f"subject does not match {subject!r}") from None
+    except jwt.exceptions.InvalidIssuedAtError:
+        raise _reject("InvalidClaim", "iat must be a number") from None
     except jwt.MissingRequiredClaimError as exc:
         raise _reject("InvalidClaim", f"required claim {exc.claim!r} is missing") from None
     except jwt.InvalidSignatureError:
