@@ -67,7 +67,8 @@ def _chunks(records: Records | Iterable[Records]) -> Iterator[pa.Table]:
     while (item := next(items, None)) is not None:
         table = as_table(item)
         del item
-        for offset in range(0, table.num_rows, BATCH_ROWS):
+        # an empty table still yields once, so a CSV gets its header
+        for offset in range(0, max(table.num_rows, 1), BATCH_ROWS):
             yield table.slice(offset, BATCH_ROWS)
         del table
 
