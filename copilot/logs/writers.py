@@ -40,7 +40,8 @@ FORMATS: tuple[str, ...] = (
     "cloud-logging-array",
     "syslog",
 )
-BATCH_ROWS = 200_000  # rows rendered at a time: bounds the memory of text building
+CSV_BATCH_ROWS = 200_000  # rows per CSV write
+TEXT_BATCH_ROWS = 50_000  # rows rendered as JSON/syslog text at a time: bounds its memory
 GZIP_LEVEL = 9  # fixed, so a .gz written twice has the same bytes (mtime is 0 too)
 
 Records = pa.Table | pd.DataFrame
@@ -57,8 +58,8 @@ def as_table(records: Records) -> pa.Table:
     )
 
 
-def _chunks(records: Records | Iterable[Records]) -> Iterator[pa.Table]:
-    """Slices of at most BATCH_ROWS rows.
+def _chunks(records: Records | Iterable[Records], size: int) -> Iterator[pa.Table]:
+    """Slices of at most ``size`` rows.
 
     References are dropped before the next chunk is requested, so a day
     generated on demand is freed before the next one is made.
@@ -68,8 +69,8 @@ def _chunks(records: Records | Iterable[Records]) -> Iterator[pa.Table]:
         table = as_table(item)
         del item
         # an empty table still yields once, so a CSV gets its header
-        for offset in range(0, max(table.num_rows, 1), BATCH_ROWS):
-            yield table.slice(offset, BATCH_ROWS)
+        for offset in range(0, max(table.num_rows, 1), size):
+            yield table.slice(offset, size)
         del table
 
 
@@ -155,7 +156,7 @@ def write_records(
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not 0.0 <= text_share <= 1.0:
         raise UsageError(f"text_share must be within [0, 1], got {text_share}")
-    chunks = _chunks(records)
+    chunks = _chunks(records, CSV_BATCH_ROWS if fmt == "analytics-csv" else TEXT_BATCH_ROWS)
     with open_output(path) as out:
         if fmt == "analytics-csv":
             return _write_csv(out, chunks)

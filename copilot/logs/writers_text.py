@@ -144,14 +144,14 @@ def _times(epoch_ms: pa.Array, fmt: str) -> pa.Array:
     return pc.strftime(pc.cast(_ms(epoch_ms), pa.timestamp("ms", "UTC")), format=fmt)
 
 
-def lines_bytes(lines: pa.Array, end: str = "\n") -> bytes:
-    """All lines joined, each followed by ``end``, without a Python string per line."""
+def lines_bytes(lines: pa.Array, end: str = "\n") -> memoryview:
+    """All lines joined, each followed by ``end``: a view of Arrow's buffer, no copy."""
     if len(lines) == 0:
-        return b""
+        return memoryview(b"")
     joined = pc.binary_join_element_wise(lines, end, "")
     joined = pa.concat_arrays([joined])  # fresh buffers, offset 0
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32, count=len(joined) + 1)
-    return joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+    return memoryview(joined.buffers()[2])[offsets[0] : offsets[-1]]
 
 
 def _hashes(seed: np.ndarray) -> np.ndarray:
@@ -223,15 +223,17 @@ def cloud_logging_lines(
     for index, key in enumerate(keys):
         payload += [("" if index == 0 else ",") + json.dumps(key) + ":", json_string(v[key])]
     body = pc.binary_join_element_wise('"jsonPayload":{', *payload, "}", "")
-    text = pc.binary_join_element_wise(
-        '"textPayload":', json_string(fill_template(template, v, n)), ""
-    )
+    if text_share > 0:
+        text = pc.binary_join_element_wise(
+            '"textPayload":', json_string(fill_template(template, v, n)), ""
+        )
+        body = pc.if_else(as_text, text, body)
     org = _inner(v["organization.name"])
     return pc.binary_join_element_wise(
         '{"insertId":"',
         _hex(bits, 16),
         '",',
-        pc.if_else(as_text, text, body),
+        body,
         ',"logName":"projects/',
         org,
         '/logs/apigee","receiveTimestamp":"',

@@ -198,7 +198,9 @@ def test_custom_template_renders_unknown_variables_empty(records: pa.Table, tmp_
 def test_empty_records(records: pa.Table, tmp_path: Path) -> None:
     empty = records.slice(0, 0)
     assert write_records(empty, tmp_path / "e.csv") == 0
-    assert (tmp_path / "e.csv").read_text().strip().replace('"', "").split(",") == list(EXPORT_COLUMNS)
+    assert (tmp_path / "e.csv").read_text().strip().replace('"', "").split(",") == list(
+        EXPORT_COLUMNS
+    )
     assert write_records(empty, tmp_path / "e.json", "cloud-logging-array") == 0
     assert json.loads((tmp_path / "e.json").read_text()) == []
     assert write_records([], tmp_path / "e.log", "syslog") == 0
