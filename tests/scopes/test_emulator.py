@@ -1,0 +1,194 @@
+"""The local gateway emulator over real HTTP: Apigee-shaped refusals and forwarding."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from copilot.scopes.keys import load_jwks
+from copilot.scopes.tokens import mint_token
+
+from .conftest import AUDIENCE, ISSUER, Keys, RunningGateway
+
+
+def _token(keys: Keys, scopes: str = "orders.read", **overrides: object) -> str:
+    args: dict = dict(issuer=ISSUER, audience=AUDIENCE, subject="wf-9", scopes=scopes)
+    args.update(overrides)
+    key = str(args.pop("key", keys.rsa.ref))
+    return mint_token(key, **args)
+
+
+def _get(url: str, path: str, token: str | None = None, **headers: str) -> httpx.Response:
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.get(url + path, headers=headers, trust_env=False)
+
+
+def _fault(response: httpx.Response) -> tuple[int, str]:
+    fault = response.json()["fault"]
+    assert set(fault) == {"faultstring", "detail"} and fault["faultstring"]
+    return response.status_code, fault["detail"]["errorcode"]
+
+
+def _raw(url: str, method: str, target: str, headers: dict[str, str]) -> tuple[int, dict]:
+    """Send a request target byte for byte (httpx would normalise it)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request(method, target, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def test_a_request_without_a_token_is_refused_like_verifyjwt(
+    start_gateway: Callable[..., RunningGateway],
+) -> None:
+    gw = start_gateway()
+    assert _fault(_get(gw.url, "/v1/orders/1")) == (401, "steps.jwt.FailedToResolveVariable")
+    assert _fault(_get(gw.url, "/v1/orders/1", Authorization="Basic x")) == (
+        401,
+        "steps.jwt.FailedToResolveVariable",
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "errorcode"),
+    [
+        ({"now": time.time() - 3600}, "steps.jwt.TokenExpired"),
+        ({"now": time.time() + 3600}, "steps.jwt.TokenNotYetValid"),
+        ({"audience": "another-gateway"}, "steps.jwt.InvalidClaim"),
+        ({"issuer": "another-issuer"}, "steps.jwt.InvalidClaim"),
+        ({"key": "stranger"}, "steps.jwt.NoMatchingPublicKey"),
+    ],
+)
+def test_bad_tokens_get_the_verifyjwt_fault_codes(
+    start_gateway: Callable[..., RunningGateway], keys: Keys, overrides: dict, errorcode: str
+) -> None:
+    if overrides.get("key") == "stranger":
+        overrides = {"key": keys.stranger.ref}
+    gw = start_gateway()
+    response = _get(gw.url, "/v1/orders/1", _token(keys, **overrides))
+    assert _fault(response) == (401, errorcode)
+
+
+def test_a_garbage_token_is_refused(start_gateway: Callable[..., RunningGateway]) -> None:
+    gw = start_gateway()
+    assert _fault(_get(gw.url, "/v1/orders/1", "not.a.jwt")) == (401, "steps.jwt.FailedToDecode")
+
+
+def test_a_valid_token_reaches_only_what_its_scopes_grant(
+    start_gateway: Callable[..., RunningGateway], keys: Keys
+) -> None:
+    gw = start_gateway()
+    token = _token(keys, "orders.read")
+    ok = _get(gw.url, "/v1/orders/ORD-1/items?expand=sku", token)
+    assert ok.status_code == 200
+    assert ok.json()["pathsuffix"] == "/ORD-1/items" and ok.json()["query"] == "expand=sku"
+    assert ok.json()["scopes"] == ["orders.read"] and ok.json()["subject"] == "wf-9"
+    denied = httpx.patch(
+        gw.url + "/v1/orders/ORD-1", headers={"Authorization": f"Bearer {token}"}, trust_env=False
+    )
+    assert _fault(denied) == (403, "steps.oauth.v2.InsufficientScope")
+    assert "PATCH there needs scope orders.write" in denied.json()["fault"]["faultstring"]
+
+
+def test_es256_tokens_from_the_same_jwks_are_accepted(
+    start_gateway: Callable[..., RunningGateway], keys: Keys
+) -> None:
+    gw = start_gateway()
+    assert _get(gw.url, "/v1/orders/1", _token(keys, key=keys.ec.ref)).status_code == 200
+
+
+def test_an_unknown_base_path_is_application_not_found(
+    start_gateway: Callable[..., RunningGateway], keys: Keys
+) -> None:
+    gw = start_gateway()
+    response = _get(gw.url, "/v9/secrets", _token(keys))
+    assert _fault(response) == (404, "messaging.adaptors.http.flow.ApplicationNotFound")
+
+
+@pytest.mark.parametrize(
+    ("target", "headers"),
+    [
+        ("/v1/orders/../payments/1", {}),
+        ("/v1/orders/%2e%2e/payments/1", {}),
+        ("/v1/orders/%252e%252e/payments/1", {}),
+        ("/v1/orders//1", {}),
+        ("/v1/orders/1;x=y", {}),
+        ("/v1/orders/1/", {}),
+        ("/v1/orders/1\\..\\..\\payments", {}),
+        ("/v1/orders/1", {"X-HTTP-Method-Override": "DELETE"}),
+        ("/v1/orders/1", {"X-Original-URL": "/v1/payments/1/refund"}),
+        ("/v1/orders?next=/v1/payments/1", {}),
+    ],
+)
+def test_ambiguous_requests_are_refused_before_anything_else(
+    start_gateway: Callable[..., RunningGateway], keys: Keys, target: str, headers: dict
+) -> None:
+    gw = start_gateway()
+    token = _token(keys, "orders.read orders.write payments.read payments.refund")
+    status, body = _raw(gw.url, "GET", target, {"Authorization": f"Bearer {token}", **headers})
+    assert (status, body["fault"]["detail"]["errorcode"]) == (400, "atc.gateway.AmbiguousRequest")
+
+
+def test_spike_arrest_smooths_per_proxy_and_says_when_to_retry(
+    start_gateway: Callable[..., RunningGateway], keys: Keys
+) -> None:
+    gw = start_gateway(spike_arrest="1pm")
+    token = _token(keys, "orders.read catalog.read")
+    assert _get(gw.url, "/v1/orders/1", token).status_code == 200
+    limited = _get(gw.url, "/v1/orders/2", token)
+    assert _fault(limited) == (429, "policies.ratelimit.SpikeArrestViolation")
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert "messagesPerPeriod=1" in limited.json()["fault"]["faultstring"]
+    assert _get(gw.url, "/v1/catalog/search?q=x", token).status_code == 200
+
+
+def test_requests_are_forwarded_to_the_backend_without_the_token(
+    start_gateway: Callable[..., RunningGateway], keys: Keys, echo_backend: str
+) -> None:
+    gw = start_gateway(backends={"orders": echo_backend})
+    token = _token(keys, "orders.write")
+    response = httpx.post(
+        gw.url + "/v1/orders/ORD-7/cancel?reason=dup",
+        json={"note": "customer asked"},
+        headers={"Authorization": f"Bearer {token}", "X-Request-Id": "r-1"},
+        trust_env=False,
+    )
+    echoed = response.json()
+    assert response.status_code == 201 and echoed["echo"] is True
+    assert echoed["path"] == "/ORD-7/cancel" and echoed["query"] == "reason=dup"
+    assert echoed["body"] == {"note": "customer asked"}
+    assert echoed["authorization_forwarded"] is False
+    assert echoed["headers"]["x-atc-subject"] == "wf-9"
+    assert echoed["headers"]["x-request-id"] == "r-1"
+
+
+def test_an_unreachable_backend_is_service_unavailable(
+    start_gateway: Callable[..., RunningGateway], keys: Keys
+) -> None:
+    gw = start_gateway(backends={"*": "http://127.0.0.1:9"})
+    response = _get(gw.url, "/v1/orders/1", _token(keys))
+    assert _fault(response) == (503, "messaging.adaptors.http.flow.ServiceUnavailable")
+
+
+def test_the_emulator_keeps_a_log_of_its_decisions(
+    start_gateway: Callable[..., RunningGateway], keys: Keys
+) -> None:
+    gw = start_gateway(jwks=load_jwks(keys.rsa.jwks_path))
+    _get(gw.url, "/v1/orders/1", _token(keys))
+    _get(gw.url, "/v1/payments/1", _token(keys))
+    log = list(gw.emulator.log)
+    assert [(e["target"], e["status"]) for e in log] == [
+        ("/v1/orders/1", 200),
+        ("/v1/payments/1", 403),
+    ]
+    assert "needs scope payments.read" in log[1]["note"]
