@@ -126,7 +126,8 @@ def backend_outcomes(
         3, 40, (failed & (target_status == 503)).sum()
     )
     slow = failed & (target_status == 504)
-    target_ms[slow] = rng.normal(8000, 400, slow.sum()).clip(6000)
+    # ~10% outlast the proxy's 10 s target timeout: then Apigee answers 504 GatewayTimeout
+    target_ms[slow] = rng.normal(9000, 800, slow.sum()).clip(6000)
 
     timed_out = reached & (target_ms > knee.target_timeout_ms)
     target_ms[timed_out] = knee.target_timeout_ms
