@@ -253,6 +253,13 @@ def test_incident_has_5xx_and_climbing_latency(week) -> None:
     assert {502, 503, 504} <= set(targets.astype(int))
     latency = frame["target_response_time"].astype("float64").to_numpy()
     assert np.nanmedian(latency[during]) > 2 * np.nanmedian(latency[outside])
+    # calls that outlast the proxy's target timeout: Apigee's own 504, no target status
+    timeouts = frame[
+        frame["ax_edge_execution_fault_code"].eq("messaging.adaptors.http.flow.GatewayTimeout")
+    ]
+    assert len(timeouts) > 0 and timeouts["target_response_code"].isna().all()
+    assert (timeouts["response_status_code"] == 504).all()
+    assert (timeouts["target_response_time"] == scenario.backend.target_timeout_ms).all()
 
 
 def test_backend_knee(week) -> None:
