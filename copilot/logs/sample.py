@@ -56,7 +56,7 @@ __all__ = [
 
 MAX_DAYS = 366
 # ~150k rows a week: the bundled sample; the nominal rates (scale 1) give ~32k a day
-DEFAULT_ROWS_PER_DAY = 21_500
+DEFAULT_ROWS_PER_DAY = 12_500
 CHUNK_ROWS = 200_000
 _ERROR_BOOST = np.array([a.error_boost for a in APPS])
 

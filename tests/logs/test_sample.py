@@ -146,7 +146,7 @@ def test_every_analytics_field_is_present_and_time_sorted(week) -> None:
     frame, _ = week
     assert set(EXPORT_COLUMNS) == ISSUE_FIELDS
     assert list(frame.columns) == list(EXPORT_COLUMNS)
-    assert 140_000 < len(frame) < 160_000
+    assert 80_000 < len(frame) < 95_000
     assert np.all(np.diff(_ms(frame)) >= 0)
 
 

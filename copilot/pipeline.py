@@ -1,0 +1,46 @@
+"""Logs in, analysis out: the one path shared by the CLI, the dashboard and workflows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from copilot.analysis import Analysis, Analyzer
+from copilot.logs.quarantine import Quarantine
+from copilot.logs.reader import ReadOptions, iter_chunks
+
+
+@dataclass
+class AnalysisRun:
+    """An analysis with the account of what was read and what was quarantined."""
+
+    analysis: Analysis
+    quarantine: Quarantine
+    sources: list[str]
+
+    def to_dict(self) -> dict[str, object]:
+        body = self.analysis.to_dict()
+        body["records"] = self.quarantine.records
+        body["rejected"] = self.quarantine.rejected
+        body["lines_read"] = self.quarantine.lines_read
+        body["quarantine"] = self.quarantine.to_dict()
+        body["sources"] = self.sources
+        return body
+
+
+def analyze_paths(
+    paths: Iterable[Path | str],
+    options: ReadOptions = ReadOptions(),
+    quarantine_path: Path | None = None,
+) -> AnalysisRun:
+    """Stream every file through the analyzer; memory stays flat as files grow."""
+    paths = [Path(p) for p in paths]
+    quarantine = Quarantine(path=quarantine_path)
+    analyzer = Analyzer()
+    try:
+        for chunk in iter_chunks(paths, quarantine, options):
+            analyzer.add(chunk)
+    finally:
+        quarantine.close()
+    return AnalysisRun(analyzer.finish(), quarantine, [str(p) for p in paths])
