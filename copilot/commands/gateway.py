@@ -68,13 +68,14 @@ def _serve(args: argparse.Namespace) -> int:
     rate = None if args.no_spike_arrest else args.rate
     if rate:
         parse_rate(rate)
+    backends = _backends(args.backend)
     catalog = load_catalog(args.products)
     config = EmulatorConfig(
         catalog=catalog,
         jwks=load_jwks(args.jwks),
         audience=args.audience,
         issuer=args.issuer,
-        backends=_backends(args.backend),
+        backends=backends,
         spike_arrest=rate,
         environment=args.environment,
     )

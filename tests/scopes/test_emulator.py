@@ -5,13 +5,16 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from copilot.scopes import Catalog
+from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import load_jwks
+from copilot.scopes.server import BackgroundServer
 from copilot.scopes.tokens import mint_token
 
 from .conftest import AUDIENCE, ISSUER, Keys, RunningGateway
@@ -48,10 +51,26 @@ def _raw(url: str, method: str, target: str, headers: dict[str, str]) -> tuple[i
         conn.close()
 
 
+@pytest.fixture(scope="module")
+def shared(catalog: Catalog, keys: Keys, echo_backend: str) -> Iterator[RunningGateway]:
+    """One emulator for the tests that need no special configuration."""
+    config = EmulatorConfig(
+        catalog=catalog,
+        jwks=load_jwks(keys.rsa.jwks_path),
+        audience=AUDIENCE,
+        issuer=ISSUER,
+        backends={"fulfilment": echo_backend, "customers": "http://127.0.0.1:9"},
+        spike_arrest=None,
+    )
+    app = create_app(config)
+    with BackgroundServer(app) as server:
+        yield RunningGateway(server.url, app.state.emulator)
+
+
 def test_a_request_without_a_token_is_refused_like_verifyjwt(
-    start_gateway: Callable[..., RunningGateway],
+    shared: RunningGateway,
 ) -> None:
-    gw = start_gateway()
+    gw = shared
     assert _fault(_get(gw.url, "/v1/orders/1")) == (401, "steps.jwt.FailedToResolveVariable")
     assert _fault(_get(gw.url, "/v1/orders/1", Authorization="Basic x")) == (
         401,
@@ -70,24 +89,24 @@ def test_a_request_without_a_token_is_refused_like_verifyjwt(
     ],
 )
 def test_bad_tokens_get_the_verifyjwt_fault_codes(
-    start_gateway: Callable[..., RunningGateway], keys: Keys, overrides: dict, errorcode: str
+    shared: RunningGateway, keys: Keys, overrides: dict, errorcode: str
 ) -> None:
     if overrides.get("key") == "stranger":
         overrides = {"key": keys.stranger.ref}
-    gw = start_gateway()
+    gw = shared
     response = _get(gw.url, "/v1/orders/1", _token(keys, **overrides))
     assert _fault(response) == (401, errorcode)
 
 
-def test_a_garbage_token_is_refused(start_gateway: Callable[..., RunningGateway]) -> None:
-    gw = start_gateway()
+def test_a_garbage_token_is_refused(shared: RunningGateway) -> None:
+    gw = shared
     assert _fault(_get(gw.url, "/v1/orders/1", "not.a.jwt")) == (401, "steps.jwt.FailedToDecode")
 
 
 def test_a_valid_token_reaches_only_what_its_scopes_grant(
-    start_gateway: Callable[..., RunningGateway], keys: Keys
+    shared: RunningGateway, keys: Keys
 ) -> None:
-    gw = start_gateway()
+    gw = shared
     token = _token(keys, "orders.read")
     ok = _get(gw.url, "/v1/orders/ORD-1/items?expand=sku", token)
     assert ok.status_code == 200
@@ -100,17 +119,13 @@ def test_a_valid_token_reaches_only_what_its_scopes_grant(
     assert "PATCH there needs scope orders.write" in denied.json()["fault"]["faultstring"]
 
 
-def test_es256_tokens_from_the_same_jwks_are_accepted(
-    start_gateway: Callable[..., RunningGateway], keys: Keys
-) -> None:
-    gw = start_gateway()
+def test_es256_tokens_from_the_same_jwks_are_accepted(shared: RunningGateway, keys: Keys) -> None:
+    gw = shared
     assert _get(gw.url, "/v1/orders/1", _token(keys, key=keys.ec.ref)).status_code == 200
 
 
-def test_an_unknown_base_path_is_application_not_found(
-    start_gateway: Callable[..., RunningGateway], keys: Keys
-) -> None:
-    gw = start_gateway()
+def test_an_unknown_base_path_is_application_not_found(shared: RunningGateway, keys: Keys) -> None:
+    gw = shared
     response = _get(gw.url, "/v9/secrets", _token(keys))
     assert _fault(response) == (404, "messaging.adaptors.http.flow.ApplicationNotFound")
 
@@ -131,9 +146,9 @@ def test_an_unknown_base_path_is_application_not_found(
     ],
 )
 def test_ambiguous_requests_are_refused_before_anything_else(
-    start_gateway: Callable[..., RunningGateway], keys: Keys, target: str, headers: dict
+    shared: RunningGateway, keys: Keys, target: str, headers: dict
 ) -> None:
-    gw = start_gateway()
+    gw = shared
     token = _token(keys, "orders.read orders.write payments.read payments.refund")
     status, body = _raw(gw.url, "GET", target, {"Authorization": f"Bearer {token}", **headers})
     assert (status, body["fault"]["detail"]["errorcode"]) == (400, "atc.gateway.AmbiguousRequest")
@@ -153,40 +168,35 @@ def test_spike_arrest_smooths_per_proxy_and_says_when_to_retry(
 
 
 def test_requests_are_forwarded_to_the_backend_without_the_token(
-    start_gateway: Callable[..., RunningGateway], keys: Keys, echo_backend: str
+    shared: RunningGateway, keys: Keys
 ) -> None:
-    gw = start_gateway(backends={"orders": echo_backend})
-    token = _token(keys, "orders.write")
+    gw = shared
+    token = _token(keys, "fulfilment.write")
     response = httpx.post(
-        gw.url + "/v1/orders/ORD-7/cancel?reason=dup",
+        gw.url + "/v1/fulfilment/shipments?reason=dup",
         json={"note": "customer asked"},
         headers={"Authorization": f"Bearer {token}", "X-Request-Id": "r-1"},
         trust_env=False,
     )
     echoed = response.json()
     assert response.status_code == 201 and echoed["echo"] is True
-    assert echoed["path"] == "/ORD-7/cancel" and echoed["query"] == "reason=dup"
+    assert echoed["path"] == "/shipments" and echoed["query"] == "reason=dup"
     assert echoed["body"] == {"note": "customer asked"}
     assert echoed["authorization_forwarded"] is False
     assert echoed["headers"]["x-atc-subject"] == "wf-9"
     assert echoed["headers"]["x-request-id"] == "r-1"
 
 
-def test_an_unreachable_backend_is_service_unavailable(
-    start_gateway: Callable[..., RunningGateway], keys: Keys
-) -> None:
-    gw = start_gateway(backends={"*": "http://127.0.0.1:9"})
-    response = _get(gw.url, "/v1/orders/1", _token(keys))
+def test_an_unreachable_backend_is_service_unavailable(shared: RunningGateway, keys: Keys) -> None:
+    response = _get(shared.url, "/v1/customers/1", _token(keys, "customers.read"))
     assert _fault(response) == (503, "messaging.adaptors.http.flow.ServiceUnavailable")
 
 
-def test_the_emulator_keeps_a_log_of_its_decisions(
-    start_gateway: Callable[..., RunningGateway], keys: Keys
-) -> None:
-    gw = start_gateway(jwks=load_jwks(keys.rsa.jwks_path))
-    _get(gw.url, "/v1/orders/1", _token(keys))
-    _get(gw.url, "/v1/payments/1", _token(keys))
-    log = list(gw.emulator.log)
+def test_the_emulator_keeps_a_log_of_its_decisions(shared: RunningGateway, keys: Keys) -> None:
+    before = len(shared.emulator.log)
+    _get(shared.url, "/v1/orders/1", _token(keys))
+    _get(shared.url, "/v1/payments/1", _token(keys))
+    log = list(shared.emulator.log)[before:]
     assert [(e["target"], e["status"]) for e in log] == [
         ("/v1/orders/1", 200),
         ("/v1/payments/1", 403),
