@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from copilot.analysis import Analysis, Analyzer
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.reader import ReadOptions, iter_chunks
+
+
+# The canonical columns the analyzer reads; the rest are not parsed at all.
+ANALYSIS_COLUMNS = (
+    "ts",
+    "proxy",
+    "app",
+    "client_id",
+    "verb",
+    "path",
+    "status",
+    "target_status",
+    "total_ms",
+    "target_ms",
+    "fault_policy",
+    "fault_code",
+)
 
 
 @dataclass
@@ -31,11 +48,14 @@ class AnalysisRun:
 
 def analyze_paths(
     paths: Iterable[Path | str],
-    options: ReadOptions = ReadOptions(),
+    options: ReadOptions | None = None,
     quarantine_path: Path | None = None,
 ) -> AnalysisRun:
     """Stream every file through the analyzer; memory stays flat as files grow."""
     paths = [Path(p) for p in paths]
+    options = options or ReadOptions()
+    if options.columns is None:
+        options = replace(options, columns=ANALYSIS_COLUMNS)
     quarantine = Quarantine(path=quarantine_path)
     analyzer = Analyzer()
     try:

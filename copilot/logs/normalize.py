@@ -68,8 +68,8 @@ def normalize(raw: pa.Table, columns: tuple[str, ...] | None = None) -> Normaliz
             flag(np.ones(n, dtype=bool), lambda i, s=source: f"missing {s}")
             col = pa.nulls(n, pa.string())
         if name != "ts" and not pa.types.is_integer(col.type):
-            col = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
-            flag(pc.equal(col, ""), lambda i, s=source: f"missing {s}")
+            col = _text(col)
+            flag(_mask(col, lambda v: pc.equal(v, "")), lambda i, s=source: f"missing {s}")
         flag(pc.is_null(col), lambda i, s=source: f"missing {s}")
         out[name] = col
     ts = parse_timestamps(out["ts"])
@@ -97,15 +97,39 @@ def normalize(raw: pa.Table, columns: tuple[str, ...] | None = None) -> Normaliz
         flag(invalid, lambda i, c=col, nm=name: f"bad {nm} {_show(c, i)}")
         flag(pc.less(num, 0), lambda i, c=col, nm=name: f"negative {nm} {_show(c, i)}")
         out[name] = num
-    out["verb"] = pc.utf8_upper(out["verb"])
+    out["verb"] = _map_text(out["verb"], pc.utf8_upper)
     flag(
-        pc.invert(pc.match_substring_regex(out["verb"], r"^[A-Z]{1,16}$")),
+        _mask(out["verb"], lambda v: pc.invert(pc.match_substring_regex(v, r"^[A-Z]{1,16}$"))),
         lambda i: f"bad request_verb {_show(out['verb'], i)}",
     )
-    out["path"] = pc.replace_substring_regex(out["path"], r"\?.*$", "")
+    if pc.any(pc.match_substring(out["path"], "?")).as_py():
+        out["path"] = pc.replace_substring_regex(out["path"], r"\?.*$", "")
     keep = np.flatnonzero(~bad)
     frame = _to_frame(raw, out, keep, columns)
     return Normalized(frame, sorted(reasons.items()))
+
+
+def _text(col: pa.Array) -> pa.Array:
+    """Trimmed text; a dictionary column stays one (the work is on its few values)."""
+    return _map_text(col, pc.utf8_trim_whitespace)
+
+
+def _map_text(col: pa.Array, fn: object) -> pa.Array:
+    if pa.types.is_dictionary(col.type):
+        values = fn(pc.cast(col.dictionary, pa.string()))  # type: ignore[operator]
+        return pa.DictionaryArray.from_arrays(col.indices, values)
+    return fn(pc.cast(col, pa.string()))  # type: ignore[operator]
+
+
+def _mask(col: pa.Array, predicate: object) -> np.ndarray:
+    """``predicate`` over the values as a boolean row mask (false where null)."""
+    if pa.types.is_dictionary(col.type):
+        per_value = np.asarray(pc.fill_null(predicate(col.dictionary), False), dtype=bool)  # type: ignore[operator]
+        if len(per_value) == 0:
+            return np.zeros(len(col), dtype=bool)
+        indices = np.asarray(pc.fill_null(col.indices, 0))
+        return per_value[indices] & np.asarray(pc.is_valid(col))
+    return np.asarray(pc.fill_null(predicate(col), False), dtype=bool)  # type: ignore[operator]
 
 
 def _column(raw: pa.Table, name: str) -> pa.Array | None:
@@ -119,6 +143,11 @@ def _to_number(col: pa.Array, kind: pa.DataType = _INT64) -> tuple[pa.Array, pa.
     """Cast to a number; returns the numbers (null where empty/invalid) and the invalid mask."""
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
         return pc.cast(col, kind), pa.array(np.zeros(len(col), dtype=bool))
+    no_errors = pa.array(np.zeros(len(col), dtype=bool))
+    try:  # the common case: clean numbers, empty already null
+        return pc.cast(pc.cast(col, pa.float64()), kind), no_errors
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     text = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
     text = pc.if_else(pc.equal(text, ""), None, text)
     try:
@@ -165,10 +194,8 @@ def _finish(name: str, arr: pa.Array) -> pd.Series | np.ndarray:
     if name == "fault_code":
         arr = _expand_faults(arr)
     if dtype == "category":
-        arr = pc.fill_null(pc.cast(arr, pa.string()), "")
-        if name in ("api_product", "app", "client_id"):
-            arr = pc.if_else(pc.equal(arr, ""), schema.NOT_SET, arr)
-        return pd.Series(pd.Categorical.from_codes(*_codes(arr)))
+        default = schema.NOT_SET if name in ("api_product", "app", "client_id") else ""
+        return pd.Series(_categorical(arr, default))
     if dtype == "string":
         return pd.Series(pc.fill_null(pc.cast(arr, pa.string()), "").to_pandas(), dtype="string")
     if dtype.startswith("datetime64"):
@@ -178,9 +205,22 @@ def _finish(name: str, arr: pa.Array) -> pd.Series | np.ndarray:
     return arr.to_numpy(zero_copy_only=False).astype(dtype)
 
 
-def _codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
-    encoded = pc.dictionary_encode(arr)
-    return np.asarray(encoded.indices).astype(np.int32), encoded.dictionary.to_pylist()
+def _categorical(arr: pa.Array, default: str) -> pd.Categorical:
+    """A pandas Categorical from text or dictionary data; null and empty become ``default``."""
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(pc.cast(arr, pa.string()))
+    values = pc.fill_null(pc.cast(arr.dictionary, pa.string()), "")
+    if default:
+        values = pc.if_else(pc.equal(values, ""), default, values)
+    unique = pc.dictionary_encode(values)  # transformed values may collide
+    categories = unique.dictionary.to_pylist()
+    if default not in categories:
+        categories.append(default)
+    lut = np.asarray(unique.indices, dtype=np.int32)
+    indices = np.asarray(pc.fill_null(arr.indices, 0), dtype=np.int64)
+    codes = lut[indices] if len(lut) else np.zeros(len(arr), dtype=np.int32)
+    codes = np.where(np.asarray(pc.is_valid(arr.indices)), codes, categories.index(default))
+    return pd.Categorical.from_codes(codes.astype(np.int32), categories=categories)
 
 
 def _expand_faults(arr: pa.Array) -> pa.Array:

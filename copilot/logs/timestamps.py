@@ -38,6 +38,10 @@ def parse_timestamps(values: pa.Array) -> pa.Array:
         return pc.cast(values, pa.timestamp("ms", tz="UTC"))
     if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
         return _ms_to_ts(epoch_to_ms(values))
+    try:  # the common case: a column of epoch numbers
+        return _ms_to_ts(epoch_to_ms(pc.cast(values, pa.int64())))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     values = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
     numeric = pc.match_substring_regex(values, _NUMBER)
     out_ms = pa.nulls(len(values), pa.int64())
