@@ -7,8 +7,9 @@ keeps grows with time span x groups, not with rows:
 - per consumer (proxy x app x client id) and per endpoint (proxy x verb x path
   template): counts per outcome code, fine latency histograms (total and
   target time), counts per second;
-- per proxy, app and client id: counts per second (their outcome counts and
-  histograms are sums of the consumers', derived at the end);
+- per proxy and app: counts per second. Their outcome counts and latency
+  histograms, and everything about client ids, derive from the consumers' at
+  the end;
 - per consumer and minute: counts per outcome code (the per-app minute series,
   and summed per proxy, the proxy minute series);
 - per proxy and minute: a coarse histogram of total latency.
@@ -23,6 +24,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from copilot.analysis import sketch
 from copilot.analysis.chunk import ChunkView, Vocabs, prepare
@@ -35,21 +37,19 @@ MINUTE_SHIFT = 8  # minute cells hold minute << 8 | sub-index (outcome or coarse
 
 
 class GroupAccumulator:
-    """Aggregates of one grouping: per-second counts, optionally outcomes and latency."""
+    """Aggregates of one grouping: per-second counts, outcomes, latency histograms."""
 
-    def __init__(self, full: bool) -> None:
+    def __init__(self) -> None:
         self.seconds = SparseCounts()
-        self.full = full
         self.outcomes = SparseCounts()
         self.total_ms = SparseCounts()
         self.target_ms = SparseCounts()
 
     def add(self, group: np.ndarray, view: ChunkView) -> None:
         self.seconds.add_cells(group, view.second)
-        if self.full:
-            self.outcomes.add_cells(group, view.outcome)
-            self.total_ms.add_cells(group, view.total_bucket)
-            self.target_ms.add_cells(group, view.target_bucket)
+        self.outcomes.add_cells(group, view.outcome)
+        self.total_ms.add_cells(group, view.total_bucket)
+        self.target_ms.add_cells(group, view.target_bucket)
 
 
 class Analyzer:
@@ -68,11 +68,10 @@ class Analyzer:
         self.skipped = 0
         self.first_ms: int | None = None
         self.last_ms: int | None = None
-        self.consumers = GroupAccumulator(full=True)
-        self.endpoints = GroupAccumulator(full=True)
-        self.proxies = GroupAccumulator(full=False)
-        self.apps = GroupAccumulator(full=False)
-        self.clients = GroupAccumulator(full=False)
+        self.consumers = GroupAccumulator()
+        self.endpoints = GroupAccumulator()
+        self.proxy_seconds = SparseCounts()
+        self.app_seconds = SparseCounts()
         self.consumer_minutes = SparseCounts()  # (consumer, minute << 8 | outcome)
         self.proxy_latency = SparseCounts()  # (proxy, minute << 8 | coarse bucket)
 
@@ -90,13 +89,15 @@ class Analyzer:
         self.last_ms = hi if self.last_ms is None else max(self.last_ms, hi)
         self.consumers.add(view.consumer, view)
         self.endpoints.add(view.endpoint, view)
-        self.proxies.add(view.proxy, view)
-        self.apps.add(view.app, view)
-        self.clients.add(view.client, view)
+        self.proxy_seconds.add_cells(view.proxy, view.second)
+        self.app_seconds.add_cells(view.app, view.second)
         minute_cell = view.minute << MINUTE_SHIFT
         self.consumer_minutes.add_cells(view.consumer, minute_cell | view.outcome)
         coarse = sketch.coarse_index(view.total_bucket)
         self.proxy_latency.add_cells(view.proxy, minute_cell | coarse)
+        # Path templating allocates from Arrow's pool, which keeps freed pages
+        # (mimalloc) unless asked: hand them back so RSS stays flat.
+        pa.default_memory_pool().release_unused()
 
     def finish(self) -> Analysis:
         """The result so far (more chunks may be added and ``finish`` called again)."""

@@ -25,14 +25,13 @@ import numpy as np
 import pandas as pd
 
 from copilot.analysis.baseline import (
-    METRICS,
-    FlagRules,
     choose_seasonality,
-    flag_minutes,
+    minute_grid,
     minute_numbers,
     seasonal_baseline,
     slots,
 )
+from copilot.analysis.scoring import METRICS, FlagRules, flag_minutes
 
 UNITS = {"requests": "requests/min", "error_rate": "5xx share", "latency_p95": "ms"}
 _DRIVER_COLUMN = {"requests": "requests", "error_rate": "errors_5xx", "latency_p95": "requests"}
@@ -203,8 +202,7 @@ def _with_drivers(
     keep = (row_of[codes] >= 0) & (minute >= first) & (minute <= last)
     matrix = np.zeros((candidates.size, last - first + 1))
     matrix[row_of[codes[keep]], minute[keep] - first] = counts[keep]
-    grid = pd.to_datetime((first + np.arange(last - first + 1)) * 60_000, unit="ms", utc=True)
-    median, _ = seasonal_baseline(matrix, slots(grid, seasonality))
+    median, _ = seasonal_baseline(matrix, slots(minute_grid(first, last - first + 1), seasonality))
     cols = slice(t0 - first, t1 - first + 1)
     actual = matrix[:, cols].sum(axis=1)
     expected = np.nan_to_num(median[:, cols]).sum(axis=1)

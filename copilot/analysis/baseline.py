@@ -1,8 +1,8 @@
-"""Robust seasonal baselines and per-minute flags (modified z-scores).
+"""Robust seasonal baselines: the median and MAD of the same slot.
 
-The baseline of a minute is the median of the same *slot* over the whole
-series, its scale 1.4826 x the MAD of that slot (a robust standard
-deviation). The slot depends on how much data there is:
+The baseline of a minute is the median of the values in the same *slot* over
+the whole series, its scale 1.4826 x the MAD of that slot (a robust standard
+deviation; NaN values are ignored). The slot depends on how much data there is:
 
 - ``hour_of_week`` (168 slots) with at least 14 days, so every slot has two
   weeks behind it — the weekly seasonal median THROTTLING.md recommends;
@@ -11,21 +11,11 @@ deviation). The slot depends on how much data there is:
   and a busy Monday not a burst;
 - ``hour_of_day`` (24 slots) otherwise.
 
-Hours are UTC. The score of a minute is ``(value - median) / scale``, the
-modified z-score of Iglewicz and Hoaglin; a minute is flagged above 3.5
-(THROTTLING.md, "Forecasting and anomaly anchors"). Only rises are flagged: a
-surge in requests, a higher 5xx share, a slower p95. Each metric floors the
-scale with its sampling noise so a flat slot (MAD 0) does not turn a single
-error into an infinite score: requests use the Poisson sd ``sqrt(median)``;
-the 5xx share the binomial sd ``sqrt(p (1-p) / n)`` with ``p`` at least 0.5 %,
-and needs ``min_errors`` 5xx in the minute; p95 latency 10 % of the median (the
-per-minute histogram's resolution is 5 %) and needs ``min_requests`` requests.
+Hours are UTC. ``copilot.analysis.scoring`` turns baselines into per-minute
+scores and flags.
 """
 
 from __future__ import annotations
-
-import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -33,19 +23,8 @@ import pandas as pd
 HOUR_OF_WEEK = "hour_of_week"
 HOUR_OF_DAY_DAYTYPE = "hour_of_day_daytype"
 HOUR_OF_DAY = "hour_of_day"
-METRICS = ("requests", "error_rate", "latency_p95")
+N_SLOTS = {HOUR_OF_WEEK: 168, HOUR_OF_DAY_DAYTYPE: 48, HOUR_OF_DAY: 24}
 MAD_TO_SD = 1.4826
-
-
-@dataclass(frozen=True)
-class FlagRules:
-    """Thresholds of ``flag_minutes``."""
-
-    threshold: float = 3.5
-    min_errors: int = 3  # 5xx in a minute before its share can be flagged
-    min_requests: int = 5  # requests in a minute before its p95 can be flagged
-    min_error_share: float = 0.005  # floor of p in the binomial sd
-    latency_rel_floor: float = 0.10
 
 
 def choose_seasonality(minutes: pd.DatetimeIndex | pd.Series) -> str:
@@ -79,102 +58,46 @@ def seasonal_baseline(values: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray,
     """Median and robust sd (1.4826 x MAD) of each value's slot, ignoring NaN.
 
     ``values`` is ``[minutes]`` or ``[series, minutes]``; ``slot`` gives each
-    minute's slot. Returns two arrays shaped like ``values``.
+    minute's slot. Returns two arrays shaped like ``values`` (NaN where a slot
+    has no value).
     """
     data = np.atleast_2d(np.asarray(values, dtype=np.float64))
     median = np.full(data.shape, np.nan)
     scale = np.full(data.shape, np.nan)
     order = np.argsort(slot, kind="stable")
     bounds = np.flatnonzero(np.r_[True, np.diff(slot[order]) != 0, True])
-    # All-NaN slots (no defined value) legitimately yield NaN: silence numpy.
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            cols = order[a:b]
-            block = data[:, cols]
-            med = np.nanmedian(block, axis=1, keepdims=True)
-            mad = np.nanmedian(np.abs(block - med), axis=1, keepdims=True)
-            median[:, cols] = med
-            scale[:, cols] = mad * MAD_TO_SD
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        cols = order[a:b]
+        block = data[:, cols]
+        med = nanmedian_rows(block)
+        median[:, cols] = med[:, None]
+        scale[:, cols] = (nanmedian_rows(np.abs(block - med[:, None])) * MAD_TO_SD)[:, None]
     return median.reshape(np.shape(values)), scale.reshape(np.shape(values))
 
 
-def metric_values(frame: pd.DataFrame, metric: str, rules: FlagRules) -> np.ndarray:
-    """Per-row value of ``metric`` (NaN where it is not defined)."""
-    requests = frame["requests"].to_numpy(dtype=np.float64)
-    if metric == "requests":
-        return requests
-    with np.errstate(all="ignore"):
-        if metric == "error_rate":
-            return np.where(requests > 0, frame["errors_5xx"].to_numpy() / requests, np.nan)
-    if metric == "latency_p95":
-        p95 = frame["p95_ms"].to_numpy(dtype=np.float64)
-        return np.where(requests >= rules.min_requests, p95, np.nan)
-    raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS}")
+def nanmedian_rows(block: np.ndarray) -> np.ndarray:
+    """Median of each row ignoring NaN (NaN for an all-NaN row); faster than np.nanmedian."""
+    ordered = np.sort(block, axis=1)  # NaN sorts last
+    n = np.count_nonzero(~np.isnan(block), axis=1)
+    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[:, None], axis=1)[:, 0]
+    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[:, None], axis=1)[:, 0]
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
 
 
-def noise_floor(metric: str, median: np.ndarray, requests: np.ndarray, rules: FlagRules):
-    """The smallest scale a metric may have: its sampling noise."""
-    if metric == "requests":
-        return np.sqrt(np.maximum(median, 1.0))
-    if metric == "error_rate":
-        p = np.clip(np.nan_to_num(median), rules.min_error_share, 0.5)
-        return np.sqrt(p * (1 - p) / np.maximum(requests, 1.0))
-    return np.maximum(rules.latency_rel_floor * np.nan_to_num(median), 1e-3)
+def slot_sums(values: np.ndarray, slot: np.ndarray, n_slots: int) -> np.ndarray:
+    """``[series, minutes]`` -> ``[series, n_slots]`` sums per slot (NaN as 0)."""
+    data = np.nan_to_num(np.atleast_2d(np.asarray(values, dtype=np.float64)))
+    keys = (np.arange(data.shape[0])[:, None] * n_slots + slot[None, :]).ravel()
+    sums = np.bincount(keys, weights=data.ravel(), minlength=data.shape[0] * n_slots)
+    return sums.reshape(data.shape[0], n_slots)
 
 
-def flag_minutes(
-    frame: pd.DataFrame,
-    metric: str,
-    *,
-    group: str = "proxy",
-    seasonality: str | None = None,
-    rules: FlagRules = FlagRules(),
-) -> pd.DataFrame:
-    """Score each minute of a per-minute frame against its group's seasonal baseline.
-
-    ``frame`` has one row per ``group`` and ``minute`` (UTC timestamps), quiet
-    minutes included as zero rows (``Analysis.proxy_minutes`` is such a frame),
-    and the columns the metric needs: ``requests``, plus ``errors_5xx`` for
-    ``error_rate`` and ``p95_ms`` for ``latency_p95``. Returns, on the same
-    index: ``group``, ``minute``, ``value``, ``baseline``, ``scale``, ``score``
-    and ``flagged``; ``.attrs["seasonality"]`` names the slots used.
-    """
-    seasonality = seasonality or choose_seasonality(frame["minute"])
-    values = metric_values(frame, metric, rules)
-    codes, _ = pd.factorize(frame[group])
-    minute = minute_numbers(frame["minute"])
-    first = int(minute.min()) if minute.size else 0
-    col = minute - first
-    matrix = np.full((int(codes.max(initial=-1)) + 1, int(col.max(initial=-1)) + 1), np.nan)
-    matrix[codes, col] = values
-    grid = pd.to_datetime((first + np.arange(matrix.shape[1])) * 60_000, unit="ms", utc=True)
-    med, sd = seasonal_baseline(matrix, slots(grid, seasonality))
-    median = med[codes, col]
-    requests = frame["requests"].to_numpy(dtype=np.float64)
-    scale = np.fmax(sd[codes, col], noise_floor(metric, median, requests, rules))
-    with np.errstate(all="ignore"):
-        score = (values - median) / scale
-    flagged = np.nan_to_num(score, nan=-np.inf) > rules.threshold
-    if metric == "error_rate":
-        flagged &= frame["errors_5xx"].to_numpy() >= rules.min_errors
-    out = pd.DataFrame(
-        {
-            group: frame[group],
-            "minute": frame["minute"],
-            "value": values,
-            "baseline": median,
-            "scale": scale,
-            "score": score,
-            "flagged": flagged,
-        },
-        index=frame.index,
-    )
-    out.attrs["seasonality"] = seasonality
-    return out
-
-
-def minute_numbers(minutes: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+def minute_numbers(minutes: pd.Series | pd.DatetimeIndex | list) -> np.ndarray:
     """Unix minute numbers of UTC timestamps."""
     ms = pd.DatetimeIndex(minutes).as_unit("ms").asi8
     return np.asarray(ms, dtype=np.int64) // 60_000
+
+
+def minute_grid(first: int, count: int) -> pd.DatetimeIndex:
+    """``count`` consecutive UTC minutes from unix minute ``first``."""
+    return pd.to_datetime((first + np.arange(count)) * 60_000, unit="ms", utc=True)

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from copilot.analysis import sketch
-from copilot.analysis.endpoints import template_paths
+from copilot.analysis.endpoints import numeric_ids, template_paths
 from copilot.analysis.ids import Vocab, category_ids, tuple_ids
 from copilot.analysis.outcomes import outcome_codes
 
@@ -70,7 +70,7 @@ def path_template_ids(paths: pd.Series, vocab: Vocab) -> np.ndarray:
     arr = pa.array(paths.array) if hasattr(paths.array, "__arrow_array__") else pa.array(paths)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    encoded = pc.dictionary_encode(pc.fill_null(arr, ""))
+    encoded = pc.dictionary_encode(numeric_ids(arr))
     templates = pc.dictionary_encode(template_paths(encoded.dictionary))
     lut = vocab.ids(templates.dictionary.to_pylist())[templates.indices.to_numpy()]
     return lut[encoded.indices.to_numpy()]

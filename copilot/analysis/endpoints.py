@@ -32,23 +32,27 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_DIGIT = r".*\d.*"
-# (token, patterns that must all match the whole segment), highest priority first.
-RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("{uuid}", (r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",)),
-    ("{date}", (r"\d{4}-\d{2}-\d{2}",)),
-    ("{id}", (r"\d+",)),
-    ("{id}", (r"[0-9a-fA-F]{8,}", _DIGIT)),
-    ("{id}", (r"[A-Za-z]+[_-][A-Za-z0-9]{4,}", r"[A-Za-z]+[_-].*\d.*")),
-    ("{id}", (r"[A-Za-z0-9._~=-]{16,}", _DIGIT)),
-    ("{email}", (r"[^@]+@[^@]+\.[A-Za-z]{2,}",)),
+# (token, pattern of the whole segment, needs a digit), highest priority first.
+# Every id shape needs a digit, which keeps words such as "deadbeef" literal.
+_ID = r"\d+|[0-9a-fA-F]{8,}|[A-Za-z]+[_-](?:\d+|[A-Za-z0-9]{4,})|[A-Za-z0-9._~=-]{16,}"
+RULES: tuple[tuple[str, str, bool], ...] = (
+    (
+        "{uuid}",
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+        False,
+    ),
+    ("{date}", r"\d{4}-\d{2}-\d{2}", False),
+    ("{id}", _ID, True),
+    ("{email}", r"[^@]+@[^@]+\.[A-Za-z]{2,}", False),
 )
 _QUERY = r"[?#].*"
-_COMPILED = tuple((token, tuple(re.compile(p) for p in pats)) for token, pats in RULES)
+_COMPILED = tuple((token, re.compile(pattern), digit) for token, pattern, digit in RULES)
 _QUERY_RE = re.compile(_QUERY, re.DOTALL)
+_HAS_DIGIT = re.compile(r"\d")
 
 
 @lru_cache(maxsize=65_536)
@@ -61,8 +65,8 @@ def template_path(path: str) -> str:
 def _template_segment(segment: str) -> str:
     if not segment:
         return segment
-    for token, patterns in _COMPILED:
-        if all(p.fullmatch(segment) for p in patterns):
+    for token, pattern, digit in _COMPILED:
+        if pattern.fullmatch(segment) and (not digit or _HAS_DIGIT.search(segment)):
             return token
     return segment
 
@@ -74,15 +78,49 @@ def template_paths(paths: pa.Array | pa.ChunkedArray) -> pa.Array:
     paths = pc.cast(paths, pa.string())
     clean = pc.replace_substring_regex(pc.fill_null(paths, ""), _QUERY, "")
     parts = pc.split_pattern(clean, "/")
-    segments = pc.list_flatten(parts)
-    out = segments
-    # Apply the lowest-priority rule first so the highest-priority one wins.
-    for token, patterns in reversed(RULES):
-        mask = None
-        for pattern in patterns:
-            hit = pc.match_substring_regex(segments, f"^(?:{pattern})$")
-            mask = hit if mask is None else pc.and_(mask, hit)
-        out = pc.if_else(mask, pa.scalar(token), out)
-    rebuilt = pa.ListArray.from_arrays(parts.offsets, out)
-    joined = pc.binary_join(rebuilt, "/")
+    # Segments repeat a lot ("v1", "orders"): template each distinct one once.
+    segments = pc.dictionary_encode(pc.list_flatten(parts))
+    templated = _template_segments(segments.dictionary).take(segments.indices)
+    joined = pc.binary_join(pa.ListArray.from_arrays(parts.offsets, templated), "/")
     return pc.if_else(pc.equal(joined, ""), pa.scalar("/"), joined)
+
+
+def numeric_ids(paths: pa.Array) -> pa.Array:
+    """Replace all-digit segments by ``{id}`` (the cheap first pass over every row).
+
+    Most ids are numbers; replacing them first collapses the many distinct
+    paths of a chunk to a few, so hashing them and templating the distinct
+    ones costs little. ``template_paths`` of the result equals that of ``paths``.
+    """
+    parts = pc.split_pattern(pc.fill_null(paths, ""), "/")
+    segments = pc.list_flatten(parts)
+    replaced = pc.if_else(pc.utf8_is_digit(segments), pa.scalar("{id}"), segments)
+    separator = pa.scalar("/", type=segments.type)
+    return pc.binary_join(type(parts).from_arrays(parts.offsets, replaced), separator)
+
+
+def _template_segments(segments: pa.Array) -> pa.Array:
+    """Apply ``RULES`` to distinct segments; only those with a digit or '@' can change."""
+    digits_only = pc.utf8_is_digit(segments)  # the common id, without a regex
+    maybe = pc.and_not(
+        pc.or_(pc.match_substring_regex(segments, r"\d"), pc.match_substring(segments, "@")),
+        digits_only,
+    )
+    out = pc.if_else(digits_only, pa.scalar("{id}"), segments)
+    where = pc.indices_nonzero(maybe)
+    if len(where) == 0:
+        return out
+    candidates = pc.take(segments, where)
+    has_digit = pc.match_substring_regex(candidates, r"\d")
+    replaced = candidates
+    # Apply the lowest-priority rule first so the highest-priority one wins.
+    for token, pattern, digit in reversed(RULES):
+        hit = pc.match_substring_regex(candidates, f"^(?:{pattern})$")
+        if digit:
+            hit = pc.and_(hit, has_digit)
+        replaced = pc.if_else(hit, pa.scalar(token), replaced)
+    # Scatter the candidates' results back into place.
+    position = np.full(len(segments), -1, dtype=np.int64)
+    position[where.to_numpy()] = np.arange(len(where))
+    from_candidates = pa.array(position >= 0)
+    return pc.if_else(from_candidates, pc.take(replaced, pa.array(np.maximum(position, 0))), out)

@@ -1,9 +1,10 @@
 """Turn an ``Analyzer``'s aggregates into an ``Analysis``.
 
 Proxy, app and client outcome counts and latency histograms are the sums of
-their consumers' (proxy x app x client id), obtained by re-keying the consumer
-aggregates; per-second counts were kept per grouping because a second's count
-of a proxy is not recoverable from per-consumer distributions.
+their consumers' (proxy x app x client id), got by re-keying the consumer cells
+and adding equal cells. Proxy and app per-second counts were kept while
+streaming; client ids usually pair one to one with apps, so their table is the
+app table relabelled, and otherwise comes from re-keyed consumer seconds.
 """
 
 from __future__ import annotations
@@ -62,9 +63,11 @@ def _direct(acc: GroupAccumulator) -> dict:
     }
 
 
-def _derived(acc: GroupAccumulator, consumers: GroupAccumulator, lut: np.ndarray) -> dict:
+def _derived(
+    seconds: tuple[np.ndarray, np.ndarray], consumers: GroupAccumulator, lut: np.ndarray
+) -> dict:
     return {
-        "seconds": acc.seconds.result(),
+        "seconds": seconds,
         "outcomes": consumers.outcomes.remap(lut),
         "total_ms": consumers.total_ms.remap(lut),
         "target_ms": consumers.target_ms.remap(lut),
@@ -92,20 +95,45 @@ def _tables(an: Analyzer) -> dict[str, pd.DataFrame]:
             "proxies",
             {"proxy": proxy},
             len(v.proxy),
-            **_derived(an.proxies, an.consumers, cons[:, 0]),
+            **_derived(an.proxy_seconds.result(), an.consumers, cons[:, 0]),
         ),
-        "apps": _table(
-            "apps", {"app": app}, len(v.app), **_derived(an.apps, an.consumers, cons[:, 1])
+        "apps": (
+            apps := _table(
+                "apps",
+                {"app": app},
+                len(v.app),
+                **_derived(an.app_seconds.result(), an.consumers, cons[:, 1]),
+            )
         ),
-        "clients": _table(
-            "clients",
-            {"client_id": client},
-            len(v.client),
-            **_derived(an.clients, an.consumers, cons[:, 2]),
-        ),
+        "clients": _clients(an, apps, cons, app, client),
         "consumers": _table("consumers", c_labels, len(v.consumer), **_direct(an.consumers)),
         "endpoints": _table("endpoints", e_labels, len(v.endpoint), **_direct(an.endpoints)),
     }
+
+
+def _clients(
+    an: Analyzer, apps: pd.DataFrame, cons: np.ndarray, app: pd.Categorical, client: pd.Categorical
+) -> pd.DataFrame:
+    """The client id table: the app table relabelled when apps and client ids pair
+    one to one (the usual case: then their rows are the same rows), else re-keyed."""
+    pairs = np.unique(cons[:, 1:], axis=0)
+    one_to_one = np.unique(pairs[:, 0]).size == len(pairs) == np.unique(pairs[:, 1]).size
+    if not one_to_one:
+        seconds = an.consumers.seconds.remap(cons[:, 2])
+        return _table(
+            "clients",
+            {"client_id": client},
+            len(an.vocabs.client),
+            **_derived(seconds, an.consumers, cons[:, 2]),
+        )
+    client_of_app = dict(
+        zip(np.asarray(app)[pairs[:, 0]], np.asarray(client)[pairs[:, 1]], strict=True)
+    )
+    table = apps.rename(columns={"app": "client_id"})
+    labels = [client_of_app[str(a)] for a in apps["app"]]
+    table["client_id"] = pd.Categorical(labels, categories=client.categories)
+    table = table.sort_values(["requests", "client_id"], ascending=[False, True], kind="stable")
+    return table.reset_index(drop=True)
 
 
 def _minutes(an: Analyzer) -> tuple[pd.DataFrame, pd.DataFrame]:

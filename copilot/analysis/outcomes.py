@@ -75,16 +75,23 @@ def outcome_codes(chunk: pd.DataFrame) -> np.ndarray:
     return cls.astype(np.int64) * 2 + backend_429
 
 
-def outcome_totals(by_code: np.ndarray) -> np.ndarray:
-    """``[n, 8]`` counts per outcome code -> ``[n, 5]`` in ``FIELDS`` order."""
-    c = np.asarray(by_code, dtype=np.int64).reshape(-1, N_OUTCOMES)
-    return np.stack(
-        [
-            c.sum(axis=1),
-            c[:, 2 * E4XX] + c[:, 2 * E4XX + 1],
-            c[:, 2 * E5XX] + c[:, 2 * E5XX + 1],
-            c[:, 2 * GATEWAY] + c[:, 2 * GATEWAY + 1],
-            c[:, 1::2].sum(axis=1),
-        ],
-        axis=1,
-    )
+# Which outcome codes each field counts (``class * 2 + backend_429``).
+_FIELD_CODES = {
+    "requests": tuple(range(N_OUTCOMES)),
+    "errors_4xx": (2 * E4XX, 2 * E4XX + 1),
+    "errors_5xx": (2 * E5XX, 2 * E5XX + 1),
+    "gateway_429": (2 * GATEWAY, 2 * GATEWAY + 1),
+    "backend_429": (1, 3, 5, 7),
+}
+
+
+def field_sums(
+    row: np.ndarray, code: np.ndarray, counts: np.ndarray, n_rows: int
+) -> dict[str, np.ndarray]:
+    """Per output row, the count of each field in ``FIELDS`` from (row, code, count) cells."""
+    out = {}
+    for field in FIELDS:
+        mask = np.isin(code, _FIELD_CODES[field])
+        sums = np.bincount(row[mask], weights=counts[mask], minlength=n_rows)
+        out[field] = sums.astype(np.int64)
+    return out

@@ -6,6 +6,10 @@ That is the rate a SpikeArrest would see while the client is calling; how
 much of its span a group is active shows in ``active_seconds`` /
 ``active_minutes`` beside ``first``/``last``. Quantiles of counts interpolate
 linearly between order statistics, as ``pandas.Series.quantile`` does.
+
+Counts per second are small integers, so their distribution per group is
+computed from a dense ``[group, count]`` histogram (no sort of the millions of
+second cells) whenever that histogram is small; otherwise by one sort.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from copilot.analysis import sketch
-from copilot.analysis.outcomes import FIELDS, N_OUTCOMES, outcome_totals
-from copilot.analysis.sparse import STRIDE, reduce_sorted, split
+from copilot.analysis.outcomes import FIELDS, field_sums
+from copilot.analysis.sparse import SparseCounts, by_group, count_cells, split
 
 QUANTILES = (0.5, 0.95, 0.99)
 _QNAMES = ("p50", "p95", "p99")
+_DENSE_LIMIT = 1 << 23  # cells of a dense [group, count] histogram
+_BLOCK = 1 << 20
 
 
 def group_starts(groups: np.ndarray) -> np.ndarray:
@@ -28,63 +34,102 @@ def group_starts(groups: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
 
 
-def count_quantiles(
-    groups: np.ndarray, values: np.ndarray, qs: tuple[float, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Linear-interpolated quantiles and max of ``values`` per group.
-
-    Returns (distinct groups, ``[n_groups, len(qs) + 1]`` with max last).
-    """
-    if groups.size == 0:
-        return groups[:0], np.zeros((0, len(qs) + 1))
-    top = int(values.max()) + 1
-    order = np.sort(groups.astype(np.int64) * top + values)  # sort by (group, value)
-    g, v = np.divmod(order, top)
-    starts = group_starts(g)
-    n = np.diff(np.r_[starts, g.size])
-    out = np.empty((starts.size, len(qs) + 1))
+def _interpolate(value_at, n: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Linear quantiles from ``value_at(rank)`` (0-based order statistics per group)."""
+    out = np.empty((n.size, len(qs) + 1))
+    last = np.maximum(n - 1, 0)
     for j, q in enumerate(qs):
-        pos = q * (n - 1)
+        pos = q * last
         lo = np.floor(pos).astype(np.int64)
-        hi = np.minimum(lo + 1, n - 1)
-        a, b = v[starts + lo], v[starts + hi]
+        a, b = value_at(lo), value_at(np.minimum(lo + 1, last))
         out[:, j] = a + (b - a) * (pos - lo)
-    out[:, -1] = v[starts + n - 1]
-    return g[starts], out
+    out[:, -1] = value_at(last)
+    out[n == 0] = np.nan
+    return out
+
+
+def _hist_quantiles(hist: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Quantiles and max per row of a ``[group, value]`` histogram."""
+    cum = np.cumsum(hist, axis=1)
+    return _interpolate(lambda rank: np.argmax(cum > rank[:, None], axis=1), cum[:, -1], qs)
+
+
+def distribution(
+    groups: np.ndarray, values: np.ndarray, n_groups: int, qs: tuple[float, ...] = QUANTILES
+) -> np.ndarray:
+    """``[n_groups, len(qs) + 1]``: quantiles and max of non-negative integer values per group."""
+    if groups.size == 0:
+        return np.full((n_groups, len(qs) + 1), np.nan)
+    width = int(values.max()) + 1
+    if n_groups * width <= _DENSE_LIMIT:
+        hist = np.bincount(groups * width + values, minlength=n_groups * width)
+        return _hist_quantiles(hist.reshape(n_groups, width), qs)
+    n = np.bincount(groups, minlength=n_groups)
+    ordered = np.sort(groups.astype(np.int64) * width + values)  # by (group, value)
+    starts = np.r_[0, np.cumsum(n)[:-1]]
+    return _interpolate(lambda rank: ordered[starts + rank] % width, n, qs)
+
+
+def _blocks(size: int, block: int = _BLOCK):
+    for start in range(0, size, block):
+        yield slice(start, min(start + block, size))
 
 
 def rate_table(keys: np.ndarray, counts: np.ndarray, n_groups: int) -> pd.DataFrame:
-    """Span and per-second/per-minute rate distribution per group, from second cells."""
-    group, second = split(keys)
-    frame = pd.DataFrame(index=pd.RangeIndex(n_groups))
-    starts = group_starts(group)
-    ends = np.r_[starts[1:], group.size] - 1
-    present = group[starts]
-    frame["first_s"] = pd.Series(second[starts], index=present, dtype="Int64")
-    frame["last_s"] = pd.Series(second[ends], index=present, dtype="Int64")
-    frame["active_seconds"] = pd.Series(ends - starts + 1, index=present).astype("Int64")
-    _put_rates(frame, "rps", group, counts)
-    m_keys, m_counts = reduce_sorted(group * STRIDE + second // 60, counts)
+    """Span and per-second/per-minute rate distribution per group, from second cells.
+
+    Works through the cells in blocks so the temporaries stay small whatever
+    the number of cells.
+    """
+    first = np.full(n_groups, np.iinfo(np.int64).max)
+    last = np.full(n_groups, -1)
+    active = np.zeros(n_groups, dtype=np.int64)
+    width = int(counts.max()) + 1 if counts.size else 1
+    dense = n_groups * width <= _DENSE_LIMIT
+    hist = np.zeros(n_groups * width, dtype=np.int64) if dense else None
+    minutes = SparseCounts()
+    for part in _blocks(keys.size):
+        group, second = split(keys[part])
+        c = counts[part].astype(np.int64)
+        np.minimum.at(first, group, second)
+        np.maximum.at(last, group, second)
+        active += np.bincount(group, minlength=n_groups)
+        if hist is not None:
+            hist += np.bincount(group * width + c, minlength=hist.size)
+        minutes.add(*count_cells(group, second // 60, c))
+    if hist is not None:
+        per_second = _hist_quantiles(hist.reshape(n_groups, width), QUANTILES)
+    else:
+        group, _ = split(keys)
+        per_second = distribution(group, counts.astype(np.int64), n_groups)
+    present = last >= 0
+    frame = pd.DataFrame(
+        {
+            "first_s": np.where(present, first, -1),
+            "last_s": last,
+            "active_seconds": active,
+        }
+    )
+    _put_rates(frame, "rps", per_second)
+    m_keys, m_counts = minutes.result()
     m_group, _ = split(m_keys)
-    frame["active_minutes"] = pd.Series(np.bincount(m_group, minlength=n_groups)).astype("Int64")
-    _put_rates(frame, "rpm", m_group, m_counts)
+    frame["active_minutes"] = np.bincount(m_group, minlength=n_groups)
+    _put_rates(frame, "rpm", distribution(m_group, m_counts.astype(np.int64), n_groups))
     return frame
 
 
-def _put_rates(frame: pd.DataFrame, prefix: str, group: np.ndarray, counts: np.ndarray) -> None:
-    present, q = count_quantiles(group, counts, QUANTILES)
+def _put_rates(frame: pd.DataFrame, prefix: str, q: np.ndarray) -> None:
     for j, name in enumerate((*_QNAMES, "max")):
-        frame[f"{prefix}_{name}"] = pd.Series(q[:, j], index=present, dtype="float64")
+        frame[f"{prefix}_{name}"] = q[:, j]
 
 
 def outcome_table(keys: np.ndarray, counts: np.ndarray, n_groups: int) -> pd.DataFrame:
     """Requests and error counts/rates per group, from (group, outcome) cells."""
     group, code = split(keys)
-    dense = np.bincount(group * N_OUTCOMES + code, weights=counts, minlength=n_groups * N_OUTCOMES)
-    totals = outcome_totals(dense.astype(np.int64))
-    frame = pd.DataFrame(totals, columns=list(FIELDS))
+    frame = pd.DataFrame(field_sums(group, code, counts, n_groups))
     requests = np.maximum(frame["requests"].to_numpy(), 1)
-    frame["error_rate"] = (totals[:, 1] + totals[:, 2] + totals[:, 3]) / requests
+    errors = frame["errors_4xx"] + frame["errors_5xx"] + frame["gateway_429"]
+    frame["error_rate"] = errors / requests
     for field in FIELDS[1:]:
         frame[f"rate_{field.removeprefix('errors_')}"] = frame[field] / requests
     return frame
@@ -92,7 +137,7 @@ def outcome_table(keys: np.ndarray, counts: np.ndarray, n_groups: int) -> pd.Dat
 
 def latency_table(keys: np.ndarray, counts: np.ndarray, n_groups: int, prefix: str) -> pd.DataFrame:
     """p50/p95/p99 latency per group from (group, fine bucket) cells; NaN without data."""
-    group, bucket = split(keys)
+    group, bucket, counts = by_group(keys, counts)
     real = bucket != sketch.NAN_BUCKET
     present, idx = sketch.sparse_quantiles(group[real], bucket[real], counts[real], QUANTILES)
     values = sketch.bucket_value(idx)

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from copilot.analysis import sketch
-from copilot.analysis.outcomes import FIELDS, N_OUTCOMES, outcome_totals
+from copilot.analysis.outcomes import FIELDS, field_sums
 from copilot.analysis.rates import group_starts
-from copilot.analysis.sparse import STRIDE, split
+from copilot.analysis.sparse import by_group
 
 MINUTE_MS = 60_000
 MINUTE_SHIFT = 8
@@ -30,25 +30,15 @@ def minute_index(minutes: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(values).tz_localize("UTC")
 
 
-def _counts_by_row(
-    row: np.ndarray, code: np.ndarray, counts: np.ndarray, n_rows: int
-) -> np.ndarray:
-    dense = np.bincount(row * N_OUTCOMES + code, weights=counts, minlength=n_rows * N_OUTCOMES)
-    return outcome_totals(dense.astype(np.int64)).astype(np.int64)
-
-
 def sparse_minutes(keys: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
     """Rows per (group, minute) with traffic, from (group, minute << 8 | outcome) cells."""
-    group, t = split(keys)
+    group, t, counts = by_group(keys, counts)
     minute, code = t >> MINUTE_SHIFT, t & _SUB_MASK
-    gm = group * STRIDE + minute  # cells are sorted by (group, minute, code)
+    gm = (group << 32) | minute  # sorted, so each (group, minute) row is one run
     starts = group_starts(gm)
     row = np.cumsum(np.r_[False, gm[1:] != gm[:-1]]) if gm.size else gm
-    totals = _counts_by_row(row, code, counts, starts.size)
-    frame = pd.DataFrame(totals, columns=list(FIELDS))
-    frame.insert(0, "group", group[starts])
-    frame.insert(1, "minute", minute[starts])
-    return frame
+    sums = field_sums(row, code, counts, starts.size)
+    return pd.DataFrame({"group": group[starts], "minute": minute[starts], **sums})
 
 
 def dense_minutes(sparse: pd.DataFrame) -> pd.DataFrame:
@@ -76,12 +66,12 @@ def dense_minutes(sparse: pd.DataFrame) -> pd.DataFrame:
 
 def minute_latency(keys: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
     """p50/p95 total latency per (group, minute) from coarse histogram cells."""
-    group, t = split(keys)
+    group, t, counts = by_group(keys, counts)
     minute, bucket = t >> MINUTE_SHIFT, t & _SUB_MASK
     real = bucket != sketch.COARSE_NAN
-    gm = group[real] * STRIDE + minute[real]
+    gm = (group[real] << 32) | minute[real]
     present, idx = sketch.sparse_quantiles(gm, bucket[real], counts[real], (0.5, 0.95))
-    g, m = split(present)
+    g, m = present >> 32, present & 0xFFFFFFFF
     values = sketch.coarse_value(idx)
     return pd.DataFrame({"group": g, "minute": m, "p50_ms": values[:, 0], "p95_ms": values[:, 1]})
 

@@ -1,0 +1,168 @@
+"""Per-minute scores against the seasonal baseline, and flags.
+
+Three metrics, each scored per group (proxy) and minute, rises only:
+
+- ``requests`` per minute;
+- ``error_rate``: the 5xx share of the minute's requests;
+- ``latency_p95``: the minute's p95 total latency (minutes with at least
+  ``min_requests`` requests), scored in log space because latency is skewed.
+
+The *robust* score is the modified z-score of Iglewicz and Hoaglin,
+``(value - median) / (1.4826 x MAD)`` against the slot's baseline
+(``baseline.seasonal_baseline``). Counts also get a *count* score, the
+Anscombe-transformed Poisson deviation ``2 (sqrt(k + 3/8) - sqrt(e + 3/8))`` of
+the count ``k`` (requests, or 5xx) from its expectation ``e``; the score of a
+minute is the smaller of the two. Few requests per minute thus never look like
+a surge or an incident: 3 errors out of 16 requests is not significant even
+when the median minute has none. The expected 5xx share is the larger of the
+slot's median share and its pooled share (all 5xx / all requests of the slot),
+since the median share of sparse minutes is 0.
+
+A minute is flagged when its score exceeds ``threshold`` (3.5, THROTTLING.md,
+"Forecasting and anomaly anchors"); a 5xx minute also needs ``min_errors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from copilot.analysis.baseline import (
+    N_SLOTS,
+    choose_seasonality,
+    minute_grid,
+    minute_numbers,
+    seasonal_baseline,
+    slot_sums,
+    slots,
+)
+
+METRICS = ("requests", "error_rate", "latency_p95")
+
+
+@dataclass(frozen=True)
+class FlagRules:
+    """Thresholds of ``flag_minutes``."""
+
+    threshold: float = 3.5
+    min_errors: int = 3  # 5xx in a minute before its share can be flagged
+    min_requests: int = 10  # requests in a minute before its p95 can be flagged
+    min_error_share: float = 0.005  # floor of the expected 5xx share's sd
+    latency_rel_floor: float = 0.10  # floor of the latency scale (10 %)
+
+
+class _Grid:
+    """Rows of a long per-minute frame placed in a ``[groups, minutes]`` matrix."""
+
+    def __init__(self, frame: pd.DataFrame, group: str, seasonality: str) -> None:
+        self.codes, _ = pd.factorize(frame[group])
+        minute = minute_numbers(frame["minute"])
+        first = int(minute.min()) if minute.size else 0
+        self.col = minute - first
+        self.shape = (int(self.codes.max(initial=-1)) + 1, int(self.col.max(initial=-1)) + 1)
+        self.slot = slots(minute_grid(first, self.shape[1]), seasonality)
+        self.n_slots = N_SLOTS[seasonality]
+
+    def matrix(self, values: np.ndarray) -> np.ndarray:
+        out = np.full(self.shape, np.nan)
+        out[self.codes, self.col] = values
+        return out
+
+    def rows(self, matrix: np.ndarray) -> np.ndarray:
+        return matrix[self.codes, self.col]
+
+    def baseline(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        median, sd = seasonal_baseline(self.matrix(values), self.slot)
+        return self.rows(median), self.rows(sd)
+
+    def pooled(self, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+        """Per row: the ratio of the slot sums of two columns in its group."""
+        num = slot_sums(self.matrix(numerator), self.slot, self.n_slots)
+        den = slot_sums(self.matrix(denominator), self.slot, self.n_slots)
+        with np.errstate(all="ignore"):
+            ratio = np.where(den > 0, num / den, np.nan)
+        return ratio[self.codes, self.slot[self.col]]
+
+
+def count_score(k: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Anscombe deviation of Poisson counts ``k`` from ``expected`` (~ N(0, 1))."""
+    return 2.0 * (np.sqrt(k + 0.375) - np.sqrt(np.maximum(expected, 0.0) + 0.375))
+
+
+def _robust(value, median, sd, floor) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return (value - median) / np.fmax(sd, floor)
+
+
+def _requests(frame: pd.DataFrame, grid: _Grid, rules: FlagRules):
+    value = frame["requests"].to_numpy(dtype=np.float64)
+    median, sd = grid.baseline(value)
+    robust = _robust(value, median, sd, 1.0)
+    return value, median, np.fmin(robust, count_score(value, median)), np.ones(value.size, bool)
+
+
+def _error_rate(frame: pd.DataFrame, grid: _Grid, rules: FlagRules):
+    requests = frame["requests"].to_numpy(dtype=np.float64)
+    errors = frame["errors_5xx"].to_numpy(dtype=np.float64)
+    with np.errstate(all="ignore"):
+        value = np.where(requests > 0, errors / requests, np.nan)
+    median, sd = grid.baseline(value)
+    expected = np.fmax(np.nan_to_num(median), np.nan_to_num(grid.pooled(errors, requests)))
+    p = np.clip(expected, rules.min_error_share, 0.5)
+    floor = np.sqrt(p * (1 - p) / np.maximum(requests, 1.0))
+    score = np.fmin(_robust(value, median, sd, floor), count_score(errors, expected * requests))
+    return value, median, score, errors >= rules.min_errors
+
+
+def _latency(frame: pd.DataFrame, grid: _Grid, rules: FlagRules):
+    requests = frame["requests"].to_numpy(dtype=np.float64)
+    p95 = frame["p95_ms"].to_numpy(dtype=np.float64)
+    value = np.where(requests >= rules.min_requests, p95, np.nan)
+    with np.errstate(all="ignore"):
+        logs = np.log(np.maximum(value, 1e-3))
+    median, sd = grid.baseline(logs)
+    score = _robust(logs, median, sd, np.log1p(rules.latency_rel_floor))
+    return value, np.exp(median), score, ~np.isnan(value)
+
+
+_SCORERS = {"requests": _requests, "error_rate": _error_rate, "latency_p95": _latency}
+
+
+def flag_minutes(
+    frame: pd.DataFrame,
+    metric: str,
+    *,
+    group: str = "proxy",
+    seasonality: str | None = None,
+    rules: FlagRules = FlagRules(),
+) -> pd.DataFrame:
+    """Score each minute of a per-minute frame against its group's seasonal baseline.
+
+    ``frame`` has one row per ``group`` and ``minute`` (UTC timestamps), quiet
+    minutes included as zero rows (``Analysis.proxy_minutes`` is such a frame),
+    and the columns the metric needs: ``requests``, plus ``errors_5xx`` for
+    ``error_rate`` and ``p95_ms`` for ``latency_p95``. Returns, on the same
+    index: ``group``, ``minute``, ``value``, ``baseline`` (the slot median),
+    ``score`` and ``flagged``; ``.attrs["seasonality"]`` names the slots used.
+    """
+    if metric not in _SCORERS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS}")
+    seasonality = seasonality or choose_seasonality(frame["minute"])
+    grid = _Grid(frame, group, seasonality)
+    value, baseline, score, eligible = _SCORERS[metric](frame, grid, rules)
+    flagged = eligible & (np.nan_to_num(score, nan=-np.inf) > rules.threshold)
+    out = pd.DataFrame(
+        {
+            group: frame[group],
+            "minute": frame["minute"],
+            "value": value,
+            "baseline": baseline,
+            "score": score,
+            "flagged": flagged,
+        },
+        index=frame.index,
+    )
+    out.attrs["seasonality"] = seasonality
+    return out
