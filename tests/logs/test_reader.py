@@ -177,6 +177,7 @@ def test_large_csv_streams_in_several_chunks_without_losing_rows(
     from copilot.logs import analytics
 
     monkeypatch.setattr(analytics, "CSV_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(analytics, "CHUNK_ROWS", 100)
     src = (LOGS / "analytics_export.csv").read_text().splitlines()
     header, body = src[0], src[1:]
     path = tmp_path / "big.csv"
