@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     keygen.set_defaults(func=_keygen)
 
     mint = actions.add_parser("mint", help="sign a scoped token for a workflow identity")
-    mint.add_argument("--key", required=True, help="key reference: file:PATH or env:VAR")
+    mint.add_argument("--key", required=True, help="key reference: file:PATH, env:VAR or kid:ID")
     mint.add_argument("--subject", required=True, help="the workflow identity (sub)")
     mint.add_argument("--scopes", required=True, help="approved scopes, comma-separated")
     mint.add_argument("--issuer", default=DEFAULT_ISSUER)

@@ -1,8 +1,8 @@
 """Signing keys by reference, public keys from a JWKS, and demo key generation.
 
 Workflows carry a key *reference*, never key material (DESIGN.md decision 4):
-``file:/path/key.pem`` (or a bare path) or ``env:VAR_NAME`` (the variable
-holds the PEM). The activity resolves the reference and mints the token.
+``file:/path/key.pem`` (or a bare path), ``env:VAR_NAME`` (the variable
+holds the PEM) or ``kid:KEY_ID`` (a key of the local key directory). The activity resolves the reference and mints the token.
 Key ids are RFC 7638 JWK thumbprints of the public key, so the JWKS written
 beside a key and any token signed with it agree without configuration.
 """
@@ -26,6 +26,7 @@ from jwt import PyJWK, PyJWKClient, PyJWKSet
 from copilot.errors import ConfigError, ExternalError, InputError
 
 SUPPORTED_ALGS = ("RS256", "ES256")
+KEYS_DIR = Path(".atc") / "keys"  # where kid: references look unless ATC_KEYS_DIR says otherwise
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
@@ -98,23 +99,37 @@ def signing_key_from_pem(pem: bytes, where: str) -> SigningKey:
 
 
 def resolve_key_ref(ref: str, env: dict[str, str] | None = None) -> SigningKey:
-    """Resolve ``file:PATH``, ``env:NAME`` or a bare path to a signing key."""
+    """Resolve ``file:PATH``, ``env:NAME``, ``kid:KEY_ID`` or a bare path to a signing key.
+
+    ``kid:`` looks for the private key with that id among the ``private-*.pem``
+    files of the directory named by ``ATC_KEYS_DIR`` (default ``.atc/keys``).
+    """
     env = dict(os.environ) if env is None else env
     if not isinstance(ref, str) or not ref.strip():
         raise ConfigError("no signing key reference given")
+    if ref.startswith("kid:"):
+        return _by_kid(ref[4:], Path(env.get("ATC_KEYS_DIR") or KEYS_DIR))
     if ref.startswith("env:"):
         name = ref[4:]
         if not env.get(name):
             raise ConfigError(f"key reference {ref!r}: environment variable {name} is not set")
         return signing_key_from_pem(env[name].encode(), f"environment variable {name}")
     if "://" in ref:
-        raise ConfigError(f"key reference {ref!r}: only file: and env: references are supported")
+        raise ConfigError(f"key reference {ref!r}: only file:, env: and kid: are supported")
     path = Path(ref[5:] if ref.startswith("file:") else ref)
     try:
         pem = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"key reference {ref!r}: cannot read {path} ({exc.strerror})") from None
     return signing_key_from_pem(pem, str(path))
+
+
+def _by_kid(kid: str, folder: Path) -> SigningKey:
+    for pem_path in sorted(folder.glob("private-*.pem")) if folder.is_dir() else []:
+        key = signing_key_from_pem(pem_path.read_bytes(), str(pem_path))
+        if key.kid == kid:
+            return key
+    raise ConfigError(f"key reference 'kid:{kid}': no private key with that id in {folder}")
 
 
 def generate_keypair(directory: str | Path, alg: str = "RS256") -> GeneratedKey:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -74,10 +73,3 @@ def start_gateway(catalog: Catalog, keys: Keys) -> Iterator[Callable[..., Runnin
     yield start
     for server in servers:
         server.stop()
-
-
-@pytest.fixture
-def shipped_products() -> Path:
-    from copilot.scopes import DEFAULT_PRODUCTS
-
-    return DEFAULT_PRODUCTS

@@ -78,6 +78,14 @@ def test_key_references_resolve_from_files_and_environment(keys: Keys) -> None:
     assert from_env.kid == keys.ec.kid and from_env.alg == "ES256"
 
 
+def test_a_key_can_be_named_by_its_id_in_the_key_directory(keys: Keys) -> None:
+    folder = str(keys.rsa.private_path.parent)
+    found = resolve_key_ref(f"kid:{keys.ec.kid}", env={"ATC_KEYS_DIR": folder})
+    assert (found.kid, found.alg) == (keys.ec.kid, "ES256")
+    with pytest.raises(ConfigError, match="no private key with that id"):
+        resolve_key_ref(f"kid:{keys.stranger.kid}", env={"ATC_KEYS_DIR": folder})
+
+
 def _pem(key: object) -> bytes:
     return key.private_bytes(  # type: ignore[attr-defined]
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -89,7 +97,7 @@ def _pem(key: object) -> bytes:
     [
         ("", {}, "no signing key reference"),
         ("env:ABSENT", {}, "is not set"),
-        ("https://keys.example/key.pem", {}, "only file: and env:"),
+        ("https://keys.example/key.pem", {}, "only file:, env: and kid:"),
         ("file:/nonexistent/key.pem", {}, "cannot read"),
         ("env:NOT_PEM", {"NOT_PEM": "hello"}, "not an unencrypted PEM private key"),
         (
