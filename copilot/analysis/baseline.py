@@ -35,7 +35,7 @@ def choose_seasonality(minutes: pd.DatetimeIndex | pd.Series) -> str:
     if minutes.max() - minutes.min() >= pd.Timedelta(days=14):
         return HOUR_OF_WEEK
     days = pd.DatetimeIndex(minutes.normalize().unique())
-    weekend = int((days.dayofweek >= 5).sum())
+    weekend = int((days.day_of_week >= 5).sum())
     if weekend >= 2 and len(days) - weekend >= 2:
         return HOUR_OF_DAY_DAYTYPE
     return HOUR_OF_DAY
@@ -46,9 +46,9 @@ def slots(minutes: pd.DatetimeIndex | pd.Series, seasonality: str) -> np.ndarray
     minutes = pd.DatetimeIndex(minutes)
     hour = minutes.hour.to_numpy()
     if seasonality == HOUR_OF_WEEK:
-        return minutes.dayofweek.to_numpy() * 24 + hour
+        return minutes.day_of_week.to_numpy() * 24 + hour
     if seasonality == HOUR_OF_DAY_DAYTYPE:
-        return (minutes.dayofweek.to_numpy() >= 5) * 24 + hour
+        return (minutes.day_of_week.to_numpy() >= 5) * 24 + hour
     if seasonality == HOUR_OF_DAY:
         return hour
     raise ValueError(f"unknown seasonality {seasonality!r}")

@@ -51,7 +51,15 @@ def _table(
     table = table[table["requests"] > 0]
     order = ["requests", *KEYS[kind]]
     table = table.sort_values(order, ascending=[False] + [True] * len(KEYS[kind]), kind="stable")
-    return table.reset_index(drop=True)
+    return _tidy(table, KEYS[kind])
+
+
+def _tidy(frame: pd.DataFrame, keys: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """Fresh index, and only the labels in use as categories (chunking-independent)."""
+    frame = frame.reset_index(drop=True)
+    for key in keys:
+        frame[key] = frame[key].cat.remove_unused_categories()
+    return frame
 
 
 def _direct(acc: GroupAccumulator) -> dict:
@@ -133,7 +141,7 @@ def _clients(
     labels = [client_of_app[str(a)] for a in apps["app"]]
     table["client_id"] = pd.Categorical(labels, categories=client.categories)
     table = table.sort_values(["requests", "client_id"], ascending=[False, True], kind="stable")
-    return table.reset_index(drop=True)
+    return _tidy(table, ["client_id"])
 
 
 def _minutes(an: Analyzer) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -159,7 +167,7 @@ def _minutes(an: Analyzer) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _sort_minutes(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     # Categories are sorted labels, so this order does not depend on chunking.
-    return frame.sort_values([*keys, "minute"], kind="stable").reset_index(drop=True)
+    return _tidy(frame.sort_values([*keys, "minute"], kind="stable"), keys)
 
 
 def _top_consumers(tables: dict[str, pd.DataFrame], records: int, n: int) -> list[TopConsumer]:

@@ -60,12 +60,14 @@ class Vocab:
 
 
 def category_ids(series: pd.Series, vocab: Vocab, missing: str = NOT_SET) -> np.ndarray:
-    """Global ids of a categorical column's values (missing -> ``missing``)."""
+    """Global ids of a categorical column's values (missing values -> ``missing``)."""
     if not isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype("category")
-    cats = [str(c) for c in series.cat.categories]
-    lut = vocab.ids([*cats, missing])
-    return lut[series.cat.codes.to_numpy()]  # code -1 hits the trailing ``missing``
+    codes = series.cat.codes.to_numpy()
+    labels = [str(c) for c in series.cat.categories]
+    if codes.size and codes.min() < 0:
+        labels.append(missing)  # code -1 indexes this trailing entry
+    return vocab.ids(labels)[codes] if labels else np.zeros(codes.size, np.int64)
 
 
 def dense_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -97,3 +97,67 @@ def synthetic_chunks(
         ts = np.sort(rng.integers(lo, max(hi, lo + 1), n))
         yield schema.conform(synthetic_chunk(rng, ts))
         done += n
+
+
+def small_frame(seed: int = 1, n: int = 6_000, one_to_one: bool = False) -> pd.DataFrame:
+    """A small canonical frame with every case the analysis distinguishes.
+
+    Three proxies, apps with one or two client ids (or strictly one each),
+    keyless traffic, bursts packing many requests into a few seconds, ids and
+    UUIDs in paths, a query string, gateway throttling (SpikeArrest 429, Edge
+    quota 500), backend 429s, 4xx/5xx, and missing latencies.
+    """
+    from copilot.logs import schema
+
+    rng = np.random.default_rng(seed)
+    start = int(START.value // 1_000_000) + 9 * 3_600_000
+    spread = rng.integers(0, 2 * 3_600_000, n - n // 5)
+    burst = 1_800_000 + rng.integers(0, 3_000, n // 5)  # 1/5 of the rows in 3 seconds
+    ts = start + np.concatenate([spread, burst])
+    apps = np.array(["shop-web", "shop-ios", "partner-x", "batch", schema.NOT_SET])
+    app_idx = rng.choice(len(apps), n, p=[0.4, 0.25, 0.15, 0.1, 0.1])
+    if one_to_one:
+        client = np.array(["k-web", "k-ios", "k-px", "k-batch", schema.NOT_SET])[app_idx]
+    else:  # shop-web rotates between two keys; partner-x and batch share one
+        two = rng.random(n) < 0.5
+        keys = np.array(["k-web", "k-ios", "k-shared", "k-shared", schema.NOT_SET])
+        client = np.where((app_idx == 0) & two, "k-web-2", keys[app_idx])
+    proxy = rng.choice(["orders", "payments", "users"], n, p=[0.5, 0.3, 0.2])
+    kind = rng.integers(0, 4, n)
+    ids = rng.integers(1, 99_999, n).astype(str)
+    paths = np.where(
+        kind == 0,
+        np.char.add("/v1/items/", ids),
+        np.where(
+            kind == 1,
+            "/v1/users/3f2c1a2b-1234-4abc-9def-0123456789ab/keys",
+            np.where(kind == 2, np.char.add("/v1/search?q=", ids), "/v1/status"),
+        ),
+    )
+    status = rng.choice([200, 201, 404, 500, 503, 429], n, p=[0.7, 0.05, 0.08, 0.05, 0.04, 0.08])
+    fault = np.zeros(n, dtype=int)
+    fault[(status == 429) & (rng.random(n) < 0.5)] = 1  # SpikeArrest
+    fault[(status == 500) & (rng.random(n) < 0.3)] = 2  # Edge QuotaViolation as 500
+    fault[(status == 429) & (fault == 0) & (rng.random(n) < 0.3)] = 3  # policy 429, no code
+    target = np.where(fault == 0, status, -1).astype(float)
+    target[target < 0] = np.nan
+    total = rng.lognormal(3.2, 1.0, n)
+    total[rng.random(n) < 0.01] = np.nan
+    target_ms = np.where(np.isnan(target), np.nan, total * 0.7)
+    frame = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(ts, unit="ms", utc=True),
+            "proxy": proxy,
+            "app": apps[app_idx],
+            "client_id": client,
+            "verb": rng.choice(["GET", "POST"], n),
+            "path": paths,
+            "status": status,
+            "target_status": pd.array(target, dtype="Int16"),
+            "total_ms": total,
+            "target_ms": target_ms,
+            "fault_code": np.array(["", SPIKE_ARREST_FAULT, QUOTA_FAULT, ""])[fault],
+            "fault_policy": np.array(["", "SA-Protect", "Quota-PerApp", "RF-429"])[fault],
+        }
+    )
+    return schema.conform(frame)
