@@ -95,9 +95,6 @@ class GatewayEmulator:
         self.config = config
         self.limiters: dict[str, SpikeArrest] = {}
         self.log: deque[dict[str, Any]] = deque(maxlen=1000)
-        self._http = httpx.AsyncClient(
-            timeout=config.backend_timeout_s, follow_redirects=False, trust_env=False
-        )
         self.app = Starlette(routes=[Route("/{path:path}", self.handle, methods=ALL_METHODS)])
 
     def _limiter(self, proxy: str) -> SpikeArrest | None:
@@ -182,20 +179,19 @@ class GatewayEmulator:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers["x-atc-subject"] = token.subject
         try:
-            upstream = await self._http.request(request.method, url, headers=headers, content=body)
+            # A client per call: nothing to close when the emulator stops.
+            async with httpx.AsyncClient(
+                timeout=self.config.backend_timeout_s, follow_redirects=False, trust_env=False
+            ) as http:
+                upstream = await http.request(request.method, url, headers=headers, content=body)
         except httpx.TimeoutException:
             return fault(504, "messaging.adaptors.http.flow.GatewayTimeout", "Gateway Timeout")
         except httpx.HTTPError as exc:
             return fault(503, "messaging.adaptors.http.flow.ServiceUnavailable", str(exc))
-        passed = {
-            k: v
-            for k, v in upstream.headers.items()
-            if k.lower() not in _HOP_BY_HOP | {"content-encoding"}
-        }
+        # uvicorn sets its own date/server headers; content-encoding was undone by httpx.
+        dropped = _HOP_BY_HOP | {"content-encoding", "date", "server"}
+        passed = {k: v for k, v in upstream.headers.items() if k.lower() not in dropped}
         return Response(upstream.content, status_code=upstream.status_code, headers=passed)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
 
 def _echo(
