@@ -51,7 +51,7 @@ def _chart(field: str, title: str, fmt: str = "") -> alt.LayerChart:
         alt.Chart(anomalies)
         .mark_rect(opacity=0.15, color="red")
         .encode(
-            x="start:T", x2="end:T", tooltip=["proxy", "metric", "start:T", "end:T", "driven by"]
+            x="start:T", x2="end:T", tooltip=["proxy:N", "metric:N", "start:T", "end:T", "driven by:N"]
         )
     )
     return alt.layer(windows, lines).properties(height=260)
