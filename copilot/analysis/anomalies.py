@@ -2,19 +2,22 @@
 
 For each proxy and metric (``requests`` per minute, ``error_rate`` = 5xx
 share, ``latency_p95``), ``baseline.flag_minutes`` flags minutes whose modified
-z-score against the seasonal baseline exceeds 3.5. Flagged minutes at most
-``merge_gap`` quiet minutes apart merge into one window, and a window is
-reported only when it holds at least ``min_minutes`` flagged minutes — so a
-single noisy minute never floods the report — except a request spike scoring
+z-score against the seasonal baseline exceeds 3.5. A window *holds* while the
+score stays above ``hold`` x 3.5 (hysteresis: a real incident's minutes dip
+below 3.5 now and then without ending it), and held minutes at most
+``merge_gap`` minutes apart merge into one window. A window is reported only
+when it holds at least ``min_minutes`` flagged minutes — so a single noisy
+minute never floods the report — except a request spike scoring
 ``spike_score`` or more, which is reported even when it lasts one minute.
 
 The *drivers* of a window are the consumers (app, client id) of that proxy
 whose own count in the window most exceeds their own seasonal baseline (the
 sum over the window's minutes of the median of the same slot): requests for a
 request surge and for a latency rise (load), 5xx responses for an error rise.
-Each driver's share is its excess over the sum of all positive excesses. A
-latency rise with no client above its baseline has no drivers: the backend
-slowed down on its own.
+Only an excess beyond Poisson noise counts (its count score above the
+threshold); each driver's share is its excess over the sum of all such
+excesses. A latency rise with no client above its baseline has no drivers: the
+backend slowed down on its own.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from copilot.analysis.baseline import (
     seasonal_baseline,
     slots,
 )
-from copilot.analysis.scoring import METRICS, FlagRules, flag_minutes
+from copilot.analysis.scoring import METRICS, FlagRules, count_score, flag_minutes
 
 UNITS = {"requests": "requests/min", "error_rate": "5xx share", "latency_p95": "ms"}
 _DRIVER_COLUMN = {"requests": "requests", "error_rate": "errors_5xx", "latency_p95": "requests"}
@@ -45,6 +48,7 @@ class AnomalyConfig:
     rules: FlagRules = FlagRules()
     min_minutes: int = 3
     merge_gap: int = 2
+    hold: float = 0.5
     spike_score: float = 10.0
     max_drivers: int = 5
     min_driver_share: float = 0.05
@@ -92,9 +96,11 @@ class Anomaly:
         return out
 
 
-def severity(score: float) -> str:
-    """``high`` from a score of 10, ``medium`` from 6, else ``low``."""
-    return "high" if score >= 10 else "medium" if score >= 6 else "low"
+def severity(score: float, minutes: int) -> str:
+    """``high``: score 10+, or 6+ for 15+ minutes; ``medium``: score 6+ or 15+ minutes."""
+    if score >= 10 or (score >= 6 and minutes >= 15):
+        return "high"
+    return "medium" if score >= 6 or minutes >= 15 else "low"
 
 
 def detect(
@@ -125,34 +131,40 @@ def detect(
 
 def _windows(rows: pd.DataFrame, config: AnomalyConfig, metric: str):
     """(first row, last row, flagged count) of each window worth reporting."""
-    rows_flagged = np.flatnonzero(rows["flagged"].to_numpy())
-    if rows_flagged.size == 0:
+    flagged = rows["flagged"].to_numpy()
+    if not flagged.any():
         return
-    minute = minute_numbers(rows["minute"])[rows_flagged]
+    score = np.nan_to_num(rows["score"].to_numpy(), nan=-np.inf)
+    support = flagged | (score > config.rules.threshold * config.hold)
+    held = np.flatnonzero(support)
+    minute = minute_numbers(rows["minute"])[held]
     cuts = np.flatnonzero(np.diff(minute) > config.merge_gap + 1) + 1
-    score = rows["score"].to_numpy()
-    for run in np.split(rows_flagged, cuts):
+    for run in np.split(held, cuts):
+        n_flagged = int(flagged[run].sum())
         peak = float(np.max(score[run]))
         spike = metric == "requests" and peak >= config.spike_score
-        if run.size >= config.min_minutes or spike:
-            yield int(run[0]), int(run[-1]), int(run.size)
+        if n_flagged >= config.min_minutes or (n_flagged and spike):
+            yield int(run[0]), int(run[-1]), n_flagged
 
 
 def _anomaly(proxy: str, metric: str, window: pd.DataFrame, flagged: int) -> Anomaly:
     flagged_rows = window[window["flagged"]]
     peak = flagged_rows.loc[flagged_rows["score"].idxmax()]
+    start = pd.Timestamp(window["minute"].iloc[0])
+    end = pd.Timestamp(window["minute"].iloc[-1]) + pd.Timedelta(minutes=1)
+    minutes = int((end - start) / pd.Timedelta(minutes=1))
     return Anomaly(
         proxy=proxy,
         metric=metric,
         unit=UNITS[metric],
-        start=pd.Timestamp(window["minute"].iloc[0]),
-        end=pd.Timestamp(window["minute"].iloc[-1]) + pd.Timedelta(minutes=1),
+        start=start,
+        end=end,
         flagged_minutes=flagged,
         peak_at=pd.Timestamp(peak["minute"]),
         peak_value=float(peak["value"]),
         baseline=float(peak["baseline"]),
         score=round(float(peak["score"]), 2),
-        severity=severity(float(peak["score"])),
+        severity=severity(float(peak["score"]), minutes),
     )
 
 
@@ -206,7 +218,9 @@ def _with_drivers(
     cols = slice(t0 - first, t1 - first + 1)
     actual = matrix[:, cols].sum(axis=1)
     expected = np.nan_to_num(median[:, cols]).sum(axis=1)
-    excess = actual - expected
+    # Only an excess beyond Poisson noise drives anything.
+    significant = count_score(actual, expected) > config.rules.threshold
+    excess = np.where(significant, actual - expected, 0.0)
     positive = excess[excess > 0].sum()
     drivers = []
     for i in np.argsort(-excess, kind="stable")[: config.max_drivers]:

@@ -11,12 +11,15 @@ The *robust* score is the modified z-score of Iglewicz and Hoaglin,
 ``(value - median) / (1.4826 x MAD)`` against the slot's baseline
 (``baseline.seasonal_baseline``). Counts also get a *count* score, the
 Anscombe-transformed Poisson deviation ``2 (sqrt(k + 3/8) - sqrt(e + 3/8))`` of
-the count ``k`` (requests, or 5xx) from its expectation ``e``; the score of a
-minute is the smaller of the two. Few requests per minute thus never look like
-a surge or an incident: 3 errors out of 16 requests is not significant even
-when the median minute has none. The expected 5xx share is the larger of the
-slot's median share and its pooled share (all 5xx / all requests of the slot),
-since the median share of sparse minutes is 0.
+the count ``k`` from its expectation ``e``: requests in the minute, or 5xx in
+the ``error_window`` (5) minutes centred on it — errors are rare, so one
+minute rarely holds enough of them to tell an incident from chance. The score
+of a minute is the smaller of the two, so it is high only when the minute
+itself is out of line *and* the count behind it is significant: a handful of
+requests never looks like a surge or an incident. The expected 5xx share is the
+larger of the slot's median share and the median over the slot's hours of each
+hour's pooled share (5xx / requests in that hour): the median share of sparse
+minutes is 0, and an incident confined to one day moves neither median.
 
 A minute is flagged when its score exceeds ``threshold`` (3.5, THROTTLING.md,
 "Forecasting and anomaly anchors"); a 5xx minute also needs ``min_errors``.
@@ -30,12 +33,10 @@ import numpy as np
 import pandas as pd
 
 from copilot.analysis.baseline import (
-    N_SLOTS,
     choose_seasonality,
     minute_grid,
     minute_numbers,
     seasonal_baseline,
-    slot_sums,
     slots,
 )
 
@@ -47,8 +48,9 @@ class FlagRules:
     """Thresholds of ``flag_minutes``."""
 
     threshold: float = 3.5
-    min_errors: int = 3  # 5xx in a minute before its share can be flagged
-    min_requests: int = 10  # requests in a minute before its p95 can be flagged
+    min_errors: int = 1  # 5xx in a minute before its share can be flagged
+    error_window: int = 5  # minutes (centred) over which 5xx counts are tested
+    min_requests: int = 3  # requests in a minute before its p95 can be flagged
     min_error_share: float = 0.005  # floor of the expected 5xx share's sd
     latency_rel_floor: float = 0.10  # floor of the latency scale (10 %)
 
@@ -60,10 +62,11 @@ class _Grid:
         self.codes, _ = pd.factorize(frame[group])
         minute = minute_numbers(frame["minute"])
         first = int(minute.min()) if minute.size else 0
+        self.first = first
+        self.seasonality = seasonality
         self.col = minute - first
         self.shape = (int(self.codes.max(initial=-1)) + 1, int(self.col.max(initial=-1)) + 1)
         self.slot = slots(minute_grid(first, self.shape[1]), seasonality)
-        self.n_slots = N_SLOTS[seasonality]
 
     def matrix(self, values: np.ndarray) -> np.ndarray:
         out = np.full(self.shape, np.nan)
@@ -77,13 +80,37 @@ class _Grid:
         median, sd = seasonal_baseline(self.matrix(values), self.slot)
         return self.rows(median), self.rows(sd)
 
-    def pooled(self, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-        """Per row: the ratio of the slot sums of two columns in its group."""
-        num = slot_sums(self.matrix(numerator), self.slot, self.n_slots)
-        den = slot_sums(self.matrix(denominator), self.slot, self.n_slots)
+    def rolling(self, values: np.ndarray, width: int) -> np.ndarray:
+        """Per row: the sum of its group's values over the ``width`` minutes centred on it."""
+        m = np.nan_to_num(self.matrix(values))
+        cum = np.concatenate([np.zeros((m.shape[0], 1)), np.cumsum(m, axis=1)], axis=1)
+        idx = np.arange(m.shape[1])
+        lo = np.clip(idx - width // 2, 0, m.shape[1])
+        hi = np.clip(idx + width // 2 + 1, 0, m.shape[1])
+        return self.rows(cum[:, hi] - cum[:, lo])
+
+    def hourly_ratio(self, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+        """Per row: the median over the slot's hours of each hour's pooled ratio.
+
+        Each clock hour pools its minutes (sum / sum), which is stable even when
+        minutes hold a few requests; the median over the hours of the same slot
+        ignores an incident confined to one day.
+        """
+        hour = (self.first % 60 + np.arange(self.shape[1])) // 60  # clock hour of each column
+        n_hours = int(hour[-1]) + 1 if hour.size else 0
+        keys = (np.arange(self.shape[0])[:, None] * n_hours + hour[None, :]).ravel()
+        size = self.shape[0] * n_hours
+
+        def per_hour(values: np.ndarray) -> np.ndarray:
+            weights = np.nan_to_num(self.matrix(values)).ravel()
+            return np.bincount(keys, weights=weights, minlength=size).reshape(-1, n_hours)
+
+        num, den = per_hour(numerator), per_hour(denominator)
         with np.errstate(all="ignore"):
             ratio = np.where(den > 0, num / den, np.nan)
-        return ratio[self.codes, self.slot[self.col]]
+        hour_starts = minute_grid(self.first - self.first % 60, n_hours * 60)[::60]
+        median, _ = seasonal_baseline(ratio, slots(hour_starts, self.seasonality))
+        return median[self.codes, hour[self.col]]
 
 
 def count_score(k: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -109,10 +136,12 @@ def _error_rate(frame: pd.DataFrame, grid: _Grid, rules: FlagRules):
     with np.errstate(all="ignore"):
         value = np.where(requests > 0, errors / requests, np.nan)
     median, sd = grid.baseline(value)
-    expected = np.fmax(np.nan_to_num(median), np.nan_to_num(grid.pooled(errors, requests)))
+    expected = np.fmax(np.nan_to_num(median), np.nan_to_num(grid.hourly_ratio(errors, requests)))
     p = np.clip(expected, rules.min_error_share, 0.5)
     floor = np.sqrt(p * (1 - p) / np.maximum(requests, 1.0))
-    score = np.fmin(_robust(value, median, sd, floor), count_score(errors, expected * requests))
+    window = rules.error_window
+    counted = count_score(grid.rolling(errors, window), grid.rolling(expected * requests, window))
+    score = np.fmin(_robust(value, median, sd, floor), counted)
     return value, median, score, errors >= rules.min_errors
 
 

@@ -161,3 +161,88 @@ def small_frame(seed: int = 1, n: int = 6_000, one_to_one: bool = False) -> pd.D
         }
     )
     return schema.conform(frame)
+
+
+# (proxy, app, client id, peak requests per minute)
+SEASONAL_STREAMS = (
+    ("orders", "shop-web", "k-web", 40.0),
+    ("orders", "shop-ios", "k-ios", 20.0),
+    ("orders", "partner-x", "k-px", 8.0),
+    ("payments", "shop-web", "k-web", 15.0),
+    ("payments", "billing", "k-bill", 8.0),
+)
+
+
+def diurnal(hours: np.ndarray) -> np.ndarray:
+    """A smooth day: quiet at night (0.15), busiest mid-afternoon (1.0)."""
+    return 0.15 + 0.85 * np.exp(-(((hours - 14.0) / 4.5) ** 2))
+
+
+def seasonal_frame(
+    days: int = 7,
+    seed: int = 0,
+    burst: tuple | None = None,
+    errors: tuple | None = None,
+    slow: tuple | None = None,
+) -> pd.DataFrame:
+    """Seasonal traffic of ``SEASONAL_STREAMS``, one canonical frame, with optional incidents.
+
+    Rates follow ``diurnal`` x 0.5 on weekends, with 10 % per-minute jitter
+    over Poisson noise; 0.3 % of requests fail with 5xx; latency is log-normal
+    around 40 ms. Incidents (times as offsets from ``START``):
+
+    - ``burst=(app, start, minutes, factor)``: the app's rate on orders x factor;
+    - ``errors=(app, start, minutes, share)``: that share of the app's orders requests get 503;
+    - ``slow=(proxy, start, minutes, factor)``: latency on the proxy ramps up to x factor.
+    """
+    from copilot.logs import schema
+
+    rng = np.random.default_rng(seed)
+    minutes = np.arange(days * 1440)
+    when = START + pd.to_timedelta(minutes, unit="min")
+    weekly = np.where(when.day_of_week >= 5, 0.5, 1.0)
+    shape = diurnal(np.asarray(when.hour + when.minute / 60.0)) * weekly
+    t0 = int(START.value // 1_000_000)
+    parts = []
+    for proxy, app, client, peak in SEASONAL_STREAMS:
+        rate = peak * shape * rng.lognormal(0.0, 0.1, minutes.size)
+        if burst and app == burst[0] and proxy == "orders":
+            rate[_window(burst)] *= burst[3]
+        counts = rng.poisson(rate)
+        minute = np.repeat(minutes, counts)
+        n = minute.size
+        status = np.where(rng.random(n) < 0.003, 500, np.where(rng.random(n) < 0.02, 404, 200))
+        if errors and app == errors[0] and proxy == "orders":
+            hit = np.isin(minute, minutes[_window(errors)]) & (rng.random(n) < errors[3])
+            status = np.where(hit, 503, status)
+        total = rng.lognormal(np.log(40.0), 0.35, n)
+        if slow and proxy == slow[0]:
+            window = minutes[_window(slow)]
+            ramp = np.interp(minute, [window[0], window[-1]], [1.0, slow[3]])
+            total = np.where(np.isin(minute, window), total * ramp, total)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "ts_ms": t0 + minute * 60_000 + rng.integers(0, 60_000, n),
+                    "proxy": proxy,
+                    "app": app,
+                    "client_id": client,
+                    "status": status,
+                    "total_ms": total,
+                }
+            )
+        )
+    rows = pd.concat(parts, ignore_index=True).sort_values("ts_ms", kind="stable")
+    frame = rows.assign(
+        ts=pd.to_datetime(rows.pop("ts_ms"), unit="ms", utc=True),
+        verb="GET",
+        path="/v1/" + rows["proxy"] + "/42",
+        target_status=rows["status"],
+        target_ms=rows["total_ms"] * 0.8,
+    )
+    return schema.conform(frame.reset_index(drop=True))
+
+
+def _window(incident: tuple) -> slice:
+    start = int(incident[1] / pd.Timedelta(minutes=1))
+    return slice(start, start + incident[2])
