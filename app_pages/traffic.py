@@ -24,7 +24,7 @@ cols[2].metric("Proxies / apps", f"{head['proxies']} / {head['apps']}")
 cols[3].metric("5xx rate", f"{head['rate_5xx']:.2%}")
 cols[4].metric("Gateway 429s", f"{head['gateway_429']:,}")
 cols[5].metric("Anomalies", head["anomalies"])
-st.caption(f"{head['start']} → {head['end']} (UTC)")
+st.caption(f"{head['start']:%Y-%m-%d %H:%M} → {head['end']:%Y-%m-%d %H:%M} UTC")
 
 all_proxies = [g.key["proxy"] for g in analysis.proxies]
 left, right = st.columns([3, 1])
@@ -36,7 +36,7 @@ series = views.traffic_series(analysis, chosen, views.RESOLUTIONS[resolution])
 anomalies = views.anomaly_table(analysis, chosen)
 
 
-def _chart(field: str, title: str, fmt: str = "") -> alt.LayerChart:
+def _chart(field: str, title: str, metric: str, fmt: str = "") -> alt.LayerChart:
     lines = (
         alt.Chart(series)
         .mark_line()
@@ -51,21 +51,24 @@ def _chart(field: str, title: str, fmt: str = "") -> alt.LayerChart:
         alt.Chart(anomalies)
         .mark_rect(opacity=0.15, color="red")
         .encode(
-            x="start:T", x2="end:T", tooltip=["proxy:N", "metric:N", "start:T", "end:T", "driven by:N"]
+            x="start:T",
+            x2="end:T",
+            tooltip=["proxy:N", "metric:N", "start:T", "end:T", "driven by:N"],
         )
     )
     return alt.layer(windows, lines).properties(height=260)
 
 
-st.subheader("Requests per bucket (anomaly windows shaded)")
-st.altair_chart(_chart("requests", "requests"), width="stretch")
+st.subheader("Requests per bucket")
+st.caption("Shaded: anomaly windows of the metric in each chart.")
+st.altair_chart(_chart("requests", "requests", "requests"), width="stretch")
 a, b = st.columns(2)
 with a:
     st.subheader("5xx share")
-    st.altair_chart(_chart("rate_5xx", "5xx", ".1%"), width="stretch")
+    st.altair_chart(_chart("rate_5xx", "5xx", "error_rate", ".1%"), width="stretch")
 with b:
     st.subheader("p95 latency (worst minute, ms)")
-    st.altair_chart(_chart("p95_ms", "ms"), width="stretch")
+    st.altair_chart(_chart("p95_ms", "ms", "latency_p95"), width="stretch")
 
 st.subheader("Anomalies")
 st.dataframe(anomalies, hide_index=True, width="stretch")

@@ -68,9 +68,9 @@ def anomaly_table(analysis: Analysis, proxies: Sequence[str] | None = None) -> p
             "start": a.start,
             "end": a.end,
             "minutes": a.minutes,
-            "peak": a.peak_value,
-            "baseline": a.baseline,
-            "score": a.score,
+            "peak": round(a.peak_value, 3),
+            "baseline": round(a.baseline, 3),
+            "score": round(a.score, 2),
             "severity": a.severity,
             "driven by": ", ".join(f"{d.app} ({d.share:.0%})" for d in a.drivers),
         }
@@ -115,7 +115,7 @@ def group_table(groups: Sequence[GroupStats]) -> pd.DataFrame:
                 "target p95 ms": g.target_ms.p95,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).round(2)
 
 
 def rejected_table(run: AnalysisRun) -> pd.DataFrame:

@@ -1,0 +1,58 @@
+"""Dashboard view models shape the analysis without changing its numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copilot import views
+from copilot.pipeline import AnalysisRun, analyze_paths
+
+LOGS = Path(__file__).resolve().parent / "fixtures" / "logs"
+SAMPLE = (
+    Path(__file__).resolve().parent.parent
+    / "copilot"
+    / "data"
+    / "sample"
+    / "apigee-analytics-7d.csv.gz"
+)
+
+
+@pytest.fixture(scope="module")
+def sample_run() -> AnalysisRun:
+    return analyze_paths([SAMPLE])
+
+
+@pytest.mark.parametrize("resolution", list(views.RESOLUTIONS.values()))
+def test_traffic_series_keeps_every_request_at_every_resolution(
+    sample_run: AnalysisRun, resolution: str
+) -> None:
+    series = views.traffic_series(sample_run.analysis, resolution=resolution)
+    assert series["requests"].sum() == sample_run.quarantine.records
+    by_proxy = series.groupby("proxy")["errors_5xx"].sum().to_dict()
+    assert by_proxy == {g.key["proxy"]: g.errors_5xx for g in sample_run.analysis.proxies}
+
+
+def test_traffic_series_filters_proxies(sample_run: AnalysisRun) -> None:
+    series = views.traffic_series(sample_run.analysis, ["orders"], "1h")
+    assert set(series["proxy"]) == {"orders"}
+
+
+def test_summary_counts_match_the_quarantine() -> None:
+    run = analyze_paths([LOGS / "analytics_export.csv"])
+    head = views.summary(run)
+    assert (head["records"], head["rejected"], head["proxies"]) == (7, 3, 4)
+    assert len(views.rejected_table(run)) == 3
+
+
+def test_anomaly_table_is_typed_even_when_empty() -> None:
+    run = analyze_paths([LOGS / "analytics_export.csv"])
+    table = views.anomaly_table(run.analysis)
+    assert table.empty and str(table["start"].dtype) == "datetime64[ms, UTC]"
+
+
+def test_anomaly_table_names_the_drivers_of_the_sample_incident(sample_run: AnalysisRun) -> None:
+    table = views.anomaly_table(sample_run.analysis, ["catalog"])
+    assert (table["proxy"] == "catalog").all()
+    assert table["driven by"].str.contains("dealfinder-app").any()
