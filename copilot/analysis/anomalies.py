@@ -47,7 +47,7 @@ class AnomalyConfig:
 
     rules: FlagRules = FlagRules()
     min_minutes: int = 3
-    merge_gap: int = 2
+    merge_gap: int = 5
     hold: float = 0.5
     spike_score: float = 10.0
     max_drivers: int = 5

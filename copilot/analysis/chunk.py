@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from copilot.analysis import sketch
-from copilot.analysis.endpoints import numeric_ids, template_paths
+from copilot.analysis.endpoints import common_ids, template_paths
 from copilot.analysis.ids import Vocab, category_ids, tuple_ids
 from copilot.analysis.outcomes import outcome_codes
 
@@ -66,14 +66,20 @@ def epoch_ms(ts: pd.Series) -> np.ndarray:
 
 
 def path_template_ids(paths: pd.Series, vocab: Vocab) -> np.ndarray:
-    """Global template id of every row, templating each distinct path once."""
+    """Global template id of every row, templating each distinct path once.
+
+    Three levels of distinct values keep the work off the rows: the chunk's
+    distinct paths (hashing is cheap), those with numbers and UUIDs replaced
+    (``common_ids``: far fewer), and finally the full rules on what is left.
+    """
     arr = pa.array(paths.array) if hasattr(paths.array, "__arrow_array__") else pa.array(paths)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    encoded = pc.dictionary_encode(numeric_ids(arr))
-    templates = pc.dictionary_encode(template_paths(encoded.dictionary))
-    lut = vocab.ids(templates.dictionary.to_pylist())[templates.indices.to_numpy()]
-    return lut[encoded.indices.to_numpy()]
+    raw = pc.dictionary_encode(pc.fill_null(arr, ""))
+    common = pc.dictionary_encode(common_ids(raw.dictionary))
+    final = pc.dictionary_encode(template_paths(common.dictionary))
+    lut = vocab.ids(final.dictionary.to_pylist())[final.indices.to_numpy()]
+    return lut[common.indices.to_numpy()][raw.indices.to_numpy()]
 
 
 def _latency(chunk: pd.DataFrame, name: str) -> np.ndarray:

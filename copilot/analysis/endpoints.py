@@ -53,6 +53,7 @@ _QUERY = r"[?#].*"
 _COMPILED = tuple((token, re.compile(pattern), digit) for token, pattern, digit in RULES)
 _QUERY_RE = re.compile(_QUERY, re.DOTALL)
 _HAS_DIGIT = re.compile(r"\d")
+_UUID_BYTES = 36
 
 
 @lru_cache(maxsize=65_536)
@@ -75,8 +76,12 @@ def template_paths(paths: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Vectorised ``template_path`` over an Arrow string array (nulls become ``/``)."""
     if isinstance(paths, pa.ChunkedArray):
         paths = paths.combine_chunks()
-    paths = pc.cast(paths, pa.string())
-    clean = pc.replace_substring_regex(pc.fill_null(paths, ""), _QUERY, "")
+    clean = pc.fill_null(pc.cast(paths, pa.string()), "")
+    if (
+        pc.any(pc.match_substring(clean, "?")).as_py()
+        or pc.any(pc.match_substring(clean, "#")).as_py()
+    ):
+        clean = pc.replace_substring_regex(clean, _QUERY, "")
     parts = pc.split_pattern(clean, "/")
     # Segments repeat a lot ("v1", "orders"): template each distinct one once.
     segments = pc.dictionary_encode(pc.list_flatten(parts))
@@ -85,16 +90,25 @@ def template_paths(paths: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.if_else(pc.equal(joined, ""), pa.scalar("/"), joined)
 
 
-def numeric_ids(paths: pa.Array) -> pa.Array:
-    """Replace all-digit segments by ``{id}`` (the cheap first pass over every row).
+def common_ids(paths: pa.Array) -> pa.Array:
+    """Replace all-digit segments by ``{id}`` and UUIDs by ``{uuid}`` (the cheap pass over rows).
 
-    Most ids are numbers; replacing them first collapses the many distinct
-    paths of a chunk to a few, so hashing them and templating the distinct
-    ones costs little. ``template_paths`` of the result equals that of ``paths``.
+    Numbers and UUIDs are most ids; replacing them first collapses the many
+    distinct paths of a chunk to a few, so hashing them and templating the
+    distinct ones costs little. ``template_paths`` of the result equals that of
+    ``paths``. Only 36-byte segments can be UUIDs, so the regex runs on those alone.
     """
     parts = pc.split_pattern(pc.fill_null(paths, ""), "/")
     segments = pc.list_flatten(parts)
     replaced = pc.if_else(pc.utf8_is_digit(segments), pa.scalar("{id}"), segments)
+    sized = np.flatnonzero(
+        pc.equal(pc.binary_length(segments), _UUID_BYTES).to_numpy(zero_copy_only=False)
+    )
+    if sized.size:
+        hit = pc.match_substring_regex(segments.take(sized), f"^(?:{RULES[0][1]})$")
+        mask = np.zeros(len(segments), dtype=bool)
+        mask[sized[hit.to_numpy(zero_copy_only=False)]] = True
+        replaced = pc.if_else(pa.array(mask), pa.scalar("{uuid}"), replaced)
     separator = pa.scalar("/", type=segments.type)
     return pc.binary_join(type(parts).from_arrays(parts.offsets, replaced), separator)
 

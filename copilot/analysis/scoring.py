@@ -5,7 +5,9 @@ Three metrics, each scored per group (proxy) and minute, rises only:
 - ``requests`` per minute;
 - ``error_rate``: the 5xx share of the minute's requests;
 - ``latency_p95``: the minute's p95 total latency (minutes with at least
-  ``min_requests`` requests), scored in log space because latency is skewed.
+  ``min_requests`` requests), scored in log space because latency is skewed,
+  and only as high as the score of its rolling 5-minute median: a p95 of a
+  few requests is noisy, a slowdown lasts.
 
 The *robust* score is the modified z-score of Iglewicz and Hoaglin,
 ``(value - median) / (1.4826 x MAD)`` against the slot's baseline
@@ -36,6 +38,7 @@ from copilot.analysis.baseline import (
     choose_seasonality,
     minute_grid,
     minute_numbers,
+    nanmedian_rows,
     seasonal_baseline,
     slots,
 )
@@ -53,6 +56,7 @@ class FlagRules:
     min_requests: int = 3  # requests in a minute before its p95 can be flagged
     min_error_share: float = 0.005  # floor of the expected 5xx share's sd
     latency_rel_floor: float = 0.10  # floor of the latency scale (10 %)
+    latency_window: int = 5  # minutes (centred) of the rolling median p95
 
 
 class _Grid:
@@ -88,6 +92,13 @@ class _Grid:
         lo = np.clip(idx - width // 2, 0, m.shape[1])
         hi = np.clip(idx + width // 2 + 1, 0, m.shape[1])
         return self.rows(cum[:, hi] - cum[:, lo])
+
+    def rolling_median(self, values: np.ndarray, width: int) -> np.ndarray:
+        """Per row: the median of its group's values over ``width`` minutes centred on it."""
+        half = width // 2
+        padded = np.pad(self.matrix(values), ((0, 0), (half, half)), constant_values=np.nan)
+        windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)
+        return self.rows(nanmedian_rows(windows.reshape(-1, width)).reshape(self.shape))
 
     def hourly_ratio(self, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         """Per row: the median over the slot's hours of each hour's pooled ratio.
@@ -151,8 +162,13 @@ def _latency(frame: pd.DataFrame, grid: _Grid, rules: FlagRules):
     value = np.where(requests >= rules.min_requests, p95, np.nan)
     with np.errstate(all="ignore"):
         logs = np.log(np.maximum(value, 1e-3))
+    floor = np.log1p(rules.latency_rel_floor)
     median, sd = grid.baseline(logs)
-    score = _robust(logs, median, sd, np.log1p(rules.latency_rel_floor))
+    smooth = grid.rolling_median(logs, rules.latency_window)
+    smooth_median, smooth_sd = grid.baseline(smooth)
+    score = np.fmin(
+        _robust(logs, median, sd, floor), _robust(smooth, smooth_median, smooth_sd, floor)
+    )
     return value, np.exp(median), score, ~np.isnan(value)
 
 
