@@ -41,3 +41,15 @@ def test_a_non_log_file_shows_one_clear_error(app: AppTest) -> None:
     app.text_input(key="source_paths").input(str(LOGS / "not_a_log.bin")).run()
     assert not app.exception
     assert any("LogFormatError" in e.value for e in app.error)
+
+
+def test_page_renders_an_uploaded_file(app: AppTest, tmp_path: Path) -> None:
+    app.run()
+    app.radio(key="source_kind").set_value("Upload").run()
+    content = (LOGS / "syslog.log").read_bytes()
+    app.file_uploader(key="source_upload").upload("mp-7f9c.log", content, "text/plain").run()
+    assert not app.exception
+    labels = {m.label: m.value for m in app.metric}
+    assert labels["Records"] == "4" and labels["Rejected lines"] == "2"
+    saved = list((tmp_path / "uploads").iterdir())
+    assert len(saved) == 1 and saved[0].read_bytes() == content
