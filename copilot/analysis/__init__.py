@@ -13,11 +13,13 @@ x groups), not the number of rows.
 from copilot.analysis.accumulate import Analyzer, analyze
 from copilot.analysis.anomalies import Anomaly, AnomalyConfig, Driver, detect
 from copilot.analysis.baseline import choose_seasonality, seasonal_baseline, slots
+from copilot.analysis.chunk import COLUMNS_USED
 from copilot.analysis.endpoints import template_path, template_paths
 from copilot.analysis.result import Analysis, GroupStats, Latency, Rates, TopConsumer
 from copilot.analysis.scoring import METRICS, FlagRules, flag_minutes
 
 __all__ = [
+    "COLUMNS_USED",
     "Analysis",
     "Analyzer",
     "Anomaly",

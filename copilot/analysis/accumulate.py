@@ -31,13 +31,12 @@ from copilot.analysis.chunk import ChunkView, Vocabs, prepare
 from copilot.analysis.finish import build_analysis
 from copilot.analysis.outcomes import N_OUTCOMES
 from copilot.analysis.result import Analysis
+from copilot.analysis.series import MINUTE_SHIFT
 from copilot.analysis.sparse import SparseCounts
-
-MINUTE_SHIFT = 8  # minute cells hold minute << 8 | sub-index (outcome or coarse bucket)
 
 
 class GroupAccumulator:
-    """Aggregates of one grouping: per-second counts, outcomes, latency histograms."""
+    """Aggregates of one grouping: counts per second, per outcome code, per latency bucket."""
 
     def __init__(self) -> None:
         self.seconds = SparseCounts()

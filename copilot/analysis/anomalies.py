@@ -1,8 +1,8 @@
 """Anomaly windows on the per-proxy minute series, and the clients behind them.
 
 For each proxy and metric (``requests`` per minute, ``error_rate`` = 5xx
-share, ``latency_p95``), ``baseline.flag_minutes`` flags minutes whose modified
-z-score against the seasonal baseline exceeds 3.5. A window *holds* while the
+share, ``latency_p95``), ``scoring.flag_minutes`` flags minutes whose score
+against the seasonal baseline exceeds 3.5. A window *holds* while the
 score stays above ``hold`` x 3.5 (hysteresis: a real incident's minutes dip
 below 3.5 now and then without ending it), and held minutes at most
 ``merge_gap`` minutes apart merge into one window. A window is reported only
@@ -18,11 +18,14 @@ Only an excess beyond Poisson noise counts (its count score above the
 threshold); each driver's share is its excess over the sum of all such
 excesses. A latency rise with no client above its baseline has no drivers: the
 backend slowed down on its own.
+
+Severity: ``high`` for a peak score of 10 or more, or 6 or more lasting 15
+minutes; ``medium`` for 6 or more, or 15 minutes; ``low`` otherwise.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -109,7 +112,14 @@ def detect(
     config: AnomalyConfig = AnomalyConfig(),
     seasonality: str | None = None,
 ) -> tuple[list[Anomaly], str]:
-    """Anomalies of every proxy and metric, and the seasonality used."""
+    """Anomalies of every proxy and metric, and the seasonality used.
+
+    ``proxy_minutes`` is shaped like ``Analysis.proxy_minutes`` (one row per
+    proxy and minute, quiet minutes as zeros; ``requests``, ``errors_5xx``,
+    ``p95_ms``); ``app_minutes`` like ``Analysis.app_minutes`` (``proxy``,
+    ``app``, ``client_id``, ``minute``, ``requests``, ``errors_5xx``; minutes
+    without traffic may be absent). Without ``app_minutes`` no drivers are named.
+    """
     if proxy_minutes.empty:
         return [], seasonality or choose_seasonality(proxy_minutes["minute"])
     seasonality = seasonality or choose_seasonality(proxy_minutes["minute"])
@@ -118,6 +128,7 @@ def detect(
     for metric in METRICS:
         scored = flag_minutes(proxy_minutes, metric, seasonality=seasonality, rules=config.rules)
         for proxy, rows in scored.groupby("proxy", observed=True, sort=True):
+            rows = rows.sort_values("minute", kind="stable")
             for lo, hi, n in _windows(rows, config, metric):
                 window = rows.iloc[lo : hi + 1]
                 anomaly = _anomaly(str(proxy), metric, window, n)
@@ -238,10 +249,4 @@ def _with_drivers(
                 round(float(share), 4),
             )
         )
-    return _replace_drivers(anomaly, tuple(drivers))
-
-
-def _replace_drivers(anomaly: Anomaly, drivers: tuple[Driver, ...]) -> Anomaly:
-    from dataclasses import replace
-
-    return replace(anomaly, drivers=drivers)
+    return replace(anomaly, drivers=tuple(drivers))

@@ -23,7 +23,6 @@ import pandas as pd
 HOUR_OF_WEEK = "hour_of_week"
 HOUR_OF_DAY_DAYTYPE = "hour_of_day_daytype"
 HOUR_OF_DAY = "hour_of_day"
-N_SLOTS = {HOUR_OF_WEEK: 168, HOUR_OF_DAY_DAYTYPE: 48, HOUR_OF_DAY: 24}
 MAD_TO_SD = 1.4826
 
 
@@ -82,14 +81,6 @@ def nanmedian_rows(block: np.ndarray) -> np.ndarray:
     lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[:, None], axis=1)[:, 0]
     hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[:, None], axis=1)[:, 0]
     return np.where(n > 0, (lo + hi) / 2, np.nan)
-
-
-def slot_sums(values: np.ndarray, slot: np.ndarray, n_slots: int) -> np.ndarray:
-    """``[series, minutes]`` -> ``[series, n_slots]`` sums per slot (NaN as 0)."""
-    data = np.nan_to_num(np.atleast_2d(np.asarray(values, dtype=np.float64)))
-    keys = (np.arange(data.shape[0])[:, None] * n_slots + slot[None, :]).ravel()
-    sums = np.bincount(keys, weights=data.ravel(), minlength=data.shape[0] * n_slots)
-    return sums.reshape(data.shape[0], n_slots)
 
 
 def minute_numbers(minutes: pd.Series | pd.DatetimeIndex | list) -> np.ndarray:

@@ -19,8 +19,24 @@ from copilot.analysis import sketch
 from copilot.analysis.endpoints import common_ids, template_paths
 from copilot.analysis.ids import Vocab, category_ids, tuple_ids
 from copilot.analysis.outcomes import outcome_codes
+from copilot.errors import InputError
 
 MAX_TEMPLATES = 20_000  # beyond this, new path templates share "{other}"
+# The canonical columns the analysis reads (copilot.logs.schema); others are ignored.
+COLUMNS_USED = (
+    "ts",
+    "proxy",
+    "app",
+    "client_id",
+    "verb",
+    "path",
+    "status",
+    "target_status",
+    "total_ms",
+    "target_ms",
+    "fault_policy",
+    "fault_code",
+)
 
 
 class Vocabs:
@@ -88,6 +104,9 @@ def _latency(chunk: pd.DataFrame, name: str) -> np.ndarray:
 
 def prepare(chunk: pd.DataFrame, vocabs: Vocabs) -> tuple[ChunkView, int]:
     """The integer view of a chunk and the number of rows skipped (no usable time)."""
+    missing = [c for c in COLUMNS_USED if c not in chunk.columns]
+    if missing:
+        raise InputError(f"not a canonical chunk: missing columns {', '.join(missing)}")
     ms = epoch_ms(chunk["ts"])
     keep = ms >= 0
     skipped = int(keep.size - keep.sum())

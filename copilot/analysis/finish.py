@@ -9,6 +9,7 @@ app table relabelled, and otherwise comes from re-keyed consumer seconds.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -82,86 +83,105 @@ def _derived(
     }
 
 
-def _tables(an: Analyzer) -> dict[str, pd.DataFrame]:
-    v = an.vocabs
-    proxy, app, client, verb = (_labels(x.labels) for x in (v.proxy, v.app, v.client, v.verb))
-    template = _labels(v.template.labels)
-    cons = np.array(v.consumer.labels, dtype=np.int64).reshape(-1, 3)
-    ends = np.array(v.endpoint.labels, dtype=np.int64).reshape(-1, 3)
-    c_labels = {
-        "proxy": proxy.take(cons[:, 0]),
-        "app": app.take(cons[:, 1]),
-        "client_id": client.take(cons[:, 2]),
-    }
-    e_labels = {
-        "proxy": proxy.take(ends[:, 0]),
-        "verb": verb.take(ends[:, 1]),
-        "path": template.take(ends[:, 2]),
-    }
+@dataclass(frozen=True)
+class _Labels:
+    """Every vocabulary as categoricals indexable by id, and the tuple vocabularies as arrays."""
+
+    proxy: pd.Categorical
+    app: pd.Categorical
+    client: pd.Categorical
+    verb: pd.Categorical
+    template: pd.Categorical
+    consumers: np.ndarray  # [n, 3]: proxy, app, client id of each consumer
+    endpoints: np.ndarray  # [n, 3]: proxy, verb, template id of each endpoint
+
+    @classmethod
+    def of(cls, an: Analyzer) -> _Labels:
+        v = an.vocabs
+        return cls(
+            *(_labels(x.labels) for x in (v.proxy, v.app, v.client, v.verb, v.template)),
+            consumers=np.array(v.consumer.labels, dtype=np.int64).reshape(-1, 3),
+            endpoints=np.array(v.endpoint.labels, dtype=np.int64).reshape(-1, 3),
+        )
+
+    def consumer_keys(self) -> dict[str, pd.Categorical]:
+        c = self.consumers
+        return {
+            "proxy": self.proxy.take(c[:, 0]),
+            "app": self.app.take(c[:, 1]),
+            "client_id": self.client.take(c[:, 2]),
+        }
+
+    def endpoint_keys(self) -> dict[str, pd.Categorical]:
+        e = self.endpoints
+        return {
+            "proxy": self.proxy.take(e[:, 0]),
+            "verb": self.verb.take(e[:, 1]),
+            "path": self.template.take(e[:, 2]),
+        }
+
+
+def _tables(an: Analyzer, labels: _Labels) -> dict[str, pd.DataFrame]:
+    cons = labels.consumers
+    proxies = _table(
+        "proxies",
+        {"proxy": labels.proxy},
+        len(labels.proxy),
+        **_derived(an.proxy_seconds.result(), an.consumers, cons[:, 0]),
+    )
+    apps = _table(
+        "apps",
+        {"app": labels.app},
+        len(labels.app),
+        **_derived(an.app_seconds.result(), an.consumers, cons[:, 1]),
+    )
+    consumers = _table("consumers", labels.consumer_keys(), len(cons), **_direct(an.consumers))
+    endpoints = _table(
+        "endpoints", labels.endpoint_keys(), len(labels.endpoints), **_direct(an.endpoints)
+    )
     return {
-        "proxies": _table(
-            "proxies",
-            {"proxy": proxy},
-            len(v.proxy),
-            **_derived(an.proxy_seconds.result(), an.consumers, cons[:, 0]),
-        ),
-        "apps": (
-            apps := _table(
-                "apps",
-                {"app": app},
-                len(v.app),
-                **_derived(an.app_seconds.result(), an.consumers, cons[:, 1]),
-            )
-        ),
-        "clients": _clients(an, apps, cons, app, client),
-        "consumers": _table("consumers", c_labels, len(v.consumer), **_direct(an.consumers)),
-        "endpoints": _table("endpoints", e_labels, len(v.endpoint), **_direct(an.endpoints)),
+        "proxies": proxies,
+        "apps": apps,
+        "clients": _clients(an, apps, labels),
+        "consumers": consumers,
+        "endpoints": endpoints,
     }
 
 
-def _clients(
-    an: Analyzer, apps: pd.DataFrame, cons: np.ndarray, app: pd.Categorical, client: pd.Categorical
-) -> pd.DataFrame:
+def _clients(an: Analyzer, apps: pd.DataFrame, labels: _Labels) -> pd.DataFrame:
     """The client id table: the app table relabelled when apps and client ids pair
     one to one (the usual case: then their rows are the same rows), else re-keyed."""
+    cons = labels.consumers
     pairs = np.unique(cons[:, 1:], axis=0)
     one_to_one = np.unique(pairs[:, 0]).size == len(pairs) == np.unique(pairs[:, 1]).size
     if not one_to_one:
         seconds = an.consumers.seconds.remap(cons[:, 2])
         return _table(
             "clients",
-            {"client_id": client},
-            len(an.vocabs.client),
+            {"client_id": labels.client},
+            len(labels.client),
             **_derived(seconds, an.consumers, cons[:, 2]),
         )
-    client_of_app = dict(
-        zip(np.asarray(app)[pairs[:, 0]], np.asarray(client)[pairs[:, 1]], strict=True)
-    )
+    app_names = np.asarray(labels.app)[pairs[:, 0]]
+    client_of_app = dict(zip(app_names, np.asarray(labels.client)[pairs[:, 1]], strict=True))
     table = apps.rename(columns={"app": "client_id"})
-    labels = [client_of_app[str(a)] for a in apps["app"]]
-    table["client_id"] = pd.Categorical(labels, categories=client.categories)
+    names = [client_of_app[str(a)] for a in apps["app"]]
+    table["client_id"] = pd.Categorical(names, categories=labels.client.categories)
     table = table.sort_values(["requests", "client_id"], ascending=[False, True], kind="stable")
     return _tidy(table, ["client_id"])
 
 
-def _minutes(an: Analyzer) -> tuple[pd.DataFrame, pd.DataFrame]:
-    v = an.vocabs
-    proxy, app, client = (_labels(x.labels) for x in (v.proxy, v.app, v.client))
-    cons = np.array(v.consumer.labels, dtype=np.int64).reshape(-1, 3)
-    per_proxy = series.sparse_minutes(*an.consumer_minutes.remap(cons[:, 0]))
+def _minutes(an: Analyzer, labels: _Labels) -> tuple[pd.DataFrame, pd.DataFrame]:
+    per_proxy = series.sparse_minutes(*an.consumer_minutes.remap(labels.consumers[:, 0]))
     dense = series.dense_minutes(per_proxy)
     latency = series.minute_latency(*an.proxy_latency.result())
     dense = dense.merge(latency, on=["group", "minute"], how="left") if len(dense) else dense
-    proxy_minutes = series.label_minutes(dense, {"proxy": proxy})
-    consumer_labels = {
-        "proxy": proxy.take(cons[:, 0]),
-        "app": app.take(cons[:, 1]),
-        "client_id": client.take(cons[:, 2]),
-    }
+    proxy_minutes = series.label_minutes(dense, {"proxy": labels.proxy})
     per_consumer = series.sparse_minutes(*an.consumer_minutes.result())
-    app_minutes = series.label_minutes(per_consumer, consumer_labels)
-    return _sort_minutes(proxy_minutes, ["proxy"]), _sort_minutes(
-        app_minutes, ["proxy", "app", "client_id"]
+    app_minutes = series.label_minutes(per_consumer, labels.consumer_keys())
+    return (
+        _sort_minutes(proxy_minutes, ["proxy"]),
+        _sort_minutes(app_minutes, ["proxy", "app", "client_id"]),
     )
 
 
@@ -199,8 +219,9 @@ def _stamp(ms: int | None) -> pd.Timestamp | None:
 
 def build_analysis(an: Analyzer) -> Analysis:
     """The ``Analysis`` of everything added to ``an`` so far."""
-    tables = _tables(an)
-    proxy_minutes, app_minutes = _minutes(an)
+    labels = _Labels.of(an)
+    tables = _tables(an, labels)
+    proxy_minutes, app_minutes = _minutes(an, labels)
     found, seasonality = [], "none"
     if an.detect_anomalies and not proxy_minutes.empty:
         found, seasonality = anomalies.detect(proxy_minutes, app_minutes)

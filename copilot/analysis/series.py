@@ -20,7 +20,7 @@ from copilot.analysis.rates import group_starts
 from copilot.analysis.sparse import by_group
 
 MINUTE_MS = 60_000
-MINUTE_SHIFT = 8
+MINUTE_SHIFT = 8  # minute cells hold minute << 8 | sub-index (outcome or coarse bucket)
 _SUB_MASK = (1 << MINUTE_SHIFT) - 1
 
 

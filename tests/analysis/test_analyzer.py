@@ -221,3 +221,18 @@ def test_an_analysis_of_nothing_is_empty_not_an_error() -> None:
     assert body["records"] == 0 and body["proxies"] == [] and body["anomalies"] == []
     assert body["time_range"] == {"start": None, "end": None}
     assert analysis.proxy_minutes.empty
+
+
+def test_a_frame_that_is_not_canonical_is_bad_input() -> None:
+    from copilot.errors import InputError
+
+    with pytest.raises(InputError, match="missing columns"):
+        analyze([pd.DataFrame({"ts": [pd.Timestamp("2024-01-01", tz="UTC")], "proxy": ["p"]})])
+
+
+def test_rows_without_a_time_are_skipped_and_counted() -> None:
+    frame = small_frame(seed=2, n=50)
+    frame.loc[frame.index[:3], "ts"] = pd.NaT
+    analysis = analyze([frame])
+    assert analysis.records == 47 and analysis.skipped == 3
+    assert sum(p.requests for p in analysis.proxies) == 47
