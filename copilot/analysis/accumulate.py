@@ -57,11 +57,16 @@ class Analyzer:
     Chunks may arrive in any order and may split a second or a minute; their
     categorical columns may have different categories. Memory stays bounded by
     the aggregates (time span x groups), whatever the number of rows.
+    ``top_n`` bounds ``top_consumers``; ``keep_seconds`` also returns the
+    per-second request counts per proxy and consumer (for replaying traffic).
     """
 
-    def __init__(self, *, top_n: int = 10, detect_anomalies: bool = True) -> None:
+    def __init__(
+        self, *, top_n: int = 10, detect_anomalies: bool = True, keep_seconds: bool = False
+    ) -> None:
         self.top_n = top_n
         self.detect_anomalies = detect_anomalies
+        self.keep_seconds = keep_seconds
         self.vocabs = Vocabs()
         self.records = 0
         self.skipped = 0
@@ -104,10 +109,14 @@ class Analyzer:
 
 
 def analyze(
-    chunks: Iterable[pd.DataFrame], *, top_n: int = 10, detect_anomalies: bool = True
+    chunks: Iterable[pd.DataFrame],
+    *,
+    top_n: int = 10,
+    detect_anomalies: bool = True,
+    keep_seconds: bool = False,
 ) -> Analysis:
     """Analyse a stream of canonical chunks (see ``Analyzer``)."""
-    analyzer = Analyzer(top_n=top_n, detect_anomalies=detect_anomalies)
+    analyzer = Analyzer(top_n=top_n, detect_anomalies=detect_anomalies, keep_seconds=keep_seconds)
     for chunk in chunks:
         analyzer.add(chunk)
     return analyzer.finish()

@@ -185,6 +185,18 @@ def _minutes(an: Analyzer, labels: _Labels) -> tuple[pd.DataFrame, pd.DataFrame]
     )
 
 
+def _seconds(an: Analyzer, labels: _Labels) -> tuple[pd.DataFrame, pd.DataFrame]:
+    proxies = series.second_counts(*an.proxy_seconds.result(), {"proxy": labels.proxy})
+    consumers = series.second_counts(*an.consumers.seconds.result(), labels.consumer_keys())
+    return (
+        _tidy(proxies.sort_values(["proxy", "second"], kind="stable"), ["proxy"]),
+        _tidy(
+            consumers.sort_values(["proxy", "app", "client_id", "second"], kind="stable"),
+            ["proxy", "app", "client_id"],
+        ),
+    )
+
+
 def _sort_minutes(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     # Categories are sorted labels, so this order does not depend on chunking.
     return _tidy(frame.sort_values([*keys, "minute"], kind="stable"), keys)
@@ -225,7 +237,10 @@ def build_analysis(an: Analyzer) -> Analysis:
     found, seasonality = [], "none"
     if an.detect_anomalies and not proxy_minutes.empty:
         found, seasonality = anomalies.detect(proxy_minutes, app_minutes)
+    seconds = _seconds(an, labels) if an.keep_seconds else (None, None)
     return Analysis(
+        proxy_seconds=seconds[0],
+        consumer_seconds=seconds[1],
         records=an.records,
         skipped=an.skipped,
         start=_stamp(an.first_ms),

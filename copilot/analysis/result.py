@@ -182,6 +182,10 @@ class Analysis:
     top_consumers: list[TopConsumer]
     seasonality: str
     endpoint_overflow: bool = False
+    # Per-second request counts (seconds with traffic), only with Analyzer(keep_seconds=True):
+    # proxy_seconds (proxy, second, requests) and consumer_seconds (proxy, app, client_id, ...).
+    proxy_seconds: pd.DataFrame | None = None
+    consumer_seconds: pd.DataFrame | None = None
 
     def groups(self, kind: str) -> list[GroupStats]:
         """One ``GroupStats`` per row of ``tables[kind]`` (most requests first)."""

@@ -83,3 +83,12 @@ def label_minutes(frame: pd.DataFrame, labels: dict[str, pd.Categorical]) -> pd.
     for column in frame.columns.drop(["group", "minute"]):
         out[column] = frame[column].to_numpy()
     return out
+
+
+def second_counts(keys: np.ndarray, counts: np.ndarray, labels: dict[str, pd.Categorical]):
+    """Per-second request counts from (group, second) cells, labelled, by group then time."""
+    group, second, counts = by_group(keys, counts)
+    out = pd.DataFrame({name: cat.take(group) for name, cat in labels.items()})
+    out["second"] = pd.to_datetime(second * 1000, unit="ms", utc=True).as_unit("ms")
+    out["requests"] = counts
+    return out

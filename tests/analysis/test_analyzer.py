@@ -236,3 +236,16 @@ def test_rows_without_a_time_are_skipped_and_counted() -> None:
     analysis = analyze([frame])
     assert analysis.records == 47 and analysis.skipped == 3
     assert sum(p.requests for p in analysis.proxies) == 47
+
+
+def test_per_second_counts_are_kept_on_request() -> None:
+    frame = small_frame(seed=12)
+    analysis = analyze([frame], keep_seconds=True)
+    naive = frame.assign(proxy=frame["proxy"].astype(str))
+    expected = naive.groupby(["proxy", naive["ts"].dt.floor("s")]).size()
+    got = analysis.proxy_seconds.assign(proxy=analysis.proxy_seconds["proxy"].astype(str))
+    got = got.set_index(["proxy", "second"])["requests"]
+    assert got.to_dict() == expected.to_dict()
+    per_consumer = analysis.consumer_seconds
+    assert per_consumer["requests"].sum() == len(frame)
+    assert analyze([frame]).proxy_seconds is None
