@@ -67,7 +67,9 @@ def distribution(
     n = np.bincount(groups, minlength=n_groups)
     ordered = np.sort(groups.astype(np.int64) * width + values)  # by (group, value)
     starts = np.r_[0, np.cumsum(n)[:-1]]
-    return _interpolate(lambda rank: ordered[starts + rank] % width, n, qs)
+    top = ordered.size - 1  # groups without values are masked by _interpolate
+
+    return _interpolate(lambda rank: ordered[np.minimum(starts + rank, top)] % width, n, qs)
 
 
 def _blocks(size: int, block: int = _BLOCK):
