@@ -1,9 +1,14 @@
-"""Synthetic canonical chunks built with numpy (for tests and the speed script).
+"""Synthetic canonical data built with numpy (for tests and the speed script).
 
-``synthetic_chunks`` yields canonical frames quickly at any size: proxies,
-apps with their client ids, endpoints with ids in the path, a diurnal shape,
-log-normal latencies and a status mix with SpikeArrest 429s, Edge quota 500s
-and backend 429s. Paths are assembled with pyarrow, never row by row.
+- ``synthetic_chunks``: canonical chunks quickly at any size (the speed
+  script): six proxies, 40 apps (Zipf-popular) with their client ids,
+  endpoints with numeric and ``pay_`` ids in the path, uniform arrivals,
+  log-normal latencies and a status mix with SpikeArrest 429s and Edge quota
+  500s. Paths are assembled with pyarrow, never row by row.
+- ``small_frame``: a few thousand rows with every case the analysis tells apart
+  (the exactness and chunking tests).
+- ``seasonal_frame``: a week or more of diurnal/weekly traffic with optional
+  injected incidents (the anomaly tests).
 """
 
 from __future__ import annotations
