@@ -6,26 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from copilot.analysis import Analysis, Analyzer
+from copilot.analysis import COLUMNS_USED, Analysis, Analyzer
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.reader import ReadOptions, iter_chunks
 
 
 # The canonical columns the analyzer reads; the rest are not parsed at all.
-ANALYSIS_COLUMNS = (
-    "ts",
-    "proxy",
-    "app",
-    "client_id",
-    "verb",
-    "path",
-    "status",
-    "target_status",
-    "total_ms",
-    "target_ms",
-    "fault_policy",
-    "fault_code",
-)
+ANALYSIS_COLUMNS = COLUMNS_USED
 
 
 @dataclass
