@@ -10,7 +10,6 @@ from copilot.analysis import COLUMNS_USED, Analysis, Analyzer
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.reader import ReadOptions, iter_chunks
 
-
 # The canonical columns the analyzer reads; the rest are not parsed at all.
 ANALYSIS_COLUMNS = COLUMNS_USED
 
