@@ -188,3 +188,13 @@ def test_large_csv_streams_in_several_chunks_without_losing_rows(
     assert sum(len(c) for c in chunks) == q.records == 7 * 200
     assert q.rejected == 3 * 200 and q.lines_read == len(body) * 200
     assert all(s.line is not None for s in q.samples)
+
+
+def test_crlf_line_endings_and_a_byte_order_mark_change_nothing(tmp_path: Path) -> None:
+    src = (LOGS / "analytics_export.csv").read_text()
+    path = tmp_path / "windows.csv"
+    path.write_bytes(("\ufeff" + src).replace("\n", "\r\n").encode("utf-8"))
+    frame, q = read_logs([path])
+    expected, _ = read_logs([LOGS / "analytics_export.csv"])
+    pd.testing.assert_frame_equal(frame, expected)
+    assert [s.line for s in q.samples] == [7, 8, 10]
