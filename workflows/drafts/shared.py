@@ -1,0 +1,140 @@
+"""Types and pure helpers shared by drafted workflows, their activity and the harness.
+
+Everything here runs inside the Temporal workflow sandbox, so it is pure and
+deterministic: no I/O, no clocks, no randomness. Drafted workflow modules may
+import exactly the names in ``__all__`` (the AST allow-list enforces it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CALL_OPERATION",
+    "TASK_QUEUE",
+    "ApprovalDecision",
+    "CallRequest",
+    "StepStatus",
+    "check_decision",
+    "compare",
+    "lookup",
+    "text",
+]
+
+TASK_QUEUE = "atc-drafts"
+# The one activity a drafted workflow may run; see workflows/drafts/activities.py.
+CALL_OPERATION = "atc.call_operation"
+DECISION_OUTCOMES = ("approve", "reject")
+COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le", "contains", "exists", "not_exists")
+
+
+@dataclass
+class CallRequest:
+    """One operation call: a catalog operation id, never a URL."""
+
+    step: str
+    operation: str
+    params: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+
+
+@dataclass
+class ApprovalDecision:
+    """A reviewer's answer to an approval step."""
+
+    step: str
+    outcome: str
+    reviewer: str
+    comment: str = ""
+
+
+@dataclass
+class StepStatus:
+    """What a drafted workflow is doing now (its ``status`` query).
+
+    ``until`` is the workflow-clock ISO time a wait ends (approvals, sleeps).
+    """
+
+    step: str = ""
+    kind: str = "starting"
+    until: str | None = None
+    approver: str = ""
+    prompt: str = ""
+    path: list[str] = field(default_factory=list)
+
+
+def check_decision(status: StepStatus, decision: ApprovalDecision) -> None:
+    """The update validator: refuse a decision before it reaches history.
+
+    Raises ValueError unless the workflow is waiting at exactly this approval
+    step, the outcome is approve/reject and a reviewer is named.
+    """
+    if status.kind != "approval" or status.step != decision.step:
+        waiting = f"{status.kind} {status.step}".strip()
+        raise ValueError(f"no approval {decision.step!r} is pending (now: {waiting})")
+    if decision.outcome not in DECISION_OUTCOMES:
+        raise ValueError(f"outcome must be approve or reject, not {decision.outcome!r}")
+    if not decision.reviewer.strip():
+        raise ValueError("a decision must name its reviewer")
+
+
+def lookup(results: dict[str, Any], *path: str) -> Any:
+    """``results[a][b][c]`` where every missing key or index gives None (never raises:
+    an exception in workflow code would retry the workflow task forever)."""
+    value: Any = results
+    for key in path:
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return None
+    return value
+
+
+def text(value: Any) -> str:
+    """A value as template text: None -> "", bools lower-case, numbers plain."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+        return str(int(value))
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def compare(left: Any, op: str, right: Any) -> bool:
+    """A branch or poll condition; total: a type mismatch is False, never an error."""
+    if op == "exists":
+        return left is not None
+    if op == "not_exists":
+        return left is None
+    if op == "contains":
+        if isinstance(left, str) and isinstance(right, str):
+            return right in left
+        return isinstance(left, (list, tuple)) and right in left
+    if op in ("eq", "ne"):
+        a, b = _number(left), _number(right)
+        same = a == b if a is not None and b is not None else text(left) == text(right)
+        return same if op == "eq" else not same
+    a, b = _number(left), _number(right)
+    if a is None or b is None:
+        return False
+    return {"gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}.get(op, False)
