@@ -99,3 +99,14 @@ class LLMError(ExternalError):
 
 class TemporalError(ExternalError):
     """The Temporal server or a worker failed."""
+
+
+class LLMUnavailable(LLMError):
+    """The LLM endpoint is temporarily unavailable (429, 5xx, timeout): retrying may help.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
