@@ -82,7 +82,8 @@ def scenarios_for(spec: WorkflowSpec) -> list[dict[str, Any]]:
     ]
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
+    """The environment of child processes: enough to run, no secrets."""
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
     return {k: os.environ[k] for k in keep if k in os.environ}
 
@@ -115,7 +116,7 @@ def dry_run(
             proc = subprocess.run(
                 [*command, str(request_path), str(report_path)],
                 cwd=tmp,
-                env=_child_env(),
+                env=child_env(),
                 capture_output=True,
                 text=True,
                 timeout=timeout_s,

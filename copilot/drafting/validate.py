@@ -1,0 +1,116 @@
+"""Validation of drafts: spec rules, rendering, code rules (timed).
+
+``validate_document`` is what the drafting pipeline runs on a planner's
+answer: the spec rules; then, only if none reported an error, the trusted
+renderer and the code rules (AST allow-list, code scope and timeouts,
+compile, sandbox load in a child process). ``validate_code`` runs the code
+rules alone, for code a human edited. Nothing here runs the dry run.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from copilot.drafting.render import render
+from copilot.drafting.spec import WorkflowSpec
+from copilot.errors import SpecError
+from copilot.rules import Finding, RuleContext, run_stage
+from copilot.scopes.catalog import Catalog
+
+
+@dataclass
+class Validation:
+    """Findings of every rule that ran, the spec and code they ran on, and timings."""
+
+    findings: list[Finding] = field(default_factory=list)
+    spec: WorkflowSpec | None = None
+    code: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def decode(answer: str | bytes | dict | None) -> tuple[Any, str | None]:
+    """A planner's answer -> (document, parse error)."""
+    if isinstance(answer, dict):
+        return answer, None
+    if answer is None:
+        return None, "the answer was empty"
+    try:
+        return json.loads(answer), None
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:200]
+
+
+def spec_context(
+    doc: Any, catalog: Catalog, scopes: tuple[str, ...], parse_error: str | None = None
+) -> RuleContext:
+    """The rule context for a decoded document (schema errors captured, not raised)."""
+    ctx = RuleContext(catalog=catalog, scopes=scopes, doc=doc, parse_error=parse_error)
+    if parse_error is None:
+        try:
+            ctx.spec = WorkflowSpec.model_validate(doc)
+        except ValidationError as exc:
+            ctx.schema_errors = exc.errors(include_url=False)
+    return ctx
+
+
+def validate_code(
+    code: str,
+    catalog: Catalog,
+    scopes: tuple[str, ...],
+    *,
+    spec: WorkflowSpec | None = None,
+    sandbox: bool = True,
+) -> list[Finding]:
+    """The code rules on ``code`` (rendered or edited); loads it only in a child process."""
+    ctx = RuleContext(catalog=catalog, scopes=scopes, spec=spec, code=code, sandbox=sandbox)
+    try:
+        ctx.tree = ast.parse(code, filename=ctx.filename)
+    except SyntaxError as exc:
+        ctx.syntax_error = exc
+    return run_stage("code", ctx)
+
+
+def validate_document(
+    answer: str | bytes | dict | None,
+    catalog: Catalog,
+    scopes: tuple[str, ...],
+    *,
+    sandbox: bool = True,
+    parse_error: str | None = None,
+) -> Validation:
+    """Spec rules, then (if they pass) render and the code rules. Timed per stage."""
+    started = time.perf_counter()
+    doc, error = decode(answer) if parse_error is None else (None, parse_error)
+    ctx = spec_context(doc, catalog, scopes, error)
+    out = Validation(findings=run_stage("spec", ctx), spec=ctx.spec)
+    out.seconds["spec_rules"] = time.perf_counter() - started
+    if out.errors or ctx.spec is None:
+        return out
+    mark = time.perf_counter()
+    try:
+        out.code = render(ctx.spec, scopes)
+    except SpecError as exc:  # the rules should have caught it; never render around it
+        out.findings.append(
+            Finding("WF001", "error", f"the renderer refused the spec: {exc.message}")
+        )
+        return out
+    out.seconds["render"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    out.findings += validate_code(out.code, catalog, scopes, spec=ctx.spec, sandbox=sandbox)
+    out.seconds["code_rules"] = time.perf_counter() - mark
+    out.seconds["total"] = time.perf_counter() - started
+    return out
