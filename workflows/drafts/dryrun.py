@@ -48,7 +48,7 @@ REVIEWER = "atc-dry-run"
 SCENARIO_DEADLINE_S = 60.0
 
 
-def test_server_path() -> str:
+def find_test_server() -> str:
     """The time-skipping test server from the venv (never downloaded)."""
     beside = Path(sys.executable).parent / "temporal-test-server"
     found = str(beside) if beside.exists() else shutil.which("temporal-test-server")
@@ -154,7 +154,7 @@ async def run_dry_run(request: dict, workdir: Path) -> dict[str, Any]:
             )
             activities = GatewayActivities(catalog, settings, observer=calls.append)
             env = await WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=test_server_path()
+                test_server_existing_path=find_test_server()
             )
             async with env, draft_worker(env.client, draft, activities):
                 scenarios = [

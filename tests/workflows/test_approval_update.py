@@ -1,0 +1,96 @@
+"""Approvals in a rendered workflow: the update's validator refuses bad decisions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from copilot.drafting.render import render
+from copilot.drafting.spec import parse_spec
+from copilot.scopes import load_catalog
+from copilot.scopes.client import GatewaySettings
+from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.keys import generate_keypair, load_jwks
+from copilot.scopes.server import BackgroundServer, echo_backend_app
+from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
+from workflows.drafts.activities import GatewayActivities
+from workflows.drafts.dryrun import find_test_server
+from workflows.drafts.shared import TASK_QUEUE, ApprovalDecision, StepStatus
+from workflows.drafts.worker import draft_worker, load_draft_module
+
+pytestmark = pytest.mark.slow
+
+
+async def _exercise(tmp: Path) -> dict:
+    catalog = load_catalog()
+    key = generate_keypair(tmp / "keys")
+    draft = load_draft_module(render(parse_spec(flagship()), FLAGSHIP_SCOPES), tmp / "module")
+    calls: list[dict] = []
+    out: dict = {}
+    with BackgroundServer(echo_backend_app()) as backend:
+        config = EmulatorConfig(
+            catalog=catalog,
+            jwks=load_jwks(key.jwks_path),
+            audience="aud",
+            issuer="iss",
+            backends={"*": backend.url},
+            spike_arrest=None,
+        )
+        with BackgroundServer(create_app(config)) as gateway:
+            settings = GatewaySettings(gateway.url, key.ref, "iss", "aud", "test", FLAGSHIP_SCOPES)
+            env = await WorkflowEnvironment.start_time_skipping(
+                test_server_existing_path=find_test_server()
+            )
+            async with (
+                env,
+                draft_worker(
+                    env.client, draft, GatewayActivities(catalog, settings, observer=calls.append)
+                ),
+            ):
+                handle = await env.client.start_workflow(
+                    draft.workflow_type,
+                    draft.input_class(order_id="ORD-7", amount=20000.0),
+                    id="approval-test",
+                    task_queue=TASK_QUEUE,
+                    execution_timeout=timedelta(days=3),
+                )
+                for _ in range(500):
+                    status = await handle.query("status", result_type=StepStatus)
+                    if status.kind == "approval":
+                        break
+                    await asyncio.sleep(0.01)
+                out["status"] = status
+                for bad in (
+                    ApprovalDecision("ship", "approve", "alice"),
+                    ApprovalDecision("manager_approval", "maybe", "alice"),
+                    ApprovalDecision("manager_approval", "approve", ""),
+                ):
+                    try:
+                        await handle.execute_update("decide", bad, result_type=str)
+                        out.setdefault("accepted", []).append(bad)
+                    except WorkflowUpdateFailedError as exc:
+                        out.setdefault("refused", []).append(str(exc.cause))
+                good = ApprovalDecision("manager_approval", "approve", "alice", "ship it")
+                out["answer"] = await handle.execute_update("decide", good, result_type=str)
+                out["result"] = await handle.result()
+    out["calls"] = calls
+    return out
+
+
+def test_only_a_well_formed_decision_for_the_pending_step_is_accepted(tmp_path: Path) -> None:
+    out = asyncio.run(_exercise(tmp_path))
+    assert out["status"].step == "manager_approval" and out["status"].approver == "manager"
+    assert out["status"].prompt == "Approve order ORD-7?"
+    assert "accepted" not in out and len(out["refused"]) == 3
+    assert out["answer"] == "approve"
+    assert out["result"]["results"]["manager_approval"] == {
+        "outcome": "approve",
+        "reviewer": "alice",
+        "comment": "ship it",
+    }
+    assert [c["operation"] for c in out["calls"]] == ["orders.get", "fulfilment.create_shipment"]
