@@ -204,7 +204,7 @@ def _clause_actions(
         channel = "sms" if SMS.search(clause) else "email"
         actions.append((m.start(), Action("notify", channel=channel, recipient=person)))
     if until and every:
-        polls = [a for _, a in calls if a.verb in ("get", "list")]
+        polls = [a for _, a in calls if a.verb in ("get", "list", "search")]
         poll = polls[0] if polls else Action("call", "get", [reading.subject])
         poll.kind, poll.status = "poll", until.group(1)
         poll.interval = seconds(every.group(1), every.group(2))
