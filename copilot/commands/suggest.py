@@ -1,0 +1,172 @@
+"""``atc suggest PATH... [--json] [--policies-out DIR] [--bundle DIR_OR_ZIP] [--headroom X]``:
+SpikeArrest and Quota suggestions with their evidence, replay impact and forecast."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from copilot.commands._output import emit_json, table
+from copilot.commands.analyze import add_read_arguments, read_options
+
+if TYPE_CHECKING:
+    from copilot.throttling.run import SuggestRun
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "suggest", help="suggest SpikeArrest and Quota limits from Apigee logs", description=__doc__
+    )
+    add_read_arguments(parser)
+    parser.add_argument(
+        "--policies-out", type=Path, metavar="DIR", help="write the policy XML as proxy bundles"
+    )
+    parser.add_argument(
+        "--bundle",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR_OR_ZIP",
+        help="a proxy bundle (apiproxy directory, a folder of bundles, or a zip) holding the "
+        "current policies; repeatable",
+    )
+    parser.add_argument(
+        "--headroom", type=float, default=1.3, help="multiplier on the forecast peak (1.0-5.0)"
+    )
+    parser.add_argument("--top", type=int, default=40, help="rows per table in the text output")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from copilot.throttling.policies_xml import write_bundles  # heavy imports only here
+    from copilot.throttling.run import check_headroom, suggest_paths
+
+    check_headroom(args.headroom)
+    result = suggest_paths(
+        args.paths,
+        read_options(args),
+        headroom=args.headroom,
+        bundles=args.bundle,
+        quarantine_path=args.quarantine,
+    )
+    written: dict[str, Path] = {}
+    if args.policies_out:
+        written = write_bundles(result.report.bundles, args.policies_out)
+    if args.json:
+        body = result.to_dict()
+        body["policies_out"] = {proxy: str(path) for proxy, path in written.items()}
+        emit_json({"ok": True, "error": None, **body})
+    else:
+        print(render_text(result, args.top, written))
+    return 0
+
+
+def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
+    """The human summary: suggestions, conflicts, abusive clients, exclusions, forecast."""
+    rep = result.report
+    q = result.quarantine
+    parts = [
+        f"{q.records:,} records ({q.rejected:,} rejected lines) from {rep.start} to {rep.end}; "
+        f"headroom {rep.headroom:g}; rule: at most 0.1% of healthy legitimate requests rejected",
+        "",
+        "Suggestions",
+        table(
+            [
+                [
+                    s.target,
+                    s.policy,
+                    _current(s.current),
+                    s.value_text(),
+                    s.replay.rejected,
+                    f"{s.replay.share:.3%}",
+                    s.confidence,
+                    s.status,
+                ]
+                for s in rep.suggestions[:top]
+            ],
+            [
+                "target",
+                "policy",
+                "current",
+                "suggested",
+                "replay rejects",
+                "legit",
+                "confidence",
+                "status",
+            ],
+        ),  # fmt: skip
+    ]
+    conflicts = [s for s in rep.suggestions if s.conflict]
+    if conflicts:
+        parts += ["", "Conflicts"] + [f"- {s.target}: {s.conflict}" for s in conflicts]
+    if rep.abusive:
+        parts += ["", "Abusive clients (named, sized from their cohort)"]
+        parts += [f"- {a.app} ({a.client_id}) on {a.proxy}: {'; '.join(a.reasons)}" for a in
+                  rep.abusive]  # fmt: skip
+    if rep.excluded:
+        parts += ["", f"Excluded windows ({len(rep.excluded)})"]
+        parts.append(
+            table(
+                [
+                    [w.proxy, w.kind, w.start, w.end, w.requests, w.reason]
+                    for w in rep.excluded[:top]
+                ],
+                ["proxy", "kind", "start", "end", "requests", "why"],
+            )
+        )
+    parts += ["", "Capacity knees"]
+    parts.append(
+        table([[k.proxy, k.rpm, k.reason] for k in rep.knees], ["proxy", "req/min", "why"])
+    )
+    parts += ["", "Forecast of next week's busiest minute (req/min)"]
+    flagged = {(f.kind, f.target.split(" · ")[0]) for f in rep.flags}
+    parts.append(
+        table(
+            [
+                [
+                    f.kind,
+                    f.target,
+                    f.method,
+                    f.naive_error,
+                    f.chosen_error,
+                    round(f.peak, 1),
+                    "needs throttling next week" if (f.kind, f.target) in flagged else "",
+                ]
+                for f in rep.forecasts
+            ],
+            ["kind", "target", "method", "naive MAE", "chosen MAE", "peak", "flag"],
+        )  # fmt: skip
+    )
+    findings = [t.to_dict() for t in rep.too_tight] + [f.to_dict() for f in rep.flags]
+    if findings:
+        parts += ["", "Findings"] + [f"- {_finding(f)}" for f in findings]
+    if written:
+        parts += ["", "Policy bundles written"] + [f"- {p}: {d}" for p, d in written.items()]
+    return "\n".join(parts)
+
+
+def _current(current: dict[str, Any] | None) -> str | None:
+    if not current:
+        return None
+    if current.get("value"):
+        text = f"{current.get('policy', '')} {current['value']}".strip()
+        if current.get("allow_inferred"):
+            text += f"; ~{current['allow_inferred']}/hour seen in the logs"
+        return text
+    names = [p["policy"] for p in current.get("policies", [])] or [current.get("policy")]
+    return ", ".join(n for n in names if n) + " (value unknown)"
+
+
+def _finding(f: dict[str, Any]) -> str:
+    if f["finding"] == "limit likely too tight":
+        return (
+            f"limit likely too tight: {', '.join(f['policies']) or 'a limit'} refused "
+            f"{f['refused']} of {f['app']}'s {f['demand']} requests on {f['proxy']} "
+            f"({f['share']:.1%}) in healthy time"
+        )
+    return (
+        f"needs throttling next week: {f['target']} is forecast at {f['forecast_peak_rpm']} "
+        f"req/min, above its {f['against']} ({f['limit_rpm']})"
+    )

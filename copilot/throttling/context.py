@@ -1,0 +1,119 @@
+"""Everything the sizing steps share, and the statistics each suggestion cites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from copilot.throttling.abuse import Abusive
+from copilot.throttling.bundle import CurrentPolicy
+from copilot.throttling.collect import Requests
+from copilot.throttling.demand import Demand
+from copilot.throttling.forecast import Forecast
+from copilot.throttling.health import Health
+from copilot.throttling.knee import Knee
+from copilot.throttling.sizing import Stream
+
+MINUTE_MS, SECOND_MS, DAY_MS = 60_000, 1_000, 86_400_000
+
+
+@dataclass
+class Context:
+    """The requests, what is known about them, and the user's choices."""
+
+    req: Requests
+    demand: Demand
+    health: Health
+    abusive: list[Abusive]
+    bad_party: np.ndarray  # bool per party: abusive
+    knees: dict[str, Knee]
+    forecasts: dict[tuple[str, str], Forecast]  # (kind, target) -> forecast
+    current: list[CurrentPolicy]
+    policy_kinds: dict[str, str]  # policy name seen in the logs -> SpikeArrest | Quota
+    headroom: float
+
+    @property
+    def days(self) -> int:
+        """Whole UTC days the data spans."""
+        if self.req.size == 0:
+            return 0
+        return int(self.req.ts[-1] // DAY_MS - self.req.ts[0] // DAY_MS + 1)
+
+    def stream(self, rows: np.ndarray, keys: bool = False) -> Stream:
+        """The demand among ``rows`` (collapsed retries dropped), as a replay stream."""
+        rows = rows[~self.demand.retry[rows]]
+        legit = ~self.bad_party[self.req.party[rows]]
+        healthy = self.health.rows(self.req, rows)
+        return Stream(rows, legit, healthy, self.req.party[rows] if keys else None)
+
+    def proxy_stream(self, proxy: int, keys: bool = False) -> Stream:
+        return self.stream(self.req.rows_of_proxy(proxy), keys)
+
+    def pair_stream(self, proxy: int, party: int) -> Stream:
+        return self.stream(self.req.rows_of_pair(proxy, party))
+
+
+def rate_stats(req: Requests, stream: Stream) -> dict:
+    """Per-minute and per-second rates of a stream's healthy legitimate requests.
+
+    Quantiles are over minutes (seconds) with traffic, like the analysis's.
+    """
+    rows = stream.rows[stream.counted]
+    ts = req.ts[rows]
+    if ts.size == 0:
+        return {"requests": 0, "days_seen": 0, "apps_seen": 0}
+    minute, per_minute = np.unique(ts // MINUTE_MS, return_counts=True)
+    _, per_second = np.unique(ts // SECOND_MS, return_counts=True)
+    peak = int(np.argmax(per_minute))
+    apps = {req.parties[p][0] for p in np.unique(req.party[rows]).tolist()}
+    return {
+        "requests": int(ts.size),
+        "per_minute": _quantiles(per_minute),
+        "per_second": _quantiles(per_second),
+        "peak_rpm": int(per_minute[peak]),
+        "peak_at": pd.Timestamp(int(minute[peak]) * MINUTE_MS, unit="ms", tz="UTC").isoformat(),
+        "days_seen": int(np.unique(ts // DAY_MS).size),
+        "apps_seen": len(apps),
+    }
+
+
+def _quantiles(counts: np.ndarray) -> dict:
+    q = np.quantile(counts, [0.5, 0.9, 0.99])
+    return {
+        "p50": round(float(q[0]), 2),
+        "p90": round(float(q[1]), 2),
+        "p99": round(float(q[2]), 2),
+        "max": int(counts.max()),
+    }
+
+
+def daily_peaks(req: Requests, stream: Stream) -> np.ndarray:
+    """Each day's busiest minute (healthy legitimate requests)."""
+    ts = req.ts[stream.rows[stream.counted]]
+    if ts.size == 0:
+        return np.zeros(0)
+    minute, counts = np.unique(ts // MINUTE_MS, return_counts=True)
+    day = minute * MINUTE_MS // DAY_MS
+    order = np.lexsort((counts, day))
+    day, counts = day[order], counts[order]
+    last = np.r_[day[1:] != day[:-1], True]
+    return counts[last].astype(float)
+
+
+def excluded_for(ctx: Context, proxy: str, app: str | None = None) -> list[dict]:
+    """Short references to the excluded windows that touch a target."""
+    out = []
+    for w in ctx.health.excluded:
+        if w.proxy != proxy or (w.kind == "abusive_client" and app and w.app != app):
+            continue
+        out.append(
+            {
+                "kind": w.kind,
+                "start": w.start.isoformat(),
+                "end": w.end.isoformat(),
+                "reason": w.reason,
+            }
+        )
+    return out

@@ -1,0 +1,194 @@
+"""Replay a limit over the requests it would see; find the least rate that keeps 99.9 %.
+
+THROTTLING.md ("A sound method", step 5): replay history through the
+simulator and raise the rate until at most 0.1 % of healthy legitimate requests
+would be rejected. A :class:`Stream` is what one policy sees: the demand
+(retries collapsed) on its proxy, or one client's, with which requests are
+legitimate (not from an abusive client) and healthy (outside excluded
+windows). :func:`least_rate` searches the smallest count with rejections of
+counted requests within the budget; it searches on the legitimate requests
+alone (fast: abusive floods are what the limit is for) and then confirms on
+the whole stream, raising the rate if the abusive traffic would crowd out
+legitimate requests in a shared bucket. :func:`impact` says who would have
+been rejected, and when.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from copilot.throttling import replay
+from copilot.throttling.collect import Requests
+from copilot.throttling.replay import QuotaSpec, SpikeArrestSpec
+
+SHARE = 0.001  # at most 0.1 % of healthy legitimate requests may be rejected
+
+
+@dataclass
+class Stream:
+    """The requests one policy sees, in time order."""
+
+    rows: np.ndarray  # indices into Requests
+    legit: np.ndarray  # bool per row: not from an abusive client
+    healthy: np.ndarray  # bool per row: outside excluded windows
+    keys: np.ndarray | None = None  # the policy's identifier per row (party), if any
+
+    @property
+    def counted(self) -> np.ndarray:
+        return self.legit & self.healthy
+
+    @property
+    def budget(self) -> int:
+        return int(math.floor(SHARE * int(self.counted.sum())))
+
+    def subset(self, mask: np.ndarray) -> Stream:
+        keys = None if self.keys is None else self.keys[mask]
+        return Stream(self.rows[mask], self.legit[mask], self.healthy[mask], keys)
+
+
+def run(req: Requests, stream: Stream, spec, budget: int | None = None) -> replay.Outcome:
+    """Replay ``spec`` (SpikeArrest or Quota) over the stream."""
+    ts = req.ts[stream.rows]
+    if isinstance(spec, QuotaSpec):
+        return replay.quota(ts, spec, stream.keys, stream.counted, budget)
+    return replay.spike_arrest(ts, spec, stream.keys, stream.counted, budget)
+
+
+def within(req: Requests, stream: Stream, spec) -> bool:
+    """True when ``spec`` rejects at most 0.1 % of the stream's healthy legitimate requests."""
+    return not run(req, stream, spec, stream.budget).stopped
+
+
+def peak_window(ts: np.ndarray, window_ms: int) -> int:
+    """The most requests in any ``window_ms`` (a sliding count at this limit rejects none)."""
+    if ts.size == 0:
+        return 0
+    lo = np.searchsorted(ts, ts - window_ms, side="right")
+    return int((np.arange(ts.size) - lo + 1).max())
+
+
+def least_rate(req: Requests, stream: Stream, unit: str, effective: bool) -> int:
+    """The smallest ``N`` such that ``SpikeArrest(N + unit)`` keeps the 0.1 % rule."""
+    period = 1000 if unit == "ps" else 60_000
+
+    def spec(n: int) -> SpikeArrestSpec:
+        return SpikeArrestSpec(f"{n}{unit}", effective)
+
+    legit = stream.subset(stream.legit)
+    if legit.counted.sum() == 0:
+        return 1
+    start = max(1, peak_window(req.ts[legit.rows], period))
+    hi = start
+    while not within(req, legit, spec(hi)):
+        hi *= 2
+    lo = 0  # infeasible (a rate of 0 rejects everything)
+    if hi == start:  # the peak window is enough; look below it
+        lo = max(0, hi // 2)
+        while lo > 0 and within(req, legit, spec(lo)):
+            hi, lo = lo, lo // 2
+    else:
+        lo = hi // 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if within(req, legit, spec(mid)):
+            hi = mid
+        else:
+            lo = mid
+    return confirm(req, stream, hi, spec)
+
+
+def confirm(req: Requests, stream: Stream, n: int, spec) -> int:
+    """Raise ``n`` until the whole stream (abusive clients included) keeps the rule."""
+    for _ in range(40):
+        if within(req, stream, spec(n)):
+            return n
+        n = max(n + 1, math.ceil(n * 1.05))
+    return n
+
+
+@dataclass
+class Impact:
+    """What a limit would have rejected: how many, of whom, and when."""
+
+    seen: int
+    rejected: int
+    counted: int
+    counted_rejected: int
+    excluded_rejected: int  # legitimate requests rejected inside excluded windows
+    abusive_rejected: int
+    by_client: list[dict]
+    by_hour: list[dict]
+    per_minute: pd.Series  # rejected requests per minute (for charts)
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+
+    @property
+    def share(self) -> float:
+        """Rejected share of healthy legitimate requests (the 0.1 % rule)."""
+        return self.counted_rejected / self.counted if self.counted else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "requests_seen": self.seen,
+            "rejected": self.rejected,
+            "legit_healthy_requests": self.counted,
+            "legit_healthy_rejected": self.counted_rejected,
+            "legit_healthy_rejected_share": round(self.share, 6),
+            "within_rule": self.share <= SHARE,
+            "legit_rejected_in_excluded_windows": self.excluded_rejected,
+            "abusive_rejected": self.abusive_rejected,
+            "clients": self.by_client,
+            "busiest_hours": self.by_hour,
+            "first": None if self.first is None else self.first.isoformat(),
+            "last": None if self.last is None else self.last.isoformat(),
+        }
+
+
+def impact(req: Requests, stream: Stream, rejected: np.ndarray, top: int = 10) -> Impact:
+    """Summarise a replay's rejections (see :class:`Impact`)."""
+    rows = stream.rows[rejected]
+    ts = req.ts[rows]
+    parties, counts = np.unique(req.party[rows], return_counts=True)
+    abusive = ~stream.legit[rejected]
+    bad = set(np.unique(req.party[rows][abusive]).tolist())
+    clients = sorted(zip(counts.tolist(), parties.tolist(), strict=True), reverse=True)[:top]
+    by_client = [
+        {
+            "app": req.parties[p][0],
+            "client_id": req.parties[p][1],
+            "rejected": int(n),
+            "abusive": p in bad,
+        }
+        for n, p in clients
+    ]
+    hours, per_hour = np.unique(ts // 3_600_000, return_counts=True)
+    busiest = np.argsort(-per_hour, kind="stable")[:top]
+    by_hour = [
+        {
+            "hour": pd.Timestamp(int(hours[i]) * 3_600_000, unit="ms", tz="UTC").isoformat(),
+            "rejected": int(per_hour[i]),
+        }
+        for i in busiest
+    ]
+    minutes, per_minute = np.unique(ts // 60_000, return_counts=True)
+    series = pd.Series(
+        per_minute, index=pd.to_datetime(minutes * 60_000, unit="ms", utc=True), dtype="int64"
+    )
+    stamp = (lambda ms: pd.Timestamp(int(ms), unit="ms", tz="UTC")) if ts.size else None
+    return Impact(
+        seen=int(stream.rows.size),
+        rejected=int(rejected.sum()),
+        counted=int(stream.counted.sum()),
+        counted_rejected=int((rejected & stream.counted).sum()),
+        excluded_rejected=int((rejected & stream.legit & ~stream.healthy).sum()),
+        abusive_rejected=int(abusive.sum()),
+        by_client=by_client,
+        by_hour=by_hour,
+        per_minute=series,
+        first=stamp(ts[0]) if stamp else None,
+        last=stamp(ts[-1]) if stamp else None,
+    )

@@ -1,0 +1,177 @@
+"""The per-proxy SpikeArrest: below the knee, above legitimate peaks, proven by replay.
+
+THROTTLING.md ("A sound method", step 5): rate = min(0.8 x knee, forecast
+peak x headroom), then replay history and raise it until at most 0.1 % of
+healthy legitimate requests would be rejected; when the knee binds first, the
+answer is "capacity, not throttling". The mode follows the traffic: smoothing
+(``UseEffectiveCount`` false) spaces requests evenly and protects the backend
+best, so it is kept unless it needs more than 1.25x the rate the sliding count
+(``UseEffectiveCount`` true) needs — bursty traffic, where THROTTLING.md
+prefers ``pm`` + ``UseEffectiveCount``. A smoothed rate of 10 requests/s or
+more is written in ``ps`` when that passes replay too (its burst bucket is a
+tenth of a second's worth, not six seconds'); otherwise ``pm``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from copilot.throttling import current as cur
+from copilot.throttling.context import Context, excluded_for, rate_stats
+from copilot.throttling.policies_xml import policy_name, spike_arrest_xml
+from copilot.throttling.replay import SpikeArrestSpec
+from copilot.throttling.report import SPIKE_ARREST, Suggestion
+from copilot.throttling.sizing import Stream, impact, least_rate, run, within
+
+BURSTY = 1.25  # smoothing needing this much more than the sliding count: bursty traffic
+KNEE_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """The least rates (per minute) that keep the 0.1 % rule, per mode."""
+
+    smoothing: int
+    effective: int
+
+    @property
+    def use_effective_count(self) -> bool:
+        return self.smoothing > BURSTY * self.effective
+
+    @property
+    def need(self) -> int:
+        return self.effective if self.use_effective_count else self.smoothing
+
+
+def size(ctx: Context, stream: Stream) -> Sizing:
+    return Sizing(least_rate(ctx.req, stream, "pm", False), least_rate(ctx.req, stream, "pm", True))
+
+
+def rate_for(ctx: Context, stream: Stream, per_minute: int, sizing: Sizing, capped: bool) -> str:
+    """``Npm``, or ``Nps`` for a fast smoothed rate that passes replay as well."""
+    if not sizing.use_effective_count and per_minute >= 600:
+        n = per_minute // 60 if capped else math.ceil(per_minute / 60)
+        if n >= 10 and within(ctx.req, stream, SpikeArrestSpec(f"{n}ps")):
+            return f"{n}ps"
+    return f"{per_minute}pm"
+
+
+def mode_text(sizing: Sizing) -> str:
+    if sizing.use_effective_count:
+        return (
+            f"UseEffectiveCount, because the traffic is bursty: smoothing would need "
+            f"{sizing.smoothing}pm to keep the rule, a sliding count {sizing.effective}pm"
+        )
+    return "smoothing (requests spaced evenly), which the traffic tolerates"
+
+
+def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
+    """The proxy-wide SpikeArrest for one proxy (see module docstring)."""
+    req, name = ctx.req, ctx.req.proxies[proxy]
+    stream = ctx.proxy_stream(proxy)
+    if not stream.counted.any():
+        return None
+    stats = rate_stats(req, stream)
+    knee = ctx.knees.get(name)
+    fc = ctx.forecasts.get(("proxy", name))
+    peak = fc.peak if fc is not None else float(stats["peak_rpm"])
+    candidate = max(1, math.ceil(max(peak, 1.0) * ctx.headroom))
+    sizing = size(ctx, stream)
+    cap = math.floor(KNEE_SHARE * knee.rpm) if knee is not None and knee.rpm else None
+    value, status, conflict, capped = max(candidate, sizing.need), "ok", None, False
+    at_cap = None
+    if cap is not None and value > cap:
+        if sizing.need <= cap:
+            value, capped = cap, True
+        else:
+            value, status = sizing.need, "capacity"
+            spec = SpikeArrestSpec(f"{max(cap, 1)}pm", sizing.use_effective_count)
+            at_cap = impact(req, stream, run(req, stream, spec).rejected)
+            conflict = (
+                f"capacity, not throttling: the backend's knee ({knee.rpm:.0f} req/min) is below "
+                f"legitimate peak demand; a limit that protects it ({max(cap, 1)}pm) would reject "
+                f"{at_cap.share:.2%} of healthy legitimate requests. Add backend capacity or move "
+                f"the peak clients; {value}pm only guards against floods."
+            )
+    rate = rate_for(ctx, stream, value, sizing, capped)
+    spec = SpikeArrestSpec(rate, sizing.use_effective_count)
+    result = impact(req, stream, run(req, stream, spec).rejected)
+    now = cur.for_proxy(ctx, name)
+    evidence = {
+        **stats,
+        "demand": _demand(ctx, name),
+        "forecast_peak_rpm": None if fc is None else round(fc.peak, 2),
+        "forecast_method": None if fc is None else fc.method,
+        "headroom": ctx.headroom,
+        "candidate_rpm": candidate,
+        "knee_rpm": None if knee is None else knee.rpm,
+        "knee": None if knee is None else knee.reason,
+        "knee_cap_rpm": cap,
+        "least_rate_smoothing_pm": sizing.smoothing,
+        "least_rate_effective_count_pm": sizing.effective,
+        "replay_at_knee_cap": None if at_cap is None else at_cap.to_dict(),
+    }
+    policy = now["policy"] if now and now.get("source") == "bundle" else policy_name("SA", name)
+    return Suggestion(
+        policy=SPIKE_ARREST,
+        scope="proxy",
+        policy_name=policy,
+        proxy=name,
+        app=None,
+        client_id=None,
+        value={
+            "rate": rate,
+            "use_effective_count": sizing.use_effective_count,
+            "per_minute": value if rate.endswith("pm") else int(rate[:-2]) * 60,
+            "identifier": None,
+        },
+        evidence=evidence,
+        replay=result,
+        confidence=_confidence(ctx, stats, knee, fc, status),
+        rationale=_rationale(peak, candidate, cap, capped, status, sizing, stats, ctx.headroom),
+        status=status,
+        conflict=conflict,
+        current=now,
+        excluded=excluded_for(ctx, name),
+        xml=spike_arrest_xml(policy, rate, use_effective_count=sizing.use_effective_count),
+    )
+
+
+def _demand(ctx: Context, proxy: str) -> dict:
+    rows = ctx.demand.table[ctx.demand.table["proxy"] == proxy]
+    cols = ("attempts", "refused", "retries", "demand")
+    return {c: int(rows[c].sum()) for c in cols}
+
+
+def _confidence(ctx: Context, stats: dict, knee, fc, status: str) -> str:
+    if status == "capacity" or stats["requests"] < 1_000:
+        return "low"
+    if knee is None or knee.rpm is None or ctx.days < 7 or fc is None or not fc.errors:
+        return "medium"
+    return "high"
+
+
+def _rationale(peak, candidate, cap, capped, status, sizing, stats, headroom) -> str:
+    first = (
+        f"Legitimate demand peaks at {stats['peak_rpm']} req/min (p99 minute "
+        f"{stats['per_minute']['p99']}); next week's forecast peak {peak:.0f} x {headroom:g} "
+        f"headroom = {candidate} req/min."
+    )
+    if status == "capacity":
+        second = (
+            f"Replay needs {sizing.need} req/min to spare 99.9% of legitimate requests, above "
+            f"0.8 x the knee ({cap}): capacity, not throttling."
+        )
+    elif sizing.need > candidate:
+        second = (
+            f"Raised to {sizing.need} req/min, the least rate at which replay rejects at most "
+            f"0.1% of healthy legitimate requests; {mode_text(sizing)}."
+        )
+    elif capped:
+        second = f"Capped at 0.8 x the backend's knee ({cap} req/min) to protect it; {mode_text(sizing)}."
+    elif cap is None:
+        second = f"No capacity knee in the data bounds it; {mode_text(sizing)}."
+    else:
+        second = f"Below 0.8 x the knee ({cap} req/min); {mode_text(sizing)}."
+    return f"{first} {second}"
