@@ -188,7 +188,8 @@ def draft_workflow(
         result.rules_ok = not [f for f in findings if f.is_error]
         # Valid means: every rule passed AND the dry run completed (issue 5).
         result.valid = result.rules_ok and report is not None and report.ok
-        if result.valid or not planner.repairable:
+        done = result.valid or (result.rules_ok and not run_dry_run)
+        if done or not planner.repairable:
             break
         feedback = [f for f in findings if f.is_error]
         previous = plan.raw if plan.raw is not None else json.dumps(plan.answer)
