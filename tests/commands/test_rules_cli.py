@@ -1,0 +1,59 @@
+"""`atc rules list` and `atc rules check`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from copilot.cli import run
+from copilot.drafting.render import render
+from copilot.drafting.spec import parse_spec
+from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
+
+SCOPES = ",".join(FLAGSHIP_SCOPES)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = run(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_rules_list_shows_every_rule(capsys) -> None:
+    code, out, _ = _run(capsys, "rules", "list")
+    assert code == 0
+    for rule_id in ("WF001", "WF003", "WF101", "WF105", "WF201"):
+        assert rule_id in out
+    code, out, _ = _run(capsys, "rules", "list", "--json")
+    rules = json.loads(out)["rules"]
+    assert [r["id"] for r in rules] == sorted(r["id"] for r in rules)
+    assert {"id", "name", "severity", "stages", "summary"} <= set(rules[0])
+
+
+def test_rules_check_on_a_spec(capsys, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(flagship()))
+    assert _run(capsys, "rules", "check", "--spec", str(spec), "--scopes", SCOPES)[0] == 0
+    code, out, _ = _run(
+        capsys, "rules", "check", "--spec", str(spec), "--scopes", "orders.read", "--json"
+    )
+    assert code == 3 and {f["rule_id"] for f in json.loads(out)["findings"]} == {"WF003"}
+
+
+def test_rules_check_on_edited_code(capsys, tmp_path: Path) -> None:
+    code_path = tmp_path / "workflow.py"
+    rendered = render(parse_spec(flagship()), FLAGSHIP_SCOPES)
+    code_path.write_text(rendered)
+    assert _run(capsys, "rules", "check", "--code", str(code_path), "--scopes", SCOPES)[0] == 0
+    code_path.write_text(
+        rendered.replace("from typing import Any", "from typing import Any\nimport httpx")
+    )
+    code, out, _ = _run(capsys, "rules", "check", "--code", str(code_path), "--scopes", SCOPES)
+    assert code == 3 and "WF101" in out and "CALL_OPERATION" in out
+
+
+def test_rules_check_needs_something_to_check(capsys) -> None:
+    code, _, err = _run(capsys, "rules", "check", "--scopes", SCOPES)
+    assert code == 2 and "give --spec, --code or both" in err
