@@ -58,25 +58,29 @@ class Requests:
         return self.proxies.index(name) if name in self.proxies else None
 
     def pair_key(self) -> np.ndarray:
-        """One int64 per request: proxy x party."""
-        return self.proxy.astype(np.int64) * max(len(self.parties), 1) + self.party
+        """One int64 per request: proxy x party (computed once)."""
+        if "pair_key" not in self._orders:
+            width = max(len(self.parties), 1)
+            self._orders["pair_key"] = self.proxy.astype(np.int64) * width + self.party
+        return self._orders["pair_key"]
 
     def rows_of_proxy(self, proxy: int) -> np.ndarray:
         """Indices of one proxy's requests, in time order."""
-        return self._rows("proxy", self.proxy, proxy)
+        return self._rows("proxy", lambda: self.proxy, proxy)
 
     def rows_of_pair(self, proxy: int, party: int) -> np.ndarray:
         """Indices of one party's requests on one proxy, in time order."""
-        return self._rows("pair", self.pair_key(), proxy * max(len(self.parties), 1) + party)
+        return self._rows("pair", self.pair_key, proxy * max(len(self.parties), 1) + party)
 
     def pairs(self) -> list[tuple[int, int]]:
         """Every (proxy id, party id) present."""
-        self._rows("pair", self.pair_key(), -1)
+        self._rows("pair", self.pair_key, -1)
         n = max(len(self.parties), 1)
         return [(int(k // n), int(k % n)) for k in self._slices["pair"]]
 
-    def _rows(self, name: str, keys: np.ndarray, key: int) -> np.ndarray:
+    def _rows(self, name: str, keys_of, key: int) -> np.ndarray:
         if name not in self._orders:
+            keys = keys_of()
             order = np.argsort(keys, kind="stable")  # stable: time order within a key
             sorted_keys = keys[order]
             starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])

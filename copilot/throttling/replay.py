@@ -89,17 +89,21 @@ class Outcome:
     stopped: bool = False
 
 
-def _by_key(ts: np.ndarray, keys: np.ndarray | None):
-    """Per key: (indices into ts, that key's timestamps), in time order."""
-    if keys is None:
-        yield np.arange(ts.size), ts
-        return
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        idx = order[a:b]
-        yield idx, ts[idx]
+def _by_key(ts: np.ndarray, keys: np.ndarray | None, memo: dict | None = None):
+    """Per key: (its number, indices into ts, that key's timestamps), in time order."""
+    memo = {} if memo is None else memo
+    if "groups" not in memo:
+        if keys is None:
+            memo["groups"] = [(np.arange(ts.size), ts)]
+        else:
+            order = np.argsort(keys, kind="stable")
+            sorted_keys = keys[order]
+            bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
+            memo["groups"] = [
+                (order[a:b], ts[order[a:b]]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+    for number, (idx, t) in enumerate(memo["groups"]):
+        yield number, idx, t
 
 
 class _Budget:
@@ -121,15 +125,22 @@ def spike_arrest(
     keys: np.ndarray | None = None,
     counted: np.ndarray | None = None,
     budget: int | None = None,
+    memo: dict | None = None,
 ) -> Outcome:
-    """Requests a SpikeArrest would have rejected (see module docstring)."""
+    """Requests a SpikeArrest would have rejected (see module docstring).
+
+    ``memo`` (a dict kept with the stream) caches what does not depend on the
+    rate, so a search replaying one stream many times pays for it once.
+    """
     ts = np.asarray(ts, dtype=np.int64)
     rejected = np.zeros(ts.size, dtype=bool)
     purse = _Budget(counted, budget)
     count, period = spec.count, spec.period_ms
-    for idx, t in _by_key(ts, keys):
+    memo = {} if memo is None else memo
+    for number, idx, t in _by_key(ts, keys, memo):
         if spec.use_effective_count:
-            local = sliding_count(t, count, period, purse, idx)
+            lo = _window_starts(memo, number, t, period)
+            local = sliding_count(t, count, period, purse, idx, lo)
         else:
             local = gcra(t, count, period, burst_allowance(count), purse, idx)
         rejected[idx] = local
@@ -201,19 +212,32 @@ def gcra(
     return rejected
 
 
+def _window_starts(memo: dict, number: int, t: np.ndarray, window_ms: int) -> np.ndarray:
+    key = ("lo", number, window_ms)
+    if key not in memo:
+        memo[key] = np.searchsorted(t, t - window_ms, side="right")
+    return memo[key]
+
+
 def sliding_count(
     t: np.ndarray,
     limit: int,
     window_ms: int,
     purse: _Budget | None = None,
     idx: np.ndarray | None = None,
+    lo: np.ndarray | None = None,
 ) -> np.ndarray:
-    """At most ``limit`` admitted in any ``(t - window_ms, t]``; rejected ones do not count."""
+    """At most ``limit`` admitted in any ``(t - window_ms, t]``; rejected ones do not count.
+
+    ``lo[j]``, the first request inside ``j``'s window, may be passed in (it
+    does not depend on the limit).
+    """
     n = t.size
     rejected = np.zeros(n, dtype=bool)
     if n <= limit:
         return rejected
-    lo = np.searchsorted(t, t - window_ms, side="right")
+    if lo is None:
+        lo = np.searchsorted(t, t - window_ms, side="right")
     hot = np.flatnonzero(np.arange(n) - lo + 1 > limit)  # only these can be rejected
     gidx = np.arange(n) if idx is None else idx
     recent: deque[int] = deque()  # times of rejected requests still in the window
@@ -241,14 +265,17 @@ def quota(
     keys: np.ndarray | None = None,
     counted: np.ndarray | None = None,
     budget: int | None = None,
+    memo: dict | None = None,
 ) -> Outcome:
     """Requests a Quota would have rejected (see module docstring)."""
     ts = np.asarray(ts, dtype=np.int64)
     rejected = np.zeros(ts.size, dtype=bool)
     purse = _Budget(counted, budget)
-    for idx, t in _by_key(ts, keys):
+    memo = {} if memo is None else memo
+    for number, idx, t in _by_key(ts, keys, memo):
         if spec.type == "rollingwindow":
-            local = sliding_count(t, spec.allow, spec.window_ms, purse, idx)
+            lo = _window_starts(memo, number, t, spec.window_ms)
+            local = sliding_count(t, spec.allow, spec.window_ms, purse, idx, lo)
         elif spec.type == "flexi":
             local = _flexi(t, spec.allow, spec.window_ms)
         else:

@@ -164,10 +164,13 @@ def _forecasts(ctx: Context, active: list[int]) -> dict[str, pd.Series]:
         series = hourly_peaks(counts, health.healthy[p], first)
         ctx.forecasts[("proxy", name)] = forecast(series, name, "proxy")
     legit = np.flatnonzero(~ctx.demand.retry & ~ctx.bad_party[req.party])
-    apps = pd.Series(req.party[legit]).map(lambda i: req.parties[i][0])
-    ranked = [a for a in apps.value_counts().index if a != NOT_SET][:TOP_APPS]
-    for app in ranked:
-        rows = legit[(apps == app).to_numpy()]
+    names = sorted({app for app, _ in req.parties})
+    app_of_party = np.array([names.index(app) for app, _ in req.parties] or [0])
+    app_ids = app_of_party[req.party[legit]]
+    volume = np.bincount(app_ids, minlength=len(names))
+    ranked = [names[i] for i in np.argsort(-volume, kind="stable") if names[i] != NOT_SET]
+    for app in ranked[:TOP_APPS]:
+        rows = legit[app_ids == names.index(app)]
         counts = _minute_counts(ctx, rows, width)
         used = np.unique(req.proxy[rows])
         healthy = health.healthy[used].all(axis=0)

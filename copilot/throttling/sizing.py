@@ -16,7 +16,7 @@ been rejected, and when.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,10 +36,18 @@ class Stream:
     legit: np.ndarray  # bool per row: not from an abusive client
     healthy: np.ndarray  # bool per row: outside excluded windows
     keys: np.ndarray | None = None  # the policy's identifier per row (party), if any
+    memo: dict = field(default_factory=dict, repr=False)  # replay's per-stream caches
+
+    def times(self, req: Requests) -> np.ndarray:
+        if "ts" not in self.memo:
+            self.memo["ts"] = req.ts[self.rows]
+        return self.memo["ts"]
 
     @property
     def counted(self) -> np.ndarray:
-        return self.legit & self.healthy
+        if "counted" not in self.memo:
+            self.memo["counted"] = self.legit & self.healthy
+        return self.memo["counted"]
 
     @property
     def budget(self) -> int:
@@ -52,10 +60,10 @@ class Stream:
 
 def run(req: Requests, stream: Stream, spec, budget: int | None = None) -> replay.Outcome:
     """Replay ``spec`` (SpikeArrest or Quota) over the stream."""
-    ts = req.ts[stream.rows]
+    ts = stream.times(req)
     if isinstance(spec, QuotaSpec):
-        return replay.quota(ts, spec, stream.keys, stream.counted, budget)
-    return replay.spike_arrest(ts, spec, stream.keys, stream.counted, budget)
+        return replay.quota(ts, spec, stream.keys, stream.counted, budget, stream.memo)
+    return replay.spike_arrest(ts, spec, stream.keys, stream.counted, budget, stream.memo)
 
 
 def within(req: Requests, stream: Stream, spec) -> bool:
@@ -81,7 +89,7 @@ def least_rate(req: Requests, stream: Stream, unit: str, effective: bool) -> int
     legit = stream.subset(stream.legit)
     if legit.counted.sum() == 0:
         return 1
-    start = max(1, peak_window(req.ts[legit.rows], period))
+    start = max(1, peak_window(legit.times(req), period))
     hi = start
     while not within(req, legit, spec(hi)):
         hi *= 2
