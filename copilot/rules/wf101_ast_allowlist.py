@@ -100,7 +100,11 @@ DENIED = {
     "dir",
 }
 NETWORK = {"httpx", "requests", "urllib", "urllib3", "socket", "http", "aiohttp", "ssl", "grpc"}
-DENIED_ATTRS = {"format", "format_map", "mro", "gi_frame", "cr_frame", "f_globals", "f_locals"}
+# Attributes that reach interpreter internals (frames, code) or dunders through a string.
+DENIED_ATTRS = {
+    "format", "format_map", "mro", "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame",
+    "ag_code", "f_globals", "f_locals", "f_builtins", "f_back", "f_code", "tb_frame", "tb_next",
+}  # fmt: skip
 _FIX_NET = "fix: call operations only through the gateway activity (CALL_OPERATION)"
 
 
@@ -211,8 +215,35 @@ def _node_problems(node: ast.AST, bound: set[str], passthrough: set[int]) -> Ite
             yield f"`{owner.id}.{attr}` is not allowed in a drafted workflow; fix: remove it"
         elif ast.unparse(owner) == "workflow.unsafe" and id(node) not in passthrough:
             yield f"`workflow.unsafe.{attr}` is not allowed; fix: remove it"
+    elif isinstance(node, ast.Match):
+        yield "`match` is not allowed (class patterns read attributes by name); fix: use if/elif"
+    elif isinstance(node, ast.Call) and ast.unparse(node.func) == "workflow.defn":
+        if any(k.arg == "sandboxed" for k in node.keywords):
+            yield "`workflow.defn(sandboxed=...)` is not allowed; fix: keep the workflow sandboxed"
     elif isinstance(node, ast.ClassDef) and (node.bases or node.keywords):
         yield f"class {node.name} may not have bases or a metaclass; fix: remove them"
+
+
+def _annotation_strings(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """String constants inside annotations: the SDK evaluates type hints, so text there runs."""
+    roots: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            roots.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            roots.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            roots.append(node.annotation)
+    for root in roots:
+        for sub in ast.walk(root):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                yield (
+                    sub.lineno,
+                    (
+                        "a string in an annotation is evaluated when the SDK reads type "
+                        "hints; fix: write the type itself, not a string"
+                    ),
+                )
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -220,7 +251,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if tree is None:
         return
     seen: set[tuple[int, str]] = set()
-    problems = list(_module_level(tree))
+    problems = list(_module_level(tree)) + list(_annotation_strings(tree))
     passthrough = {
         id(n.items[0].context_expr.func)
         for n in tree.body

@@ -40,6 +40,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     "activity); fix: call operations with CallRequest through it",
                     at,
                 )
+            if any(k.arg in ("task_queue", "activity_id") or k.arg is None for k in node.keywords):
+                # Another task queue may be served by a worker that holds other scopes.
+                yield f(
+                    f"{at}: execute_activity may not choose its task queue or take **kwargs; "
+                    "fix: let it run on the draft's own worker",
+                    at,
+                )
         elif name == "CallRequest":
             arg = _operation_arg(node)
             if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):

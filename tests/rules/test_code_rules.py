@@ -117,3 +117,32 @@ def test_a_module_that_passes_the_allow_list_but_not_the_sandbox_is_wf105(catalo
 def test_secrets_in_code_literals_are_wf007(rendered: str, catalog: Catalog) -> None:
     edited = rendered.replace('DESCRIPTION = "', 'DESCRIPTION = "sk-abcdefghijklmnopqrstuvwx ', 1)
     assert "WF007" in {f.rule_id for f in _check(edited, catalog)}
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            "data: HoldLargeOrdersInput) -> dict[str, Any]:",
+            "data: \"__import__('os').getcwd()\") -> dict[str, Any]:",
+        ),
+        ("    order_id: str\n", "    order_id: \"eval('1')\"\n"),
+        (
+            '@workflow.defn(name="atc-draft.hold_large_orders")',
+            '@workflow.defn(name="atc-draft.hold_large_orders", sandboxed=False)',
+        ),
+        (
+            "            retry_policy=retry,\n",
+            '            retry_policy=retry,\n            task_queue="someone-elses-worker",\n',
+        ),
+    ],
+)
+def test_subtler_escapes_are_refused(rendered: str, catalog: Catalog, old: str, new: str) -> None:
+    assert old in rendered
+    found = _check(rendered.replace(old, new, 1), catalog)
+    assert {f.rule_id for f in found} & {"WF101", "WF102"}, new
+
+
+def test_match_statements_are_refused(rendered: str, catalog: Catalog) -> None:
+    line = "match data:\n            case StepStatus(__class__=c):\n                pass"
+    assert "WF101" in {f.rule_id for f in _check(_inject(rendered, line), catalog)}

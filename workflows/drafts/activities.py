@@ -36,9 +36,13 @@ class GatewayActivities:
         settings: GatewaySettings,
         *,
         observer: CallObserver | None = None,
+        workflow_type: str | None = None,
     ) -> None:
         self.catalog = catalog
         self.settings = settings
+        # A worker serves one approved draft: calls from any other workflow type are refused,
+        # so no workflow can borrow this worker's scopes by naming its task queue.
+        self.workflow_type = workflow_type
         # The dry run records every call it makes; production workers pass None.
         self.observer = observer
 
@@ -54,6 +58,11 @@ class GatewayActivities:
             "operation": request.operation,
             "attempt": info.attempt,
         }
+        if self.workflow_type is not None and info.workflow_type != self.workflow_type:
+            message = f"this worker runs {self.workflow_type} only, not {info.workflow_type}"
+            record.update(error=message, retryable=False)
+            self._observe(record)
+            raise ApplicationError(message, type="ScopeDenied", non_retryable=True)
         try:
             async with AsyncGatewayClient(
                 self.catalog, self._settings_for(info.workflow_id)

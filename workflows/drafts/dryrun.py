@@ -152,7 +152,9 @@ async def run_dry_run(request: dict, workdir: Path) -> dict[str, Any]:
                 scopes=tuple(request["scopes"]),
                 timeout_s=5.0,
             )
-            activities = GatewayActivities(catalog, settings, observer=calls.append)
+            activities = GatewayActivities(
+                catalog, settings, observer=calls.append, workflow_type=draft.workflow_type
+            )
             env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=find_test_server()
             )
