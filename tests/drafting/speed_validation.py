@@ -39,7 +39,9 @@ def main(argv: list[str]) -> int:
             code_rules.append(validation.seconds.get("code_rules", 0.0))
             assert validation.ok, validation.errors
         worst = max(worst, max(runs))
-        print(f"{request[:58]:<60} {statistics.median(runs):9.3f} {max(runs):7.3f} {statistics.median(code_rules):13.3f}")
+        print(
+            f"{request[:58]:<60} {statistics.median(runs):9.3f} {max(runs):7.3f} {statistics.median(code_rules):13.3f}"
+        )
     print(f"worst single validation: {worst:.3f} s (target < 2 s) on {os.cpu_count()} CPUs")
     return 0 if worst < 2.0 else 1
 
