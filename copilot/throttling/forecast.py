@@ -90,18 +90,17 @@ def seasonal_naive(history: np.ndarray, index: pd.DatetimeIndex, horizon: int) -
 
 def seasonal_median(history: np.ndarray, index: pd.DatetimeIndex, horizon: int) -> np.ndarray:
     season = season_of(history.size)
-    future = _future(index, horizon)
-    out = np.full(horizon, np.nan)
     n = history.size
-    days = n // 24
+    weekend = pd.DatetimeIndex(index).day_of_week.to_numpy() >= 5
+    future_weekend = _future(index, horizon).day_of_week.to_numpy() >= 5
+    out = np.full(horizon, np.nan)
     for h in range(horizon):
         step = n + h
         lags = [step - k * season for k in range(1, 8) if 0 <= step - k * season < n]
         if season == 24:
-            weekend = future[h].dayofweek >= 5
-            same = [i for i in lags if (index[i].dayofweek >= 5) == weekend]
-            if not same and days >= 7:
-                same = [i for i in range(step % 24, n, 24) if (index[i].dayofweek >= 5) == weekend]
+            same = [i for i in lags if weekend[i] == future_weekend[h]]
+            if not same and n >= 7 * 24:
+                same = [i for i in range(step % 24, n, 24) if weekend[i] == future_weekend[h]]
             lags = same or lags
         values = history[lags] if lags else np.array([np.nan])
         out[h] = np.nanmedian(values) if np.isfinite(values).any() else np.nan
@@ -163,7 +162,7 @@ def _filled(history: np.ndarray, index: pd.DatetimeIndex) -> np.ndarray:
     if missing.size == 0:
         return y
     hour = index.hour.to_numpy()
-    weekend = index.dayofweek.to_numpy() >= 5
+    weekend = index.day_of_week.to_numpy() >= 5
     for i in missing:
         pool = y[(hour == hour[i]) & (weekend == weekend[i])]
         pool = pool[np.isfinite(pool)]

@@ -1,0 +1,98 @@
+"""`atc suggest`: the CLI contract (exit codes, one-line errors, JSON shape, policy bundles)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "copilot" / "data" / "sample" / "apigee-analytics-7d.csv.gz"
+LOGS = ROOT / "tests" / "fixtures" / "logs"
+BUNDLES = ROOT / "tests" / "fixtures" / "bundles" / "shopco"
+
+
+def atc(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from copilot.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("policies")
+    proc = atc(
+        "suggest", str(SAMPLE), "--json", "--bundle", str(BUNDLES), "--policies-out", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), out
+
+
+def test_json_has_the_contract_keys(sample_json) -> None:
+    body, _ = sample_json
+    assert body["ok"] is True and body["error"] is None
+    for key in ("suggestions", "forecast", "excluded", "knees", "abusive_clients", "findings",
+                "records", "rejected", "policies_out", "current_policies"):  # fmt: skip
+        assert key in body
+    first = body["suggestions"][0]
+    for key in ("target", "policy", "value", "evidence", "replay", "confidence"):
+        assert key in first
+    assert {s["policy"] for s in body["suggestions"]} == {"spike_arrest", "quota"}
+    forecast = body["forecast"][0]
+    assert forecast["seasonal_naive_mae"] is not None and forecast["chosen_mae"] is not None
+    assert len(forecast["hourly"]) == 168
+
+
+def test_policies_out_writes_a_bundle_per_proxy(sample_json) -> None:
+    body, out = sample_json
+    assert set(body["policies_out"]) == {s["proxy"] for s in body["suggestions"]}
+    orders = Path(body["policies_out"]["orders"])
+    assert orders == out / "orders" / "apiproxy"
+    sa = ET.parse(orders / "policies" / "SA-Global.xml").getroot()
+    assert sa.tag == "SpikeArrest" and sa.findtext("Rate").endswith("pm")
+
+
+def test_text_output_lists_suggestions_conflicts_and_forecast() -> None:
+    proc = atc("suggest", str(SAMPLE), "--headroom", "1.5")
+    assert proc.returncode == 0, proc.stderr
+    for text in ("Suggestions", "capacity, not throttling", "Abusive clients", "dealfinder-app",
+                 "Excluded windows", "Forecast of next week", "naive MAE", "headroom 1.5"):  # fmt: skip
+        assert text in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "prefix"),
+    [
+        (["--headroom", "0.5"], "UsageError:"),
+        (["--headroom", "abc"], "UsageError:"),
+        (["--bundle", str(LOGS / "notes.txt")], "BundleError:"),
+        (["--bundle", "/no/such/bundle"], "BundleError:"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(args: list[str], prefix: str) -> None:
+    proc = atc("suggest", str(LOGS / "analytics_export.csv"), *args)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix) and "Traceback" not in proc.stderr
+
+
+def test_a_non_log_file_exits_2_and_json_says_ok_false() -> None:
+    proc = atc("suggest", str(LOGS / "not_a_log.bin"), "--json")
+    assert proc.returncode == 2
+    body = json.loads(proc.stdout)
+    assert body["ok"] is False and body["error"].startswith("LogFormatError:")
+
+
+def test_a_tiny_log_still_answers() -> None:
+    proc = atc("suggest", str(LOGS / "analytics_export.csv"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    assert body["ok"] is True and body["records"] == 7
+    assert all(s["replay"]["within_rule"] for s in body["suggestions"])

@@ -1,0 +1,89 @@
+"""Shared fixtures: generated scenarios with a known knee and abusive client, and a builder
+of small hand-made request arrays."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from copilot.logs.sample import iter_chunks, make_scenario
+from copilot.logs.writers import write_records
+from copilot.throttling.collect import Requests
+from copilot.throttling.run import SuggestRun, suggest_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "copilot" / "data" / "sample" / "apigee-analytics-7d.csv.gz"
+BUNDLES = ROOT / "tests" / "fixtures" / "bundles" / "shopco"
+ROWS = 300_000
+
+
+def scenario_run(tmp: Path, knee_factor: float) -> tuple[SuggestRun, object]:
+    """A 7-day generated scenario whose backend knee is ``knee_factor`` x the default.
+
+    At 300k rows the default knee sits at about 1.2x the nightly batch job's busiest
+    minutes; the factor separates "a limit fits below the knee" (1.4) from "the knee is
+    below legitimate peaks" (0.6). The generator reads the knee from the scenario.
+    """
+    scenario = make_scenario(days=7, seed=11, rows=ROWS)
+    backend = dataclasses.replace(
+        scenario.backend, knee_rps=round(scenario.backend.knee_rps * knee_factor, 4)
+    )
+    scenario = dataclasses.replace(scenario, backend=backend)
+    path = tmp / f"knee-{knee_factor}.csv"
+    write_records(iter_chunks(scenario), path)
+    return suggest_paths([path]), scenario
+
+
+@pytest.fixture(scope="session")
+def roomy(tmp_path_factory: pytest.TempPathFactory):
+    """Knee well above legitimate peaks."""
+    return scenario_run(tmp_path_factory.mktemp("roomy"), 1.4)
+
+
+@pytest.fixture(scope="session")
+def cramped(tmp_path_factory: pytest.TempPathFactory):
+    """Knee below legitimate peaks: a capacity problem."""
+    return scenario_run(tmp_path_factory.mktemp("cramped"), 0.6)
+
+
+@pytest.fixture(scope="session")
+def sample_run() -> SuggestRun:
+    """The bundled sample with the fixture bundles holding its current limits."""
+    return suggest_paths([SAMPLE], bundles=[BUNDLES])
+
+
+def make_requests(
+    ts: list[int] | np.ndarray,
+    *,
+    proxy: list[int] | None = None,
+    party: list[int] | None = None,
+    outcome: list[int] | None = None,
+    policy: list[int] | None = None,
+    target_ms: list[float] | None = None,
+    proxies: tuple[str, ...] = ("orders",),
+    parties: tuple[tuple[str, str], ...] = (("app-a", "key-a"),),
+    policies: tuple[str, ...] = ("",),
+    fault_codes: dict | None = None,
+) -> Requests:
+    """Hand-made requests (sorted by ``ts``), for unit tests."""
+    ts = np.asarray(ts, dtype=np.int64)
+    n = ts.size
+
+    def col(values, dtype, default=0):
+        return np.asarray(values if values is not None else [default] * n, dtype=dtype)
+
+    return Requests(
+        ts=ts,
+        proxy=col(proxy, np.int16),
+        party=col(party, np.int32),
+        outcome=col(outcome, np.int8),
+        policy=col(policy, np.int16),
+        target_ms=col(target_ms, np.float32, 50.0),
+        proxies=list(proxies),
+        parties=list(parties),
+        policies=list(policies),
+        fault_codes=dict(fault_codes or {}),
+    )

@@ -1,0 +1,94 @@
+"""Forecast: the chosen method is never worse than seasonal naive in the backtest, and a
+robust seasonal method beats it on noisy seasonal traffic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from copilot.throttling.forecast import (
+    METHODS,
+    backtest,
+    forecast,
+    holt_winters,
+    hourly_peaks,
+    seasonal_naive,
+)
+
+START = pd.Timestamp("2026-11-16", tz="UTC")  # a Monday
+
+
+def hourly(values: np.ndarray) -> pd.Series:
+    return pd.Series(values, index=pd.date_range(START, periods=values.size, freq="h"))
+
+
+def noisy_daily(days: int, seed: int = 0, weekend_boost: float = 1.0) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    hours = np.arange(days * 24)
+    shape = 20 + 15 * np.sin((hours % 24) / 24 * 2 * np.pi)
+    weekend = pd.date_range(START, periods=hours.size, freq="h").day_of_week >= 5
+    shape = shape * np.where(weekend, weekend_boost, 1.0)
+    return hourly(rng.poisson(shape).astype(float))
+
+
+@pytest.mark.parametrize("days", [7, 10, 21])
+def test_the_chosen_method_is_not_worse_than_seasonal_naive(days: int) -> None:
+    f = forecast(noisy_daily(days, seed=days), "orders", "proxy")
+    assert f.errors and f.naive_error is not None
+    assert f.chosen_error <= f.naive_error
+    assert f.method == min(f.errors, key=f.errors.get)
+
+
+def test_a_seasonal_median_beats_naive_on_noisy_traffic() -> None:
+    errors, text = backtest(noisy_daily(10, seed=4))
+    assert errors["seasonal_median"] < errors["seasonal_naive"]
+    assert "rolling origin" in text
+
+
+def test_every_method_forecasts_a_clean_season_exactly() -> None:
+    day = np.r_[np.zeros(8), np.full(10, 30.0), np.zeros(6)]
+    series = hourly(np.tile(day, 7))
+    for name, method in METHODS.items():
+        ahead = method(series.to_numpy(), pd.DatetimeIndex(series.index), 48)
+        assert np.allclose(ahead, np.tile(day, 2), atol=1.0), name
+
+
+def test_next_week_is_168_hours_after_the_history_with_its_peak() -> None:
+    series = noisy_daily(7, seed=1)
+    f = forecast(series, "catalog", "proxy")
+    assert len(f.values) == 168 and f.values.index[0] == series.index[-1] + pd.Timedelta(hours=1)
+    assert f.peak == pytest.approx(f.values.max()) and f.peak_at == f.values.idxmax()
+    assert 0.5 < f.growth < 1.5
+
+
+def test_too_little_history_is_said_and_still_forecast() -> None:
+    f = forecast(noisy_daily(2), "fulfilment", "proxy")
+    assert f.errors == {} and "too little history" in f.backtest
+    assert len(f.values) == 168 and np.isfinite(f.values).all()
+
+
+def test_missing_hours_do_not_break_the_methods() -> None:
+    series = noisy_daily(8, seed=2)
+    series.iloc[100:130] = np.nan  # an excluded incident
+    f = forecast(series, "orders", "proxy")
+    assert np.isfinite(f.values).all() and f.chosen_error <= f.naive_error
+    assert np.isfinite(holt_winters(series.to_numpy(), pd.DatetimeIndex(series.index), 24)).all()
+    assert np.isfinite(seasonal_naive(series.to_numpy(), pd.DatetimeIndex(series.index), 24)).all()
+
+
+def test_hourly_peaks_take_the_busiest_healthy_minute() -> None:
+    first_minute = int(START.value // 60_000_000_000) + 30  # starts at 00:30
+    counts = np.arange(120)  # 00:30 .. 02:29
+    healthy = np.ones(120, dtype=bool)
+    healthy[90:] = False  # 02:00 onwards excluded
+    peaks = hourly_peaks(counts, healthy, first_minute)
+    assert list(peaks.index.hour) == [0, 1, 2]
+    assert peaks.iloc[0] == 29 and peaks.iloc[1] == 89 and np.isnan(peaks.iloc[2])
+
+
+def test_on_generated_traffic_the_backtest_reports_both_errors(sample_run) -> None:
+    for f in sample_run.report.forecasts:
+        assert f.naive_error is not None and f.chosen_error <= f.naive_error
+    beaten = [f for f in sample_run.report.forecasts if f.chosen_error < f.naive_error]
+    assert len(beaten) >= len(sample_run.report.forecasts) - 1

@@ -1,0 +1,71 @@
+"""The capacity knee: the throughput above which latency or errors climb, or "none found"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from copilot.analysis.outcomes import E5XX, GATEWAY
+from copilot.throttling.knee import find_knee
+from tests.throttling.conftest import make_requests
+
+T0 = 1_763_251_200_000
+
+
+def staircase(slow_from: int | None, fail_from: int | None, top: int = 40, minutes: int = 20):
+    """Blocks of ``minutes`` minutes at 1..top req/min; slow and failing above the thresholds."""
+    ts, lat, outcome = [], [], []
+    minute = 0
+    for rate in range(1, top + 1):
+        for _ in range(minutes):
+            for i in range(rate):
+                ts.append(T0 + minute * 60_000 + i * (60_000 // rate))
+                slow = slow_from is not None and rate >= slow_from
+                lat.append(160.0 if slow else 60.0)
+                failing = fail_from is not None and rate >= fail_from and i % 10 == 0
+                outcome.append(2 * E5XX if failing else 0)
+            minute += 1
+    return make_requests(ts, target_ms=lat, outcome=outcome)
+
+
+@pytest.mark.parametrize(
+    ("slow_from", "fail_from", "knee"),
+    [(25, None, 25.0), (None, 30, 30.0), (32, 28, 28.0)],
+)
+def test_the_knee_is_the_lowest_throughput_where_latency_or_errors_climb(
+    slow_from, fail_from, knee
+) -> None:
+    found = find_knee(staircase(slow_from, fail_from), 0)
+    assert found.rpm == pytest.approx(knee, abs=1.0)
+    assert found.healthy_latency_ms == pytest.approx(60, rel=0.03)
+    assert "from" in found.reason
+
+
+def test_no_knee_when_the_backend_never_degrades() -> None:
+    found = find_knee(staircase(None, None), 0)
+    assert found.rpm is None and found.observed_max_rpm == pytest.approx(40, abs=1)
+    assert "no sustained rise" in found.reason
+
+
+def test_one_unlucky_bin_is_not_a_knee() -> None:
+    req = staircase(None, None)
+    bad = np.flatnonzero(np.isin((req.ts - T0) // 60_000, np.arange(200, 205)))  # rate 11
+    req.target_ms[bad] = 500.0
+    assert find_knee(req, 0).rpm is None
+
+
+def test_gateway_refusals_do_not_count_as_throughput() -> None:
+    req = staircase(None, None)
+    refused = np.arange(req.size) % 2 == 0
+    req.outcome[refused] = 2 * GATEWAY
+    assert find_knee(req, 0).observed_max_rpm == pytest.approx(20, abs=1)
+
+
+def test_on_generated_traffic_the_knee_sits_near_the_true_one(roomy, cramped) -> None:
+    # Minute counts are a noisy stand-in for the generator's trailing-60 s load, so bins
+    # just below the true knee already hold some overloaded seconds: the estimate errs low.
+    for run, scenario in (roomy, cramped):
+        truth = scenario.backend.knee_rps * 60
+        knees = {k.proxy: k for k in run.report.knees}
+        assert 0.65 * truth <= knees["orders"].rpm <= 1.05 * truth
+        assert knees["catalog"].rpm is None  # that backend has headroom
