@@ -19,13 +19,8 @@ reference/policies/spike-arrest-policy):
   most N admitted in any period (1 s or 60 s) — how APIGEE.md describes it and
   how the sample generator enforces it.
 
-Quota (cloud.google.com/apigee/docs/api-platform/reference/policies/quota-policy):
-``calendar`` windows start at ``StartTime`` and repeat every interval;
-``default`` (no type) resets at the top of the minute/hour/day (UTC), weeks
-end Sunday midnight GMT; ``flexi`` starts a window at a key's first request;
-``rollingwindow`` counts the admitted requests of the trailing interval. A
-rejected request does not count. Quotas count synchronously here (Apigee's
-asynchronous counter can overshoot a little: APIGEE.md).
+Quota lives in :mod:`copilot.throttling.replay_quota` and shares the sliding
+count below.
 
 The loops are vectorised by regime: GCRA runs stretches with no rejection in
 one numpy pass and saturated stretches (one admission per interval) in
@@ -42,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from copilot.throttling.rates import UNIT_MS, burst_allowance, parse_rate
+from copilot.throttling.rates import burst_allowance, parse_rate
 
 _A_MIN, _A_MAX = 256, 1 << 16  # rows per vectorised no-rejection pass
 _B_MIN, _B_MAX = 64, 1 << 14  # admissions per vectorised saturated pass
@@ -65,23 +60,6 @@ class SpikeArrestSpec:
 
 
 @dataclass(frozen=True)
-class QuotaSpec:
-    """A Quota as replayed: ``allow`` per ``interval`` x ``time_unit``, of ``type``."""
-
-    allow: int
-    interval: int = 1
-    time_unit: str = "hour"
-    type: str = "calendar"
-    start_ms: int = 0  # StartTime of a calendar quota (epoch ms)
-
-    @property
-    def window_ms(self) -> int:
-        if self.time_unit == "month":
-            return 30 * UNIT_MS["day"] * self.interval  # only flexi/rolling use this length
-        return UNIT_MS[self.time_unit] * self.interval
-
-
-@dataclass(frozen=True)
 class Outcome:
     """Which requests a replay rejected; ``stopped`` when the budget ran out first."""
 
@@ -89,7 +67,7 @@ class Outcome:
     stopped: bool = False
 
 
-def _by_key(ts: np.ndarray, keys: np.ndarray | None, memo: dict | None = None):
+def by_key(ts: np.ndarray, keys: np.ndarray | None, memo: dict | None = None):
     """Per key: (its number, indices into ts, that key's timestamps), in time order."""
     memo = {} if memo is None else memo
     if "groups" not in memo:
@@ -106,7 +84,9 @@ def _by_key(ts: np.ndarray, keys: np.ndarray | None, memo: dict | None = None):
         yield number, idx, t
 
 
-class _Budget:
+class Budget:
+    """How many more counted rejections a replay may make before it stops (None: no limit)."""
+
     def __init__(self, counted: np.ndarray | None, budget: int | None) -> None:
         self.counted, self.left = counted, budget
 
@@ -134,12 +114,12 @@ def spike_arrest(
     """
     ts = np.asarray(ts, dtype=np.int64)
     rejected = np.zeros(ts.size, dtype=bool)
-    purse = _Budget(counted, budget)
+    purse = Budget(counted, budget)
     count, period = spec.count, spec.period_ms
     memo = {} if memo is None else memo
-    for number, idx, t in _by_key(ts, keys, memo):
+    for number, idx, t in by_key(ts, keys, memo):
         if spec.use_effective_count:
-            lo = _window_starts(memo, number, t, period)
+            lo = window_starts(memo, number, t, period)
             local = sliding_count(t, count, period, purse, idx, lo)
         else:
             local = gcra(t, count, period, burst_allowance(count), purse, idx)
@@ -154,7 +134,7 @@ def gcra(
     count: int,
     period_ms: int,
     burst: int,
-    purse: _Budget | None = None,
+    purse: Budget | None = None,
     idx: np.ndarray | None = None,
 ) -> np.ndarray:
     """Token-bucket smoothing of one stream: ``count`` per ``period_ms``, bucket ``burst``."""
@@ -212,7 +192,8 @@ def gcra(
     return rejected
 
 
-def _window_starts(memo: dict, number: int, t: np.ndarray, window_ms: int) -> np.ndarray:
+def window_starts(memo: dict, number: int, t: np.ndarray, window_ms: int) -> np.ndarray:
+    """For each request, the first request inside its trailing window (cached in ``memo``)."""
     key = ("lo", number, window_ms)
     if key not in memo:
         memo[key] = np.searchsorted(t, t - window_ms, side="right")
@@ -223,7 +204,7 @@ def sliding_count(
     t: np.ndarray,
     limit: int,
     window_ms: int,
-    purse: _Budget | None = None,
+    purse: Budget | None = None,
     idx: np.ndarray | None = None,
     lo: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -256,83 +237,4 @@ def sliding_count(
                 pending = []
     if purse is not None and pending:
         purse.spend(gidx[pending])
-    return rejected
-
-
-def quota(
-    ts: np.ndarray,
-    spec: QuotaSpec,
-    keys: np.ndarray | None = None,
-    counted: np.ndarray | None = None,
-    budget: int | None = None,
-    memo: dict | None = None,
-) -> Outcome:
-    """Requests a Quota would have rejected (see module docstring)."""
-    ts = np.asarray(ts, dtype=np.int64)
-    rejected = np.zeros(ts.size, dtype=bool)
-    purse = _Budget(counted, budget)
-    memo = {} if memo is None else memo
-    for number, idx, t in _by_key(ts, keys, memo):
-        if spec.type == "rollingwindow":
-            lo = _window_starts(memo, number, t, spec.window_ms)
-            local = sliding_count(t, spec.allow, spec.window_ms, purse, idx, lo)
-        elif spec.type == "flexi":
-            local = _flexi(t, spec.allow, spec.window_ms)
-        else:
-            local = _first_per_window(calendar_windows(t, spec), spec.allow)
-        rejected[idx] = local
-        if spec.type != "rollingwindow":  # the sliding count charged as it went
-            purse.spend(idx[local])
-        if purse.left is not None and purse.left < 0:
-            return Outcome(rejected, True)
-    return Outcome(rejected)
-
-
-def calendar_windows(t: np.ndarray, spec: QuotaSpec) -> np.ndarray:
-    """The window number of each timestamp for a calendar or default Quota."""
-    if spec.time_unit == "month":
-        start = spec.start_ms if spec.type == "calendar" else 0
-        months = _months(t) - _months(np.array([start]))[0]
-        # Before the StartTime's day and time within its month, still the previous window.
-        offset = start - _month_start_ms(np.array([start]))[0]
-        months = months - ((t - _month_start_ms(t)) < offset)
-        return months // spec.interval
-    width = spec.window_ms
-    if spec.type == "calendar":
-        origin = spec.start_ms
-    elif spec.time_unit == "week":
-        origin = 4 * UNIT_MS["day"]  # 1970-01-05 was a Monday: weeks end Sunday midnight GMT
-    else:
-        origin = 0
-    return (t - origin) // width
-
-
-def _months(t: np.ndarray) -> np.ndarray:
-    return t.astype("datetime64[ms]").astype("datetime64[M]").astype(np.int64)
-
-
-def _month_start_ms(t: np.ndarray) -> np.ndarray:
-    return (
-        t.astype("datetime64[ms]").astype("datetime64[M]").astype("datetime64[ms]").astype(np.int64)
-    )
-
-
-def _first_per_window(window: np.ndarray, allow: int) -> np.ndarray:
-    """Reject all but the first ``allow`` requests of each (sorted) window."""
-    if window.size == 0:
-        return np.zeros(0, dtype=bool)
-    starts = np.flatnonzero(np.r_[True, window[1:] != window[:-1]])
-    lengths = np.diff(np.r_[starts, window.size])
-    rank = np.arange(window.size) - np.repeat(starts, lengths)
-    return rank >= allow
-
-
-def _flexi(t: np.ndarray, allow: int, window_ms: int) -> np.ndarray:
-    """Windows open at the first request after the previous window closed."""
-    rejected = np.zeros(t.size, dtype=bool)
-    pos = 0
-    while pos < t.size:
-        end = int(np.searchsorted(t, t[pos] + window_ms, side="left"))
-        rejected[pos + allow : end] = True
-        pos = end
     return rejected

@@ -23,7 +23,7 @@ from copilot.logs.reader import ReadOptions, iter_chunks
 from copilot.logs.schema import NOT_SET
 from copilot.pipeline import ANALYSIS_COLUMNS
 from copilot.throttling import current as cur
-from copilot.throttling import suggest_apps
+from copilot.throttling import suggest_apps, suggest_quotas
 from copilot.throttling.abuse import abusive_parties, find_abusive
 from copilot.throttling.bundle import CurrentPolicy, read_bundles
 from copilot.throttling.collect import Collector, Requests
@@ -116,7 +116,7 @@ def build_report(
             continue
         suggestions.append(top)
         suggestions += suggest_apps.spike_arrests(ctx, p, top.value["per_minute"])
-        suggestions += suggest_apps.quotas(ctx, p)
+        suggestions += suggest_quotas.quotas(ctx, p)
     healthy_rows = health.rows(req, np.arange(req.size))
     named = {(a.proxy, a.app, a.client_id) for a in abusive}
     notes = []

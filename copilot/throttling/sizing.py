@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from copilot.throttling import replay
+from copilot.throttling import replay, replay_quota
 from copilot.throttling.collect import Requests
-from copilot.throttling.replay import QuotaSpec, SpikeArrestSpec
+from copilot.throttling.replay import SpikeArrestSpec
+from copilot.throttling.replay_quota import QuotaSpec
 
 SHARE = 0.001  # at most 0.1 % of healthy legitimate requests may be rejected
 
@@ -62,7 +63,7 @@ def run(req: Requests, stream: Stream, spec, budget: int | None = None) -> repla
     """Replay ``spec`` (SpikeArrest or Quota) over the stream."""
     ts = stream.times(req)
     if isinstance(spec, QuotaSpec):
-        return replay.quota(ts, spec, stream.keys, stream.counted, budget, stream.memo)
+        return replay_quota.quota(ts, spec, stream.keys, stream.counted, budget, stream.memo)
     return replay.spike_arrest(ts, spec, stream.keys, stream.counted, budget, stream.memo)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from copilot.throttling import current as cur
 from copilot.throttling.context import Context, excluded_for, rate_stats
 from copilot.throttling.policies_xml import policy_name, spike_arrest_xml
+from copilot.throttling.rates import is_valid_rate
 from copilot.throttling.replay import SpikeArrestSpec
 from copilot.throttling.report import SPIKE_ARREST, Suggestion
 from copilot.throttling.sizing import Stream, impact, least_rate, run, within
@@ -55,6 +56,22 @@ def rate_for(ctx: Context, stream: Stream, per_minute: int, sizing: Sizing, capp
         if n >= 10 and within(ctx.req, stream, SpikeArrestSpec(f"{n}ps")):
             return f"{n}ps"
     return f"{per_minute}pm"
+
+
+def current_replay(ctx: Context, stream: Stream, now: dict | None) -> dict | None:
+    """What the current SpikeArrest (rate known from a bundle) would have rejected here."""
+    rate = (now or {}).get("rate")
+    if not rate or not is_valid_rate(rate):
+        return None
+    spec = SpikeArrestSpec(rate, bool(now.get("use_effective_count")))
+    result = impact(ctx.req, stream, run(ctx.req, stream, spec).rejected)
+    return {
+        "rate": rate,
+        "rejected": result.rejected,
+        "legit_healthy_rejected": result.counted_rejected,
+        "legit_healthy_rejected_share": round(result.share, 6),
+        "abusive_rejected": result.abusive_rejected,
+    }
 
 
 def mode_text(sizing: Sizing) -> str:
@@ -111,6 +128,7 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
         "least_rate_smoothing_pm": sizing.smoothing,
         "least_rate_effective_count_pm": sizing.effective,
         "replay_at_knee_cap": None if at_cap is None else at_cap.to_dict(),
+        "replay_current": current_replay(ctx, stream, now),
     }
     policy = now["policy"] if now and now.get("source") == "bundle" else policy_name("SA", name)
     return Suggestion(

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from copilot.throttling import replay
-from copilot.throttling.replay import QuotaSpec, SpikeArrestSpec
+from copilot.throttling import replay, replay_quota
+from copilot.throttling.replay import SpikeArrestSpec
+from copilot.throttling.replay_quota import QuotaSpec
 from tests.throttling.reference import emulator_rejections, sliding, token_bucket
 
 T0 = 1_763_251_200_000  # 2025-11-16 00:00:00 UTC, a midnight
@@ -17,7 +18,7 @@ def rejected(ts, spec, keys=None) -> list[int]:
     """Indices the replay rejects."""
     ts = np.asarray(ts, dtype=np.int64) + T0
     keys = None if keys is None else np.asarray(keys)
-    fn = replay.quota if isinstance(spec, QuotaSpec) else replay.spike_arrest
+    fn = replay_quota.quota if isinstance(spec, QuotaSpec) else replay.spike_arrest
     return np.flatnonzero(fn(ts, spec, keys).rejected).tolist()
 
 

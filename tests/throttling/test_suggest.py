@@ -110,3 +110,20 @@ def test_headroom_scales_the_candidate(tmp_path) -> None:
     a = low.suggestion("spike_arrest", "catalog").evidence["candidate_rpm"]
     b = high.suggestion("spike_arrest", "catalog").evidence["candidate_rpm"]
     assert b >= 2 * a - 1
+
+
+def test_replaying_the_current_limits_reproduces_the_gateways_own_refusals(sample_run) -> None:
+    # The sample's gateway enforced SA-PerApp (6pm, UseEffectiveCount) on catalog; replaying
+    # the policy read from the bundle over the same demand refuses about as many requests.
+    report = sample_run.report
+    table = report.demand.set_index(["proxy", "app"])
+    for app in ("storefront-web", "dealfinder-app"):
+        s = report.suggestion("spike_arrest", f"catalog · {app}")
+        replayed = s.evidence["replay_current"]["rejected"]
+        logged = int(table.loc[("catalog", app), "refused_demand"])
+        assert abs(replayed - logged) <= 0.15 * logged, (app, replayed, logged)
+
+
+def test_an_abusive_clients_limit_is_never_loosened(sample_run) -> None:
+    s = sample_run.report.suggestion("spike_arrest", "catalog · dealfinder-app")
+    assert s.value["per_minute"] <= s.current["per_minute"]

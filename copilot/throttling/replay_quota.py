@@ -1,0 +1,117 @@
+"""Replay of Apigee Quota policies over historical timestamps.
+
+(cloud.google.com/apigee/docs/api-platform/reference/policies/quota-policy)
+``calendar`` windows start at ``StartTime`` and repeat every interval;
+``default`` (no type) resets at the top of the minute/hour/day (UTC), weeks
+end Sunday midnight GMT, months at the month's start; ``flexi`` starts a window
+at a key's first request; ``rollingwindow`` counts the admitted requests of the
+trailing interval (the sliding count of :mod:`copilot.throttling.replay`). A
+rejected request does not count. Quotas count synchronously here (Apigee's
+asynchronous counter can overshoot a little: APIGEE.md). Apigee keeps a quota
+counter per proxy ("Quotas apply to individual API proxies").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from copilot.throttling.rates import UNIT_MS
+from copilot.throttling.replay import Budget, Outcome, by_key, sliding_count, window_starts
+
+
+@dataclass(frozen=True)
+class QuotaSpec:
+    """A Quota as replayed: ``allow`` per ``interval`` x ``time_unit``, of ``type``."""
+
+    allow: int
+    interval: int = 1
+    time_unit: str = "hour"
+    type: str = "calendar"
+    start_ms: int = 0  # StartTime of a calendar quota (epoch ms)
+
+    @property
+    def window_ms(self) -> int:
+        if self.time_unit == "month":
+            return 30 * UNIT_MS["day"] * self.interval  # only flexi/rolling use this length
+        return UNIT_MS[self.time_unit] * self.interval
+
+
+def quota(
+    ts: np.ndarray,
+    spec: QuotaSpec,
+    keys: np.ndarray | None = None,
+    counted: np.ndarray | None = None,
+    budget: int | None = None,
+    memo: dict | None = None,
+) -> Outcome:
+    """Requests a Quota would have rejected (see module docstring)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    rejected = np.zeros(ts.size, dtype=bool)
+    purse = Budget(counted, budget)
+    memo = {} if memo is None else memo
+    for number, idx, t in by_key(ts, keys, memo):
+        if spec.type == "rollingwindow":
+            lo = window_starts(memo, number, t, spec.window_ms)
+            local = sliding_count(t, spec.allow, spec.window_ms, purse, idx, lo)
+        elif spec.type == "flexi":
+            local = _flexi(t, spec.allow, spec.window_ms)
+        else:
+            local = _first_per_window(calendar_windows(t, spec), spec.allow)
+        rejected[idx] = local
+        if spec.type != "rollingwindow":  # the sliding count charged as it went
+            purse.spend(idx[local])
+        if purse.left is not None and purse.left < 0:
+            return Outcome(rejected, True)
+    return Outcome(rejected)
+
+
+def calendar_windows(t: np.ndarray, spec: QuotaSpec) -> np.ndarray:
+    """The window number of each timestamp for a calendar or default Quota."""
+    if spec.time_unit == "month":
+        start = spec.start_ms if spec.type == "calendar" else 0
+        months = _months(t) - _months(np.array([start]))[0]
+        # Before the StartTime's day and time within its month, still the previous window.
+        offset = start - _month_start_ms(np.array([start]))[0]
+        months = months - ((t - _month_start_ms(t)) < offset)
+        return months // spec.interval
+    width = spec.window_ms
+    if spec.type == "calendar":
+        origin = spec.start_ms
+    elif spec.time_unit == "week":
+        origin = 4 * UNIT_MS["day"]  # 1970-01-05 was a Monday: weeks end Sunday midnight GMT
+    else:
+        origin = 0
+    return (t - origin) // width
+
+
+def _months(t: np.ndarray) -> np.ndarray:
+    return t.astype("datetime64[ms]").astype("datetime64[M]").astype(np.int64)
+
+
+def _month_start_ms(t: np.ndarray) -> np.ndarray:
+    return (
+        t.astype("datetime64[ms]").astype("datetime64[M]").astype("datetime64[ms]").astype(np.int64)
+    )
+
+
+def _first_per_window(window: np.ndarray, allow: int) -> np.ndarray:
+    """Reject all but the first ``allow`` requests of each (sorted) window."""
+    if window.size == 0:
+        return np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(np.r_[True, window[1:] != window[:-1]])
+    lengths = np.diff(np.r_[starts, window.size])
+    rank = np.arange(window.size) - np.repeat(starts, lengths)
+    return rank >= allow
+
+
+def _flexi(t: np.ndarray, allow: int, window_ms: int) -> np.ndarray:
+    """Windows open at the first request after the previous window closed."""
+    rejected = np.zeros(t.size, dtype=bool)
+    pos = 0
+    while pos < t.size:
+        end = int(np.searchsorted(t, t[pos] + window_ms, side="left"))
+        rejected[pos + allow : end] = True
+        pos = end
+    return rejected
