@@ -121,7 +121,6 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
         table([[k.proxy, k.rpm, k.reason] for k in rep.knees], ["proxy", "req/min", "why"])
     )
     parts += ["", "Forecast of next week's busiest minute (req/min)"]
-    flagged = {(f.kind, f.target.split(" · ")[0]) for f in rep.flags}
     parts.append(
         table(
             [
@@ -132,7 +131,9 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
                     f.naive_error,
                     f.chosen_error,
                     round(f.peak, 1),
-                    "needs throttling next week" if (f.kind, f.target) in flagged else "",
+                    "needs throttling next week"
+                    if any(x.about(f.kind, f.target) for x in rep.flags)
+                    else "",
                 ]
                 for f in rep.forecasts
             ],

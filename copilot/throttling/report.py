@@ -112,6 +112,12 @@ class ForecastFlag:
     limit_rpm: float
     against: str  # knee | current limit
 
+    def about(self, kind: str, target: str) -> bool:
+        """Whether this flag concerns the forecast ``kind``/``target`` (an app's on any proxy)."""
+        if kind != self.kind:
+            return False
+        return self.target == target if kind == "proxy" else self.target.endswith(f" · {target}")
+
     def to_dict(self) -> dict:
         return {
             "target": self.target,
@@ -124,7 +130,7 @@ class ForecastFlag:
 
 
 def forecast_dict(f: Forecast, flags: list[ForecastFlag]) -> dict:
-    mine = [x.to_dict() for x in flags if x.target == f.target and x.kind == f.kind]
+    mine = [x.to_dict() for x in flags if x.about(f.kind, f.target)]
     return _clean(
         {
             "target": f.target,

@@ -93,7 +93,6 @@ def excluded_table(report: Report, proxy: str | None = None) -> pd.DataFrame:
 
 
 def forecast_table(report: Report) -> pd.DataFrame:
-    flagged = {(f.kind, f.target) for f in report.flags}
     rows = [
         {
             "kind": f.kind,
@@ -103,7 +102,7 @@ def forecast_table(report: Report) -> pd.DataFrame:
             "chosen MAE": f.chosen_error,
             "last week peak": round(f.last_week_peak, 1),
             "next week peak": round(f.peak, 1),
-            "needs throttling": (f.kind, f.target) in flagged,
+            "needs throttling": any(x.about(f.kind, f.target) for x in report.flags),
         }
         for f in report.forecasts
     ]

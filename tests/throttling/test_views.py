@@ -60,3 +60,10 @@ def test_headline_and_excluded(sample_run) -> None:
     assert head["abusive"] == 1 and head["conflicts"] >= 1
     excluded = views.excluded_table(sample_run.report, "orders")
     assert isinstance(excluded, pd.DataFrame) and list(excluded["kind"]) == ["incident"]
+
+
+def test_forecast_flags_mark_proxies_and_apps(sample_run) -> None:
+    table = views.forecast_table(sample_run.report).set_index(["kind", "target"])
+    assert table.loc[("proxy", "orders"), "needs throttling"]  # forecast above the knee
+    assert table.loc[("app", "storefront-web"), "needs throttling"]  # above SA-PerApp's 6pm
+    assert not table.loc[("proxy", "customers"), "needs throttling"]
