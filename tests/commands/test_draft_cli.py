@@ -210,3 +210,25 @@ def test_the_openai_planner_is_used_when_an_endpoint_is_configured(
     server.stop()
     shown = json.loads(_run(capsys, "drafts", "show", doc["draft_id"], "--json")[1])
     assert shown["version"]["model"] == "fake-model" and len(shown["version"]["prompt_hash"]) == 64
+
+
+def test_logs_are_mined_into_context_without_changing_the_operations(
+    capsys, tmp_path: Path
+) -> None:
+    from tests.drafting.hostile_logs import write_hostile_log
+
+    logs = write_hostile_log(tmp_path / "hostile.csv")
+    argv = [
+        "draft",
+        "Refund the payment",
+        "--scopes",
+        "orders.read",
+        "--out",
+        str(tmp_path / "o"),
+        "--json",
+    ]
+    code, out, _ = _run(capsys, *argv, "--logs", str(logs))
+    doc = json.loads(out)
+    assert code == 3 and {s["kind"] for s in doc["suggestions"]} >= {"polling", "retry_storm"}
+    code, plain, _ = _run(capsys, *argv)
+    assert json.loads(plain)["operations"] == doc["operations"]
