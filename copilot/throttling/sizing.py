@@ -27,6 +27,7 @@ from copilot.throttling.replay import SpikeArrestSpec
 from copilot.throttling.replay_quota import QuotaSpec
 
 SHARE = 0.001  # at most 0.1 % of healthy legitimate requests may be rejected
+MAX_RATE = 1 << 22  # a search never looks beyond this many requests per period
 
 
 @dataclass
@@ -92,7 +93,7 @@ def least_rate(req: Requests, stream: Stream, unit: str, effective: bool) -> int
         return 1
     start = max(1, peak_window(legit.times(req), period))
     hi = start
-    while not within(req, legit, spec(hi)):
+    while not within(req, legit, spec(hi)) and hi < MAX_RATE:
         hi *= 2
     lo = 0  # infeasible (a rate of 0 rejects everything)
     if hi == start:  # the peak window is enough; look below it

@@ -49,10 +49,12 @@ def size(ctx: Context, stream: Stream) -> Sizing:
     return Sizing(least_rate(ctx.req, stream, "pm", False), least_rate(ctx.req, stream, "pm", True))
 
 
-def rate_for(ctx: Context, stream: Stream, per_minute: int, sizing: Sizing, capped: bool) -> str:
-    """``Npm``, or ``Nps`` for a fast smoothed rate that passes replay as well."""
+def rate_for(ctx: Context, stream: Stream, per_minute: int, sizing: Sizing, cap: int | None) -> str:
+    """``Npm``, or ``Nps`` for a fast smoothed rate that passes replay and stays under ``cap``."""
     if not sizing.use_effective_count and per_minute >= 600:
-        n = per_minute // 60 if capped else math.ceil(per_minute / 60)
+        n = math.ceil(per_minute / 60)
+        if cap is not None and n * 60 > cap:
+            n = cap // 60
         if n >= 10 and within(ctx.req, stream, SpikeArrestSpec(f"{n}ps")):
             return f"{n}ps"
     return f"{per_minute}pm"
@@ -111,7 +113,7 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
                 f"{at_cap.share:.2%} of healthy legitimate requests. Add backend capacity or move "
                 f"the peak clients; {value}pm only guards against floods."
             )
-    rate = rate_for(ctx, stream, value, sizing, capped)
+    rate = rate_for(ctx, stream, value, sizing, cap if status == "ok" else None)
     spec = SpikeArrestSpec(rate, sizing.use_effective_count)
     result = impact(req, stream, run(req, stream, spec).rejected)
     now = cur.for_proxy(ctx, name)

@@ -127,3 +127,25 @@ def test_replaying_the_current_limits_reproduces_the_gateways_own_refusals(sampl
 def test_an_abusive_clients_limit_is_never_loosened(sample_run) -> None:
     s = sample_run.report.suggestion("spike_arrest", "catalog · dealfinder-app")
     assert s.value["per_minute"] <= s.current["per_minute"]
+
+
+def test_a_fast_smooth_rate_is_written_per_second_and_a_bursty_one_per_minute() -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from copilot.throttling.sizing import Stream
+    from copilot.throttling.suggest import Sizing, rate_for
+    from tests.throttling.conftest import make_requests
+
+    ts = 1_763_251_200_000 + np.arange(20_000, dtype=np.int64) * 50  # 20 requests/s, evenly
+    ctx = SimpleNamespace(req=make_requests(ts))
+    every = np.ones(ts.size, dtype=bool)
+    stream = Stream(np.arange(ts.size), every, every)
+    smooth = Sizing(smoothing=1200, effective=1200)
+    assert rate_for(ctx, stream, 1260, smooth, None) == "21ps"
+    assert rate_for(ctx, stream, 1260, smooth, 1250) == "20ps"  # never above the knee cap
+    assert rate_for(ctx, stream, 1100, smooth, None) == "1100pm"  # 19ps would reject
+    assert rate_for(ctx, stream, 300, smooth, None) == "300pm"  # slow: per minute
+    bursty = Sizing(smoothing=2000, effective=1200)
+    assert bursty.use_effective_count and rate_for(ctx, stream, 1260, bursty, None) == "1260pm"
