@@ -74,3 +74,12 @@ def test_the_runtime_lock_refuses_what_the_worker_was_not_granted() -> None:
     failed = result.scenarios[0]
     assert "needs orders.write" in failed["error"]
     assert failed["calls"][-1]["retryable"] is False  # a policy refusal is not retried
+
+
+def test_a_child_that_dies_without_a_report_is_a_failure_not_a_pass() -> None:
+    spec = parse_spec(flagship())
+    result = dry_run(
+        "raise SystemExit(7)\n", spec, products=DEFAULT_PRODUCTS, scopes=FLAGSHIP_SCOPES
+    )
+    assert not result.ok
+    assert result.error.startswith("the dry-run process exited 2")
