@@ -34,6 +34,7 @@ lint: install
 bench: install
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,bench]'
 	$(PY) bench/bench_analyze.py --rows 1000000 5000000
+	$(PY) bench/bench_suggest.py --rows 1000000 5000000
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache
