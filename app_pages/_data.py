@@ -11,7 +11,8 @@ from copilot.logs.reader import ReadOptions
 from copilot.pipeline import AnalysisRun, analyze_paths
 
 
-def _stamp(paths: tuple[str, ...]) -> tuple[tuple[str, float, int], ...]:
+def file_stamp(paths: tuple[str, ...]) -> tuple[tuple[str, float, int], ...]:
+    """Path, mtime and size of each file: the cache key changes when a file does."""
     out = []
     for p in paths:
         path = Path(p)
@@ -31,7 +32,7 @@ def analysis_for(paths: tuple[str, ...], fmt: str | None) -> AnalysisRun | None:
         st.info("Choose a log source in the sidebar.")
         return None
     try:
-        return _analyze(_stamp(paths), fmt)
+        return _analyze(file_stamp(paths), fmt)
     except AtcError as exc:
         st.error(exc.line())
         return None

@@ -6,18 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages._data import file_stamp
 from copilot.errors import AtcError
 from copilot.logs.reader import ReadOptions
 from copilot.throttling.run import SuggestRun, suggest_paths
-
-
-def _stamp(paths: tuple[str, ...]) -> tuple[tuple[str, float, int], ...]:
-    """Path, mtime and size of each file: the cache key changes when a file does."""
-    out = []
-    for p in paths:
-        stat = Path(p).stat() if Path(p).exists() else None
-        out.append((p, stat.st_mtime if stat else 0.0, stat.st_size if stat else -1))
-    return tuple(out)
 
 
 @st.cache_data(show_spinner="Reading logs, replaying limits, forecasting…", max_entries=8)
@@ -47,7 +39,7 @@ def suggestions_for(
         st.error(f"BundleError: {bundle}: no such file or directory")
         return None
     try:
-        return _suggest(_stamp(paths), fmt, headroom, _stamp(bundle_paths))
+        return _suggest(file_stamp(paths), fmt, headroom, file_stamp(bundle_paths))
     except AtcError as exc:
         st.error(exc.line())
         return None

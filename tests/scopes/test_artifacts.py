@@ -4,8 +4,6 @@ the proxy bundles lint clean with the real apigeelint."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,9 +12,9 @@ import pytest
 from copilot.errors import InputError, ScopeDenied
 from copilot.scopes import Catalog, build_catalog, check_request
 from copilot.scopes.artifacts import ArtifactSet, write_artifacts
+from tests.apigeelint import lint_errors, require_apigeelint
 
 ROOT = Path(__file__).resolve().parents[2]
-APIGEELINT = ROOT / ".tools" / "node_modules" / ".bin" / "apigeelint"
 SCOPES = ("orders.read", "orders.write", "payments.refund")
 
 
@@ -131,30 +129,9 @@ def test_impossible_requests_are_refused(
         _write(catalog, tmp_path, **overrides)
 
 
-def _lint(bundle: Path) -> tuple[int, list[str]]:
-    proc = subprocess.run(
-        [str(APIGEELINT), "-s", str(bundle), "-f", "json.js", "--profile", "apigeex"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    report = json.loads(proc.stdout)
-    errors = [
-        f"{Path(f['filePath']).name}: {m.get('ruleId')} {m['message']}"
-        for f in report
-        for m in f["messages"]
-        if m["severity"] == 2
-    ]
-    return proc.returncode, errors
-
-
 @pytest.fixture(scope="module")
 def apigeelint() -> Path:
-    if not APIGEELINT.exists():
-        if os.environ.get("ATC_REQUIRE_APIGEELINT"):
-            pytest.fail(f"apigeelint is required but missing at {APIGEELINT}; run `make install`")
-        pytest.skip(f"apigeelint not installed at {APIGEELINT} (run `make install`)")
-    return APIGEELINT
+    return require_apigeelint()
 
 
 @pytest.mark.slow
@@ -165,6 +142,6 @@ def test_every_generated_bundle_lints_clean(
     result = _write(catalog, tmp_path, scopes=catalog.scopes, alg=alg)
     assert set(result.bundles) == {p.name for p in catalog.proxies}
     for name, bundle in result.bundles.items():
-        code, errors = _lint(bundle)
+        code, errors = lint_errors(bundle)
         assert errors == [], f"{name}: {errors}"
         assert code == 0, f"{name}: apigeelint exited {code}"

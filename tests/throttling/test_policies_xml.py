@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -21,35 +18,13 @@ from copilot.throttling.policies_xml import (
     zip_bundles,
 )
 from copilot.throttling.rates import QUOTA_TYPES, TIME_UNITS, is_valid_rate
-from tests.throttling.conftest import BUNDLES, ROOT
-
-APIGEELINT = ROOT / ".tools" / "node_modules" / ".bin" / "apigeelint"
+from tests.apigeelint import lint_errors, require_apigeelint
+from tests.throttling.conftest import BUNDLES
 
 
 @pytest.fixture(scope="module")
 def apigeelint() -> Path:
-    if not APIGEELINT.exists():
-        if os.environ.get("ATC_REQUIRE_APIGEELINT"):
-            pytest.fail(f"apigeelint is required but missing at {APIGEELINT}; run `make install`")
-        pytest.skip(f"apigeelint not installed at {APIGEELINT} (run `make install`)")
-    return APIGEELINT
-
-
-def lint_errors(bundle: Path) -> tuple[int, list[str]]:
-    proc = subprocess.run(
-        [str(APIGEELINT), "-s", str(bundle), "-f", "json.js", "--profile", "apigeex"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    report = json.loads(proc.stdout)
-    errors = [
-        f"{Path(f['filePath']).name}: {m.get('ruleId')} {m['message']}"
-        for f in report
-        for m in f["messages"]
-        if m["severity"] == 2
-    ]
-    return proc.returncode, errors
+    return require_apigeelint()
 
 
 @pytest.mark.slow
