@@ -27,7 +27,7 @@ from typing import Any
 from copilot.drafting.dryrun import DryRunReport, dry_run
 from copilot.drafting.planner import Planner, PlanRequest, PlanResult
 from copilot.drafting.spec import WorkflowSpec
-from copilot.drafting.validate import validate_document
+from copilot.drafting.validate import Validation, validate_document
 from copilot.errors import LLMError, LLMUnavailable
 from copilot.rules import Finding
 from copilot.scopes.catalog import Catalog
@@ -127,6 +127,31 @@ def _dry_run_findings(report: DryRunReport) -> list[Finding]:
     ]
 
 
+def check_answer(
+    answer: Any,
+    parse_error: str | None,
+    *,
+    catalog: Catalog,
+    scopes: tuple[str, ...],
+    products: str | Path,
+    run_dry_run: bool = True,
+    sandbox: bool = True,
+) -> tuple[Validation, DryRunReport | None, list[Finding]]:
+    """One attempt's checks: the rules, then (only if they pass) the dry run.
+
+    Shared by the in-process loop below and the Temporal ``validate`` activity.
+    """
+    validation = validate_document(
+        answer, catalog, tuple(scopes), sandbox=sandbox, parse_error=parse_error
+    )
+    findings = list(validation.findings)
+    report = None
+    if validation.ok and run_dry_run and validation.code is not None:
+        report = dry_run(validation.code, validation.spec, products=products, scopes=scopes)
+        findings += _dry_run_findings(report)
+    return validation, report, findings
+
+
 def draft_workflow(
     request: str,
     *,
@@ -159,14 +184,15 @@ def draft_workflow(
         result.prompt_hash = result.prompt_hash or plan.prompt_hash
         result.notes = list(dict.fromkeys([*result.notes, *plan.notes]))
         answer = plan.answer if plan.answer is not None else plan.raw
-        validation = validate_document(
-            answer, catalog, tuple(scopes), sandbox=sandbox, parse_error=plan.parse_error
+        validation, report, findings = check_answer(
+            answer,
+            plan.parse_error,
+            catalog=catalog,
+            scopes=tuple(scopes),
+            products=products,
+            run_dry_run=run_dry_run,
+            sandbox=sandbox,
         )
-        findings = list(validation.findings)
-        report = None
-        if validation.ok and run_dry_run and validation.code is not None:
-            report = dry_run(validation.code, validation.spec, products=products, scopes=scopes)
-            findings += _dry_run_findings(report)
         result.spec, result.code, result.answer = validation.spec, validation.code, answer
         result.findings, result.dry_run = findings, report
         result.seconds = {

@@ -1,0 +1,182 @@
+"""DraftRequestWorkflow on the real time-skipping test server with an in-process worker.
+
+Offline end to end (valid, stored); a 429 with Retry-After retried by
+Temporal (two activity attempts, the library does not retry); a
+non-retryable LLM error failing the workflow cleanly; replay of a history
+recorded here and of the committed fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from copilot.config import Settings
+from copilot.drafting.store import DraftStore
+from copilot.scopes import DEFAULT_PRODUCTS
+from copilot.scopes.server import BackgroundServer
+from tests.drafting.fake_llm import FakeLLM, answer, error
+from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
+from workflows.drafting.activities import DraftingActivities
+from workflows.drafting.shared import TASK_QUEUE, DraftInput, DraftOutcome
+from workflows.drafting.worker import MAX_ACTIVITY_THREADS, drafting_worker
+from workflows.drafting.workflows import DraftRequestWorkflow, ReviewWorkflow
+from workflows.drafts.dryrun import find_test_server
+
+pytestmark = pytest.mark.slow
+
+HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
+LLM_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
+LLM_SCOPES = ["notifications.send", "orders.read", "orders.write"]
+KEY_ENV = "ATC_FAKE_LLM_KEY"
+# Set to re-record the committed history fixtures (after an intended workflow change).
+RECORD = os.environ.get("ATC_RECORD_HISTORIES") == "1"
+
+
+@asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[Client]:
+    """The time-skipping test server (from the wheel) and a drafting worker on it."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=find_test_server()
+    )
+    async with env:
+        with ThreadPoolExecutor(MAX_ACTIVITY_THREADS) as executor:
+            worker = drafting_worker(env.client, DraftingActivities(settings), TASK_QUEUE, executor)
+            async with worker:
+                yield env.client
+
+
+def save_history(name: str, history: WorkflowHistory) -> None:
+    """Write a recorded history as a fixture (only when re-recording)."""
+    if RECORD:
+        HISTORIES.mkdir(parents=True, exist_ok=True)
+        (HISTORIES / name).write_text(history.to_json(), encoding="utf-8")
+
+
+def replay(history: WorkflowHistory) -> None:
+    """Replay a history against today's workflow code (raises on non-determinism)."""
+    asyncio.run(Replayer(workflows=[DraftRequestWorkflow, ReviewWorkflow]).replay_workflow(history))
+
+
+async def _draft(client: Client, data: DraftInput) -> tuple[DraftOutcome, WorkflowHistory]:
+    handle = await client.start_workflow(
+        DraftRequestWorkflow.run, data, id=f"draft-{uuid.uuid4().hex[:8]}", task_queue=TASK_QUEUE
+    )
+    outcome = await handle.result()
+    return outcome, await handle.fetch_history()
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[tuple[FakeLLM, str]]:
+    server = FakeLLM()
+    with BackgroundServer(server.app) as running:
+        yield server, running.url
+
+
+def _llm_settings(fake: tuple[FakeLLM, str], data_dir: Path) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        llm_base_url=fake[1] + "/v1",
+        llm_model="fake-model",
+        llm_api_key_env=KEY_ENV,
+        llm_timeout_s=10.0,
+    )
+
+
+def _valid_spec() -> dict[str, Any]:
+    return json.loads((LLM_FIXTURES / "valid_spec.json").read_text(encoding="utf-8"))
+
+
+def test_an_offline_draft_runs_end_to_end_and_is_stored(tmp_path: Path) -> None:
+    data = DraftInput(
+        FLAGSHIP_REQUEST, list(FLAGSHIP_SCOPES), str(DEFAULT_PRODUCTS), planner="offline"
+    )
+
+    async def go() -> tuple[DraftOutcome, WorkflowHistory]:
+        async with running_worker(Settings(data_dir=tmp_path)) as client:
+            return await _draft(client, data)
+
+    outcome, history = asyncio.run(go())
+    assert outcome.valid and outcome.rules_ok, outcome.findings
+    assert outcome.planner == "offline" and outcome.attempts == 1
+    assert outcome.dry_run is not None and outcome.dry_run["ok"]
+    assert outcome.code and "@workflow.defn" in outcome.code
+    stored = DraftStore.in_data_dir(tmp_path).get(outcome.draft_id)
+    assert stored["status"] == "draft" and stored["versions"][0]["valid"]
+    assert stored["audit"][0]["action"] == "created"
+    # Only the request, scope names, product path and draft id travel: no key.
+    assert "api_key" not in history.to_json().lower()
+    save_history("draft_offline.json", history)
+    replay(history)
+
+
+def test_a_429_is_retried_by_temporal_after_retry_after(
+    fake: tuple[FakeLLM, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "fake-key-123")
+    fake[0].reset(error(429, "slow down", {"Retry-After": "1"}), answer(_valid_spec()))
+    data = DraftInput(
+        "Look the order up, ask a supervisor, cancel it and email the customer",
+        LLM_SCOPES,
+        str(DEFAULT_PRODUCTS),
+        planner="openai",
+        run_dry_run=False,
+    )
+
+    async def go() -> tuple[DraftOutcome, WorkflowHistory]:
+        async with running_worker(_llm_settings(fake, tmp_path)) as client:
+            return await _draft(client, data)
+
+    outcome, history = asyncio.run(go())
+    assert outcome.rules_ok and outcome.attempts == 1, outcome.findings
+    # Temporal ran the plan activity twice; the planner itself called the server once per try.
+    assert outcome.plan_activity_attempts == [2]
+    assert len(fake[0].requests) == 2
+    assert "fake-key-123" not in history.to_json()
+    started = [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+    ]
+    assert started[0] == 2  # the started event records the attempt that succeeded
+    replay(history)
+
+
+def test_a_non_retryable_llm_error_fails_the_workflow_cleanly(
+    fake: tuple[FakeLLM, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "fake-key-123")
+    fake[0].reset(error(401, "invalid api key"), answer(_valid_spec()))
+    data = DraftInput("Cancel the order", LLM_SCOPES, str(DEFAULT_PRODUCTS), planner="openai")
+
+    async def go() -> BaseException:
+        async with running_worker(_llm_settings(fake, tmp_path)) as client:
+            with pytest.raises(WorkflowFailureError) as caught:
+                await _draft(client, data)
+            return caught.value
+
+    failure = asyncio.run(go())
+    assert isinstance(failure.cause, ActivityError)
+    cause = failure.cause.cause
+    assert isinstance(cause, ApplicationError) and cause.non_retryable
+    assert cause.type == "LLMError" and "401" in cause.message
+    assert len(fake[0].requests) == 1  # not retried, by anyone
+    assert DraftStore.in_data_dir(tmp_path).list() == []
+
+
+def test_the_committed_draft_history_replays() -> None:
+    path = HISTORIES / "draft_offline.json"
+    replay(WorkflowHistory.from_json("draft-fixture", path.read_text(encoding="utf-8")))

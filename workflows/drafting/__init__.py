@@ -1,0 +1,1 @@
+"""Drafting and review as Temporal workflows (shared, activities, workflows, worker, starter)."""
