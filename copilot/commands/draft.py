@@ -7,6 +7,9 @@ trusted renderer writes the code, the code rules and a dry run on the
 time-skipping test server check it, and the draft is stored for review.
 Writes ``spec.json``, ``workflow.py`` and ``validation.json`` into DIR.
 Exit 0: valid; 3: rejected (the findings say why); 2: bad input.
+With ``--temporal`` a DraftRequestWorkflow does the same work on the
+configured Temporal (``atc worker`` must run) and starts the draft's
+ReviewWorkflow; without it everything runs in-process, offline.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--by", default=None, help="who drafts (audit trail); default: current user"
     )
     parser.add_argument("--no-store", action="store_true", help="do not record the draft")
+    parser.add_argument(
+        "--temporal",
+        action="store_true",
+        help="draft in a DraftRequestWorkflow on the configured Temporal (needs `atc worker`)",
+    )
     parser.add_argument("--schema", action="store_true", help="print the WorkflowSpec JSON Schema")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(func=run)
@@ -87,7 +95,12 @@ def run(args: argparse.Namespace) -> int:
         actor=_user(args.by),
         store=not args.no_store,
     )
-    doc = run_draft(job)
+    if args.temporal:
+        from workflows.drafting.starter import run_draft_temporal
+
+        doc = run_draft_temporal(job)
+    else:
+        doc = run_draft(job)
     if args.json:
         error = None if doc["valid"] else _rejection(doc)
         emit_json({"ok": doc["valid"], "error": error, **doc})

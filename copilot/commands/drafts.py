@@ -4,7 +4,9 @@ Drafts live in ``<data_dir>/drafts.sqlite3``. ``approve`` needs the latest
 version to have passed every rule and the dry run; ``edit --code FILE``
 stores edited code as a new version after the code rules and a dry run
 (the code is loaded only in child processes). Every decision records who,
-when and the comment.
+when and the comment. ``approve|reject|comment --temporal`` sends the
+decision as a ``decide`` update to the draft's ReviewWorkflow instead (its
+validator refuses bad decisions; the workflow records accepted ones).
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument("draft_id")
         p.add_argument("--comment", "-m", default="", required=name == "comment")
         p.add_argument("--by", help="who decides (default: current user)")
+        p.add_argument(
+            "--temporal",
+            action="store_true",
+            help="send the decision to the draft's ReviewWorkflow (a `decide` update)",
+        )
+        p.add_argument("--version", type=int, default=0, help="with --temporal: the version")
     edit = actions.add_parser("edit", help="store edited code as a new version")
     edit.add_argument("draft_id")
     edit.add_argument("--code", type=Path, required=True)
@@ -132,6 +140,18 @@ def _run(args: argparse.Namespace) -> int:
             for f in findings:
                 print(f"  {f.rule_id} {f.severity}: {f.message}")
         return 0 if valid else 3
+    if getattr(args, "temporal", False):
+        from workflows.drafting.starter import decide_temporal
+
+        state = decide_temporal(
+            args.draft_id, action, _user(args.by), args.comment, version=args.version
+        )
+        draft = store.get(args.draft_id)
+        if args.json:
+            emit_json({"ok": True, "error": None, "draft": draft, "review": state})
+        else:
+            print(f"draft {draft['id']}: {draft['status']} (review workflow: {state['status']})")
+        return 0
     if action == "comment":
         store.comment(args.draft_id, _user(args.by), args.comment)
         draft = store.get(args.draft_id)

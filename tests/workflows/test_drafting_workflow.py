@@ -180,3 +180,42 @@ def test_a_non_retryable_llm_error_fails_the_workflow_cleanly(
 def test_the_committed_draft_history_replays() -> None:
     path = HISTORIES / "draft_offline.json"
     replay(WorkflowHistory.from_json("draft-fixture", path.read_text(encoding="utf-8")))
+
+
+def test_the_cli_drafts_and_approves_through_temporal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from copilot.cli import run
+
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("ATC_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("ATC_TEMPORAL_TASK_QUEUE", TASK_QUEUE)
+    monkeypatch.delenv("ATC_LLM_BASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    scopes = ",".join(FLAGSHIP_SCOPES)
+    outputs: list[tuple[int, str]] = []
+
+    async def cli(*argv: str) -> None:
+        # The CLI runs its own event loop: give it a thread, as a separate process would.
+        code = await asyncio.to_thread(run, list(argv))
+        outputs.append((code, capsys.readouterr().out))
+
+    async def go() -> None:
+        async with running_worker(Settings(data_dir=data_dir)) as client:
+            monkeypatch.setenv("ATC_TEMPORAL_ADDRESS", client.service_client.config.target_host)
+            await cli("draft", FLAGSHIP_REQUEST, "--scopes", scopes, "--out", "d", "--json", "--temporal")  # fmt: skip
+            draft_id = json.loads(outputs[0][1])["draft_id"]
+            await cli("drafts", "approve", draft_id, "--temporal", "--version", "9", "--json")
+            await cli("drafts", "approve", draft_id, "--temporal", "--by", "alice", "-m", "ok", "--json")  # fmt: skip
+
+    asyncio.run(go())
+    (code, out), (refused, _), (approved, final) = outputs
+    doc = json.loads(out)
+    assert code == 0 and doc["valid"] and doc["temporal"]["plan_activity_attempts"] == [1]
+    assert doc["temporal"]["review_workflow_id"] == f"review-{doc['draft_id']}"
+    assert (tmp_path / "d" / "workflow.py").exists() and (tmp_path / "d" / "spec.json").exists()
+    assert refused == 3
+    final_doc = json.loads(final)
+    assert approved == 0 and final_doc["draft"]["status"] == "approved"
+    assert final_doc["review"]["status"] == "approved"
+    assert final_doc["draft"]["audit"][-1]["actor"] == "alice"
