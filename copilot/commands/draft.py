@@ -106,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         emit_json({"ok": doc["valid"], "error": error, **doc})
     else:
         print(render_text(doc))
+        review = (doc.get("temporal") or {}).get("review_workflow_id")
+        if review:
+            print(f"review workflow: {review} (atc drafts approve|reject ID --temporal)")
         if not doc["valid"]:
             print(_rejection(doc), file=sys.stderr)
     return 0 if doc["valid"] else 3

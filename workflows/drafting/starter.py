@@ -176,6 +176,9 @@ async def send_decision(client: Client, draft_id: str, decision: ReviewDecision)
     """The ``decide`` update on the draft's review workflow (refusals as atc errors)."""
     handle = client.get_workflow_handle(review_workflow_id(draft_id))
     try:
+        # Reload the latest version first: an edit or re-draft made outside Temporal
+        # must not leave the validator judging a stale version.
+        await handle.execute_update("refresh", result_type=ReviewState)
         return await handle.execute_update("decide", decision, result_type=ReviewState)
     except WorkflowUpdateFailedError as exc:
         raise _atc_error(exc.cause) from None

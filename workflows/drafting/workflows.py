@@ -178,7 +178,7 @@ class ReviewWorkflow:
         self._state.draft_id = data.draft_id
         latest = await self._load(data.draft_id)
         self._state.version, self._state.valid = latest.version, latest.valid
-        # A draft the store already decided (or rejected as invalid) only takes comments.
+        # A draft the store already decided (or rejected as invalid) needs no review: done.
         if latest.status == "approved":
             self._state.status = "approved"
         elif latest.status == "rejected":
