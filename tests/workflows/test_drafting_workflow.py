@@ -26,17 +26,20 @@ from temporalio.worker import Replayer
 
 from copilot.config import Settings
 from copilot.drafting.store import DraftStore
+from copilot.errors import InputError, LLMError, LLMUnavailable
 from copilot.scopes import DEFAULT_PRODUCTS
 from copilot.scopes.server import BackgroundServer
 from tests.drafting.fake_llm import FakeLLM, answer, error
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
-from workflows.drafting.activities import DraftingActivities
+from workflows.drafting.activities import (
+    MAX_RETRY_DELAY_S,
+    DraftingActivities,
+    to_application_error,
+)
 from workflows.drafting.shared import TASK_QUEUE, DraftInput, DraftOutcome
 from workflows.drafting.worker import MAX_ACTIVITY_THREADS, drafting_worker
 from workflows.drafting.workflows import DraftRequestWorkflow, ReviewWorkflow
 from workflows.drafts.dryrun import find_test_server
-
-pytestmark = pytest.mark.slow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
 LLM_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
@@ -100,6 +103,7 @@ def _valid_spec() -> dict[str, Any]:
     return json.loads((LLM_FIXTURES / "valid_spec.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_an_offline_draft_runs_end_to_end_and_is_stored(tmp_path: Path) -> None:
     data = DraftInput(
         FLAGSHIP_REQUEST, list(FLAGSHIP_SCOPES), str(DEFAULT_PRODUCTS), planner="offline"
@@ -123,6 +127,7 @@ def test_an_offline_draft_runs_end_to_end_and_is_stored(tmp_path: Path) -> None:
     replay(history)
 
 
+@pytest.mark.slow
 def test_a_429_is_retried_by_temporal_after_retry_after(
     fake: tuple[FakeLLM, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,6 +160,7 @@ def test_a_429_is_retried_by_temporal_after_retry_after(
     replay(history)
 
 
+@pytest.mark.slow
 def test_a_non_retryable_llm_error_fails_the_workflow_cleanly(
     fake: tuple[FakeLLM, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -177,11 +183,13 @@ def test_a_non_retryable_llm_error_fails_the_workflow_cleanly(
     assert DraftStore.in_data_dir(tmp_path).list() == []
 
 
+@pytest.mark.slow
 def test_the_committed_draft_history_replays() -> None:
     path = HISTORIES / "draft_offline.json"
     replay(WorkflowHistory.from_json("draft-fixture", path.read_text(encoding="utf-8")))
 
 
+@pytest.mark.slow
 def test_the_cli_drafts_and_approves_through_temporal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -219,3 +227,15 @@ def test_the_cli_drafts_and_approves_through_temporal(
     assert approved == 0 and final_doc["draft"]["status"] == "approved"
     assert final_doc["review"]["status"] == "approved"
     assert final_doc["draft"]["audit"][-1]["actor"] == "alice"
+
+
+def test_llm_failures_map_to_temporal_retry_semantics() -> None:
+    busy = to_application_error(LLMUnavailable("rate limited", retry_after=7))
+    assert not busy.non_retryable and busy.type == "LLMUnavailable"
+    assert busy.next_retry_delay is not None and busy.next_retry_delay.total_seconds() == 7
+    hostile = to_application_error(LLMUnavailable("rate limited", retry_after=86400))
+    assert hostile.next_retry_delay.total_seconds() == MAX_RETRY_DELAY_S
+    assert to_application_error(LLMUnavailable("5xx")).next_retry_delay is None
+    for exc, kind in ((LLMError("refused"), "LLMError"), (InputError("bad"), "InputError")):
+        failure = to_application_error(exc)
+        assert failure.non_retryable and failure.type == kind

@@ -29,11 +29,10 @@ from workflows.drafting.shared import (
     ReviewDecision,
     ReviewInput,
     ReviewState,
+    decision_problem,
     review_workflow_id,
 )
 from workflows.drafting.workflows import ReviewWorkflow
-
-pytestmark = pytest.mark.slow
 
 WEEK_S = 7 * 24 * 3600.0
 
@@ -69,6 +68,7 @@ async def _refused(handle: WorkflowHandle[Any, ReviewState], decision: ReviewDec
     return str(caught.value.cause)
 
 
+@pytest.mark.slow
 def test_bad_decisions_are_refused_before_history_and_an_approval_is_audited(
     tmp_path: Path,
 ) -> None:
@@ -124,6 +124,7 @@ def test_bad_decisions_are_refused_before_history_and_an_approval_is_audited(
     replay(history)
 
 
+@pytest.mark.slow
 def test_a_review_no_one_decides_expires(tmp_path: Path) -> None:
     store = DraftStore.in_data_dir(tmp_path)
     draft_id = _new_draft(store)
@@ -141,6 +142,22 @@ def test_a_review_no_one_decides_expires(tmp_path: Path) -> None:
     assert "review expired" in draft["audit"][-1]["comment"]
 
 
+@pytest.mark.slow
 def test_the_committed_review_history_replays() -> None:
     path = HISTORIES / "review_approved.json"
     replay(WorkflowHistory.from_json("review-fixture", path.read_text(encoding="utf-8")))
+
+
+def test_the_validator_rules_are_pure_and_explain_themselves() -> None:
+    pending = ReviewState("drf_1", version=2, valid=True)
+    assert decision_problem(pending, ReviewDecision("approve", "alice")) is None
+    assert decision_problem(pending, ReviewDecision("approve", "alice", version=2)) is None
+    assert "unknown action" in decision_problem(pending, ReviewDecision("ship", "alice"))
+    assert "reviewer" in decision_problem(pending, ReviewDecision("reject", ""))
+    assert "not the current" in decision_problem(pending, ReviewDecision("reject", "a", version=1))
+    invalid = ReviewState("drf_1", version=2, valid=False)
+    assert "failed validation" in decision_problem(invalid, ReviewDecision("approve", "alice"))
+    assert decision_problem(invalid, ReviewDecision("reject", "alice")) is None
+    done = ReviewState("drf_1", version=2, valid=True, status="approved")
+    assert "comments only" in decision_problem(done, ReviewDecision("reject", "alice"))
+    assert decision_problem(done, ReviewDecision("comment", "alice", "nice")) is None
