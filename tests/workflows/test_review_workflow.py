@@ -143,6 +143,24 @@ def test_a_review_no_one_decides_expires(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_decision_made_outside_temporal_stands_when_the_review_times_out(
+    tmp_path: Path,
+) -> None:
+    store = DraftStore.in_data_dir(tmp_path)
+    draft_id = _new_draft(store)
+
+    async def go() -> ReviewState:
+        async with running_worker(Settings(data_dir=tmp_path)) as client:
+            handle = await _start(client, draft_id)
+            store.reject(draft_id, "dana", "not now")  # the dashboard's SQLite path
+            return await handle.result()
+
+    state = asyncio.run(go())
+    assert state.status == "rejected"
+    assert [a["action"] for a in store.get(draft_id)["audit"]] == ["created", "rejected"]
+
+
+@pytest.mark.slow
 def test_the_committed_review_history_replays() -> None:
     path = HISTORIES / "review_approved.json"
     replay(WorkflowHistory.from_json("review-fixture", path.read_text(encoding="utf-8")))

@@ -191,11 +191,17 @@ class ReviewWorkflow:
                 lambda: self._state.status != "pending", timeout=timedelta(seconds=data.timeout_s)
             )
         except TimeoutError:
-            self._state.status = "expired"
-            note = ReviewDecision(
-                "comment", "atc", f"review expired: no decision within {data.timeout_s:g} s"
-            )
-            await self._record(note)
+            # Someone may have decided outside Temporal (the dashboard, `atc drafts`
+            # without --temporal): the store's decision stands; else the review expires.
+            latest = await self._load(data.draft_id)
+            if latest.status in ("approved", "rejected") and latest.valid:
+                self._state.status = latest.status
+            else:
+                self._state.status = "expired"
+                note = ReviewDecision(
+                    "comment", "atc", f"review expired: no decision within {data.timeout_s:g} s"
+                )
+                await self._record(note)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
