@@ -86,14 +86,18 @@ def _summary(runs: list[dict[str, object]]) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     results = run(args.rows, args.repeat)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
-    print("| rows | file | atc s | atc rows/s | atc peak RSS | DuckDB s | DuckDB peak RSS | atc / DuckDB |")
+    print(
+        "| rows | file | atc s | atc rows/s | atc peak RSS | DuckDB s | DuckDB peak RSS | atc / DuckDB |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
         a, d = r["atc"], r["duckdb"]

@@ -87,7 +87,9 @@ class ExternalError(AtcError):
 class GatewayError(ExternalError):
     """The API gateway or a backend answered with an error."""
 
-    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
