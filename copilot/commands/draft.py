@@ -15,11 +15,11 @@ ReviewWorkflow; without it everything runs in-process, offline.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from pathlib import Path
 
+from copilot.commands._identity import current_user
 from copilot.commands._output import emit_json, table
 from copilot.errors import UsageError
 
@@ -57,15 +57,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.set_defaults(func=run)
 
 
-def _user(given: str | None) -> str:
-    if given:
-        return given
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def run(args: argparse.Namespace) -> int:
     if args.schema:
         from copilot.drafting.schema import spec_json_schema
@@ -92,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         logs=list(args.logs),
         planner=args.planner,
         repair_attempts=args.repair_attempts,
-        actor=_user(args.by),
+        actor=current_user(args.by),
         store=not args.no_store,
     )
     if args.temporal:

@@ -12,10 +12,10 @@ validator refuses bad decisions; the workflow records accepted ones).
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 
+from copilot.commands._identity import current_user
 from copilot.commands._output import emit_json, table
 from copilot.errors import InputError, UsageError
 
@@ -69,15 +69,6 @@ def _no_action(args: argparse.Namespace) -> int:
     )
 
 
-def _user(given: str | None) -> str:
-    if given:
-        return given
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def _store():
     from copilot.config import load_settings
     from copilot.drafting.store import DraftStore
@@ -120,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
             code = args.code.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read {args.code}: {exc}") from None
-        number, findings, valid = edit_draft(store, args.draft_id, code, _user(args.by))
+        number, findings, valid = edit_draft(store, args.draft_id, code, current_user(args.by))
         body = {
             "draft_id": args.draft_id,
             "version": number,
@@ -144,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
         from workflows.drafting.starter import decide_temporal
 
         state = decide_temporal(
-            args.draft_id, action, _user(args.by), args.comment, version=args.version
+            args.draft_id, action, current_user(args.by), args.comment, version=args.version
         )
         draft = store.get(args.draft_id)
         if args.json:
@@ -153,11 +144,11 @@ def _run(args: argparse.Namespace) -> int:
             print(f"draft {draft['id']}: {draft['status']} (review workflow: {state['status']})")
         return 0
     if action == "comment":
-        store.comment(args.draft_id, _user(args.by), args.comment)
+        store.comment(args.draft_id, current_user(args.by), args.comment)
         draft = store.get(args.draft_id)
     else:
         decide = store.approve if action == "approve" else store.reject
-        draft = decide(args.draft_id, _user(args.by), args.comment)
+        draft = decide(args.draft_id, current_user(args.by), args.comment)
     if args.json:
         emit_json({"ok": True, "error": None, "draft": draft})
     else:
