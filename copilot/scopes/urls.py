@@ -12,53 +12,42 @@ empty segments (``//``), backslashes, ``;`` path parameters, NUL and control
 bytes, raw non-ASCII and Unicode that NFKC-normalises to something else,
 percent-encoded unreserved characters, encoded ``/`` and ``%``, a trailing
 slash, fragments, scheme-relative and absolute URLs to another origin,
-userinfo in the authority, method-override and URL-override headers, a
-caller-supplied ``Authorization`` or ``Host``, and query parameters that carry
-a path, a URL or a method override. A legitimate value that happens to need
+userinfo or a malformed host or port in the authority, and query parameters
+that carry a path, a URL or a method override (in any spelling). Headers are
+checked by :mod:`copilot.scopes.headers`; ``check_headers`` is re-exported here. A legitimate value that happens to need
 ``%25`` or a leading ``/`` in a query is refused too: that is the price of no
 ambiguity, and operations can take such data in a body instead.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from copilot.errors import ScopeDenied
+from copilot.scopes.headers import check_headers, header_key
+from copilot.scopes.url_parts import UrlParts, split_url
+
+__all__ = ["METHODS", "Target", "check_headers", "check_method", "check_query", "parse_target"]
 
 MAX_URL = 8192
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _PCT = re.compile(r"%([0-9A-Fa-f]{2})")
 _BAD_PCT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+_HOST = re.compile(r"[a-z0-9._~-]+")
+_PORT = re.compile(r"[0-9]{1,5}")
 _UNRESERVED = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PCHAR_RAW = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@%")
 _DOT_SEGMENT = re.compile(r"(^|[/\\])\.{1,2}([/\\]|$)")
-_OVERRIDE_PARAMS = {
-    "_method",
+_OVERRIDE_PARAMS = {  # compared after _param_key: "_method", "X_HTTP_Method" match too
     "method",
-    "_httpmethod",
+    "httpmethod",
     "x-http-method-override",
     "x-http-method",
     "x-method-override",
-}
-_REFUSED_HEADERS = {
-    "x-http-method-override": "overrides the HTTP method behind the gateway's back",
-    "x-http-method": "overrides the HTTP method behind the gateway's back",
-    "x-method-override": "overrides the HTTP method behind the gateway's back",
-    "x-original-method": "overrides the HTTP method behind the gateway's back",
-    "x-original-url": "rewrites the URL after the gateway checked it",
-    "x-rewrite-url": "rewrites the URL after the gateway checked it",
-    "x-override-url": "rewrites the URL after the gateway checked it",
-    "x-forwarded-prefix": "changes the path a backend believes it serves",
-    "x-forwarded-path": "changes the path a backend believes it serves",
-    "x-forwarded-uri": "changes the path a backend believes it serves",
-    "x-envoy-original-path": "changes the path a backend believes it serves",
-    "authorization": "is attached by the gateway client (the scoped token) and may not be set",
-    "host": "is derived from the URL; a different one could route the call elsewhere",
 }
 
 
@@ -90,17 +79,6 @@ def check_method(method: str) -> str:
     return method
 
 
-def check_headers(headers: Mapping[str, str] | None) -> None:
-    """Refuse override headers, caller-set credentials and header injection."""
-    for name, value in (headers or {}).items():
-        lower = str(name).strip().lower()
-        if lower in _REFUSED_HEADERS:
-            raise _deny(f"header {name!r} {_REFUSED_HEADERS[lower]}")
-        text = f"{name}{value}"
-        if any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F for c in text):
-            raise _deny(f"header {name!r} contains control characters (header injection)")
-
-
 def _check_raw_chars(url: str) -> None:
     for i, char in enumerate(url):
         code = ord(char)
@@ -124,27 +102,23 @@ def _check_raw_chars(url: str) -> None:
 
 
 def _split_origin(url: str, gateway: str | None) -> str:
-    """Return the path-and-query of ``url``; refuse other origins."""
+    """Return the path-and-query of ``url``; refuse other origins.
+
+    The URL is split where RFC 3986 and httpx split it (see
+    :mod:`copilot.scopes.url_parts`), so the path checked here is the path sent.
+    """
     if url.startswith("//"):
         raise _deny(f"scheme-relative URL {url[:60]!r} names a host; give a path on the gateway")
-    match = _SCHEME.match(url)
-    if not match:
+    parts = split_url(url)
+    if not parts.scheme:
         if not url.startswith("/"):
             raise _deny(f"URL {url[:60]!r} does not start with '/' and is not absolute")
         return url
-    scheme = match.group(1).lower()
-    if scheme not in ("http", "https"):
-        raise _deny(f"scheme {scheme!r} is not allowed; only http(s) to the gateway")
-    rest = url[match.end() :]
-    if not rest.startswith("//"):
+    if parts.scheme not in ("http", "https"):
+        raise _deny(f"scheme {parts.scheme!r} is not allowed; only http(s) to the gateway")
+    if parts.authority is None:
         raise _deny(f"malformed absolute URL {url[:60]!r} (no '//' after the scheme)")
-    authority, slash, tail = rest[2:].partition("/")
-    authority, _, query_only = authority.partition("?")
-    if "@" in authority:
-        raise _deny(
-            f"userinfo in the authority {authority!r}: 'user@host' hides the real host; refused"
-        )
-    origin = f"{scheme}://{_normal_authority(scheme, authority)}"
+    origin = _origin(parts)
     if gateway is None:
         raise _deny(
             f"absolute URL to {origin}: atc checks calls to the gateway only; "
@@ -153,29 +127,45 @@ def _split_origin(url: str, gateway: str | None) -> str:
     expected = _origin_of(gateway)
     if origin != expected:
         raise _deny(f"URL goes to {origin}, not to the gateway {expected}")
-    if query_only and not slash:
-        return "/?" + query_only
-    return "/" + tail if slash else "/"
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def _normal_authority(scheme: str, authority: str) -> str:
-    host, _, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
-    if not host or "[" in authority:
-        host, port = authority, ""
-    default = "443" if scheme == "https" else "80"
-    if port and not port.isdigit():
-        raise _deny(f"port {port!r} in the URL is not a number")
-    port = str(int(port)) if port else default
-    return f"{host.lower()}:{port}"
+def _origin(parts: UrlParts) -> str:
+    """``scheme://host:port`` with the default port spelled out; refuse any
+    authority two parsers could read differently."""
+    if parts.userinfo is not None:
+        raise _deny(
+            f"userinfo in the authority {parts.authority!r}: 'user@host' hides the real host; "
+            f"refused"
+        )
+    if not parts.host:
+        raise _deny(f"the absolute URL names no host (authority {parts.authority!r})")
+    if parts.ipv6:
+        try:
+            host = f"[{ipaddress.IPv6Address(parts.host).compressed}]"
+        except ValueError:
+            raise _deny(f"IPv6 literal [{parts.host}] in the URL is not an address") from None
+    elif _HOST.fullmatch(parts.host):
+        host = parts.host
+    else:
+        raise _deny(
+            f"host {parts.host!r} in the URL holds characters a host name cannot "
+            f"(only letters, digits, '.', '-', '_' and '~', or an IPv6 literal in brackets)"
+        )
+    default = 443 if parts.scheme == "https" else 80
+    if parts.port and not _PORT.fullmatch(parts.port):
+        raise _deny(f"port {parts.port!r} in the URL is not a number")
+    port = int(parts.port) if parts.port else default
+    if not 0 < port < 65536:
+        raise _deny(f"port {port} in the URL is out of range (1-65535)")
+    return f"{parts.scheme}://{host}:{port}"
 
 
 def _origin_of(gateway: str) -> str:
-    match = _SCHEME.match(gateway)
-    if not match or not gateway[match.end() :].startswith("//"):
+    parts = split_url(gateway)
+    if parts.scheme not in ("http", "https") or parts.authority is None:
         raise _deny(f"gateway origin {gateway!r} is not an absolute http(s) URL")
-    scheme = match.group(1).lower()
-    authority = gateway[match.end() + 2 :].split("/", 1)[0]
-    return f"{scheme}://{_normal_authority(scheme, authority)}"
+    return _origin(parts)
 
 
 def _check_encoded(path: str) -> None:
@@ -262,6 +252,10 @@ def _check_path(path: str) -> None:
             raise _deny("empty path segment (//): servers collapse it differently")
 
 
+def _param_key(name: str) -> str:
+    return header_key(name).strip("-")
+
+
 def check_query(query: str) -> None:
     """Refuse query strings that smuggle a path, a URL or a method override."""
     if not query:
@@ -273,7 +267,7 @@ def check_query(query: str) -> None:
     for pair in query.split("&"):
         name, _, value = pair.partition("=")
         key, text = unquote_plus(name), unquote_plus(value)
-        if key.strip().lower() in _OVERRIDE_PARAMS:
+        if _param_key(key) in _OVERRIDE_PARAMS:
             raise _deny(f"query parameter {key!r} overrides the HTTP method; refused")
         for label, item in (("name", key), ("value", text)):
             if any(ord(c) < 0x20 or ord(c) == 0x7F for c in item):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from copilot.errors import ScopeDenied
+from copilot.scopes.url_parts import split_url
 from copilot.scopes.urls import check_headers, check_method, check_query, parse_target
 
 GATEWAY = "https://api.shop.example"
@@ -75,6 +77,23 @@ HOSTILE_URLS = [
     ("gopher://api.shop.example/v1/orders", "scheme 'gopher'"),
     ("https:/v1/orders/1", "malformed absolute URL"),
     ("https://api.shop.example:x/v1/orders", "not a number"),
+    # the authority ends at the first '/', '?' or '#': what follows is query or fragment
+    ("https://api.shop.example?/v1/orders/42", "carries a path or URL"),
+    ("https://api.shop.example#/v1/orders/42", "fragment"),
+    ("https://api.shop.example?/../payments/1", "carries a path or URL"),
+    ("https://api.shop.example#@evil.example/v1/orders", "fragment"),
+    ("https://api.shop.example\\@evil.example/v1/orders", "backslash"),
+    ("https:///v1/orders/1", "names no host"),
+    ("https://:443/v1/orders/1", "names no host"),
+    ("https://api.shop.example:99999/v1/orders", "out of range"),
+    ("https://api.shop.example:0/v1/orders", "out of range"),
+    ("https://api.shop.example:+443/v1/orders", "not a number"),
+    ("https://api.shop.example:443:443/v1/orders", "not a number"),
+    ("https://api%2Eshop.example/v1/orders", "characters a host name cannot"),
+    ("https://api.shop.example;x/v1/orders", "characters a host name cannot"),
+    ("https://[::1/v1/orders", "characters a host name cannot"),
+    ("https://[::g]/v1/orders", "not an address"),
+    ("https://[::1]/v1/orders", "not to the gateway"),
     # fragments and relative references
     ("/v1/orders/1#/../../payments", "fragment"),
     ("v1/orders/1", "does not start with '/'"),
@@ -131,6 +150,8 @@ ACCEPTED = [
     ("https://api.shop.example/v1/orders/1", "/v1/orders/1", ""),
     ("HTTPS://API.SHOP.EXAMPLE:443/v1/orders/1", "/v1/orders/1", ""),
     ("https://api.shop.example?x=1", "/", "x=1"),
+    ("https://api.shop.example:/v1/orders/1", "/v1/orders/1", ""),
+    ("https://api.shop.example:0443/v1/orders/1", "/v1/orders/1", ""),
     ("/", "/", ""),
 ]
 
@@ -186,3 +207,128 @@ def test_methods_must_be_standard_and_upper_case(method: str, reason: str) -> No
 
 def test_plain_query_strings_pass() -> None:
     check_query("q=red+shoes&category=boots&limit=24&offset=48&sort=price_asc")
+
+
+# (url, whether parse_target accepts it when the URL's own origin is the gateway)
+SPLITS = [
+    ("http://gw.example?/v1/orders/42", False),
+    ("http://gw.example#/v1/orders/42", False),
+    ("http://gw.example?x=1", True),
+    ("http://gw.example/v1/orders?x=1#frag", False),
+    ("http://gw.example/a#b?c", False),
+    ("https://gw.example:8443/v1/orders", True),
+    ("https://gw.example:/v1/orders", True),
+    ("https://gw.example:0443/v1", True),
+    ("HTTP://GW.EXAMPLE/V1/Orders", True),
+    ("http://[::1]:8080/v1/orders", True),
+    ("http://[::1]/v1/orders", True),
+    ("http://[0:0::1]/v1/orders", True),
+    ("http://[::ffff:127.0.0.1]/v1", True),
+    ("http://user@gw.example/v1", False),
+    ("http://user:pw@gw.example/v1", False),
+    ("http://a@b@gw.example/v1", False),
+    ("http://gw.example@evil.example/v1", False),
+    ("http://gw.example?@evil.example/v1", True),
+    ("http://gw.example#@evil.example/v1", False),
+    ("http://gw.example\\@evil.example/v1", False),
+    ("http://gw.example/v1%2Forders", False),
+    ("http://gw.example/v1/orders?next=%2Fv1", False),
+    ("http:///v1/orders", False),
+    ("http://:80/v1/orders", False),
+    ("http://gw.example:8080:90/v1", False),
+    ("http://[::1/v1", False),
+    ("http://gw.example:99999/v1", False),
+    ("http://gw%2eexample/v1", False),
+    ("http://gw.example:+80/v1", False),
+]
+
+
+def _httpx_view(url: httpx.URL) -> tuple[str, int | None, str, str, str]:
+    path = url.raw_path.decode("ascii").partition("?")[0]
+    return url.host, url.port, path, url.query.decode("ascii"), url.fragment
+
+
+def _origin(url: httpx.URL) -> str:
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}" + (f":{url.port}" if url.port else "")
+
+
+@pytest.mark.parametrize(("url", "accepted"), SPLITS)
+def test_urls_split_where_httpx_splits_them(url: str, accepted: bool) -> None:
+    parts = split_url(url)
+    try:
+        sent = httpx.URL(url)
+    except httpx.InvalidURL:
+        # httpx cannot send it, so atc must not accept it either
+        with pytest.raises(ScopeDenied):
+            parse_target(url, gateway="http://gw.example")
+        assert not accepted
+        return
+    port = int(parts.port) if parts.port else None
+    port = None if port == {"http": 80, "https": 443}[parts.scheme] else port
+    mine = (parts.host, port, parts.path or "/", parts.query or "", parts.fragment or "")
+    assert mine == _httpx_view(sent)
+
+
+@pytest.mark.parametrize(("url", "accepted"), SPLITS)
+def test_an_accepted_url_is_checked_as_the_path_httpx_sends(url: str, accepted: bool) -> None:
+    try:
+        sent = httpx.URL(url)
+    except httpx.InvalidURL:
+        pytest.skip("httpx refuses it; see test_urls_split_where_httpx_splits_them")
+    if not accepted:
+        with pytest.raises(ScopeDenied):
+            parse_target(url, gateway=_origin(sent))
+        return
+    target = parse_target(url, gateway=_origin(sent))
+    _, _, path, query, _ = _httpx_view(sent)
+    assert (target.path, target.query) == (path, query)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "X-HTTP-Method-Override",
+        "x-http-method-override",
+        "X_HTTP_METHOD_OVERRIDE",
+        "x_http_method_override",
+        "X-Http_Method-Override",
+        "X-Original-URL",
+        "x-original-url",
+        "X_Original_URL",
+        "X-Rewrite-URL",
+        "x_rewrite_url",
+        "X_Forwarded_Prefix",
+        "x-original-uri",
+        "X-Forwarded-Host",
+        "Forwarded",
+        "AUTHORIZATION",
+        "host",
+    ],
+)
+def test_override_headers_are_refused_in_every_spelling(name: str) -> None:
+    with pytest.raises(ScopeDenied, match="header"):
+        check_headers({name: "/v1/payments/1/refund"})
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ([("X-Request-Id", "a"), ("X_Request_Id", "b")], "one field to servers"),
+        ([("X Original URL", "/x")], "not an HTTP token"),
+        ([("X-Original-URL:", "/x")], "not an HTTP token"),
+        ([("X-Trace\r\nX-Evil", "1")], "header injection"),
+    ],
+)
+def test_header_names_that_parse_two_ways_are_refused(headers: list, reason: str) -> None:
+    with pytest.raises(ScopeDenied, match=reason):
+        check_headers(headers)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["_method=DELETE", "X_HTTP_METHOD_OVERRIDE=DELETE", "x-http-method=PUT", "_HttpMethod=PUT"],
+)
+def test_method_override_query_parameters_are_refused_in_every_spelling(query: str) -> None:
+    with pytest.raises(ScopeDenied, match="overrides the HTTP method"):
+        check_query(query)
