@@ -29,6 +29,13 @@ class Settings:
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "atc"
+    # Reviewer identity behind a gateway or identity-aware proxy: a JWT in this header,
+    # verified against this JWKS (file or URL), audience and issuer; the claim names them.
+    reviewer_header: str | None = None
+    reviewer_jwks: str | None = None
+    reviewer_audience: str | None = None
+    reviewer_issuer: str | None = None
+    reviewer_claim: str = "sub"
 
     @property
     def sample_path(self) -> Path:
@@ -45,6 +52,11 @@ _ENV = {
     "ATC_TEMPORAL_ADDRESS": ("temporal_address", str),
     "ATC_TEMPORAL_NAMESPACE": ("temporal_namespace", str),
     "ATC_TEMPORAL_TASK_QUEUE": ("temporal_task_queue", str),
+    "ATC_REVIEWER_HEADER": ("reviewer_header", str),
+    "ATC_REVIEWER_JWKS": ("reviewer_jwks", str),
+    "ATC_REVIEWER_AUDIENCE": ("reviewer_audience", str),
+    "ATC_REVIEWER_ISSUER": ("reviewer_issuer", str),
+    "ATC_REVIEWER_CLAIM": ("reviewer_claim", str),
 }
 
 

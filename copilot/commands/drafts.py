@@ -1,12 +1,14 @@
-"""``atc drafts list|show|approve|reject|comment|edit|diff``: the review queue.
+"""``atc drafts list|show|diff|edit|approve|reject|comment``: the review queue.
 
-Drafts live in ``<data_dir>/drafts.sqlite3``. ``approve`` needs the latest
-version to have passed every rule and the dry run; ``edit --code FILE``
-stores edited code as a new version after the code rules and a dry run
-(the code is loaded only in child processes). Every decision records who,
-when and the comment. ``approve|reject|comment --temporal`` sends the
-decision as a ``decide`` update to the draft's ReviewWorkflow instead (its
-validator refuses bad decisions; the workflow records accepted ones).
+Drafts live in ``<data_dir>/drafts.sqlite3``. People change a draft by
+editing its spec (``edit ID --spec FILE``): atc re-renders the code with its
+trusted renderer, runs every rule and the dry run, and stores a new version.
+Code is never edited here; custom code belongs in your own repository and
+review. ``approve``/``reject`` name the version you reviewed and its spec
+hash (``show ID`` prints both), and land only if that is still the latest
+version and the draft is undecided (else exit 3 with the reason). A draft
+with a Temporal review workflow is decided through that workflow's
+``decide`` update (``--temporal`` puts any draft under one).
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = _actions(parser)
     listing = actions.add_parser("list", help="list drafts")
     listing.add_argument("--status", choices=("draft", "approved", "rejected"))
-    show = actions.add_parser("show", help="one draft: versions, findings, audit trail")
+    show = actions.add_parser("show", help="one draft: versions with hashes, findings, audit")
     show.add_argument("draft_id")
     show.add_argument("--version", type=int)
-    show.add_argument("--code", action="store_true", help="print the version's code")
+    show.add_argument("--code", action="store_true", help="print the version's code (read-only)")
     diff = actions.add_parser("diff", help="the diff a version made")
     diff.add_argument("draft_id")
     diff.add_argument("--version", type=int)
@@ -41,16 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p = actions.add_parser(name, help=f"{name} a draft")
         p.add_argument("draft_id")
         p.add_argument("--comment", "-m", default="", required=name == "comment")
-        p.add_argument("--by", help="who decides (default: current user)")
-        p.add_argument(
-            "--temporal",
-            action="store_true",
-            help="send the decision to the draft's ReviewWorkflow (a `decide` update)",
-        )
-        p.add_argument("--version", type=int, default=0, help="with --temporal: the version")
-    edit = actions.add_parser("edit", help="store edited code as a new version")
+        p.add_argument("--by", help="who decides (default: current user; recorded unverified)")
+        p.add_argument("--temporal", action="store_true", help="decide through a review workflow")
+        if name != "comment":
+            p.add_argument("--version", type=int, required=True, help="the version you reviewed")
+            p.add_argument("--hash", required=True, help="its spec_hash (12+ hex characters)")
+    edit = actions.add_parser("edit", help="store an edited spec as a new version")
     edit.add_argument("draft_id")
-    edit.add_argument("--code", type=Path, required=True)
+    edit.add_argument("--spec", type=Path, required=True, help="the edited WorkflowSpec JSON")
     edit.add_argument("--by", help="who edits (default: current user)")
     for p in (
         listing,
@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _no_action(args: argparse.Namespace) -> int:
     raise UsageError(
-        "atc drafts: choose an action: list, show, diff, approve, reject, comment, edit"
+        "atc drafts: choose an action: list, show, diff, edit, approve, reject, comment"
     )
 
 
@@ -80,110 +80,113 @@ def _run(args: argparse.Namespace) -> int:
     store = _store()
     action = args.drafts_action
     if action == "list":
-        rows = store.list(args.status)
-        if args.json:
-            emit_json({"ok": True, "error": None, "drafts": rows})
-        else:
-            print(
-                table(
-                    [
-                        [r["id"], r["status"], r["latest"], r["name"], r["request"][:60]]
-                        for r in rows
-                    ],
-                    ["id", "status", "versions", "name", "request"],
-                )
-            )
-        return 0
+        return _list(store, args)
     if action in ("show", "diff"):
-        draft = store.get(args.draft_id)
-        version = store.version(args.draft_id, args.version)
-        if args.json:
-            emit_json({"ok": True, "error": None, "draft": draft, "version": version})
-        elif action == "diff":
-            sys.stdout.write(version["diff"] or "(first version: no diff)\n")
-        else:
-            print(_show(draft, version, args.code))
-        return 0
+        return _show_or_diff(store, args)
     if action == "edit":
-        from copilot.drafting.service import edit_draft
+        return _edit(store, args)
+    from copilot.drafting.review import Reviewer, decide
 
-        try:
-            code = args.code.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read {args.code}: {exc}") from None
-        number, findings, valid = edit_draft(store, args.draft_id, code, current_user(args.by))
-        body = {
-            "draft_id": args.draft_id,
-            "version": number,
-            "valid": valid,
-            "findings": [f.to_dict() for f in findings],
-        }
-        if args.json:
-            emit_json(
-                {
-                    "ok": valid,
-                    "error": None if valid else "DraftRejected: the edit failed validation",
-                    **body,
-                }
-            )
-        else:
-            print(f"draft {args.draft_id} v{number}: {'VALID' if valid else 'REJECTED'}")
-            for f in findings:
-                print(f"  {f.rule_id} {f.severity}: {f.message}")
-        return 0 if valid else 3
-    if getattr(args, "temporal", False):
-        from workflows.drafting.starter import decide_temporal
-
-        state = decide_temporal(
-            args.draft_id, action, current_user(args.by), args.comment, version=args.version
-        )
-        draft = store.get(args.draft_id)
-        if args.json:
-            emit_json({"ok": True, "error": None, "draft": draft, "review": state})
-        else:
-            print(f"draft {draft['id']}: {draft['status']} (review workflow: {state['status']})")
-        return 0
-    if action == "comment":
-        store.comment(args.draft_id, current_user(args.by), args.comment)
-        draft = store.get(args.draft_id)
-    else:
-        decide = store.approve if action == "approve" else store.reject
-        draft = decide(args.draft_id, current_user(args.by), args.comment)
+    version = getattr(args, "version", 0)
+    spec_hash = getattr(args, "hash", "")
+    draft = decide(
+        args.draft_id,
+        action,
+        version=version,
+        spec_hash=spec_hash,
+        reviewer=Reviewer(current_user(args.by), verified=False),
+        comment=args.comment,
+        temporal=args.temporal,
+    )
     if args.json:
         emit_json({"ok": True, "error": None, "draft": draft})
     else:
-        print(f"draft {draft['id']}: {draft['status']}")
+        print(f"draft {draft['id']}: {draft['status']}" + _approved(draft))
     return 0
+
+
+def _approved(draft: dict) -> str:
+    if not draft.get("approved_version"):
+        return ""
+    return f" (version {draft['approved_version']}, spec {draft['approved_spec_hash'][:12]})"
+
+
+def _list(store, args: argparse.Namespace) -> int:
+    rows = store.list(args.status)
+    if args.json:
+        emit_json({"ok": True, "error": None, "drafts": rows})
+        return 0
+    print(
+        table(
+            [[r["id"], r["status"], r["latest"], r["name"], r["request"][:60]] for r in rows],
+            ["id", "status", "versions", "name", "request"],
+        )
+    )
+    return 0
+
+
+def _show_or_diff(store, args: argparse.Namespace) -> int:
+    draft = store.get(args.draft_id)
+    version = store.version(args.draft_id, args.version)
+    if args.json:
+        emit_json({"ok": True, "error": None, "draft": draft, "version": version})
+    elif args.drafts_action == "diff":
+        sys.stdout.write(version["diff"] or "(first version: no diff)\n")
+    else:
+        print(_show(draft, version, args.code))
+    return 0
+
+
+def _edit(store, args: argparse.Namespace) -> int:
+    from copilot.drafting.service import edit_spec
+
+    try:
+        text = args.spec.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {args.spec}: {exc}") from None
+    outcome = edit_spec(store, args.draft_id, text, current_user(args.by))
+    latest = store.version(args.draft_id, outcome.version)
+    body = {
+        "draft_id": args.draft_id,
+        "version": outcome.version,
+        "valid": outcome.valid,
+        "spec_hash": latest["spec_hash"],
+        "code_hash": latest["code_hash"],
+        "findings": [f.to_dict() for f in outcome.findings],
+    }
+    if args.json:
+        error = None if outcome.valid else "DraftRejected: the edit failed validation"
+        emit_json({"ok": outcome.valid, "error": error, **body})
+    else:
+        state = "VALID" if outcome.valid else "REJECTED"
+        print(f"draft {args.draft_id} v{outcome.version}: {state} (spec {latest['spec_hash']})")
+        for f in outcome.findings:
+            print(f"  {f.rule_id} {f.severity}: {f.message}")
+    return 0 if outcome.valid else 3
 
 
 def _show(draft: dict, version: dict, with_code: bool) -> str:
     lines = [
-        f"draft {draft['id']} ({draft['status']}): {draft['name']}",
+        f"draft {draft['id']} ({draft['status']}{_approved(draft)}): {draft['name']}",
         f"request: {draft['request']}",
         f"scopes: {', '.join(draft['scopes'])}",
         f"version {version['version']} by {version['author']} ({version['source']}, "
         f"{'valid' if version['valid'] else 'failed validation'}); planner {version['planner']}, "
-        f"model {version['model'] or '-'}; prompt {(version['prompt_hash'] or '-')[:12]}, "
-        f"code {(version['code_hash'] or '-')[:12]}",
+        f"model {version['model'] or '-'}",
+        f"spec_hash {version['spec_hash'] or '-'}",
+        f"code_hash {version['code_hash'] or '-'}",
     ]
+    if draft.get("review_workflow_id"):
+        lines.append(f"review workflow: {draft['review_workflow_id']}")
     if version["findings"]:
-        lines += [
-            "",
-            table(
-                [[f["rule_id"], f["severity"], f["message"]] for f in version["findings"]],
-                ["rule", "severity", "message"],
-            ),
-        ]
-    lines += [
-        "",
-        table(
-            [
-                [a["at"], a["actor"], a["action"], a["version"], a["comment"][:60]]
-                for a in draft["audit"]
-            ],
-            ["when", "who", "what", "version", "comment"],
-        ),
-    ]
+        rows = [[f["rule_id"], f["severity"], f["message"]] for f in version["findings"]]
+        lines += ["", table(rows, ["rule", "severity", "message"])]
+    audit = [
+        [a["at"], a["actor"] + ("" if a["verified"] else " (unverified)"), a["action"],
+         a["version"], a["comment"][:60]]
+        for a in draft["audit"]
+    ]  # fmt: skip
+    lines += ["", table(audit, ["when", "who", "what", "version", "comment"])]
     if with_code and version["code"]:
         lines += ["", version["code"]]
     return "\n".join(lines)

@@ -1,10 +1,11 @@
-"""``atc rules list [--json]`` and ``atc rules check --scopes S [--spec F] [--code F]``.
+"""``atc rules list [--json]`` and ``atc rules check --scopes S --spec F``.
 
 ``list`` shows every validation rule for workflow drafts: id, name,
-severity, stage and what it checks. ``check`` runs the rules on a spec
-and/or a (possibly hand-edited) module; the module is loaded only in a
-child process under the Temporal sandbox. Exit 0 when no rule reports an
-error, 3 when one does.
+severity, stage and what it checks. ``check`` runs the rules on a spec:
+the spec rules, then the trusted renderer and the code rules on what it
+rendered (loaded only in an isolated child process). atc never checks or
+runs code a person wrote: edit the spec instead. Exit 0 when no rule
+reports an error, 3 when one does.
 """
 
 from __future__ import annotations
@@ -29,9 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     listing = actions.add_parser("list", help="list the rules")
     listing.add_argument("--json", action="store_true", help="print one JSON document")
     listing.set_defaults(func=_list)
-    check = actions.add_parser("check", help="run the rules on a spec and/or code")
-    check.add_argument("--spec", type=Path, help="a WorkflowSpec JSON file")
-    check.add_argument("--code", type=Path, help="a drafted workflow module (rendered or edited)")
+    check = actions.add_parser("check", help="run the rules on a spec (and the code it renders)")
+    check.add_argument("--spec", type=Path, required=True, help="a WorkflowSpec JSON file")
     check.add_argument("--scopes", required=True, help="granted scopes, comma-separated")
     check.add_argument("--products", type=Path, default=DEFAULT_PRODUCTS, help="API product file")
     check.add_argument("--json", action="store_true", help="print one JSON document")
@@ -74,42 +74,21 @@ def _read(path: Path) -> str:
 
 def _check(args: argparse.Namespace) -> int:
     from copilot.drafting.service import granted_scopes
-    from copilot.drafting.validate import validate_code, validate_document
+    from copilot.drafting.validate import validate_document
     from copilot.scopes import load_catalog
 
-    if args.spec is None and args.code is None:
-        raise UsageError("atc rules check: give --spec, --code or both")
     catalog = load_catalog(args.products)
     scopes = granted_scopes(catalog, args.scopes)
-    findings = []
-    seconds = {}
-    if args.spec is not None:
-        validation = validate_document(_read(args.spec), catalog, scopes, sandbox=args.code is None)
-        # With --code, the rendered code is not what runs: check the given code instead.
-        findings += [f for f in validation.findings if args.code is None or f.rule_id < "WF100"]
-        seconds.update(validation.seconds)
-        spec = validation.spec
-    else:
-        spec = None
-    if args.code is not None:
-        findings += validate_code(_read(args.code), catalog, scopes, spec=spec)
+    validation = validate_document(_read(args.spec), catalog, scopes)
+    findings = validation.findings
     errors = [f for f in findings if f.is_error]
     if args.json:
-        body = {"findings": [f.to_dict() for f in findings], "timings_s": seconds}
-        emit_json(
-            {
-                "ok": not errors,
-                "error": None if not errors else "DraftRejected: rules failed",
-                **body,
-            }
-        )
+        body = {"findings": [f.to_dict() for f in findings], "timings_s": validation.seconds}
+        error = None if not errors else "DraftRejected: rules failed"
+        emit_json({"ok": not errors, "error": error, **body})
     else:
         if findings:
-            print(
-                table(
-                    [[f.rule_id, f.severity, f.message] for f in findings],
-                    ["rule", "severity", "message"],
-                )
-            )
+            rows = [[f.rule_id, f.severity, f.message] for f in findings]
+            print(table(rows, ["rule", "severity", "message"]))
         print(f"{len(errors)} error(s), {len(findings) - len(errors)} warning(s)")
     return 3 if errors else 0

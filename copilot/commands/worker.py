@@ -3,8 +3,8 @@
 Serves ``DraftRequestWorkflow``, ``ReviewWorkflow`` and their activities
 (planning, validation with the dry run, the draft store) on
 ``temporal_address`` / ``temporal_namespace`` / ``temporal_task_queue``
-until interrupted. ``atc draft --temporal`` and
-``atc drafts approve|reject|comment --temporal`` need it running. Keys are
+until SIGTERM or Ctrl-C, which let running activities finish first.
+Registers atc's search attributes when the namespace allows it. Keys are
 read here, from this worker's own settings, never from workflow inputs.
 """
 
@@ -25,21 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from copilot.config import load_settings
-    from workflows.drafting.worker import run_worker
+    from workflows.drafting.worker import serve
 
     settings = load_settings()
     print(
         f"atc worker: Temporal {settings.temporal_address}, namespace "
         f"{settings.temporal_namespace}, task queue {settings.temporal_task_queue} "
-        "(Ctrl-C stops)",
+        "(Ctrl-C or SIGTERM stops after running activities finish)",
         flush=True,
     )
     try:
-        asyncio.run(run_worker(settings))
-    except KeyboardInterrupt:
-        return 0
-    except RuntimeError as exc:  # temporalio reports connection failures as RuntimeError
-        raise TemporalError(
-            f"the worker cannot serve on {settings.temporal_address}: {exc}"
-        ) from None
+        asyncio.run(serve(settings))
+    except RuntimeError as exc:
+        raise TemporalError(f"the worker stopped: {exc}") from None
     return 0

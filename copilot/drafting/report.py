@@ -1,4 +1,4 @@
-"""A drafting run as files, a stored version and a JSON report (shared by CLI and dashboard)."""
+"""A drafting run as files and a JSON report (shared by the CLI, the dashboard and Temporal)."""
 
 from __future__ import annotations
 
@@ -6,45 +6,43 @@ import json
 from pathlib import Path
 from typing import Any
 
-from copilot.drafting.draft import DraftResult
-from copilot.drafting.store import NewVersion
+from copilot.drafting.record import DraftRecord
+from copilot.drafting.spec import WorkflowSpec
 from copilot.scopes.catalog import Catalog
 
 
-def spec_text(result: DraftResult) -> str | None:
-    """The spec as stored and written: canonical JSON when it parsed, else the raw answer."""
-    if result.spec is not None:
-        return result.spec.to_json()
-    if isinstance(result.answer, dict):
-        return json.dumps(result.answer, indent=2) + "\n"
-    return result.answer if isinstance(result.answer, str) else None
+def spec_of(record: DraftRecord) -> WorkflowSpec | None:
+    """The record's spec, when it parsed."""
+    return WorkflowSpec.model_validate_json(record.spec_json) if record.spec_json else None
 
 
-def new_version(result: DraftResult) -> NewVersion:
-    """The store's version record of a drafting run."""
-    return NewVersion(
-        spec_json=spec_text(result),
-        code=result.code,
-        findings=[f.to_dict() for f in result.findings],
-        valid=result.valid,
-        dry_run=result.dry_run.to_dict() if result.dry_run else None,
-        planner=result.planner,
-        model=result.model,
-        model_hash=result.model_hash,
-        prompt_hash=result.prompt_hash,
-        attempts=result.attempts,
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens,
-        notes=result.notes,
-    )
+def operations(record: DraftRecord, catalog: Catalog) -> list[dict[str, Any]]:
+    """Every call of the spec: step, operation, method and full path template."""
+    spec = spec_of(record)
+    out = []
+    for step in spec.operation_steps() if spec else []:
+        op = catalog.get_operation(step.operation)
+        out.append(
+            {
+                "step": step.id,
+                "operation": step.operation,
+                "method": op.method if op else None,
+                "path_template": op.full_template if op else None,
+                "scopes": list(op.scopes) if op else [],
+            }
+        )
+    return out
 
 
-def dry_run_summary(result: DraftResult) -> dict[str, Any] | None:
+def dry_run_summary(record: DraftRecord) -> dict[str, Any] | None:
     """Per scenario: completed, path, calls (method, URL path, status), error."""
-    if result.dry_run is None:
+    dry = record.dry_run
+    if dry is None:
         return None
-    out = {"ok": result.dry_run.ok, "error": result.dry_run.error, "scenarios": []}
-    for s in result.dry_run.scenarios:
+    out = {"ok": dry.get("ok", False), "error": dry.get("error"), "scenarios": []}
+    if "isolation" in dry:
+        out["isolation"] = dry["isolation"]
+    for s in dry.get("scenarios", []):
         calls = [
             {
                 k: c.get(k)
@@ -66,45 +64,43 @@ def dry_run_summary(result: DraftResult) -> dict[str, Any] | None:
 
 
 def report(
-    result: DraftResult,
+    record: DraftRecord,
     catalog: Catalog,
     *,
-    draft_id: str | None,
-    version: int | None,
     files: dict[str, str],
 ) -> dict[str, Any]:
     """The JSON document ``atc draft --json`` prints (and validation.json holds)."""
     return {
-        "draft_id": draft_id,
-        "version": version,
-        "valid": result.valid,
-        "rules_passed": result.rules_ok,
-        "status": "draft" if result.valid else "rejected",
-        "request": result.request,
-        "scopes": list(result.scopes),
-        "findings": [f.to_dict() for f in result.findings],
-        "operations": result.operations(catalog),
+        "draft_id": record.draft_id,
+        "version": record.version,
+        "valid": record.valid,
+        "rules_passed": record.rules_ok,
+        "status": "draft" if record.valid else "rejected",
+        "request": record.request,
+        "scopes": list(record.scopes),
+        "findings": list(record.findings),
+        "operations": operations(record, catalog),
         "files": files,
-        "llm": result.llm(),
-        "notes": result.notes,
-        "dry_run": dry_run_summary(result),
-        "timings_s": result.seconds,
-        "attempt_history": result.history,
-        "hashes": {"prompt": result.prompt_hash, "model": result.model_hash},
+        "llm": record.llm(),
+        "notes": record.notes,
+        "dry_run": dry_run_summary(record),
+        "timings_s": record.seconds,
+        "attempt_history": record.history,
+        "hashes": {"prompt": record.prompt_hash, "model": record.model_hash},
     }
 
 
-def write_outputs(result: DraftResult, out_dir: Path) -> dict[str, str]:
+def write_outputs(record: DraftRecord, out_dir: Path) -> dict[str, str]:
     """Write spec.json and (when rendered) workflow.py; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
-    text = spec_text(result)
+    text = record.spec_text()
     if text is not None:
         (out_dir / "spec.json").write_text(text, encoding="utf-8")
         files["spec"] = str(out_dir / "spec.json")
     stale = out_dir / "workflow.py"
-    if result.code is not None:
-        stale.write_text(result.code, encoding="utf-8")
+    if record.code is not None:
+        stale.write_text(record.code, encoding="utf-8")
         files["workflow"] = str(stale)
     elif stale.exists():
         stale.unlink()  # never leave code from an earlier draft beside a rejected spec

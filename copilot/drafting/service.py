@@ -1,9 +1,10 @@
 """Drafting and reviewing as the CLI and the dashboard do it: one entry point each.
 
 ``run_draft`` plans, validates, dry-runs, stores and writes a draft;
-``edit_draft`` stores a human's edit of the code as a new version after the
-code rules and a dry run (the edited code is loaded only in child
-processes); ``redraft`` plans the same request again as a new version.
+``edit_spec`` stores a person's edit of the *spec* as a new version: atc
+re-renders the code with its trusted renderer and validates it (people never
+edit code; custom code belongs in the team's own repository and review);
+``redraft`` plans the same request again as a new version.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from copilot.config import Settings, load_settings
-from copilot.drafting.draft import DraftResult, draft_workflow
-from copilot.drafting.dryrun import dry_run
+from copilot.drafting.draft import draft_workflow, validate_attempt
 from copilot.drafting.planner import Planner, choose_planner
-from copilot.drafting.report import new_version, report, write_outputs, write_validation
-from copilot.drafting.spec import WorkflowSpec
+from copilot.drafting.record import DraftRecord, ValidateInput
+from copilot.drafting.report import report, write_outputs, write_validation
 from copilot.drafting.store import DraftStore, NewVersion
-from copilot.drafting.validate import validate_code
-from copilot.errors import UsageError
+from copilot.errors import InputError, UsageError
 from copilot.rules import Finding
 from copilot.scopes import Catalog, load_catalog
 from copilot.scopes.tokens import parse_scopes
+
+MAX_SPEC_BYTES = 256_000
 
 
 @dataclass
@@ -40,6 +41,16 @@ class DraftJob:
     repair_attempts: int | None = None
     actor: str = "unknown"
     store: bool = True
+
+
+@dataclass
+class EditOutcome:
+    """A spec edit stored as a new version."""
+
+    version: int
+    valid: bool
+    findings: list[Finding]
+    record: DraftRecord
 
 
 def granted_scopes(catalog: Catalog, scopes: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -64,6 +75,15 @@ def mined_context(logs: list[Path], catalog: Catalog) -> list[dict[str, Any]]:
     return [s.to_dict() for s in mine_paths(logs, catalog)]
 
 
+def finish_report(record: DraftRecord, catalog: Catalog, out: Path | None) -> dict[str, Any]:
+    """Write the files (when asked) and build the report document."""
+    files = write_outputs(record, out) if out else {}
+    doc = report(record, catalog, files=files)
+    if out:
+        write_validation(doc, out)
+    return doc
+
+
 def run_draft(
     job: DraftJob,
     *,
@@ -78,7 +98,7 @@ def run_draft(
     context = mined_context(job.logs, catalog)
     planner = planner or choose_planner(settings, job.planner)
     repairs = settings.repair_attempts if job.repair_attempts is None else job.repair_attempts
-    result = draft_workflow(
+    record = draft_workflow(
         job.request,
         catalog=catalog,
         scopes=scopes,
@@ -88,57 +108,71 @@ def run_draft(
         context=context,
         run_dry_run=run_dry_run,
     )
-    draft_id, version = None, None
     if job.store:
         store = DraftStore.in_data_dir(settings.data_dir)
-        draft_id = store.create(
-            job.request, list(scopes), catalog.source, new_version(result), job.actor
+        record.draft_id = store.create(
+            job.request,
+            list(scopes),
+            str(catalog.source),
+            NewVersion.from_record(record),
+            job.actor,
         )
-        version = 1
-    files = write_outputs(result, job.out) if job.out else {}
-    doc = report(result, catalog, draft_id=draft_id, version=version, files=files)
+        record.version = 1
+    doc = finish_report(record, catalog, job.out)
     doc["suggestions"] = context
-    if job.out:
-        write_validation(doc, job.out)
     return doc
 
 
-def edit_draft(
-    store: DraftStore, draft_id: str, code: str, actor: str, *, run_dry_run: bool = True
-) -> tuple[int, list[Finding], bool]:
-    """Store edited code as a new version: code rules, then (if they pass) a dry run."""
+def read_spec(text: str | bytes | dict) -> Any:
+    """A spec edit as a document (bounded in size; not JSON is a clear error)."""
+    if isinstance(text, dict):
+        return text
+    if len(text) > MAX_SPEC_BYTES:
+        raise InputError(f"the spec is larger than {MAX_SPEC_BYTES} bytes; a spec is a short plan")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"the spec is not JSON: {str(exc)[:120]}") from None
+
+
+def edit_spec(
+    store: DraftStore,
+    draft_id: str,
+    spec: str | bytes | dict,
+    actor: str,
+    *,
+    verified: bool = False,
+    run_dry_run: bool = True,
+) -> EditOutcome:
+    """Store an edited spec as a new version: render, every rule, then the dry run."""
     draft = store.get(draft_id)
-    latest = store.version(draft_id)
     catalog = load_catalog(draft["products"])
-    scopes = tuple(draft["scopes"])
-    spec = WorkflowSpec.model_validate_json(latest["spec_json"]) if latest["spec_json"] else None
-    findings = validate_code(code, catalog, scopes, spec=spec)
-    report_doc = None
-    valid = not [f for f in findings if f.is_error]
-    if valid and run_dry_run and spec is not None:
-        result = dry_run(code, spec, products=draft["products"], scopes=scopes)
-        report_doc = result.to_dict()
-        findings += [
-            Finding("WF201", "error", f"{line}; fix: make every path finish")
-            for line in result.failures()
-        ]
-        valid = result.ok
-    elif spec is None:
-        valid = False
-        findings.append(
-            Finding("WF201", "error", "no valid spec to dry-run against; fix: draft again")
-        )
-    version = NewVersion(
-        spec_json=latest["spec_json"],
-        code=code,
-        findings=[f.to_dict() for f in findings],
-        valid=valid and (report_doc is not None or not run_dry_run),
-        dry_run=report_doc,
-        planner="human edit",
-        notes=["code edited by " + actor],
+    checked = validate_attempt(
+        ValidateInput(read_spec(spec), None, list(draft["scopes"]), draft["products"], run_dry_run),
+        catalog,
     )
-    number = store.add_version(draft_id, version, actor, "edit")
-    return number, findings, version.valid
+    who = f"{actor} ({'verified' if verified else 'unverified'})"
+    record = DraftRecord(
+        request=draft["request"],
+        scopes=list(draft["scopes"]),
+        valid=checked.valid,
+        rules_ok=checked.rules_ok,
+        planner="human edit",
+        spec_json=checked.spec_json,
+        answer=None if checked.spec_json else (spec if isinstance(spec, dict) else str(spec)),
+        code=checked.code,
+        findings=checked.findings,
+        dry_run=checked.dry_run,
+        notes=[f"spec edited by {who}"],
+        seconds=checked.seconds,
+    )
+    number = store.add_version(draft_id, NewVersion.from_record(record), actor, "edit")
+    record.draft_id, record.version = draft_id, number
+    findings = [
+        Finding(f["rule_id"], f["severity"], f["message"], f.get("where", ""))  # type: ignore[arg-type]
+        for f in checked.findings
+    ]
+    return EditOutcome(number, record.valid, findings, record)
 
 
 def redraft(
@@ -148,21 +182,21 @@ def redraft(
     *,
     settings: Settings | None = None,
     planner: Planner | None = None,
-) -> tuple[int, DraftResult]:
+) -> tuple[int, DraftRecord]:
     """Plan the draft's request again and store the outcome as a new version."""
     settings = settings or load_settings()
     draft = store.get(draft_id)
     catalog = load_catalog(draft["products"])
-    scopes = tuple(draft["scopes"])
-    result = draft_workflow(
+    record = draft_workflow(
         draft["request"],
         catalog=catalog,
-        scopes=scopes,
+        scopes=tuple(draft["scopes"]),
         planner=planner or choose_planner(settings),
         products=draft["products"],
         repair_attempts=settings.repair_attempts,
     )
-    return store.add_version(draft_id, new_version(result), actor, "redraft"), result
+    number = store.add_version(draft_id, NewVersion.from_record(record), actor, "redraft")
+    return number, record
 
 
 def spec_document(text: str | None) -> Any:

@@ -2,117 +2,58 @@
 
 One file under the data directory (``<data_dir>/drafts.sqlite3``). A draft
 holds the request, scopes and product file; each version holds the spec,
-the code, the findings, the dry-run report, the planner, model and the
-hashes of the model identity, the prompt, the spec and the code, and a
-unified diff against the version before. An edit or a re-draft adds a
-version. Status moves ``draft`` -> ``approved`` / ``rejected``; a version
-that fails validation is stored as rejected with its findings (never fixed
-silently), and a later valid version re-opens the draft. Every change is in
-the audit trail: who, when, what, and their comment.
+the code the trusted renderer made of it, the findings, the dry-run report,
+the planner, model and the hashes of the model identity, the prompt, the
+spec and the code, and a unified diff against the version before. A spec
+edit or a re-draft adds a version. Status moves ``draft`` -> ``approved`` /
+``rejected``; a version that fails validation is stored as rejected with its
+findings (never fixed silently), and a later valid version re-opens the draft.
+
+Decisions are compare-and-set in one write transaction: they name the
+version and its spec hash, and land only if that is still the latest
+version and the draft is undecided. A draft reviewed by a Temporal
+ReviewWorkflow has that workflow as its one writer of decisions.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from copilot.errors import DraftRejected, InputError
+from copilot.drafting.decision import ReviewDecision, VersionState, decision_problem
+from copilot.drafting.store_schema import NewVersion, migrate, sha256, unified_diff
+from copilot.errors import InputError, PolicyDenied
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS drafts (
-    id TEXT PRIMARY KEY,
-    name TEXT,
-    request TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    products TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('draft', 'approved', 'rejected')),
-    approved_version INTEGER,
-    created_at TEXT NOT NULL,
-    created_by TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS versions (
-    draft_id TEXT NOT NULL REFERENCES drafts(id),
-    version INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    author TEXT NOT NULL,
-    source TEXT NOT NULL,
-    spec_json TEXT,
-    code TEXT,
-    findings_json TEXT NOT NULL,
-    dry_run_json TEXT,
-    valid INTEGER NOT NULL,
-    planner TEXT,
-    model TEXT,
-    model_hash TEXT,
-    prompt_hash TEXT,
-    spec_hash TEXT,
-    code_hash TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    prompt_tokens INTEGER NOT NULL DEFAULT 0,
-    completion_tokens INTEGER NOT NULL DEFAULT 0,
-    notes_json TEXT NOT NULL DEFAULT '[]',
-    diff TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (draft_id, version)
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    draft_id TEXT NOT NULL REFERENCES drafts(id),
-    version INTEGER,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    comment TEXT NOT NULL DEFAULT ''
-);
-"""
 STORE_FILE = "drafts.sqlite3"
-
-
-def _sha(text: str | None) -> str | None:
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None else None
+__all__ = ["STORE_FILE", "DraftStore", "NewVersion", "unified_diff"]
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-@dataclass
-class NewVersion:
-    """What a version is made of (from a drafting run or a human edit)."""
+def rendered_code_problem(spec_json: str | None, code: str | None, scopes: list[str]) -> str | None:
+    """Why ``code`` is not exactly the renderer's output for ``spec_json``, or None."""
+    from copilot.drafting.render import render
+    from copilot.drafting.spec import WorkflowSpec
+    from copilot.errors import SpecError
 
-    spec_json: str | None
-    code: str | None
-    findings: list[dict[str, Any]]
-    valid: bool
-    dry_run: dict[str, Any] | None = None
-    planner: str | None = None
-    model: str | None = None
-    model_hash: str | None = None
-    prompt_hash: str | None = None
-    attempts: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    notes: list[str] | None = None
-
-
-def unified_diff(before: dict[str, str | None], after: dict[str, str | None]) -> str:
-    """A unified diff of the spec and code of two versions (``a/spec.json`` ...)."""
-    out = []
-    for name in ("spec.json", "workflow.py"):
-        a = (before.get(name) or "").splitlines(keepends=True)
-        b = (after.get(name) or "").splitlines(keepends=True)
-        out += difflib.unified_diff(a, b, f"a/{name}", f"b/{name}")
-    return "".join(out)
+    if code is None:
+        return None
+    try:
+        spec = WorkflowSpec.model_validate_json(spec_json or "")
+        expected = render(spec, tuple(scopes))
+    except (ValueError, SpecError):
+        return "the version has code but no spec the renderer accepts"
+    if code != expected:
+        return "the code is not what atc's renderer makes of the spec; edit the spec, never code"
+    return None
 
 
 class DraftStore:
@@ -122,8 +63,8 @@ class DraftStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.clock = clock
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        with self._write() as db:
+            migrate(db)
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> DraftStore:
@@ -131,7 +72,7 @@ class DraftStore:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
+        db = sqlite3.connect(self.path, timeout=30)
         db.row_factory = sqlite3.Row
         try:
             with db:
@@ -139,31 +80,60 @@ class DraftStore:
         finally:
             db.close()
 
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction that holds the write lock from its first read."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
     # -- writing --------------------------------------------------------------
     def create(
-        self, request: str, scopes: list[str], products: str, version: NewVersion, actor: str
+        self,
+        request: str,
+        scopes: list[str],
+        products: str,
+        version: NewVersion,
+        actor: str,
+        *,
+        draft_id: str | None = None,
     ) -> str:
-        """Store a new draft with its first version; returns the draft id."""
-        draft_id = "drf_" + secrets.token_hex(6)
+        """Store a new draft with its first version; returns the draft id.
+
+        With ``draft_id`` given, creating it again is a no-op that returns it
+        (a retried activity whose first write committed).
+        """
+        draft_id = draft_id or "drf_" + secrets.token_hex(6)
         now = self.clock()
-        name = _name_of(version.spec_json)
-        with self._db() as db:
+        with self._write() as db:
+            found = db.execute("SELECT request FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+            if found is not None:
+                if found["request"] != request:
+                    raise InputError(f"draft id {draft_id} is taken by another request")
+                return draft_id
             db.execute(
-                "INSERT INTO drafts VALUES (?, ?, ?, ?, ?, 'draft', NULL, ?, ?, ?)",
-                (draft_id, name, request, json.dumps(sorted(scopes)), products, now, actor, now),
-            )
-            db.execute(
-                "INSERT INTO audit (draft_id, version, at, actor, action, comment) "
-                "VALUES (?, 1, ?, ?, 'created', ?)",
-                (draft_id, now, actor, request[:500]),
-            )
+                "INSERT INTO drafts (id, name, request, scopes, products, status, created_at, "
+                "created_by, updated_at) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
+                (draft_id, _name_of(version.spec_json), request, json.dumps(sorted(scopes)),
+                 products, now, actor, now),
+            )  # fmt: skip
+            self._audit(db, draft_id, 1, actor, "created", request[:500])
             self._insert_version(db, draft_id, 1, version, actor, "planner", "", now)
         return draft_id
 
     def add_version(self, draft_id: str, version: NewVersion, actor: str, source: str) -> int:
         """Add a version (``edit`` or ``redraft``) with its diff; returns its number."""
         now = self.clock()
-        with self._db() as db:
+        with self._write() as db:
             self._draft_row(db, draft_id)
             last = db.execute(
                 "SELECT version, spec_json, code FROM versions WHERE draft_id = ? "
@@ -175,13 +145,17 @@ class DraftStore:
                 {"spec.json": last["spec_json"], "workflow.py": last["code"]},
                 {"spec.json": version.spec_json, "workflow.py": version.code},
             )
-            db.execute(
-                "INSERT INTO audit (draft_id, version, at, actor, action, comment) "
-                "VALUES (?, ?, ?, ?, ?, '')",
-                (draft_id, number, now, actor, f"new version ({source})"),
-            )
+            self._audit(db, draft_id, number, actor, f"new version ({source})", "")
             self._insert_version(db, draft_id, number, version, actor, source, diff, now)
         return number
+
+    def set_review_workflow(self, draft_id: str, workflow_id: str) -> None:
+        """From now on only ``workflow_id`` (through its activity) records decisions."""
+        with self._write() as db:
+            self._draft_row(db, draft_id)
+            db.execute(
+                "UPDATE drafts SET review_workflow_id = ? WHERE id = ?", (workflow_id, draft_id)
+            )
 
     def _insert_version(
         self,
@@ -194,29 +168,49 @@ class DraftStore:
         diff: str,
         now: str,
     ) -> None:
+        scopes = json.loads(self._draft_row(db, draft_id)["scopes"])
+        problem = rendered_code_problem(v.spec_json, v.code, scopes)
+        if problem:
+            raise PolicyDenied(f"version refused: {problem}")
         db.execute(
             "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 draft_id, number, now, actor, source, v.spec_json, v.code,
                 json.dumps(v.findings), json.dumps(v.dry_run) if v.dry_run else None,
                 int(v.valid), v.planner, v.model, v.model_hash, v.prompt_hash,
-                _sha(v.spec_json), _sha(v.code), v.attempts, v.prompt_tokens,
+                sha256(v.spec_json), sha256(v.code), v.attempts, v.prompt_tokens,
                 v.completion_tokens, json.dumps(v.notes or []), diff,
             ),
         )  # fmt: skip
         # A version that fails validation leaves the draft rejected, with its findings.
-        status = "draft" if v.valid else "rejected"
         db.execute(
-            "UPDATE drafts SET status = ?, approved_version = NULL, updated_at = ? WHERE id = ?",
-            (status, now, draft_id),
+            "UPDATE drafts SET status = ?, approved_version = NULL, approved_spec_hash = NULL, "
+            "updated_at = ? WHERE id = ?",
+            ("draft" if v.valid else "rejected", now, draft_id),
         )
         if not v.valid:
             rules = sorted({f["rule_id"] for f in v.findings if f.get("severity") == "error"})
-            db.execute(
-                "INSERT INTO audit (draft_id, version, at, actor, action, comment) "
-                "VALUES (?, ?, ?, 'atc', 'rejected', ?)",
-                (draft_id, number, now, "failed validation: " + (", ".join(rules) or "dry run")),
-            )
+            comment = "failed validation: " + (", ".join(rules) or "dry run")
+            self._audit(db, draft_id, number, "atc", "rejected", comment)
+
+    def _audit(
+        self,
+        db: sqlite3.Connection,
+        draft_id: str,
+        version: int | None,
+        actor: str,
+        action: str,
+        comment: str,
+        decision: ReviewDecision | None = None,
+    ) -> None:
+        db.execute(
+            "INSERT INTO audit (draft_id, version, at, actor, action, comment, verified, "
+            "spec_hash, decision_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (draft_id, version, self.clock(), actor, action, comment,
+             int(decision.verified) if decision else 0,
+             decision.spec_hash if decision else None,
+             (decision.decision_id or None) if decision else None),
+        )  # fmt: skip
 
     def _draft_row(self, db: sqlite3.Connection, draft_id: str) -> sqlite3.Row:
         row = db.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)).fetchone()
@@ -224,72 +218,100 @@ class DraftStore:
             raise InputError(f"no draft {draft_id!r} in the store")
         return row
 
-    def _decide(self, draft_id: str, actor: str, comment: str, action: str) -> dict[str, Any]:
-        if not actor.strip():
-            raise InputError("a review decision must name who made it")
-        now = self.clock()
+    def _state(self, db: sqlite3.Connection, draft_id: str) -> VersionState:
+        row = self._draft_row(db, draft_id)
+        latest = db.execute(
+            "SELECT version, valid, spec_hash, code_hash FROM versions WHERE draft_id = ? "
+            "ORDER BY version DESC LIMIT 1",
+            (draft_id,),
+        ).fetchone()
+        decided = db.execute(
+            "SELECT actor FROM audit WHERE draft_id = ? AND action IN ('approved', 'rejected') "
+            "ORDER BY id DESC LIMIT 1",
+            (draft_id,),
+        ).fetchone()
+        return VersionState(
+            latest["version"], bool(latest["valid"]), row["status"], latest["spec_hash"] or "",
+            latest["code_hash"] or "", row["approved_version"], decided["actor"] if decided else "",
+        )  # fmt: skip
+
+    def state(self, draft_id: str) -> VersionState:
+        """The latest version, its hashes and the draft's status."""
         with self._db() as db:
+            return self._state(db, draft_id)
+
+    def decide(
+        self, draft_id: str, decision: ReviewDecision, *, writer: str | None = None
+    ) -> dict[str, Any]:
+        """Apply a decision with compare-and-set on version and hash; returns the draft.
+
+        Refused (``PolicyDenied``) when the version or hash is not the latest,
+        the draft is already decided, or the draft has a review workflow and
+        ``writer`` is not it. A decision whose ``decision_id`` already landed
+        returns the draft as it is (a retried write).
+        """
+        with self._write() as db:
             row = self._draft_row(db, draft_id)
-            latest = db.execute(
-                "SELECT version, valid FROM versions WHERE draft_id = ? ORDER BY version DESC LIMIT 1",
-                (draft_id,),
-            ).fetchone()
-            if action == "approved":
-                if row["status"] != "draft":
-                    raise DraftRejected(
-                        f"draft {draft_id} is {row['status']}; only a draft can be approved"
-                    )
-                if not latest["valid"]:
-                    raise DraftRejected(
-                        f"version {latest['version']} failed validation; it cannot be approved"
-                    )
-            elif row["status"] == "rejected":
-                raise InputError(f"draft {draft_id} is already rejected")
-            approved = latest["version"] if action == "approved" else None
-            db.execute(
-                "UPDATE drafts SET status = ?, approved_version = ?, updated_at = ? WHERE id = ?",
-                (action, approved, now, draft_id),
-            )
-            db.execute(
-                "INSERT INTO audit (draft_id, version, at, actor, action, comment) VALUES (?, ?, ?, ?, ?, ?)",
-                (draft_id, latest["version"], now, actor, action, comment),
-            )
-        return self.get(draft_id)
+            if (
+                decision.decision_id
+                and db.execute(
+                    "SELECT 1 FROM audit WHERE decision_id = ?", (decision.decision_id,)
+                ).fetchone()
+            ):
+                return self._get(db, draft_id)
+            owner = row["review_workflow_id"]
+            if owner and writer != owner and decision.action != "comment":
+                raise PolicyDenied(
+                    f"draft {draft_id} is reviewed by the Temporal workflow {owner}; "
+                    "its decisions go through that workflow's decide update"
+                )
+            state = self._state(db, draft_id)
+            problem = decision_problem(state, decision)
+            if problem:
+                raise PolicyDenied(f"draft {draft_id}: {problem}")
+            self._apply(db, draft_id, state, decision)
+            return self._get(db, draft_id)
 
-    def approve(self, draft_id: str, actor: str, comment: str = "") -> dict[str, Any]:
-        """Approve the latest version (it must have passed validation)."""
-        return self._decide(draft_id, actor, comment, "approved")
+    def _apply(
+        self, db: sqlite3.Connection, draft_id: str, state: VersionState, d: ReviewDecision
+    ) -> None:
+        if d.action == "comment":
+            self._audit(db, draft_id, None, d.reviewer, "comment", d.comment, d)
+            return
+        action = "approved" if d.action == "approve" else "rejected"
+        approved = state.version if action == "approved" else None
+        db.execute(
+            "UPDATE drafts SET status = ?, approved_version = ?, approved_spec_hash = ?, "
+            "updated_at = ? WHERE id = ?",
+            (action, approved, state.spec_hash if approved else None, self.clock(), draft_id),
+        )
+        self._audit(db, draft_id, state.version, d.reviewer, action, d.comment, d)
 
-    def reject(self, draft_id: str, actor: str, comment: str = "") -> dict[str, Any]:
-        return self._decide(draft_id, actor, comment, "rejected")
-
-    def comment(self, draft_id: str, actor: str, comment: str) -> None:
-        with self._db() as db:
-            self._draft_row(db, draft_id)
-            db.execute(
-                "INSERT INTO audit (draft_id, version, at, actor, action, comment) "
-                "VALUES (?, NULL, ?, ?, 'comment', ?)",
-                (draft_id, self.clock(), actor, comment),
-            )
+    def comment(self, draft_id: str, actor: str, comment: str, *, verified: bool = False) -> None:
+        self.decide(draft_id, ReviewDecision("comment", actor, comment, verified=verified))
 
     # -- reading --------------------------------------------------------------
     def get(self, draft_id: str) -> dict[str, Any]:
         """The draft with its version summaries and audit trail."""
         with self._db() as db:
-            row = dict(self._draft_row(db, draft_id))
-            versions = db.execute(
-                "SELECT version, created_at, author, source, valid, planner, model, attempts, "
-                "prompt_tokens, completion_tokens, spec_hash, code_hash, prompt_hash, model_hash "
-                "FROM versions WHERE draft_id = ? ORDER BY version",
-                (draft_id,),
-            ).fetchall()
-            audit = db.execute(
-                "SELECT version, at, actor, action, comment FROM audit WHERE draft_id = ? ORDER BY id",
-                (draft_id,),
-            ).fetchall()
+            return self._get(db, draft_id)
+
+    def _get(self, db: sqlite3.Connection, draft_id: str) -> dict[str, Any]:
+        row = dict(self._draft_row(db, draft_id))
+        versions = db.execute(
+            "SELECT version, created_at, author, source, valid, planner, model, attempts, "
+            "prompt_tokens, completion_tokens, spec_hash, code_hash, prompt_hash, model_hash "
+            "FROM versions WHERE draft_id = ? ORDER BY version",
+            (draft_id,),
+        ).fetchall()
+        audit = db.execute(
+            "SELECT version, at, actor, action, comment, verified, spec_hash FROM audit "
+            "WHERE draft_id = ? ORDER BY id",
+            (draft_id,),
+        ).fetchall()
         row["scopes"] = json.loads(row["scopes"])
         row["versions"] = [{**dict(v), "valid": bool(v["valid"])} for v in versions]
-        row["audit"] = [dict(a) for a in audit]
+        row["audit"] = [{**dict(a), "verified": bool(a["verified"])} for a in audit]
         return row
 
     def version(self, draft_id: str, number: int | None = None) -> dict[str, Any]:
@@ -316,7 +338,10 @@ class DraftStore:
 
     def list(self, status: str | None = None) -> list[dict[str, Any]]:
         """Drafts, newest first (optionally only one status)."""
-        query = "SELECT d.*, (SELECT MAX(version) FROM versions v WHERE v.draft_id = d.id) AS latest FROM drafts d"
+        query = (
+            "SELECT d.*, (SELECT MAX(version) FROM versions v WHERE v.draft_id = d.id) AS latest "
+            "FROM drafts d"
+        )
         args: tuple = ()
         if status:
             query += " WHERE status = ?"

@@ -1,11 +1,16 @@
 """The drafting and review activities: every LLM call and all I/O happen here.
 
 Synchronous activities (the planner, the dry-run harness and SQLite are
-blocking), so the worker runs them on a thread pool. Errors become
-``ApplicationError``s whose retryability Temporal acts on: a transient LLM
-failure (429, 5xx, timeout) is retryable after the server's ``Retry-After``
-(``next_retry_delay``); any other LLM failure, bad input or a policy refusal
-is non-retryable. The OpenAI client's own retries stay off
+blocking), so the worker runs them on a thread pool. They call the same
+functions as the in-process path (``plan_attempt``, ``validate_attempt``)
+and are idempotent: the store writes a draft under the id the workflow chose
+and a decision under its decision id, so a retry after a lost completion
+changes nothing. Validation heartbeats while its child processes run.
+
+Errors become ``ApplicationError``s whose retryability Temporal acts on: a
+transient LLM failure (429, 5xx, timeout) is retryable after the server's
+``Retry-After`` (``next_retry_delay``); any other LLM failure, bad input or a
+policy refusal is non-retryable. The OpenAI client's own retries stay off
 (``OpenAIPlanner`` sets ``max_retries=0``), so Temporal is the one owner of
 retries.
 """
@@ -13,7 +18,6 @@ retries.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,12 +25,13 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from copilot import failpoints
 from copilot.config import Settings
-from copilot.drafting.draft import check_answer, model_hash
-from copilot.drafting.planner import Planner, PlanRequest, choose_planner
+from copilot.drafting import isolation
+from copilot.drafting.draft import plan_attempt, validate_attempt
+from copilot.drafting.planner import Planner, choose_planner
 from copilot.drafting.store import DraftStore, NewVersion
 from copilot.errors import AtcError, InputError, LLMError, LLMUnavailable, PolicyDenied
-from copilot.rules import Finding
 from copilot.scopes import Catalog, load_catalog
 from workflows.drafting.shared import (
     INPUT_ERROR,
@@ -101,125 +106,76 @@ class DraftingActivities:
     @activity.defn(name=PLAN_ACTIVITY)
     def plan(self, data: PlanInput) -> PlanOutput:
         """One planner call (LLM or offline); Temporal retries transient failures."""
-        started = time.perf_counter()
         try:
-            planner = self._planner(data.planner)
-            request = PlanRequest(
-                data.request,
+            return plan_attempt(
+                self._planner(data.planner),
+                data,
                 self._catalog(data.products),
-                tuple(data.scopes),
-                list(data.context),
-                [
-                    Finding(f["rule_id"], f["severity"], f["message"], f.get("where", ""))
-                    for f in data.feedback
-                ],  # fmt: skip
-                data.previous_answer,
+                activity_attempt=activity.info().attempt,
             )
-            result = planner.plan(request)
         except AtcError as exc:
             raise to_application_error(exc) from None
-        return PlanOutput(
-            answer=result.answer,
-            raw=result.raw,
-            parse_error=result.parse_error,
-            planner=result.planner,
-            model=result.model,
-            repairable=bool(planner.repairable),
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            prompt_hash=result.prompt_hash,
-            model_hash=model_hash(planner),
-            notes=list(result.notes),
-            activity_attempt=activity.info().attempt,
-            seconds=round(time.perf_counter() - started, 4),
-        )
 
     @activity.defn(name=VALIDATE_ACTIVITY)
     def validate(self, data: ValidateInput) -> ValidateOutput:
-        """Rules, render, sandbox load (child process) and the dry run (child process)."""
+        """Rules, render, sandbox load and the dry run (isolated children); heartbeats."""
+        activity.heartbeat("validating")
+        token = isolation.on_wait.set(lambda: activity.heartbeat("child running"))
         try:
-            validation, report, findings = check_answer(
-                data.answer,
-                data.parse_error,
-                catalog=self._catalog(data.products),
-                scopes=tuple(data.scopes),
-                products=data.products,
-                run_dry_run=data.run_dry_run,
-                sandbox=self.sandbox,
-            )
+            return validate_attempt(data, self._catalog(data.products), sandbox=self.sandbox)
         except AtcError as exc:
             raise to_application_error(exc) from None
-        rules_ok = not [f for f in findings if f.is_error]
-        seconds = validation.seconds
-        return ValidateOutput(
-            rules_ok=rules_ok,
-            valid=rules_ok and report is not None and report.ok,
-            findings=[f.to_dict() for f in findings],
-            spec_json=validation.spec.to_json() if validation.spec is not None else None,
-            code=validation.code,
-            dry_run=report.to_dict() if report is not None else None,
-            seconds={
-                "validation": round(seconds.get("total", sum(seconds.values())), 4),
-                "dry_run": report.duration_s if report else 0.0,
-            },
-        )
+        finally:
+            isolation.on_wait.reset(token)
 
     @activity.defn(name=STORE_ACTIVITY)
     def store_draft(self, data: StoreInput) -> str:
-        """Write the run as a new draft (version 1); returns the draft id."""
-        o = data.outcome
-        spec_text = o.spec_json
-        if spec_text is None and o.answer is not None:
-            import json
-
-            spec_text = o.answer if isinstance(o.answer, str) else json.dumps(o.answer, indent=2)
-        version = NewVersion(
-            spec_json=spec_text,
-            code=o.code,
-            findings=o.findings,
-            valid=o.valid,
-            dry_run=o.dry_run,
-            planner=o.planner,
-            model=o.model,
-            model_hash=o.model_hash,
-            prompt_hash=o.prompt_hash,
-            attempts=o.attempts,
-            prompt_tokens=o.prompt_tokens,
-            completion_tokens=o.completion_tokens,
-            notes=o.notes,
-        )
+        """Write the run as draft ``data.draft_id`` (version 1); a repeat is a no-op."""
+        r = data.record
         try:
-            return self.store().create(
-                o.request, list(o.scopes), data.products, version, data.actor
+            store = self.store()
+            draft_id = store.create(
+                r.request,
+                list(r.scopes),
+                data.products,
+                NewVersion.from_record(r),
+                data.actor,
+                draft_id=data.draft_id,
             )
+            if data.review_workflow_id:
+                store.set_review_workflow(draft_id, data.review_workflow_id)
         except AtcError as exc:
             raise to_application_error(exc) from None
+        failpoints.hit("store.after_commit")
+        return draft_id
 
     @activity.defn(name=REVIEW_STATE_ACTIVITY)
     def load_review_state(self, draft_id: str) -> VersionState:
-        """The draft's latest version, its validity and the draft's status."""
+        """The draft's latest version, its hashes and the draft's status.
+
+        The first load claims the draft for this review workflow: from then on
+        it is the one writer of the draft's decisions.
+        """
         try:
             store = self.store()
-            draft = store.get(draft_id)
-            latest = store.version(draft_id)
+            owner = store.get(draft_id).get("review_workflow_id")
+            if not owner:
+                store.set_review_workflow(draft_id, activity.info().workflow_id)
+            return store.state(draft_id)
         except AtcError as exc:
             raise to_application_error(exc) from None
-        return VersionState(latest["version"], bool(latest["valid"]), draft["status"])
 
     @activity.defn(name=RECORD_DECISION_ACTIVITY)
-    def record_decision(self, data: RecordInput) -> str:
-        """Record a decision in the store's audit trail; returns the draft's status."""
-        d = data.decision
+    def record_decision(self, data: RecordInput) -> VersionState:
+        """Write a decision as the review workflow (the one writer); idempotent by decision id."""
         store = self.store()
         try:
-            if d.action == "approve":
-                return str(store.approve(data.draft_id, d.reviewer, d.comment)["status"])
-            if d.action == "reject":
-                return str(store.reject(data.draft_id, d.reviewer, d.comment)["status"])
-            store.comment(data.draft_id, d.reviewer, d.comment)
-            return str(store.get(data.draft_id)["status"])
+            store.decide(data.draft_id, data.decision, writer=activity.info().workflow_id)
+            state = store.state(data.draft_id)
         except AtcError as exc:
             raise to_application_error(exc) from None
+        failpoints.hit("decision.after_commit")
+        return state
 
     def all(self) -> list[Any]:
         """Every activity, for ``Worker(activities=...)``."""

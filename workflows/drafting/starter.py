@@ -1,42 +1,41 @@
-"""Starting drafting and sending review decisions through Temporal (``--temporal`` paths).
+"""Starting drafting and sending review decisions through Temporal.
 
 ``run_draft_temporal`` builds the same report document as the in-process
 ``copilot.drafting.service.run_draft`` but lets a ``DraftRequestWorkflow``
 on the configured Temporal address do the work (a worker must be running:
-``atc worker``). ``decide_temporal`` sends a ``decide`` update to the
-draft's ``ReviewWorkflow``. The inputs carry the request, scope names and
-the product file path: never a key (the worker reads its own settings).
+``atc worker``). It prints the workflow id before it waits, and rides out a
+short server outage: connection errors are retried with backoff for up to
+``RECONNECT_S``. ``decide_temporal`` sends a ``decide`` update to the
+draft's ``ReviewWorkflow`` (starting a new run of it when a new version
+re-opened a decided draft). Inputs carry the request, scope names and the
+product file path: never a key (the worker reads its own settings).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
     WorkflowFailureError,
+    WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from copilot.config import Settings, load_settings
-from copilot.drafting.draft import DraftResult
-from copilot.drafting.dryrun import DryRunReport
-from copilot.drafting.report import report, write_outputs, write_validation
-from copilot.drafting.service import DraftJob, granted_scopes, mined_context
-from copilot.drafting.spec import WorkflowSpec
-from copilot.errors import (
-    InputError,
-    LLMError,
-    PolicyDenied,
-    TemporalError,
-)
-from copilot.rules import Finding
+from copilot.drafting.service import DraftJob, finish_report, granted_scopes, mined_context
+from copilot.errors import AtcError, InputError, LLMError, PolicyDenied, TemporalError
 from copilot.scopes import load_catalog
+from workflows.drafting.review_attrs import ensure_search_attributes
 from workflows.drafting.shared import (
     DEFAULT_REVIEW_TIMEOUT_S,
     DRAFT_WORKFLOW,
@@ -44,25 +43,49 @@ from workflows.drafting.shared import (
     LLM_ERROR,
     LLM_UNAVAILABLE,
     POLICY_DENIED,
+    REVIEW_WORKFLOW,
     DraftInput,
-    DraftOutcome,
+    DraftRecord,
     ReviewDecision,
+    ReviewInput,
     ReviewState,
     review_workflow_id,
 )
 
+RECONNECT_S = 60.0
+T = TypeVar("T")
+TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
-async def connect(settings: Settings) -> Client:
-    """A client for the configured address and namespace (a clear error when unreachable)."""
-    try:
-        return await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
-        )
-    except Exception as exc:  # noqa: BLE001 - any connect failure means the same to a user
-        raise TemporalError(
-            f"cannot reach Temporal at {settings.temporal_address} ({exc}); start one with "
-            "`temporal server start-dev` and a worker with `atc worker`"
-        ) from None
+
+async def connect(settings: Settings, *, within_s: float = RECONNECT_S) -> Client:
+    """A client for the configured address and namespace, retried for ``within_s``."""
+    deadline, delay = time.monotonic() + within_s, 0.5
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace
+            )
+        except Exception as exc:  # noqa: BLE001 - any connect failure means the same to a user
+            if time.monotonic() + delay > deadline:
+                raise TemporalError(
+                    f"cannot reach Temporal at {settings.temporal_address} ({exc}); start one "
+                    "with `temporal server start-dev` and a worker with `atc worker`"
+                ) from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def with_reconnect(call: Callable[[], Awaitable[T]], *, within_s: float = RECONNECT_S) -> T:
+    """``call()`` again while the server is briefly unreachable (bounded, with backoff)."""
+    deadline, delay = time.monotonic() + within_s, 0.5
+    while True:
+        try:
+            return await call()
+        except RPCError as exc:
+            if exc.status not in TRANSIENT or time.monotonic() + delay > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def draft_input(job: DraftJob, settings: Settings) -> DraftInput:
@@ -84,41 +107,7 @@ def draft_input(job: DraftJob, settings: Settings) -> DraftInput:
     )
 
 
-def outcome_result(outcome: DraftOutcome) -> DraftResult:
-    """The workflow's outcome as the in-process ``DraftResult`` (for the shared report)."""
-    result = DraftResult(
-        outcome.request,
-        tuple(outcome.scopes),
-        outcome.valid,
-        outcome.planner,
-        outcome.model,
-        rules_ok=outcome.rules_ok,
-        answer=outcome.answer,
-        code=outcome.code,
-        attempts=outcome.attempts,
-        prompt_tokens=outcome.prompt_tokens,
-        completion_tokens=outcome.completion_tokens,
-        prompt_hash=outcome.prompt_hash,
-        model_hash=outcome.model_hash,
-        notes=list(outcome.notes),
-        seconds=dict(outcome.seconds),
-        history=list(outcome.history),
-    )
-    if outcome.spec_json:
-        result.spec = WorkflowSpec.model_validate_json(outcome.spec_json)
-    result.findings = [
-        Finding(f["rule_id"], f["severity"], f["message"], f.get("where", ""))  # type: ignore[arg-type]
-        for f in outcome.findings
-    ]
-    if outcome.dry_run is not None:
-        d = outcome.dry_run
-        result.dry_run = DryRunReport(
-            d["ok"], d.get("error"), d.get("scenarios", []), d.get("gateway", []), d["duration_s"]
-        )
-    return result
-
-
-def _atc_error(exc: BaseException) -> Exception:
+def atc_error(exc: BaseException) -> AtcError:
     """The atc error a workflow or update failure stands for (its innermost cause)."""
     cause: BaseException | None = exc
     while isinstance(cause, FailureError) and not isinstance(cause, ApplicationError):
@@ -134,18 +123,29 @@ def _atc_error(exc: BaseException) -> Exception:
     return TemporalError(f"the workflow failed: {exc}")
 
 
-async def execute_draft(client: Client, data: DraftInput, task_queue: str) -> DraftOutcome:
-    """Run one ``DraftRequestWorkflow`` to its end."""
-    try:
-        return await client.execute_workflow(
-            DRAFT_WORKFLOW,
-            data,
-            id=f"draft-{uuid.uuid4().hex[:16]}",
-            task_queue=task_queue,
-            result_type=DraftOutcome,
+async def execute_draft(
+    client: Client,
+    data: DraftInput,
+    task_queue: str,
+    *,
+    announce: Callable[[str], None] = lambda _id: None,
+) -> DraftRecord:
+    """Start one ``DraftRequestWorkflow``, say its id, and wait for its end."""
+    workflow_id = f"draft-{uuid.uuid4().hex[:16]}"
+    handle: WorkflowHandle = await with_reconnect(
+        lambda: client.start_workflow(
+            DRAFT_WORKFLOW, data, id=workflow_id, task_queue=task_queue, result_type=DraftRecord
         )
+    )
+    announce(workflow_id)
+    try:
+        return await with_reconnect(handle.result)
     except WorkflowFailureError as exc:
-        raise _atc_error(exc.cause) from None
+        raise atc_error(exc.cause) from None
+
+
+def _announce(workflow_id: str) -> None:
+    print(f"drafting workflow: {workflow_id}", file=sys.stderr, flush=True)
 
 
 def run_draft_temporal(job: DraftJob, *, settings: Settings | None = None) -> dict[str, Any]:
@@ -153,60 +153,82 @@ def run_draft_temporal(job: DraftJob, *, settings: Settings | None = None) -> di
     settings = settings or load_settings()
     data = draft_input(job, settings)
 
-    async def go() -> DraftOutcome:
+    async def go() -> DraftRecord:
         client = await connect(settings)
-        return await execute_draft(client, data, settings.temporal_task_queue)
+        data.search_attributes = await ensure_search_attributes(client, settings.temporal_namespace)
+        return await execute_draft(client, data, settings.temporal_task_queue, announce=_announce)
 
-    outcome = asyncio.run(go())
-    result = outcome_result(outcome)
-    catalog = load_catalog(job.products)
-    files = write_outputs(result, job.out) if job.out else {}
-    doc = report(result, catalog, draft_id=outcome.draft_id, version=outcome.version, files=files)
+    record = asyncio.run(go())
+    doc = finish_report(record, load_catalog(job.products), job.out)
     doc["suggestions"] = data.context
     doc["temporal"] = {
-        "plan_activity_attempts": outcome.plan_activity_attempts,
-        "review_workflow_id": outcome.review_workflow_id,
+        "plan_activity_attempts": record.plan_activity_attempts,
+        "review_workflow_id": record.review_workflow_id,
     }
-    if job.out:
-        write_validation(doc, job.out)
     return doc
 
 
-async def send_decision(client: Client, draft_id: str, decision: ReviewDecision) -> ReviewState:
-    """The ``decide`` update on the draft's review workflow (refusals as atc errors)."""
-    handle = client.get_workflow_handle(review_workflow_id(draft_id))
+async def _reopen(client: Client, draft_id: str, task_queue: str) -> WorkflowHandle:
+    """A new run of the draft's review (none ran, or its last run ended with a decision)."""
+    registered = await ensure_search_attributes(client, client.namespace)
     try:
-        # Reload the latest version first: an edit or re-draft made outside Temporal
-        # must not leave the validator judging a stale version.
-        await handle.execute_update("refresh", result_type=ReviewState)
-        return await handle.execute_update("decide", decision, result_type=ReviewState)
+        return await client.start_workflow(
+            REVIEW_WORKFLOW,
+            ReviewInput(draft_id, DEFAULT_REVIEW_TIMEOUT_S, registered),
+            id=review_workflow_id(draft_id),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            result_type=ReviewState,
+        )
+    except WorkflowAlreadyStartedError:  # another decider started it first: use that run
+        return client.get_workflow_handle(review_workflow_id(draft_id), result_type=ReviewState)
+
+
+async def _running_review(client: Client, draft_id: str, task_queue: str) -> WorkflowHandle:
+    """The draft's running review workflow, started when none runs."""
+    handle = client.get_workflow_handle(review_workflow_id(draft_id), result_type=ReviewState)
+    try:
+        description = await with_reconnect(handle.describe)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return await _reopen(client, draft_id, task_queue)
+    if description.status is None or description.status.name != "RUNNING":
+        return await _reopen(client, draft_id, task_queue)
+    return handle
+
+
+async def send_decision(
+    client: Client, draft_id: str, decision: ReviewDecision, task_queue: str
+) -> ReviewState:
+    """The ``decide`` update on the draft's review workflow (refusals as atc errors)."""
+    try:
+        handle = await _running_review(client, draft_id, task_queue)
+        # Reload the latest version first, so the validator judges against the store.
+        await with_reconnect(lambda: handle.execute_update("refresh", result_type=ReviewState))
+        return await with_reconnect(
+            lambda: handle.execute_update(
+                "decide", decision, id=decision.decision_id or None, result_type=ReviewState
+            )
+        )
     except WorkflowUpdateFailedError as exc:
-        raise _atc_error(exc.cause) from None
+        raise atc_error(exc.cause) from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise InputError(
-                f"no running review workflow for draft {draft_id} "
-                f"({review_workflow_id(draft_id)}); decide without --temporal"
+                f"no review workflow for draft {draft_id} ({review_workflow_id(draft_id)})"
             ) from None
         raise TemporalError(f"Temporal refused the decision: {exc}") from None
 
 
 def decide_temporal(
-    draft_id: str,
-    action: str,
-    reviewer: str,
-    comment: str = "",
-    *,
-    version: int = 0,
-    settings: Settings | None = None,
+    draft_id: str, decision: ReviewDecision, *, settings: Settings | None = None
 ) -> dict[str, Any]:
     """Send one decision through Temporal; returns the review's state as a dict."""
     settings = settings or load_settings()
 
     async def go() -> ReviewState:
         client = await connect(settings)
-        return await send_decision(
-            client, draft_id, ReviewDecision(action, reviewer, comment, version)
-        )
+        return await send_decision(client, draft_id, decision, settings.temporal_task_queue)
 
     return asdict(asyncio.run(go()))

@@ -3,23 +3,29 @@
 Runs ``DraftRequestWorkflow``, ``ReviewWorkflow`` and their activities on
 the configured Temporal address, namespace and task queue. Activities are
 synchronous (planner, dry-run harness, SQLite), so they run on a thread pool.
+SIGTERM and SIGINT stop polling and let running activities finish (up to
+``GRACEFUL_SHUTDOWN_S``), so a finished LLM call is reported, not thrown away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from copilot.config import Settings, load_settings
 from workflows.drafting.activities import DraftingActivities
+from workflows.drafting.review_attrs import ensure_search_attributes
 from workflows.drafting.workflows import DraftRequestWorkflow, ReviewWorkflow
 
 MAX_ACTIVITY_THREADS = 8
+GRACEFUL_SHUTDOWN_S = 120.0
 
 
 def drafting_worker(
@@ -36,18 +42,34 @@ def drafting_worker(
         activities=activities.all(),
         activity_executor=executor,
         max_concurrent_activities=MAX_ACTIVITY_THREADS,
+        graceful_shutdown_timeout=timedelta(seconds=GRACEFUL_SHUTDOWN_S),
     )
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Connect and serve until cancelled (or ``stop`` is set)."""
+    """Connect and serve until ``stop`` is set (SIGTERM/SIGINT set it in ``main``)."""
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    registered = await ensure_search_attributes(client, settings.temporal_namespace)
+    print(f"atc worker: search attributes {'registered' if registered else 'unavailable'}")
+    stop = stop or asyncio.Event()
     with ThreadPoolExecutor(MAX_ACTIVITY_THREADS) as executor:
         worker = drafting_worker(
             client, DraftingActivities(settings), settings.temporal_task_queue, executor
         )
         async with worker:
-            await (stop.wait() if stop else asyncio.Event().wait())
+            print("atc worker: polling", flush=True)
+            await stop.wait()
+            print("atc worker: stopping; running activities may finish", flush=True)
+        # Leaving the block shut the worker down gracefully.
+
+
+async def serve(settings: Settings) -> None:
+    """Run the worker until SIGTERM or SIGINT, then shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run_worker(settings, stop=stop)
 
 
 def main() -> None:
@@ -59,12 +81,11 @@ def main() -> None:
     )
     code = 0
     try:
-        asyncio.run(run_worker(settings))
-    except KeyboardInterrupt:
-        pass
+        asyncio.run(serve(settings))
     except Exception as exc:  # noqa: BLE001 - report, then exit through os._exit
         print(f"TemporalError: the worker stopped: {exc}", file=sys.stderr)
         code = 1
+    print("atc worker: stopped", flush=True)
     sys.stdout.flush()
     sys.stderr.flush()
     # temporalio's native threads may crash interpreter teardown (sdk-python#300).

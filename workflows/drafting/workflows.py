@@ -1,23 +1,25 @@
-"""Drafting and review as Temporal workflows (decision 5: Temporal owns durability and retries).
+"""Drafting and review as Temporal workflows: Temporal owns durability and retries.
 
-``DraftRequestWorkflow`` orchestrates the repair loop: plan (an activity;
-Temporal retries transient LLM failures with the server's delay), validate
-(an activity: rules, render, sandbox load, dry run), and at most
-``repair_attempts`` re-asks with the findings; then stores the draft (an
-activity) and, when asked, starts the draft's ``ReviewWorkflow``.
+``DraftRequestWorkflow`` runs the same attempt loop as the in-process path
+(:class:`copilot.drafting.record.AttemptLoop`) with plan and validate as
+activities (Temporal retries transient LLM failures with the server's delay;
+validation heartbeats, so a dead worker is noticed in seconds), then stores
+the draft under an id the workflow chose (a retried store is a no-op) and,
+for a valid draft, starts its ``ReviewWorkflow``.
 
-``ReviewWorkflow`` (one per draft id) waits, at most ``timeout_s``, for a
-``decide`` update: its validator refuses unknown actions, an empty
-reviewer, a non-current version and approving a version that failed
-validation before anything reaches history; accepted decisions are recorded
-in the store's audit trail by an activity.
+``ReviewWorkflow`` is the one writer of a draft's decisions. Its ``decide``
+update names a version and its spec hash; the validator refuses, before
+anything reaches history, unknown actions, an empty reviewer, a version or
+hash that is not current and a second decision; the handler re-checks
+(two updates can pass their validators in one activation) and records the
+decision through an activity whose write is idempotent. Memo and search
+attributes carry the version, hashes, status and decider.
 
 Workflow code is deterministic: no I/O, activities referenced by name.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import timedelta
 
@@ -26,6 +28,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from copilot.drafting.decision import decision_problem
+    from copilot.drafting.record import AttemptLoop
+    from workflows.drafting.review_attrs import review_attributes
     from workflows.drafting.shared import (
         INPUT_ERROR,
         LLM_ERROR,
@@ -36,19 +41,17 @@ with workflow.unsafe.imports_passed_through():
         REVIEW_WORKFLOW,
         STORE_ACTIVITY,
         VALIDATE_ACTIVITY,
+        VALIDATE_HEARTBEAT_S,
         DraftInput,
-        DraftOutcome,
-        PlanInput,
+        DraftRecord,
         PlanOutput,
         RecordInput,
         ReviewDecision,
         ReviewInput,
         ReviewState,
         StoreInput,
-        ValidateInput,
         ValidateOutput,
         VersionState,
-        decision_problem,
         review_workflow_id,
     )
 
@@ -57,7 +60,7 @@ NON_RETRYABLE = [LLM_ERROR, INPUT_ERROR, POLICY_DENIED]
 IO_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
-    maximum_attempts=3,
+    maximum_attempts=5,
     non_retryable_error_types=NON_RETRYABLE,
 )
 
@@ -67,8 +70,7 @@ class DraftRequestWorkflow:
     """Plan, validate and repair a draft, then store it; returns the whole run."""
 
     @workflow.run
-    async def run(self, data: DraftInput) -> DraftOutcome:
-        out = DraftOutcome(request=data.request, scopes=list(data.scopes))
+    async def run(self, data: DraftInput) -> DraftRecord:
         plan_retry = RetryPolicy(
             initial_interval=timedelta(seconds=1),
             backoff_coefficient=2.0,
@@ -76,91 +78,60 @@ class DraftRequestWorkflow:
             maximum_attempts=max(1, data.plan_attempts),
             non_retryable_error_types=NON_RETRYABLE,
         )
-        feedback: list[dict[str, str]] = []
-        previous: str | None = None
-        for attempt in range(1, max(0, data.repair_attempts) + 2):
+        loop = AttemptLoop(
+            data.request,
+            list(data.scopes),
+            data.products,
+            data.planner,
+            list(data.context),
+            data.repair_attempts,
+            data.run_dry_run,
+        )
+        while (request := loop.next_plan()) is not None:
             plan = await workflow.execute_activity(
                 PLAN_ACTIVITY,
-                PlanInput(
-                    data.request,
-                    list(data.scopes),
-                    data.products,
-                    data.planner,
-                    list(data.context),
-                    feedback,
-                    previous,
-                ),
+                request,
                 result_type=PlanOutput,
                 start_to_close_timeout=timedelta(seconds=data.plan_timeout_s),
                 retry_policy=plan_retry,
             )
-            answer = plan.answer if plan.answer is not None else plan.raw
             checked = await workflow.execute_activity(
                 VALIDATE_ACTIVITY,
-                ValidateInput(
-                    answer, plan.parse_error, list(data.scopes), data.products, data.run_dry_run
-                ),
+                loop.validate_input(plan),
                 result_type=ValidateOutput,
                 start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(seconds=VALIDATE_HEARTBEAT_S),
                 retry_policy=IO_RETRY,
             )
-            _record(out, attempt, plan, checked, answer)
-            done = checked.valid or (checked.rules_ok and not data.run_dry_run)
-            if done or not plan.repairable:
-                break
-            feedback = [f for f in checked.findings if f.get("severity") == "error"]
-            previous = plan.raw if plan.raw is not None else json.dumps(plan.answer)
-        if out.rules_ok and not data.run_dry_run:
-            out.notes.append(
-                "dry run skipped: the rules pass, but a draft is valid only once it ran"
-            )
+            loop.fold(plan, checked)
+        out = loop.finish()
         if data.store:
-            out.draft_id = await workflow.execute_activity(
-                STORE_ACTIVITY,
-                StoreInput(out, data.products, data.actor),
-                result_type=str,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=IO_RETRY,
-            )
-            out.version = 1
-            if out.valid and data.review_timeout_s > 0:
-                out.review_workflow_id = review_workflow_id(out.draft_id)
-                await workflow.start_child_workflow(
-                    REVIEW_WORKFLOW,
-                    ReviewInput(out.draft_id, data.review_timeout_s),
-                    id=out.review_workflow_id,
-                    # The review outlives the drafting run that started it.
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                )
+            await self._store(out, data)
         return out
 
-
-def _record(
-    out: DraftOutcome, attempt: int, plan: PlanOutput, checked: ValidateOutput, answer: object
-) -> None:
-    """Fold one attempt into the outcome (as ``draft_workflow`` does in-process)."""
-    out.attempts = attempt
-    out.planner, out.model = plan.planner, plan.model
-    out.prompt_tokens += plan.prompt_tokens
-    out.completion_tokens += plan.completion_tokens
-    out.prompt_hash = out.prompt_hash or plan.prompt_hash
-    out.model_hash = plan.model_hash
-    out.notes = list(dict.fromkeys([*out.notes, *plan.notes]))
-    out.plan_activity_attempts.append(plan.activity_attempt)
-    out.answer, out.spec_json, out.code = answer, checked.spec_json, checked.code
-    out.findings, out.dry_run = checked.findings, checked.dry_run
-    out.rules_ok, out.valid = checked.rules_ok, checked.valid
-    out.seconds = {"planning": plan.seconds, **checked.seconds}
-    out.history.append(
-        {
-            "attempt": attempt,
-            "errors": [f for f in checked.findings if f.get("severity") == "error"],
-            "prompt_tokens": plan.prompt_tokens,
-            "completion_tokens": plan.completion_tokens,
-            "seconds": dict(out.seconds),
-            "plan_activity_attempt": plan.activity_attempt,
-        }
-    )
+    async def _store(self, out: DraftRecord, data: DraftInput) -> None:
+        # The id is chosen here, deterministically: a retried store writes the same draft.
+        draft_id = "drf_" + workflow.uuid4().hex[:12]
+        review = out.valid and data.review_timeout_s > 0
+        review_id = review_workflow_id(draft_id) if review else None
+        out.draft_id = await workflow.execute_activity(
+            STORE_ACTIVITY,
+            StoreInput(out, data.products, data.actor, draft_id, review_id),
+            result_type=str,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=IO_RETRY,
+        )
+        out.version = 1
+        if review_id:
+            out.review_workflow_id = review_id
+            await workflow.start_child_workflow(
+                REVIEW_WORKFLOW,
+                ReviewInput(draft_id, data.review_timeout_s, data.search_attributes),
+                id=review_id,
+                memo={"draft_id": draft_id, "request": data.request[:200]},
+                # The review outlives the drafting run that started it.
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
 
 
 @workflow.defn(name="ReviewWorkflow")
@@ -170,46 +141,52 @@ class ReviewWorkflow:
     def __init__(self) -> None:
         self._state = ReviewState(draft_id="")
         self._loaded = False
+        self._attrs = False
         # An approve/reject whose activity is still running: refuse a second one.
         self._deciding = False
 
     @workflow.run
     async def run(self, data: ReviewInput) -> ReviewState:
-        self._state.draft_id = data.draft_id
-        latest = await self._load(data.draft_id)
-        self._state.version, self._state.valid = latest.version, latest.valid
-        # A draft the store already decided (or rejected as invalid) needs no review: done.
-        if latest.status == "approved":
-            self._state.status = "approved"
-        elif latest.status == "rejected":
-            self._state.status = "rejected"
+        self._state.draft_id, self._attrs = data.draft_id, data.search_attributes
+        self._adopt(await self._load(data.draft_id))
         deadline = workflow.now() + timedelta(seconds=data.timeout_s)
         self._state.deadline = deadline.isoformat()
         self._loaded = True
+        self._publish()
         try:
             await workflow.wait_condition(
                 lambda: self._state.status != "pending", timeout=timedelta(seconds=data.timeout_s)
             )
         except TimeoutError:
-            # Someone may have decided outside Temporal (the dashboard, `atc drafts`
-            # without --temporal): the store's decision stands; else the review expires.
-            latest = await self._load(data.draft_id)
-            if latest.status in ("approved", "rejected") and latest.valid:
-                self._state.status = latest.status
-            else:
+            if not self._deciding:
                 self._state.status = "expired"
                 note = ReviewDecision(
                     "comment", "atc", f"review expired: no decision within {data.timeout_s:g} s"
                 )
                 await self._record(note)
+                self._publish()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
-    async def _record(self, decision: ReviewDecision) -> str:
+    def _adopt(self, latest: VersionState) -> None:
+        s = self._state
+        s.version, s.valid, s.spec_hash, s.code_hash = (
+            latest.version, latest.valid, latest.spec_hash, latest.code_hash,
+        )  # fmt: skip
+        s.approved_version, s.decided_by = latest.approved_version, latest.decided_by
+        s.status = "pending" if latest.status == "draft" else latest.status
+
+    def _publish(self) -> None:
+        memo, attributes = review_attributes(self._state)
+        workflow.upsert_memo(memo)
+        if self._attrs:
+            workflow.upsert_search_attributes(attributes)
+
+    async def _record(self, decision: ReviewDecision) -> VersionState:
         return await workflow.execute_activity(
             RECORD_DECISION_ACTIVITY,
             RecordInput(self._state.draft_id, decision),
-            result_type=str,
+            result_type=VersionState,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=IO_RETRY,
         )
@@ -218,25 +195,32 @@ class ReviewWorkflow:
     async def decide(self, decision: ReviewDecision) -> ReviewState:
         """Record an accepted decision in the store; returns the new state."""
         final = decision.action != "comment"
-        self._deciding = self._deciding or final
+        if final:
+            # Another update may have passed its validator in the same activation.
+            problem = self._problem(decision)
+            if problem:
+                raise ApplicationError(problem, type=POLICY_DENIED, non_retryable=True)
+            self._deciding = True
+        if not decision.decision_id:
+            info = workflow.current_update_info()
+            decision.decision_id = f"{workflow.info().workflow_id}/{info.id if info else ''}"
         try:
-            status = await self._record(decision)
+            latest = await self._record(decision)
         finally:
-            if final:
-                self._deciding = False
+            self._deciding = False
         entry = asdict(decision)
-        entry["version"] = self._state.version
         entry["at"] = workflow.now().isoformat()
         self._state.decisions.append(entry)
-        if final:
-            self._state.status = "approved" if status == "approved" else "rejected"
+        self._adopt(latest)
+        self._publish()
         return self._state
 
     @workflow.update
     async def refresh(self) -> ReviewState:
-        """Reload the latest version (after an edit or a re-draft added one)."""
-        latest = await self._load(self._state.draft_id)
-        self._state.version, self._state.valid = latest.version, latest.valid
+        """Reload the latest version (after a spec edit or a re-draft added one)."""
+        if not self._deciding:
+            self._adopt(await self._load(self._state.draft_id))
+            self._publish()
         return self._state
 
     async def _load(self, draft_id: str) -> VersionState:
@@ -248,14 +232,17 @@ class ReviewWorkflow:
             retry_policy=IO_RETRY,
         )
 
+    def _problem(self, decision: ReviewDecision) -> str | None:
+        if self._deciding and decision.action != "comment":
+            return "another decision is being recorded"
+        return decision_problem(self._state.as_version_state(), decision)
+
     @decide.validator
     def validate_decide(self, decision: ReviewDecision) -> None:
         # Runs before anything is written to history: a refusal leaves no trace.
         if not self._loaded:
             raise ApplicationError("the review is still loading the draft; try again")
-        if self._deciding and decision.action != "comment":
-            raise ApplicationError("another decision is being recorded", type=POLICY_DENIED)
-        problem = decision_problem(self._state, decision)
+        problem = self._problem(decision)
         if problem:
             raise ApplicationError(problem, type=POLICY_DENIED, non_retryable=True)
 
