@@ -50,6 +50,28 @@ def _label(step) -> str:
     return f"{step.id}\nparallel"
 
 
+def _edges(spec: WorkflowSpec, step) -> list[tuple[str, str]]:
+    """(target, label) of each transition out of ``step``.
+
+    An approval shows where silence leads: with the branch it shares, on its
+    own escalation edge, or to the end (``stop`` and ``fail`` run no step).
+    """
+    targets = successors(spec, step)
+    if isinstance(step, BranchStep):
+        return list(zip(targets, ("true", "false"), strict=True))
+    if not isinstance(step, ApprovalStep):
+        return [(targets[0], "")]
+    action = step.timeout_action()
+    approve = "approve / timeout" if action == "approve" else "approve"
+    reject = "reject / timeout" if action == "reject" else "reject"
+    edges = [(targets[0], approve), (targets[1], reject)]
+    if action == "escalate" and len(targets) > 2:
+        edges.append((targets[2], "timeout: escalate"))
+    elif action in ("stop", "fail"):
+        edges.append((END, f"timeout: {action}"))
+    return edges
+
+
 def to_dot(spec: WorkflowSpec) -> str:
     """The flow of ``spec``: steps as nodes, transitions as labelled edges."""
     names = {s.id: f"s{i}" for i, s in enumerate(spec.steps)}
@@ -72,13 +94,9 @@ def to_dot(spec: WorkflowSpec) -> str:
             for child in step.steps:
                 if child in names:
                     lines.append(f'  {src} -> {names[child]} [style=dashed, label="runs"];')
-        targets = successors(spec, step)
-        labels = {BranchStep: ("true", "false"), ApprovalStep: ("approve", "reject / timeout")}.get(
-            type(step), ("",)
-        )
         if any(step.id in p.steps for p in spec.steps if isinstance(p, ParallelStep)):
             continue
-        for target, label in zip(targets, labels, strict=False):
+        for target, label in _edges(spec, step):
             if target in names:
                 attr = f" [label={_q(label)}]" if label else ""
                 lines.append(f"  {src} -> {names[target]}{attr};")

@@ -72,13 +72,23 @@ def sample_inputs(spec: WorkflowSpec) -> dict[str, Any]:
 
 
 def scenarios_for(spec: WorkflowSpec) -> list[dict[str, Any]]:
-    """Approve everything; with approvals also reject everything and answer nothing."""
-    if not any(isinstance(s, ApprovalStep) for s in spec.steps):
+    """Approve everything; with approvals also reject everything and answer nothing.
+
+    In ``no-answer`` every approval times out, so the run shows what each one
+    states for silence (stop, escalate to its step, ...); ``on_timeout`` names it
+    per approval, for the report's reader.
+    """
+    approvals = [s for s in spec.steps if isinstance(s, ApprovalStep)]
+    if not approvals:
         return [{"name": "run", "answers": {}}]
     return [
         {"name": "approve", "answers": {"*": "approve"}},
         {"name": "reject", "answers": {"*": "reject"}},
-        {"name": "no-answer", "answers": {"*": "timeout"}},
+        {
+            "name": "no-answer",
+            "answers": {"*": "timeout"},
+            "on_timeout": {s.id: s.timeout_action() for s in approvals},
+        },
     ]
 
 

@@ -5,8 +5,11 @@ action onto the catalog operation that fits it best, preferring ones the
 scopes grant (an operation outside them is kept, so validation names the
 missing scope: nothing is silently swapped), fills path parameters from
 typed inputs (:mod:`copilot.drafting.offline_steps`) and lays the steps out:
-a threshold branch, the approval with its reject path, sleeps, polls,
-status guards, parallel groups and notifications. Every link is explicit.
+a threshold branch, the approval with its reject path and what silence does
+(``stop`` unless the request says otherwise: escalating to a notification,
+or an explicit reject/approve/fail; never the reject branch by default),
+sleeps, polls, status guards, parallel groups and notifications. Every link
+is explicit.
 Its output says plainly that no LLM was used.
 """
 
@@ -24,7 +27,7 @@ from copilot.drafting.planner import OFFLINE_NOTE, PlanRequest, PlanResult
 from copilot.errors import InputError
 
 DEFAULT_APPROVAL_S = 86400
-DEFAULT_POLL_ATTEMPTS = 60
+DEFAULT_POLL_ATTEMPTS = 50  # the most WF004 allows: a poll is one activity's retry policy
 
 
 class OfflinePlanner:
@@ -83,6 +86,7 @@ def _translate(actions: list[Action], maker: StepMaker, done: list[dict]) -> lis
                 continue
             step = maker.call(action, op)
             if action.kind == "poll":
+                step.pop("retry")  # a poll's attempts and interval are its retry policy
                 left = "${steps." + step["id"] + ".body.status}"
                 step["poll"] = {
                     "until": {"left": left, "op": "eq", "right": action.status},
@@ -144,6 +148,7 @@ def _layout(reading: Reading, maker: StepMaker) -> list[dict]:
     approval = main[cut] if cut is not None else None
     post = _translate(main[cut + 1 :], maker, pre) if cut is not None else []
     reject = _translate(reading.reject, maker, pre) if approval else []
+    escalation = _translate(reading.escalation, maker, pre) if approval else []
     if reading.reject and not approval:
         maker.notes.append("the request names a rejection path but no approval; it was left out")
     first = lambda steps: next((s["id"] for s in steps if not s.get("_child")), "end")  # noqa: E731
@@ -173,7 +178,7 @@ def _layout(reading: Reading, maker: StepMaker) -> list[dict]:
             "approver": who,
             "prompt": f"Approve {about}{amount}?",
             "timeout_s": approval.seconds or DEFAULT_APPROVAL_S,
-            "on_timeout": "reject",
+            **_on_timeout(reading, escalation, maker),
             "on_reject": first(reject),
             "next": None,
         }
@@ -184,14 +189,29 @@ def _layout(reading: Reading, maker: StepMaker) -> list[dict]:
         _link(pre + gate + [node], node["id"])
         _link(post, "end")
         _link(reject, "end")
+        _link(escalation, "end")
         node["next"] = first(post)
-        steps = pre + gate + [node] + post + reject
+        steps = pre + gate + [node] + post + reject + escalation
     else:
         _link(gate + pre, "end")
         steps = gate + pre
     for step in steps:
         step.pop("_child", None)
     return steps
+
+
+def _on_timeout(reading: Reading, escalation: list[dict], maker: StepMaker) -> dict[str, Any]:
+    """What an unanswered approval does: what the request said, else stop."""
+    if escalation:
+        first = next(s["id"] for s in escalation if not s.get("_child"))
+        return {"on_timeout": "escalate", "on_timeout_next": first}
+    if reading.silence in ("", "escalate"):
+        said = "names nothing to escalate to" if reading.silence else "does not say"
+        maker.notes.append(
+            f"the request {said} what happens when nobody answers; the workflow stops then"
+        )
+        return {"on_timeout": "stop"}
+    return {"on_timeout": reading.silence}
 
 
 _KIND_WORDS = {

@@ -51,6 +51,22 @@ APPROVERS = re.compile(
     r"legal|support)\b"
 )
 PRONOUNS = {"it", "them", "its", "their", "this", "that"}
+# What the request says happens when nobody answers an approval.
+SILENCE = re.compile(
+    r"\b(if (?:no one|nobody) (?:answers|responds|replies|decides|approves)|"
+    r"if (?:there is )?no (?:answer|response|reply|decision)(?: comes| arrives| is given)?|"
+    r"if (?:it|the approval|the request) times? out|on timeout|if unanswered|"
+    r"if (?:the \w+ |they |he |she )?(?:does not|doesn't|do not|don't|never) "
+    r"(?:answers?|responds?|reply|replies|decides?)|"
+    r"if not (?:answered|decided|approved) (?:in time|within|by|before))"
+)
+SILENT_OUTCOMES = (
+    ("reject", re.compile(r"\b(reject\w*|den(?:y|ied)|decline\w*)\b")),
+    ("approve", re.compile(r"\b(approve\w*|go ahead|proceed)\b")),
+    ("fail", re.compile(r"\b(fail)\b")),
+    ("stop", re.compile(r"\b(stop|end the workflow|give up|do nothing|drop it|abandon)\b")),
+)
+ESCALATE = re.compile(r"\bescalate\b")
 EXAMPLES = {
     "order": "ORD-1001",
     "payment": "pay_3fa9b2c4d5e6f7a8b9c0d1e2",

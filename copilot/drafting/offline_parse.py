@@ -5,7 +5,9 @@ each clause yields actions in the order they are written (calls, notify,
 sleep, poll, approval), with a few patterns on top: a trigger ("when an
 order over 10,000 is created") sets the subject and a threshold, "after X
 approves" puts the approval first, "on rejection ..." starts the reject
-path, "in parallel" groups calls, "until it is delivered" makes a poll.
+path, "if nobody answers ..." says what silence does (stop, escalate to a
+notification, or an explicit reject/approve/fail), "in parallel" groups
+calls, "until it is delivered" makes a poll.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from dataclasses import dataclass, field
 
 from copilot.drafting.offline_lexicon import (
     APPROVERS,
+    ESCALATE,
     NOTIFY,
     PEOPLE,
     PRONOUNS,
+    SILENCE,
+    SILENT_OUTCOMES,
     SMS,
     VERBS,
     noun,
@@ -103,6 +108,8 @@ class Reading:
     main: list[Action] = field(default_factory=list)
     reject: list[Action] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    silence: str = ""  # what an unanswered approval does, when the request says
+    escalation: list[Action] = field(default_factory=list)
 
 
 def _verbs_in(text: str) -> list[tuple[int, str, int]]:
@@ -236,13 +243,54 @@ def read_request(request: str, vocabulary: set[str], subjects: set[str]) -> Read
             if (n := noun(word)) in subjects:
                 reading.subject = n
                 break
-    split = REJECT.search(text)
-    main_text, reject_text = (text[: split.start()], text[split.end() :]) if split else (text, "")
+    parts = _sections(text)
     group = 0
-    for target, part in ((reading.main, main_text), (reading.reject, reject_text)):
+    for target, part in ((reading.main, parts["main"]), (reading.reject, parts["reject"])):
         for clause in CLAUSES.split(part):
             if clause.strip():
                 group += 1
                 parallel = bool(PARALLEL.search(clause))
                 target += _clause_actions(clause, reading, vocabulary, group if parallel else 0)
+    _read_silence(parts["silence"], reading, vocabulary)
     return reading
+
+
+def _sections(text: str) -> dict[str, str]:
+    """The request cut at "on rejection ..." and "if nobody answers ..." (either order)."""
+    marks: list[tuple[int, int, str]] = []
+    if m := SILENCE.search(text):
+        marks.append((m.start(), m.end(), "silence"))
+    for m in REJECT.finditer(text):
+        if not any(s < m.end() and m.start() < e for s, e, _ in marks):
+            marks.append((m.start(), m.end(), "reject"))
+            break
+    marks.sort()
+    out = {"main": text[: marks[0][0]] if marks else text, "reject": "", "silence": ""}
+    for i, (_, end, name) in enumerate(marks):
+        out[name] = text[end : marks[i + 1][0] if i + 1 < len(marks) else len(text)]
+    return out
+
+
+def _read_silence(text: str, reading: Reading, vocabulary: set[str]) -> None:
+    """An explicit outcome word, or else the actions to escalate to (a notification)."""
+    wait = DURATION.search(text)
+    approval = next((a for a in reading.main if a.kind == "approval"), None)
+    if wait and approval is not None and not approval.seconds:
+        approval.seconds = seconds(*wait.groups())  # "if nobody answers within 2 days"
+    text = _blank(text, DURATION)
+    if not text.strip():
+        return
+    for outcome, pattern in SILENT_OUTCOMES:
+        if pattern.search(text):
+            reading.silence = outcome
+            return
+    words = set(words_of(text))
+    who = APPROVERS.search(text)
+    fallback = who.group(1) if who and who.group(1).isalpha() else "manager"
+    for clause in CLAUSES.split(ESCALATE.sub("notify", text)):
+        if clause.strip():
+            reading.escalation += _clause_actions(clause, reading, vocabulary, 0)
+    for action in reading.escalation:
+        if action.kind == "notify" and action.recipient not in words:
+            action.recipient = fallback  # "escalate" alone means to someone above, not the customer
+    reading.silence = "escalate" if reading.escalation else "stop"

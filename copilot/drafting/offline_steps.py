@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from copilot.drafting.offline_lexicon import (
+    APPROVERS,
     EXAMPLES,
     PEOPLE,
     OpProfile,
@@ -147,7 +148,8 @@ class StepMaker:
         if chosen.op.id not in self.allowed:
             need = " or ".join(chosen.op.scopes) or "a scope no API product offers"
             self.notes.append(f"{chosen.op.id} needs {need}, which was not granted")
-        who = action.recipient if action.recipient in PEOPLE else "customer"
+        known = action.recipient in PEOPLE or APPROVERS.fullmatch(action.recipient)
+        who = action.recipient if known and action.recipient.isalpha() else "customer"
         sms = action.channel == "sms" or "sms" in chosen.nouns
         field, example = ("phone", "+15555550100") if sms else ("email", f"{who}@example.com")
         step = self.call(action, chosen.op, "notify")

@@ -80,3 +80,43 @@ def template_values(spec: WorkflowSpec) -> list[tuple[str, str, object]]:
         if isinstance(step, ApprovalStep):
             out.append((step.id, "prompt", step.prompt))
     return out
+
+
+CALL_RESULT_KEYS = ("status", "body")
+APPROVAL_RESULT_KEYS = ("outcome", "reviewer", "comment")
+
+
+def kept_paths(spec: WorkflowSpec) -> dict[str, tuple[str, ...]]:
+    """Per call or notify step, the body paths some template reads (``"total"``, ``"a.b"``).
+
+    Only these stay in workflow state: the activity returns a call's status
+    and these paths of its body, nothing else. A reference to the whole body
+    keeps nothing (the rules refuse it); sorted, so rendering is stable.
+    """
+    calls = {s.id for s in spec.operation_steps()}
+    found: dict[str, set[str]] = {c: set() for c in calls}
+    for _, _, value in template_values(spec):
+        for ref in refs_in(value):
+            body = ref.root == "steps" and ref.path[:1] == ("body",) and len(ref.path) > 1
+            if body and ref.name in calls:
+                found[ref.name].add(".".join(ref.path[1:]))
+    return {step: tuple(sorted(paths)) for step, paths in found.items()}
+
+
+def poll_target(step: CallStep) -> tuple[str, ...] | None:
+    """The result path a poll's ``until`` reads (``("body", "status")``), or None.
+
+    The activity evaluates the condition on the answer it just got, so
+    ``until.left`` must be exactly one reference into the step's own result.
+    """
+    if step.poll is None:
+        return None
+    parts = parse_template(step.poll.until.left)
+    if len(parts) != 1 or not isinstance(parts[0], Ref):
+        return None
+    ref = parts[0]
+    if ref.root != "steps" or ref.name != step.id or not ref.path:
+        return None
+    if ref.path == ("status",) or (ref.path[0] == "body" and len(ref.path) > 1):
+        return ref.path
+    return None

@@ -3,11 +3,15 @@
 The module holds a typed input dataclass and a workflow class whose run loop
 walks the spec's steps (each step a method returning the next step's id).
 Calls go through the one gateway activity (``CALL_OPERATION``) with a
-start-to-close timeout and a bounded retry policy; approvals wait with
-``workflow.wait_condition(..., timeout=...)`` and are answered by the
-``decide`` update (its validator refuses a decision nothing is waiting for)
-or the ``submit_decision`` signal; the ``status`` query says what the
-workflow waits for.
+start-to-close timeout and a bounded retry policy; each names the body
+paths later steps read (``keep``: nothing else enters workflow state), and a
+poll is that one activity retried on the poll's interval until its
+condition holds. Approvals wait with ``workflow.wait_condition(...,
+timeout=...)`` and are answered only by the ``decide`` update: its validator,
+and its handler again, refuse a decision for an approval that is not pending
+or was already decided (or timed out), so exactly one decision per approval
+lands. A timeout does what the spec says (``stop`` unless told otherwise).
+The ``status`` query says what the workflow waits for.
 
 Output is a pure function of the spec (and the scopes it was checked
 against): the same input gives identical bytes. Spec text appears only as
@@ -20,7 +24,7 @@ import hashlib
 
 from copilot.drafting.literals import camel, ident, lit, value_expr
 from copilot.drafting.render_steps import step_method
-from copilot.drafting.spec import ApprovalStep, ParallelStep, WorkflowSpec
+from copilot.drafting.spec import ApprovalStep, CallStep, ParallelStep, WorkflowSpec
 
 _TYPES = {
     "string": ("str", ""),
@@ -48,14 +52,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.drafts.shared import (
-        CALL_OPERATION,
-        ApprovalDecision,
-        CallRequest,
-        StepStatus,
-        check_decision,
-        compare,
-        lookup,
-        text,
+{imports}
     )
 '''
 
@@ -66,7 +63,9 @@ _HELPERS = """
         self._status = StepStatus(step, kind, until, approver, prompt, list(self._path))
 
     async def _call(self, request: CallRequest, timeout: timedelta, retry: RetryPolicy) -> None:
-        self._set_status(request.step, "call")
+        self._set_status(request.step, "call" if request.until is None else "poll")
+        # Each run of a step is a new call with its own idempotency key; retries share it.
+        request.iteration = self._path.count(request.step) - 1
         self._results[request.step] = await workflow.execute_activity(
             CALL_OPERATION,
             request,
@@ -78,21 +77,18 @@ _HELPERS = """
     async def _sleep(self, step: str, duration: timedelta) -> None:
         self._set_status(step, "sleep", until=(workflow.now() + duration).isoformat())
         await workflow.sleep(duration)
+"""
 
-    async def _approval(
-        self, step: str, approver: str, prompt: str, timeout: timedelta, on_timeout: str
-    ) -> str:
+_APPROVAL_HELPERS = """
+    async def _approval(self, step: str, approver: str, prompt: str, timeout: timedelta) -> str:
         until = (workflow.now() + timeout).isoformat()
         self._set_status(step, "approval", until=until, approver=approver, prompt=prompt)
         try:
             await workflow.wait_condition(lambda: step in self._decisions, timeout=timeout)
         except TimeoutError:
-            self._results[step] = {"outcome": "timeout", "reviewer": "", "comment": ""}
-            if on_timeout == "fail":
-                raise ApplicationError(
-                    "approval " + step + " timed out", non_retryable=True
-                ) from None
-            return on_timeout
+            # A timeout is final like a decision; a decision that landed in the same
+            # activation as the timer stands (its caller was told it was accepted).
+            self._decisions.setdefault(step, ApprovalDecision(step, "timeout", "", ""))
         decision = self._decisions[step]
         self._results[step] = {
             "outcome": decision.outcome,
@@ -101,29 +97,30 @@ _HELPERS = """
         }
         return decision.outcome
 
-    @workflow.query(name="status")
-    def status(self) -> StepStatus:
-        return self._status
-"""
+    def _stop(self, reason: str) -> str:
+        self._stopped = reason
+        return "end"
 
-_APPROVAL_HANDLERS = """
     @workflow.update(name="decide")
     async def decide(self, decision: ApprovalDecision) -> str:
+        # Updates delivered together all pass the validator before any handler runs, so the
+        # handler checks again: one decision lands and every other caller is refused.
+        try:
+            check_decision(self._status, decision, self._decisions)
+        except ValueError as exc:
+            raise ApplicationError(str(exc), type="DecisionRefused", non_retryable=True) from None
         self._decisions[decision.step] = decision
         return decision.outcome
 
     @decide.validator
     def validate_decide(self, decision: ApprovalDecision) -> None:
-        check_decision(self._status, decision)
+        check_decision(self._status, decision, self._decisions)
+"""
 
-    @workflow.signal(name="submit_decision")
-    def submit_decision(self, decision: ApprovalDecision) -> None:
-        try:
-            check_decision(self._status, decision)
-        except ValueError as exc:
-            workflow.logger.warning("decision ignored: %s", exc)
-            return
-        self._decisions[decision.step] = decision
+_STATUS_QUERY = """
+    @workflow.query(name="status")
+    def status(self) -> StepStatus:
+        return self._status
 """
 
 
@@ -167,6 +164,54 @@ def _tuple(name: str, items: list[str]) -> str:
     return "\n".join([f"{name} = (", *[f"    {lit(i)}," for i in items], ")"])
 
 
+def _imports(spec: WorkflowSpec) -> str:
+    """The names taken from workflows.drafts.shared (only what this module uses)."""
+    names = ["CALL_OPERATION", "CallRequest", "StepStatus"]
+    if any(isinstance(s, ApprovalStep) for s in spec.steps):
+        names += ["ApprovalDecision", "check_decision"]
+    if any(isinstance(s, CallStep) and s.poll is not None for s in spec.steps):
+        names.append("PollUntil")
+    names += ["compare", "lookup", "text"]
+    ordered = sorted(names, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
+    return "\n".join(f"        {n}," for n in ordered)
+
+
+def _run(spec: WorkflowSpec, input_class: str, stops: bool) -> list[str]:
+    result = '{"status": "completed", "path": list(self._path), "results": self._results}'
+    lines = [
+        "    @workflow.run",
+        f"    async def run(self, data: {input_class}) -> dict[str, Any]:",
+        "        steps = {",
+        *[f"            {lit(s.id)}: self._step_{ident(s.id, 'step')}," for s in spec.steps],
+        "        }",
+        f"        step = {lit(spec.steps[0].id)}",
+        '        while step != "end":',
+        "            handler = steps.get(step)",
+        "            if handler is None or len(self._path) >= MAX_STEPS:",
+        '                raise ApplicationError("cannot run step " + step, non_retryable=True)',
+        "            self._path.append(step)",
+        "            step = await handler(data)",
+    ]
+    if not stops:
+        return lines + [
+            '        self._set_status("", "done")',
+            "        await workflow.wait_condition(workflow.all_handlers_finished)",
+            f"        return {result}",
+        ]
+    return lines + [
+        '        self._set_status("", "stopped" if self._stopped else "done")',
+        "        await workflow.wait_condition(workflow.all_handlers_finished)",
+        "        if self._stopped:",
+        "            return {",
+        '                "status": "stopped",',
+        '                "reason": self._stopped,',
+        '                "path": list(self._path),',
+        '                "results": self._results,',
+        "            }",
+        f"        return {result}",
+    ]
+
+
 def render(spec: WorkflowSpec, scopes: tuple[str, ...] | list[str] = ()) -> str:
     """The Python module for ``spec`` (deterministic; raises SpecError on anything unsafe)."""
     workflow_class, input_class = class_names(spec)
@@ -175,7 +220,9 @@ def render(spec: WorkflowSpec, scopes: tuple[str, ...] | list[str] = ()) -> str:
     operations = sorted({s.operation for s in spec.operation_steps()})
     out = [
         _HEADER.format(
-            name=ident(spec.name, "name"), asyncio="\nimport asyncio" if has_parallel else ""
+            name=ident(spec.name, "name"),
+            asyncio="\nimport asyncio" if has_parallel else "",
+            imports=_imports(spec),
         )
     ]
     out += [
@@ -196,29 +243,19 @@ def render(spec: WorkflowSpec, scopes: tuple[str, ...] | list[str] = ()) -> str:
         "",
         "    def __init__(self) -> None:",
         "        self._results: dict[str, Any] = {}",
-        "        self._decisions: dict[str, ApprovalDecision] = {}",
         "        self._path: list[str] = []",
         "        self._status = StepStatus()",
-        "",
-        "    @workflow.run",
-        f"    async def run(self, data: {input_class}) -> dict[str, Any]:",
-        "        steps = {",
-        *[f"            {lit(s.id)}: self._step_{ident(s.id, 'step')}," for s in spec.steps],
-        "        }",
-        f"        step = {lit(spec.steps[0].id)}",
-        '        while step != "end":',
-        "            handler = steps.get(step)",
-        "            if handler is None or len(self._path) >= MAX_STEPS:",
-        '                raise ApplicationError("cannot run step " + step, non_retryable=True)',
-        "            self._path.append(step)",
-        "            step = await handler(data)",
-        '        self._set_status("", "done")',
-        "        await workflow.wait_condition(workflow.all_handlers_finished)",
-        '        return {"status": "completed", "path": list(self._path), "results": self._results}',
     ]
+    if has_approval:
+        out += [
+            "        self._decisions: dict[str, ApprovalDecision] = {}",
+            '        self._stopped = ""',
+        ]
+    out += ["", *_run(spec, input_class, has_approval)]
     out.append(_HELPERS.rstrip("\n"))
     if has_approval:
-        out.append(_APPROVAL_HANDLERS.rstrip("\n"))
+        out.append(_APPROVAL_HELPERS.rstrip("\n"))
+    out.append(_STATUS_QUERY.rstrip("\n"))
     for step in spec.steps:
         out += ["", *step_method(spec, step, input_class)]
     return "\n".join(out) + "\n"

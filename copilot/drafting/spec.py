@@ -1,17 +1,19 @@
 """WorkflowSpec: the only thing a planner (LLM or offline) may produce.
 
-A spec is data, never code (DESIGN.md decision 1): a name, typed inputs and a
+A spec is data, never code: a name, typed inputs and a
 flat list of steps. Steps run in list order unless a step says where to go
 next (``next``, a branch's ``if_true``/``if_false``, an approval's
-``on_reject``); ``"end"`` finishes the workflow. Calls name catalog
-operations by id, never URLs (decision 2).
+``on_reject`` or ``on_timeout_next``); ``"end"`` finishes the workflow.
+Calls name catalog operations by id, never URLs.
 
 Values in ``params``/``query``/``body`` and a condition's ``left`` are
 templates: literal text with references ``${inputs.NAME}`` and
 ``${steps.STEP_ID.PATH...}`` (a call's result is ``{"status", "body"}``, an
-approval's ``{"outcome", "reviewer", "comment"}``). Fields that a planner may
-leave ``null`` get the documented defaults, except timeouts: a missing
-timeout is a validation finding, not a silent default.
+approval's ``{"outcome", "reviewer", "comment"}``). A call's result keeps
+only the body fields some step references, so large responses never enter
+workflow history. Fields that a planner may leave ``null`` get the
+documented defaults, except timeouts and what an approval does when nobody
+answers: those are validation findings, not silent defaults.
 """
 
 from __future__ import annotations
@@ -85,7 +87,15 @@ class Condition(_Model):
 
 
 class Poll(_Model):
-    """Repeat a call until ``until`` holds, at most ``max_attempts`` times (a bounded loop)."""
+    """Repeat a call until ``until`` holds, at most ``max_attempts`` times, ``interval_s`` apart.
+
+    ``until.left`` reads the call's own result (``${steps.THIS.body.FIELD}``).
+    The repetition is the activity's retry policy, so history holds one
+    activity however often it asks; transient failures count as attempts too.
+    When the last attempt still does not meet ``until``, the step succeeds
+    with that last answer and the workflow goes on (branch on it if that
+    matters); the step fails only when the last attempt itself fails.
+    """
 
     until: Condition
     interval_s: Annotated[int | None, Field(ge=1)] = None
@@ -120,16 +130,42 @@ class NotifyStep(_OperationStep):
     kind: Literal["notify"]
 
 
+OnTimeout = Literal["stop", "escalate", "fail", "reject", "approve"]
+ON_TIMEOUT_DEFAULT = "stop"
+
+
 class ApprovalStep(_StepBase):
-    """Wait for a human decision (an update with a validator, or a signal)."""
+    """Wait for one human decision (the ``decide`` update; the first decision is final).
+
+    When nobody answers within ``timeout_s``, ``on_timeout`` says what happens:
+    ``stop`` ends the workflow without running another step, ``escalate`` goes
+    to ``on_timeout_next`` (e.g. a notification to a manager), ``fail`` fails
+    the workflow, ``reject``/``approve`` take that branch. Null behaves as
+    ``stop``, and is a validation finding: silence never runs a branch unless
+    the spec says so.
+    """
 
     kind: Literal["approval"]
     approver: ShortText
     prompt: Annotated[str, Field(max_length=1000)]
     timeout_s: Annotated[int | None, Field(ge=1)] = None
-    on_timeout: Literal["reject", "approve", "fail"] | None = None  # default: reject
+    on_timeout: Annotated[
+        OnTimeout | None,
+        Field(
+            description="when nobody answers: stop (end, no further step), escalate (go to "
+            "on_timeout_next), fail, or, only if the request says so, reject/approve"
+        ),
+    ] = None
+    on_timeout_next: Annotated[
+        str | None,
+        Field(pattern=STEP_TARGET, description='with on_timeout "escalate": the step to go to'),
+    ] = None
     on_reject: StepTarget | None = None  # default: end
     next: StepTarget | None = None
+
+    def timeout_action(self) -> str:
+        """What a timeout does (``on_timeout`` or its default)."""
+        return self.on_timeout or ON_TIMEOUT_DEFAULT
 
 
 class SleepStep(_StepBase):
@@ -204,7 +240,9 @@ def successors(spec: WorkflowSpec, step: Step) -> list[str]:
     """The targets control may go to after ``step`` (``"end"`` included).
 
     The default is the next step in list order that is not a parallel child
-    (children run inside their parallel step, never in sequence).
+    (children run inside their parallel step, never in sequence). An
+    approval's are ``[approve, reject]``, plus the escalation target when it
+    escalates on timeout.
     """
     children = parallel_children(spec)
     index = spec.steps.index(step)
@@ -213,7 +251,10 @@ def successors(spec: WorkflowSpec, step: Step) -> list[str]:
     if isinstance(step, BranchStep):
         return [step.if_true, step.if_false]
     if isinstance(step, ApprovalStep):
-        return [step.next or following, step.on_reject or END]
+        out = [step.next or following, step.on_reject or END]
+        if step.timeout_action() == "escalate" and step.on_timeout_next is not None:
+            out.append(step.on_timeout_next)
+        return out
     return [step.next or following]
 
 

@@ -9,7 +9,8 @@ from copilot.rules.base import Finding, Rule, RuleContext
 
 MAX_CALL_S = 3600  # one call; a longer job is a workflow, not an activity
 MAX_SLEEP_S = 30 * 86400
-MAX_POLL_ATTEMPTS = 1000
+# A poll runs as one activity whose retry policy asks again, so it has the retry bound.
+MAX_POLL_ATTEMPTS = 50
 MAX_EXECUTION_S = 90 * 86400
 
 

@@ -12,7 +12,7 @@ from copilot.rules.base import Finding, Rule, RuleContext
 
 def _targets(step) -> list[tuple[str, str]]:
     out = []
-    for name in ("next", "if_true", "if_false", "on_reject"):
+    for name in ("next", "if_true", "if_false", "on_reject", "on_timeout_next"):
         value = getattr(step, name, None)
         if value is not None:
             out.append((name, value))
@@ -89,7 +89,7 @@ def _graph_findings(spec) -> Iterator[Finding]:
         if step.id not in reached:
             yield f(
                 f"step {step.id} can never run (no path from {flow.start} reaches it); fix: "
-                "point a next/if_true/if_false/on_reject at it, or remove it",
+                "point a next/if_true/if_false/on_reject/on_timeout_next at it, or remove it",
                 f"steps.{step.id}",
             )
         if isinstance(step, BranchStep) and step.if_true == step.if_false:

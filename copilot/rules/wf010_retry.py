@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from copilot.drafting.spec import effective_retry
+from copilot.drafting.spec import CallStep, effective_retry
 from copilot.rules.base import Finding, Rule, RuleContext
 
 MAX_ATTEMPTS = 50
@@ -16,6 +16,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     for step in ctx.spec.operation_steps():
         retry = effective_retry(step.retry)
         at = f"steps.{step.id}.retry"
+        if isinstance(step, CallStep) and step.poll is not None:
+            if step.retry is not None:
+                yield RULE.finding(
+                    f"step {step.id} polls, and a poll is retried on its own interval and "
+                    "max_attempts (a failed call uses one of them), so its retry is ignored; "
+                    "fix: remove retry, or tune poll.interval_s and poll.max_attempts",
+                    at,
+                    severity="warning",
+                )
+            continue
         if retry["max_attempts"] == 0:
             yield RULE.finding(
                 f"step {step.id} retries without limit (max_attempts 0); fix: set max_attempts "

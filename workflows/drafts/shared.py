@@ -8,6 +8,7 @@ import exactly the names in ``__all__`` (the AST allow-list enforces it).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ __all__ = [
     "TASK_QUEUE",
     "ApprovalDecision",
     "CallRequest",
+    "PollUntil",
     "StepStatus",
     "check_decision",
     "compare",
@@ -31,14 +33,38 @@ COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le", "contains", "exists", "not_ex
 
 
 @dataclass
+class PollUntil:
+    """A poll's condition, evaluated by the activity on each answer it gets.
+
+    ``path`` reads the call's result (``("body", "status")`` or ``("status",)``);
+    ``attempts`` is the poll's bound: the last attempt returns its answer even
+    when the condition does not hold.
+    """
+
+    path: tuple[str, ...]
+    op: str
+    right: Any = None
+    attempts: int = 1
+
+
+@dataclass
 class CallRequest:
-    """One operation call: a catalog operation id, never a URL."""
+    """One operation call: a catalog operation id, never a URL.
+
+    ``iteration`` counts earlier runs of the same step in this workflow (the
+    workflow sets it), so each run gets its own idempotency key while
+    Temporal's retries of one run share it. ``keep`` lists the body paths
+    later steps read: only those come back. ``until`` makes the call a poll.
+    """
 
     step: str
     operation: str
     params: dict[str, Any] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
     body: Any = None
+    keep: tuple[str, ...] = ()
+    until: PollUntil | None = None
+    iteration: int = 0
 
 
 @dataclass
@@ -66,12 +92,28 @@ class StepStatus:
     path: list[str] = field(default_factory=list)
 
 
-def check_decision(status: StepStatus, decision: ApprovalDecision) -> None:
-    """The update validator: refuse a decision before it reaches history.
+TIMED_OUT = "timeout"
 
-    Raises ValueError unless the workflow is waiting at exactly this approval
-    step, the outcome is approve/reject and a reviewer is named.
+
+def check_decision(
+    status: StepStatus,
+    decision: ApprovalDecision,
+    decided: Mapping[str, ApprovalDecision] | None = None,
+) -> None:
+    """Refuse a decision before it lands (the update's validator, and its handler again).
+
+    Raises ValueError unless the step is not yet ``decided`` (a decision or a
+    timeout is final), the workflow is waiting at exactly this approval step,
+    the outcome is approve/reject and a reviewer is named. Pure: validators
+    do not run on replay, so they must not change state.
     """
+    taken = (decided or {}).get(decision.step)
+    if taken is not None:
+        if taken.outcome == TIMED_OUT:
+            raise ValueError(f"approval {decision.step} already timed out")
+        raise ValueError(
+            f"approval {decision.step} was already decided: {taken.outcome} by {taken.reviewer}"
+        )
     if status.kind != "approval" or status.step != decision.step:
         waiting = f"{status.kind} {status.step}".strip()
         raise ValueError(f"no approval {decision.step!r} is pending (now: {waiting})")
