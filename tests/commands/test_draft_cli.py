@@ -58,10 +58,14 @@ def test_offline_out_of_the_box_writes_a_valid_draft(capsys, tmp_path: Path) -> 
     assert saved["valid"] is True and saved["draft_id"] == doc["draft_id"]
     assert all(s["completed"] for s in doc["dry_run"]["scenarios"])
     assert doc["timings_s"]["validation"] > 0
-    code, out, _ = _run(
-        capsys, "drafts", "approve", doc["draft_id"], "-m", "ship it", "--by", "alice", "--json"
-    )
+    _, shown, _ = _run(capsys, "drafts", "show", doc["draft_id"], "--json")
+    spec_hash = json.loads(shown)["version"]["spec_hash"]
+    approve = ["drafts", "approve", doc["draft_id"], "--version", "1", "--hash", spec_hash]
+    code, out, _ = _run(capsys, *approve, "-m", "ship it", "--by", "alice", "--json")
     assert code == 0 and json.loads(out)["draft"]["status"] == "approved"
+    assert json.loads(out)["draft"]["approved_spec_hash"] == spec_hash
+    code, _, err = _run(capsys, "drafts", "reject", *approve[2:], "-m", "oops")
+    assert code == 3 and "already approved by alice" in err
 
 
 def test_an_out_of_scope_draft_exits_3_with_the_rule_and_no_code(capsys, tmp_path: Path) -> None:
@@ -86,8 +90,13 @@ def test_an_out_of_scope_draft_exits_3_with_the_rule_and_no_code(capsys, tmp_pat
     shown = json.loads(out)
     assert shown["draft"]["status"] == "rejected"
     assert shown["draft"]["audit"][-1]["comment"] == "failed validation: WF003"
+    spec_hash = shown["version"]["spec_hash"]
+    code, _, err = _run(
+        capsys, "drafts", "approve", doc["draft_id"], "--version", "1", "--hash", spec_hash
+    )
+    assert code == 3 and "already rejected" in err
     code, _, err = _run(capsys, "drafts", "approve", doc["draft_id"])
-    assert code == 3 and "only a draft can be approved" in err
+    assert code == 2 and "--version" in err
 
 
 def test_text_output_says_no_llm_was_used(capsys, tmp_path: Path) -> None:

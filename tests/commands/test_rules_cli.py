@@ -42,18 +42,16 @@ def test_rules_check_on_a_spec(capsys, tmp_path: Path) -> None:
     assert code == 3 and {f["rule_id"] for f in json.loads(out)["findings"]} == {"WF003"}
 
 
-def test_rules_check_on_edited_code(capsys, tmp_path: Path) -> None:
+def test_rules_check_takes_a_spec_never_code(capsys, tmp_path: Path) -> None:
     code_path = tmp_path / "workflow.py"
-    rendered = render(parse_spec(flagship()), FLAGSHIP_SCOPES)
-    code_path.write_text(rendered)
-    assert _run(capsys, "rules", "check", "--code", str(code_path), "--scopes", SCOPES)[0] == 0
-    code_path.write_text(
-        rendered.replace("from typing import Any", "from typing import Any\nimport httpx")
-    )
-    code, out, _ = _run(capsys, "rules", "check", "--code", str(code_path), "--scopes", SCOPES)
-    assert code == 3 and "WF101" in out and "CALL_OPERATION" in out
+    code_path.write_text(render(parse_spec(flagship()), FLAGSHIP_SCOPES))
+    argv = ["rules", "check", "--spec", str(code_path), "--code", str(code_path)]
+    code, _, err = _run(capsys, *argv, "--scopes", SCOPES)
+    assert code == 2 and "unrecognized arguments: --code" in err
+    code, _, err = _run(capsys, "rules", "check", "--spec", str(code_path), "--scopes", SCOPES)
+    assert code == 3  # a module is not a spec: WF001, and nothing is loaded
 
 
-def test_rules_check_needs_something_to_check(capsys) -> None:
+def test_rules_check_needs_a_spec(capsys) -> None:
     code, _, err = _run(capsys, "rules", "check", "--scopes", SCOPES)
-    assert code == 2 and "give --spec, --code or both" in err
+    assert code == 2 and "--spec" in err

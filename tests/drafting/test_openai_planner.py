@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from copilot.config import Settings
-from copilot.drafting.draft import DraftResult, draft_workflow
+from copilot.drafting.draft import draft_workflow
 from copilot.drafting.openai_planner import OpenAIPlanner
+from copilot.drafting.record import DraftRecord
 from copilot.errors import LLMError
 from copilot.scopes import DEFAULT_PRODUCTS, Catalog
 from copilot.scopes.server import BackgroundServer
@@ -68,7 +69,7 @@ def _draft(
     dry_run: bool = False,
     timeout_s: float = 10.0,
     sleeps: list[float] | None = None,
-) -> DraftResult:
+) -> DraftRecord:
     fake[0].reset(*replies)
     return draft_workflow(
         "Look the order up, ask a supervisor, cancel it and email the customer",
@@ -88,7 +89,7 @@ def test_a_valid_spec_is_valid_after_rules_sandbox_and_dry_run(catalog, fake, ll
     result = _draft(catalog, fake, answer(fixture("valid_spec.json")), dry_run=True)
     assert result.valid and result.attempts == 1, result.findings
     assert (result.prompt_tokens, result.completion_tokens) == (120, 80)
-    assert result.dry_run.ok and [s["name"] for s in result.dry_run.scenarios] == [
+    assert result.dry_run["ok"] and [s["name"] for s in result.dry_run["scenarios"]] == [
         "approve",
         "reject",
         "no-answer",
@@ -112,7 +113,7 @@ def test_the_prompt_lists_only_the_operations_the_scopes_allow(catalog, fake, ll
 def test_an_out_of_scope_spec_is_rejected_with_wf003_and_never_rendered(catalog, fake, llm) -> None:
     result = _draft(catalog, fake, *[answer(out_of_scope())] * 3)
     assert not result.valid and result.attempts == 3
-    assert {f.rule_id for f in result.errors} == {"WF003"}
+    assert {f["rule_id"] for f in result.errors} == {"WF003"}
     assert result.code is None
     repair = llm.requests[1]["body"]["messages"]
     assert repair[-2]["role"] == "assistant" and "WF003" in repair[-1]["content"]
@@ -146,7 +147,7 @@ def test_code_like_text_in_free_text_fields_renders_only_as_literals(catalog, fa
 
 def test_code_like_text_in_every_field_is_refused_by_the_schema(catalog, fake, llm) -> None:
     result = _draft(catalog, fake, *[answer(fixture("injection_everywhere.json"))] * 3)
-    assert not result.valid and {f.rule_id for f in result.errors} == {"WF001"}
+    assert not result.valid and {f["rule_id"] for f in result.errors} == {"WF001"}
     assert result.code is None
 
 
@@ -157,7 +158,7 @@ def test_malformed_json_is_repaired_or_rejected_as_wf001(catalog, fake, llm) -> 
     assert repaired.rules_ok and repaired.attempts == 2
     assert "not a JSON document" in llm.requests[1]["body"]["messages"][-1]["content"]
     rejected = _draft(catalog, fake, *[answer("Sure! Here is your workflow: ...")] * 3)
-    assert not rejected.valid and {f.rule_id for f in rejected.errors} == {"WF001"}
+    assert not rejected.valid and {f["rule_id"] for f in rejected.errors} == {"WF001"}
 
 
 def test_429_is_retried_after_the_servers_retry_after(catalog, fake, llm) -> None:
