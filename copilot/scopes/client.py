@@ -9,7 +9,8 @@
    to the same operation (the runtime lock);
 3. sends it with a short-lived JWT whose ``scope`` holds only the granted
    scopes, without following redirects or reading proxy settings from the
-   environment;
+   environment; a non-GET/HEAD call given ``idempotency_key`` carries it as
+   ``Idempotency-Key`` so the gateway answers a retry instead of repeating it;
 4. turns the answer into a result or one exception: ScopeDenied (403) and
    TokenInvalid (401) and other 4xx are not retryable; 5xx, 408, timeouts and
    connection failures are retryable ``GatewayError``; 429 is retryable with
@@ -31,9 +32,11 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
-from copilot.errors import ConfigError, GatewayError, ScopeDenied, TokenInvalid
+from copilot.errors import ConfigError, GatewayError, InputError, ScopeDenied, TokenInvalid
 from copilot.scopes.catalog import Catalog
 from copilot.scopes.check import Decision, check_operation, check_request
+from copilot.scopes.headers import IDEMPOTENCY_HEADER, check_idempotency_key, header_key
+from copilot.scopes.idempotency import SAFE_METHODS
 from copilot.scopes.operations import Operation
 from copilot.scopes.outcomes import fault_text, retry_after_seconds
 from copilot.scopes.tokens import DEFAULT_TTL_S, mint_token, parse_scopes
@@ -104,8 +107,14 @@ def prepare_call(
     *,
     query: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    idempotency_key: str | None = None,
 ) -> PreparedCall:
-    """Check and build a call (raises ScopeDenied / InputError; sends nothing)."""
+    """Check and build a call (raises ScopeDenied / InputError; sends nothing).
+
+    ``idempotency_key`` (1-200 printable ASCII characters) is sent as the
+    ``Idempotency-Key`` header on every method but GET and HEAD, which are
+    safe to repeat and never carry it.
+    """
     op_id = operation.id if isinstance(operation, Operation) else operation
     op = catalog.operation(op_id)
     if isinstance(operation, Operation) and operation != op:
@@ -122,6 +131,10 @@ def prepare_call(
         other = decision.operation.id if decision.operation else "no catalog operation"
         raise ScopeDenied(f"the final URL {url} resolves to {other}, not to {op.id}")
     out_headers = {str(k): str(v) for k, v in (headers or {}).items()}
+    if any(header_key(k) == IDEMPOTENCY_HEADER.lower() for k in out_headers):
+        raise InputError("pass the Idempotency-Key as idempotency_key=..., not as a header")
+    if idempotency_key is not None and op.method not in SAFE_METHODS:
+        out_headers[IDEMPOTENCY_HEADER] = check_idempotency_key(idempotency_key)
     content = None
     if body is not None:
         content = json.dumps(body, separators=(",", ":")).encode("utf-8")
@@ -196,7 +209,34 @@ def _timeout(settings: GatewaySettings) -> httpx.Timeout:
     return httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
 
 
-class GatewayClient:
+class _Preparing:
+    """What both clients share: checking and building calls against one catalog."""
+
+    catalog: Catalog
+    settings: GatewaySettings
+
+    def prepare(
+        self,
+        operation: str | Operation,
+        params=None,
+        body=None,
+        *,
+        idempotency_key: str | None = None,
+        **kw: Any,
+    ) -> PreparedCall:
+        """Check and build one call (see :func:`prepare_call`); sends nothing."""
+        return prepare_call(
+            self.catalog,
+            self.settings,
+            operation,
+            params,
+            body,
+            idempotency_key=idempotency_key,
+            **kw,
+        )
+
+
+class GatewayClient(_Preparing):
     """Synchronous client (for sync activities, scripts and tests)."""
 
     def __init__(
@@ -211,11 +251,6 @@ class GatewayClient:
         self._http = httpx.Client(
             timeout=_timeout(settings), follow_redirects=False, trust_env=False, transport=transport
         )
-
-    def prepare(
-        self, operation: str | Operation, params=None, body=None, **kw: Any
-    ) -> PreparedCall:
-        return prepare_call(self.catalog, self.settings, operation, params, body, **kw)
 
     def call(
         self, operation: str | Operation, params=None, body=None, **kw: Any
@@ -245,7 +280,7 @@ class GatewayClient:
         self.close()
 
 
-class AsyncGatewayClient:
+class AsyncGatewayClient(_Preparing):
     """Asynchronous twin of :class:`GatewayClient` (for async activities)."""
 
     def __init__(
@@ -260,11 +295,6 @@ class AsyncGatewayClient:
         self._http = httpx.AsyncClient(
             timeout=_timeout(settings), follow_redirects=False, trust_env=False, transport=transport
         )
-
-    def prepare(
-        self, operation: str | Operation, params=None, body=None, **kw: Any
-    ) -> PreparedCall:
-        return prepare_call(self.catalog, self.settings, operation, params, body, **kw)
 
     async def call(
         self, operation: str | Operation, params=None, body=None, **kw: Any

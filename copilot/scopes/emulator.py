@@ -10,9 +10,14 @@ Per request, in Apigee's order (route, PreFlow policies, conditional flows):
 4. VerifyJWT against the JWKS, audience and issuer (401 ``steps.jwt.*``);
 5. the token's scopes must grant the request under the products' resource and
    method rules (403 ``steps.oauth.v2.InsufficientScope``);
-6. forward to the proxy's mock backend (the built-in echo when none is set),
-   without the caller's ``Authorization`` header (backends never see tokens);
-   an unreachable backend is 503, a slow one 504.
+6. a non-GET request with an ``Idempotency-Key`` is forwarded once per token
+   subject and key; a repeat gets the remembered answer with
+   ``Idempotent-Replayed: true``, the key on another request is 422
+   (:mod:`copilot.scopes.idempotency`);
+7. forward to the proxy's mock backend (the built-in echo when none is set),
+   without the caller's ``Authorization`` header (backends never see tokens),
+   hop-by-hop headers or override headers in any spelling, even if a check
+   above was skipped; an unreachable backend is 503, a slow one 504.
 
 Fault bodies have Apigee's shape: ``{"fault": {"faultstring", "detail": {"errorcode"}}}``.
 """
@@ -34,26 +39,25 @@ from starlette.routing import Route
 from copilot.errors import ScopeDenied, TokenInvalid
 from copilot.scopes.catalog import Catalog
 from copilot.scopes.check import check_request
+from copilot.scopes.headers import (
+    HOP_BY_HOP,
+    IDEMPOTENCY_HEADER,
+    forwardable,
+    header_key,
+    idempotency_problem,
+)
+from copilot.scopes.idempotency import SAFE_METHODS, Answer, IdempotencyMemory
 from copilot.scopes.keys import JwksSource
 from copilot.scopes.server import ALL_METHODS
 from copilot.scopes.spikearrest import SpikeArrest
 from copilot.scopes.tokens import DEFAULT_LEEWAY_S, VerifiedToken, fault_code, verify_token
 from copilot.scopes.urls import check_headers, check_method, parse_target
 
-_HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "authorization",
-    "content-length",
-}
 _TRUSTED_HEADERS = {"authorization", "host"}  # set by the client library and HTTP itself
+_KEY_HEADER = IDEMPOTENCY_HEADER.lower()
+_SUBJECT_HEADER = "x-atc-subject"  # set by the emulator only: a caller's copy is dropped
+# uvicorn sets its own date/server headers; content-encoding was undone by httpx.
+_NOT_RETURNED = HOP_BY_HOP | {"content-encoding", "date", "server"}
 
 
 @dataclass
@@ -73,6 +77,7 @@ class EmulatorConfig:
     leeway_s: float = DEFAULT_LEEWAY_S
     environment: str | None = None
     backend_timeout_s: float = 10.0
+    idempotency_keys: int = 10_000
 
 
 def fault(status: int, errorcode: str, faultstring: str, headers: dict | None = None) -> Response:
@@ -95,6 +100,7 @@ class GatewayEmulator:
         self.config = config
         self.limiters: dict[str, SpikeArrest] = {}
         self.log: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.idempotency = IdempotencyMemory(config.idempotency_keys)
         self.app = Starlette(routes=[Route("/{path:path}", self.handle, methods=ALL_METHODS)])
 
     def _limiter(self, proxy: str) -> SpikeArrest | None:
@@ -121,7 +127,7 @@ class GatewayEmulator:
         config = self.config
         try:
             check_method(request.method)
-            check_headers({k: v for k, v in request.headers.items() if k not in _TRUSTED_HEADERS})
+            check_headers([(k, v) for k, v in request.headers.items() if k not in _TRUSTED_HEADERS])
             parsed = parse_target(target)
         except ScopeDenied as exc:
             return fault(400, "atc.gateway.AmbiguousRequest", exc.message), exc.message
@@ -145,9 +151,8 @@ class GatewayEmulator:
         )
         if not decision.allowed:
             return fault(403, "steps.oauth.v2.InsufficientScope", decision.reason), decision.reason
-        return await self._forward(
-            request, proxy.name, suffix, parsed.query, token
-        ), decision.reason
+        response, note = await self._once(request, target, proxy.name, suffix, parsed.query, token)
+        return response, note or decision.reason
 
     def _verify(self, request: Request) -> VerifiedToken:
         header = request.headers.get("authorization", "")
@@ -168,16 +173,62 @@ class GatewayEmulator:
             leeway_s=config.leeway_s,
         )
 
+    async def _once(
+        self,
+        request: Request,
+        target: str,
+        proxy: str,
+        suffix: str,
+        query: str,
+        token: VerifiedToken,
+    ) -> tuple[Response, str | None]:
+        """Forward, unless an Idempotency-Key says this request was answered already."""
+        body = await request.body()
+        keys = [v for k, v in request.headers.items() if header_key(k) == _KEY_HEADER]
+        if request.method in SAFE_METHODS or not keys:
+            return await self._forward(request, proxy, suffix, query, token, body), None
+        problem = "more than one Idempotency-Key header" if len(keys) > 1 else None
+        problem = problem or idempotency_problem(keys[0])
+        if problem:
+            return fault(400, "atc.gateway.InvalidIdempotencyKey", problem), problem
+
+        sent: list[Response] = []
+
+        async def send() -> Answer:
+            sent.append(await self._forward(request, proxy, suffix, query, token, body))
+            response = sent[0]
+            kind = response.headers.get("content-type")
+            return Answer(response.status_code, bytes(response.body), kind)
+
+        slot = (token.subject, keys[0])
+        answer, first = await self.idempotency.once(slot, request.method, target, body, send)
+        if first is None:
+            return sent[0], None
+        differs = first.mismatch(request.method, target, body)
+        if differs:
+            text = (
+                f"Idempotency-Key {keys[0]!r} was first used for {first.method} "
+                f"{first.target[:120]}; this request has {differs}. A key names one request"
+            )
+            return fault(422, "atc.gateway.IdempotencyKeyReused", text), text
+        return _replay(answer), "replayed the answer to its Idempotency-Key"
+
     async def _forward(
-        self, request: Request, proxy: str, suffix: str, query: str, token: VerifiedToken
+        self,
+        request: Request,
+        proxy: str,
+        suffix: str,
+        query: str,
+        token: VerifiedToken,
+        body: bytes,
     ) -> Response:
         backend = self.config.backends.get(proxy) or self.config.backends.get("*")
-        body = await request.body()
         if not backend:
             return _echo(request.method, proxy, suffix, query, token, body)
         url = backend.rstrip("/") + suffix + (f"?{query}" if query else "")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        headers["x-atc-subject"] = token.subject
+        passed_on = forwardable(request.headers.items())
+        headers = [(k, v) for k, v in passed_on if header_key(k) != _SUBJECT_HEADER]
+        headers.append((_SUBJECT_HEADER, token.subject))
         try:
             # A client per call: nothing to close when the emulator stops.
             async with httpx.AsyncClient(
@@ -188,10 +239,19 @@ class GatewayEmulator:
             return fault(504, "messaging.adaptors.http.flow.GatewayTimeout", "Gateway Timeout")
         except httpx.HTTPError as exc:
             return fault(503, "messaging.adaptors.http.flow.ServiceUnavailable", str(exc))
-        # uvicorn sets its own date/server headers; content-encoding was undone by httpx.
-        dropped = _HOP_BY_HOP | {"content-encoding", "date", "server"}
-        passed = {k: v for k, v in upstream.headers.items() if k.lower() not in dropped}
-        return Response(upstream.content, status_code=upstream.status_code, headers=passed)
+        returned = {
+            k: v
+            for k, v in forwardable(upstream.headers.multi_items())
+            if header_key(k) not in _NOT_RETURNED
+        }
+        return Response(upstream.content, status_code=upstream.status_code, headers=returned)
+
+
+def _replay(answer: Answer) -> Response:
+    headers = {"Idempotent-Replayed": "true"}
+    if answer.content_type:
+        headers["content-type"] = answer.content_type
+    return Response(answer.body, status_code=answer.status, headers=headers)
 
 
 def _echo(

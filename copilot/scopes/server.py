@@ -103,6 +103,16 @@ async def _echo(request: Request) -> JSONResponse:
         body = raw.decode("utf-8", errors="replace")
     raw_path = request.scope.get("raw_path", b"").decode("latin-1")
     query = request.scope.get("query_string", b"").decode("latin-1")
+    hits = getattr(request.app.state, "hits", None)
+    if hits is not None:
+        hits.append(
+            {
+                "method": request.method,
+                "path": raw_path,
+                "query": query,
+                "headers": request.headers.items(),
+            }
+        )
     status = 201 if request.method == "POST" else 200
     return JSONResponse(
         {
@@ -119,5 +129,12 @@ async def _echo(request: Request) -> JSONResponse:
 
 
 def echo_backend_app() -> Starlette:
-    """A mock backend: answers every request with JSON describing it (POST -> 201)."""
-    return Starlette(routes=[Route("/{path:path}", _echo, methods=ALL_METHODS)])
+    """A mock backend: answers every request with JSON describing it (POST -> 201).
+
+    ``app.state.hits`` lists every request it received (method, raw path, query,
+    header pairs as sent), so a test can prove how often a call really reached
+    the backend and with what.
+    """
+    app = Starlette(routes=[Route("/{path:path}", _echo, methods=ALL_METHODS)])
+    app.state.hits = []
+    return app

@@ -70,11 +70,17 @@ async def _status(request: Request) -> Response:
 
 
 async def _whoami(request: Request) -> JSONResponse:
-    return JSONResponse({"authorization": request.headers.get("authorization")})
+    return JSONResponse(
+        {
+            "authorization": request.headers.get("authorization"),
+            "idempotency_key": request.headers.get("idempotency-key"),
+        }
+    )
 
 
 async def _create(request: Request) -> JSONResponse:
-    return JSONResponse({"got": await request.json()}, status_code=201)
+    key = request.headers.get("idempotency-key")
+    return JSONResponse({"got": await request.json(), "key": key}, status_code=201)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +130,10 @@ def test_a_granted_call_is_sent_with_a_scoped_short_lived_token(
 def test_bodies_are_sent_as_json(test_gateway: str, keys: Keys, status_catalog: Catalog) -> None:
     with _client(test_gateway, keys, status_catalog) as client:
         response = client.call("t.create", body={"sku": "0614141000012", "qty": 2})
-    assert (response.status, response.body) == (201, {"got": {"sku": "0614141000012", "qty": 2}})
+    assert (response.status, response.body) == (
+        201,
+        {"got": {"sku": "0614141000012", "qty": 2}, "key": None},
+    )
 
 
 @pytest.mark.parametrize(
@@ -291,3 +300,61 @@ def test_the_async_client_behaves_the_same(
         return ok.status, "no error"
 
     assert asyncio.run(run()) == (200, "True 7.0")
+
+
+def test_a_post_carries_its_idempotency_key_and_a_get_never_does(
+    test_gateway: str, keys: Keys, status_catalog: Catalog
+) -> None:
+    with _client(test_gateway, keys, status_catalog) as client:
+        created = client.call("t.create", body={"n": 1}, idempotency_key="wf-7/step-2")
+        read = client.call("t.whoami", idempotency_key="wf-7/step-1")
+        prepared = client.prepare("t.whoami", idempotency_key="wf-7/step-1")
+    assert created.body["key"] == "wf-7/step-2"
+    assert read.body["idempotency_key"] is None
+    assert not any(k.lower() == "idempotency-key" for k in prepared.headers)
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("", "empty"),
+        ("k" * 201, "limit is 200"),
+        ("caf\u00e9", "printable ASCII"),
+        ("a\r\nX-Evil: 1", "printable ASCII"),
+        ("a\tb", "printable ASCII"),
+        (" k", "leading or trailing spaces"),
+    ],
+)
+def test_a_malformed_idempotency_key_is_refused_before_sending(
+    test_gateway: str, keys: Keys, status_catalog: Catalog, key: str, reason: str
+) -> None:
+    with _client(test_gateway, keys, status_catalog) as client:
+        with pytest.raises(InputError, match=reason):
+            client.prepare("t.create", body={}, idempotency_key=key)
+        assert (
+            client.prepare("t.create", body={}, idempotency_key="k" * 200).headers[
+                "Idempotency-Key"
+            ]
+            == "k" * 200
+        )
+
+
+@pytest.mark.parametrize("name", ["Idempotency-Key", "idempotency_key", "IDEMPOTENCY-KEY"])
+def test_the_key_travels_only_as_the_keyword(
+    test_gateway: str, keys: Keys, status_catalog: Catalog, name: str
+) -> None:
+    with (
+        _client(test_gateway, keys, status_catalog) as client,
+        pytest.raises(InputError, match="idempotency_key="),
+    ):
+        client.prepare("t.create", body={}, headers={name: "k"})
+
+
+def test_the_async_client_carries_the_key_too(
+    test_gateway: str, keys: Keys, status_catalog: Catalog
+) -> None:
+    async def run() -> object:
+        async with AsyncGatewayClient(status_catalog, _settings(test_gateway, keys)) as client:
+            return (await client.call("t.create", body={"n": 1}, idempotency_key="a-1")).body
+
+    assert asyncio.run(run()) == {"got": {"n": 1}, "key": "a-1"}

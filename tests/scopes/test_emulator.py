@@ -6,15 +6,21 @@ import http.client
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from copilot.scopes import Catalog
 from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.headers import header_key
 from copilot.scopes.keys import load_jwks
-from copilot.scopes.server import BackgroundServer
+from copilot.scopes.server import BackgroundServer, echo_backend_app
 from copilot.scopes.tokens import mint_token
 
 from .conftest import AUDIENCE, ISSUER, Keys, RunningGateway
@@ -202,3 +208,184 @@ def test_the_emulator_keeps_a_log_of_its_decisions(shared: RunningGateway, keys:
         ("/v1/payments/1", 403),
     ]
     assert "needs scope payments.read" in log[1]["note"]
+
+
+# --- Idempotency-Key: a retried POST is answered, not repeated ---------------
+
+
+@pytest.fixture
+def counted(
+    start_gateway: Callable[..., RunningGateway],
+) -> Iterator[tuple[RunningGateway, list[dict]]]:
+    """An emulator in front of an echo backend that counts what reached it."""
+    backend = echo_backend_app()
+    with BackgroundServer(backend) as server:
+        yield start_gateway(backends={"*": server.url}), backend.state.hits
+
+
+def _post(
+    gw: RunningGateway, keys: Keys, path: str, body: dict, key: str | None, **headers: str
+) -> httpx.Response:
+    token = _token(keys, "orders.write fulfilment.write", **headers.pop("token", {}))
+    sent = {"Authorization": f"Bearer {token}", **headers}
+    if key is not None:
+        sent["Idempotency-Key"] = key
+    return httpx.post(gw.url + path, json=body, headers=sent, trust_env=False)
+
+
+def test_a_repeated_post_with_the_same_key_reaches_the_backend_once(counted, keys: Keys) -> None:
+    gw, hits = counted
+    first = _post(gw, keys, "/v1/orders", {"sku": "A-1"}, "wf-1/charge")
+    again = _post(gw, keys, "/v1/orders", {"sku": "A-1"}, "wf-1/charge")
+    assert len(hits) == 1
+    assert (
+        (again.status_code, again.content)
+        == (first.status_code, first.content)
+        == (
+            201,
+            first.content,
+        )
+    )
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert first.json()["body"] == {"sku": "A-1"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "differs"),
+    [
+        ("/v1/orders", {"sku": "B-2"}, "another body"),
+        ("/v1/orders/1/cancel", {"sku": "A-1"}, "another path"),
+    ],
+)
+def test_the_same_key_on_another_request_is_refused_with_422(
+    counted, keys: Keys, path: str, body: dict, differs: str
+) -> None:
+    gw, hits = counted
+    assert _post(gw, keys, "/v1/orders", {"sku": "A-1"}, "k-1").status_code == 201
+    refused = _post(gw, keys, path, body, "k-1")
+    assert _fault(refused) == (422, "atc.gateway.IdempotencyKeyReused")
+    assert differs in refused.json()["fault"]["faultstring"]
+    assert len(hits) == 1
+
+
+def test_the_same_key_with_another_method_is_refused(counted, keys: Keys) -> None:
+    gw, hits = counted
+    token = _token(keys, "orders.write")
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-2"}
+    assert _post(gw, keys, "/v1/orders/7/cancel", {}, "k-2").status_code == 201
+    patched = httpx.patch(gw.url + "/v1/orders/7", json={}, headers=headers, trust_env=False)
+    assert _fault(patched) == (422, "atc.gateway.IdempotencyKeyReused")
+    assert "another method" in patched.json()["fault"]["faultstring"] and len(hits) == 1
+
+
+def test_keys_belong_to_one_token_subject(counted, keys: Keys) -> None:
+    gw, hits = counted
+    _post(gw, keys, "/v1/orders", {"sku": "A-1"}, "shared-key")
+    other = _post(gw, keys, "/v1/orders", {"sku": "A-1"}, "shared-key", token={"subject": "wf-10"})
+    assert other.status_code == 201 and "idempotent-replayed" not in other.headers
+    assert len(hits) == 2
+
+
+def test_requests_without_a_key_and_gets_are_always_forwarded(counted, keys: Keys) -> None:
+    gw, hits = counted
+    _post(gw, keys, "/v1/orders", {"sku": "A-1"}, None)
+    _post(gw, keys, "/v1/orders", {"sku": "A-1"}, None)
+    token = _token(keys, "fulfilment.read fulfilment.write")
+    for _ in range(2):
+        _get(gw.url, "/v1/fulfilment/shipments/s-1", token, **{"Idempotency-Key": "g"})
+    assert [h["method"] for h in hits] == ["POST", "POST", "GET", "GET"]
+
+
+@pytest.mark.parametrize(
+    "key", ["", "x" * 201, "caf\u00e9", "a\tb"], ids=["empty", "long", "non-ascii", "tab"]
+)
+def test_a_malformed_key_is_refused_before_the_backend(counted, keys: Keys, key: str) -> None:
+    gw, hits = counted
+    token = _token(keys, "orders.write")
+    status, body = _raw(
+        gw.url,
+        "POST",
+        "/v1/orders",
+        {"Authorization": f"Bearer {token}", "Idempotency-Key": key.encode().decode("latin-1")},
+    )
+    assert (status, body["fault"]["detail"]["errorcode"]) == (
+        400,
+        "atc.gateway.InvalidIdempotencyKey",
+    )
+    assert hits == []
+
+
+def test_concurrent_duplicates_reach_the_backend_once(counted, keys: Keys) -> None:
+    gw, hits = counted
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda _: _post(gw, keys, "/v1/orders", {"n": 1}, "burst"), range(4))
+        )
+    assert len(hits) == 1
+    assert {(a.status_code, a.content) for a in answers} == {(201, answers[0].content)}
+    assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 3
+
+
+def _flaky_backend() -> Starlette:
+    """Answers 503 to the first request, 201 afterwards."""
+    calls: list[str] = []
+
+    async def handle(request: Request) -> Response:
+        calls.append(request.method)
+        if len(calls) == 1:
+            return JSONResponse({"error": "warming up"}, status_code=503)
+        return JSONResponse({"created": len(calls)}, status_code=201)
+
+    app = Starlette(routes=[Route("/{path:path}", handle, methods=["POST"])])
+    app.state.calls = calls
+    return app
+
+
+def test_a_5xx_answer_is_not_remembered_so_a_retry_can_succeed(
+    start_gateway: Callable[..., RunningGateway], keys: Keys
+) -> None:
+    backend = _flaky_backend()
+    with BackgroundServer(backend) as server:
+        gw = start_gateway(backends={"*": server.url})
+        failed = _post(gw, keys, "/v1/orders", {"sku": "A-1"}, "retry-me")
+        retried = _post(gw, keys, "/v1/orders", {"sku": "A-1"}, "retry-me")
+        replayed = _post(gw, keys, "/v1/orders", {"sku": "A-1"}, "retry-me")
+    assert failed.status_code == 503 and retried.status_code == 201
+    assert replayed.json() == retried.json() == {"created": 2}
+    assert backend.state.calls == ["POST", "POST"]
+
+
+# --- what never reaches a backend -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["X_HTTP_METHOD_OVERRIDE", "x-http-method-override", "X_Original_URL", "x-rewrite-url"],
+)
+def test_override_headers_in_any_spelling_are_refused(
+    shared: RunningGateway, keys: Keys, name: str
+) -> None:
+    token = _token(keys, "orders.read")
+    status, body = _raw(
+        shared.url, "GET", "/v1/orders/1", {"Authorization": f"Bearer {token}", name: "DELETE"}
+    )
+    assert (status, body["fault"]["detail"]["errorcode"]) == (400, "atc.gateway.AmbiguousRequest")
+
+
+def test_hop_by_hop_and_connection_named_headers_are_not_forwarded(counted, keys: Keys) -> None:
+    gw, hits = counted
+    _post(
+        gw,
+        keys,
+        "/v1/fulfilment/shipments",
+        {"n": 1},
+        None,
+        Connection="keep-alive, X-Hop-Secret",
+        **{"X-Hop-Secret": "1", "X_Atc_Subject": "wf-admin", "X-Kept": "yes", "TE": "trailers"},
+    )
+    forwarded = [(header_key(k), v) for k, v in hits[-1]["headers"]]
+    assert ("x-kept", "yes") in forwarded
+    assert [v for k, v in forwarded if k == "x-atc-subject"] == ["wf-9"]
+    assert not {"x-hop-secret", "te", "authorization"} & {k for k, _ in forwarded}
