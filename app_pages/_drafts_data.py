@@ -2,18 +2,24 @@
 
 Drafted code is never imported in the dashboard's process: validation and
 dry runs load it only in child processes (copilot.drafting.sandbox/dryrun).
+People change a draft only through its spec; atc renders the code again.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from copilot.config import load_settings
+from copilot.drafting import review
 from copilot.drafting.diagram import to_dot
-from copilot.drafting.service import DraftJob, edit_draft, run_draft
+from copilot.drafting.review import Reviewer
+from copilot.drafting.service import DraftJob, EditOutcome, edit_spec, run_draft
 from copilot.drafting.spec import WorkflowSpec
 from copilot.drafting.store import DraftStore
 from copilot.scopes import Catalog, check_operation, load_catalog
@@ -70,8 +76,58 @@ def generate(
     return run_draft(job)
 
 
-def edit(draft_id: str, code: str, actor: str) -> tuple[int, list, bool]:
-    return edit_draft(store(), draft_id, code, actor or "dashboard")
+def save_spec(draft_id: str, spec: str | dict[str, Any], reviewer: Reviewer) -> EditOutcome:
+    """Store an edited spec as a new version (rendered, checked and dry-run by the library)."""
+    return edit_spec(store(), draft_id, spec, reviewer.name, verified=reviewer.verified)
+
+
+def decide(
+    draft_id: str, action: str, number: int, spec_hash: str, reviewer: Reviewer, comment: str
+) -> dict[str, Any]:
+    """Approve or reject the version the reviewer saw, named by its number and spec hash."""
+    return review.decide(
+        draft_id, action, version=number, spec_hash=spec_hash, reviewer=reviewer, comment=comment
+    )
+
+
+def signed_in(headers: Mapping[str, str]) -> Reviewer | None:
+    """The verified reviewer in the request headers, if atc is configured to read one."""
+    return review.reviewer_from_headers(headers, load_settings())
+
+
+def unverified(name: str) -> Reviewer:
+    return Reviewer(name.strip(), verified=False)
+
+
+def allowed_operations(cat: Catalog, scopes: list[str]) -> list[str]:
+    """Operation ids the granted scopes allow, for the step editor's select box."""
+    return [op.id for op in cat.operations_for(scopes)]
+
+
+def spec_doc(version: dict[str, Any]) -> dict[str, Any] | None:
+    """The version's spec as a document, or None when it has no spec that parses."""
+    spec = spec_of(version)
+    return json.loads(spec.to_json()) if spec is not None else None
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """An edited table as rows of plain values (missing cells are None)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def decision_line(draft: dict[str, Any]) -> str | None:
+    """'approved version N (spec sha256 abcd…) by X (verified)' for a decided draft."""
+    status = draft["status"]
+    row = next((a for a in reversed(draft["audit"]) if a["action"] == status), None)
+    if status not in ("approved", "rejected") or row is None:
+        return None
+    number = draft["approved_version"] or row["version"]
+    version = next((v for v in draft["versions"] if v["version"] == number), {})
+    sha = (row.get("spec_hash") or version.get("spec_hash") or "?")[:12]
+    how = "verified" if row.get("verified") else "unverified"
+    if row["actor"] == "atc":
+        how = row["comment"] or "automatic"
+    return f"{status} version {number} (spec sha256 {sha}…) by {row['actor']} ({how})"
 
 
 def spec_of(version: dict[str, Any]) -> WorkflowSpec | None:

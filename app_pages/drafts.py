@@ -2,10 +2,11 @@
 
 A thin page over copilot.drafting. Generation runs the planner, the rules,
 the trusted renderer and a dry run on the Temporal test server (in a child
-process); review shows the spec as steps, the flow, the code, which scope
-allows each call, the findings, the dry-run trace and the version history.
-Log text and model text are shown as data (tables, code, JSON), never as
-markdown.
+process); review shows the spec as steps, the flow, the code (read-only),
+which scope allows each call, the findings, the dry-run trace and the
+version history. People change a draft by editing its spec (tables or JSON),
+never its code. Log text and model text are shown as data (tables, code,
+JSON), never as markdown.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _drafts_data as data
+from app_pages import _drafts_editor as editor_ui
+from app_pages import _drafts_review as review_ui
 from copilot.errors import AtcError
 from copilot.scopes import DEFAULT_PRODUCTS
 
@@ -31,7 +34,7 @@ try:
 except AtcError as exc:
     st.error(exc.line())
     st.stop()
-reviewer = st.text_input("Your name (for the audit trail)", value="reviewer", key="drafts_reviewer")
+reviewer = review_ui.identity()
 
 st.subheader("New draft")
 source = st.radio(
@@ -77,7 +80,7 @@ if st.button(
 ):
     try:
         with st.spinner("Planning, validating and dry-running…"):
-            doc = data.generate(request, scopes, products, reviewer, context_logs)
+            doc = data.generate(request, scopes, products, reviewer.name, context_logs)
         st.session_state["drafts_selected"] = doc["draft_id"]
         (st.success if doc["valid"] else st.error)(
             f"Draft {doc['draft_id']}: {'valid' if doc['valid'] else 'rejected'} "
@@ -89,6 +92,7 @@ if st.button(
         st.error(exc.line())
 
 st.subheader("Review")
+review_ui.show_flash()
 store = data.store()
 drafts = store.list()
 if not drafts:
@@ -106,13 +110,20 @@ draft_id = st.selectbox(
 )
 draft = store.get(draft_id)
 numbers = [v["version"] for v in draft["versions"]]
-number = st.selectbox("Version", numbers, index=len(numbers) - 1, key=f"drafts_version_{draft_id}")
+shown_key = f"drafts_version_{draft_id}"
+pending = st.session_state.pop("drafts_show_version", None)
+if pending and pending[0] == draft_id and pending[1] in numbers:
+    st.session_state[shown_key] = pending[1]  # a saved edit: show the version it made
+number = st.selectbox("Version", numbers, index=0 if pending else len(numbers) - 1, key=shown_key)
 version = store.version(draft_id, number)
 status = {"approved": st.success, "rejected": st.error}.get(draft["status"], st.info)
 status(
     f"Status: {draft['status']}"
     + (f" (version {draft['approved_version']})" if draft["approved_version"] else "")
 )
+decided = data.decision_line(draft)
+if decided:
+    st.caption(decided[0].upper() + decided[1:])
 st.text(f"Request: {draft['request']}")
 st.caption(
     f"Scopes: {', '.join(draft['scopes'])} · planner {version['planner']} · model {version['model'] or '-'}"
@@ -131,6 +142,11 @@ with tabs[1]:
     if spec is not None:
         st.graphviz_chart(data.dot(spec))
 with tabs[2]:
+    st.caption(
+        "Read-only: atc renders this code from the spec with its trusted renderer; change the "
+        "spec to change it. Custom code belongs in your team's own repository and code review, "
+        "not in atc."
+    )
     if version["code"]:
         st.code(version["code"], language="python")
     else:
@@ -144,7 +160,11 @@ with tabs[3]:
         )
 with tabs[4]:
     if version["findings"]:
-        st.dataframe(pd.DataFrame(version["findings"]), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(version["findings"]),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.success("Every rule passed.")
 with tabs[5]:
@@ -172,27 +192,11 @@ with tabs[6]:
     st.dataframe(pd.DataFrame(draft["audit"]), hide_index=True, width="stretch")
     st.code(version["diff"] or "(first version: no diff)", language="diff")
 
-st.subheader("Decide")
-comment = st.text_input("Comment", key="drafts_comment")
-left, right = st.columns(2)
-try:
-    if left.button("Approve", key="drafts_approve", disabled=draft["status"] != "draft"):
-        store.approve(draft_id, reviewer, comment)
-        st.rerun()
-    if right.button("Reject", key="drafts_reject", disabled=draft["status"] == "rejected"):
-        store.reject(draft_id, reviewer, comment)
-        st.rerun()
-except AtcError as exc:
-    st.error(exc.line())
+st.subheader("Edit the spec")
+if number == numbers[-1]:
+    editor_ui.spec_editor(draft, version, catalog, reviewer)
+else:
+    st.info(f"Edits start from the latest version ({numbers[-1]}); select it to edit.")
 
-with st.expander("Edit the code (validated again; never imported here)"):
-    edited = st.text_area(
-        "Code", value=version["code"] or "", height=300, key=f"drafts_edit_{draft_id}_{number}"
-    )
-    if st.button("Save as a new version", key="drafts_save_edit"):
-        with st.spinner("Checking the edit (allow-list, scope, sandbox) and dry-running…"):
-            new_number, findings, valid = data.edit(draft_id, edited, reviewer)
-        (st.success if valid else st.error)(
-            f"Version {new_number}: {'valid' if valid else 'rejected'}"
-        )
-        st.session_state["drafts_selected"] = draft_id
+st.subheader("Decide")
+review_ui.decision_form(draft, version, reviewer)

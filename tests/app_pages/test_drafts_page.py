@@ -1,28 +1,89 @@
-"""The Drafts page: generate, review (steps, flow, code, scopes, findings, dry run), decide."""
+"""The Drafts page: generate, review (steps, flow, read-only code, scopes, findings, dry run),
+edit the spec, decide on the version shown."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.drafting.specs import FLAGSHIP_REQUEST
+from copilot.config import Settings
+from copilot.drafting.service import DraftJob, edit_spec, run_draft
+from copilot.drafting.store import STORE_FILE, DraftStore, NewVersion
+from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AppTest:
+def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("ATC_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("ATC_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("ATC_REVIEWER_HEADER", raising=False)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def app(data_dir: Path) -> AppTest:
     return AppTest.from_file(str(ROOT / "app_pages" / "drafts.py"), default_timeout=120)
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One valid flagship draft (drafted and dry-run once), and a valid second version for it."""
+    first = tmp_path_factory.mktemp("seed")
+    doc = run_draft(
+        DraftJob(FLAGSHIP_REQUEST, FLAGSHIP_SCOPES, actor="author", planner="offline"),
+        settings=Settings(data_dir=first),
+    )
+    assert doc["valid"], doc
+    draft_id = doc["draft_id"]
+    second = tmp_path_factory.mktemp("second")
+    shutil.copy(first / STORE_FILE, second / STORE_FILE)
+    store = DraftStore.in_data_dir(second)
+    spec = json.loads(store.version(draft_id, 1)["spec_json"])
+    spec["description"] = "edited by someone else"
+    assert edit_spec(store, draft_id, spec, "someone else").valid
+    v2 = store.version(draft_id, 2)
+    fields = NewVersion.__dataclass_fields__
+    return {
+        "store": first / STORE_FILE,
+        "draft_id": draft_id,
+        "v2": NewVersion(**{k: v for k, v in v2.items() if k in fields}),
+    }
+
+
+@pytest.fixture
+def seeded(seed: dict[str, Any], data_dir: Path) -> str:
+    """A fresh copy of the seeded store for this test; returns the draft id."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(seed["store"], data_dir / STORE_FILE)
+    return seed["draft_id"]
 
 
 def _texts(app: AppTest) -> str:
     return "\n".join(t.value for t in app.text)
+
+
+def _editor(app: AppTest, key: str) -> Any:
+    return next(d for d in app.data_editor if d.key == key).value
+
+
+def _table(app: AppTest, column: str) -> Any:
+    """The first read-only table with this column (they have no keys)."""
+    frames = (d.value for d in app.dataframe if d.editing_mode == "read_only")
+    return next(f for f in frames if column in f.columns)
+
+
+def _captions(app: AppTest) -> str:
+    return "\n".join(c.value for c in app.caption)
 
 
 def test_an_empty_store_invites_a_first_draft(app: AppTest) -> None:
@@ -40,11 +101,138 @@ def test_an_out_of_scope_request_is_stored_rejected_with_its_finding(app: AppTes
     assert not app.exception
     assert app.error[0].value.startswith("Draft drf_") and "rejected" in app.error[0].value
     assert any(c.value == "offline planner, no LLM used" for c in app.caption)
-    findings = app.dataframe[2].value  # steps, scopes, findings
-    assert list(findings["rule_id"]) == ["WF003"]
-    scopes = app.dataframe[1].value
-    assert list(scopes["allowed by"]) == ["DENIED"]
+    assert list(_table(app, "rule_id")["rule_id"]) == ["WF003"]
+    assert list(_table(app, "allowed by")["allowed by"]) == ["DENIED"]
     assert app.button(key="drafts_approve").disabled
+    assert app.button(key="drafts_reject").disabled, "a failed version is already rejected"
+
+
+def test_the_code_is_shown_read_only_and_nothing_edits_code(app: AppTest, seeded: str) -> None:
+    app.run()
+    assert not app.exception
+    code = next(c.value for c in app.code if "class " in c.value)
+    assert "@workflow.defn" in code
+    assert "own repository" in _captions(app)
+    for area in app.text_area:
+        assert "@workflow.defn" not in (area.value or ""), f"{area.key} holds code"
+        assert not (area.key or "").startswith("drafts_edit_")
+    assert [a.key for a in app.text_area if a.key != "drafts_request"] == [
+        f"drafts_json_{seeded}_1"
+    ]
+    json.loads(app.text_area(key=f"drafts_json_{seeded}_1").value)  # the spec, as data
+    editors = {d.key for d in app.data_editor}
+    assert editors == {f"drafts_steps_{seeded}_1", f"drafts_inputs_{seeded}_1"}
+
+
+def test_the_operation_column_offers_only_what_the_scopes_allow(app: AppTest, seeded: str) -> None:
+    app.run()
+    steps = _editor(app, f"drafts_steps_{seeded}_1")
+    assert set(steps["operation"].dropna()) <= {
+        "fulfilment.create_shipment",
+        "orders.cancel",
+        "notifications.send_email",
+        "orders.get",
+    }
+    from app_pages import _drafts_data as data
+    from copilot.scopes import load_catalog
+
+    allowed = data.allowed_operations(load_catalog(), list(FLAGSHIP_SCOPES))
+    assert "orders.cancel" in allowed and "payments.refund" not in allowed
+
+
+def _edit_cells(app: AppTest, key: str, step_id: str, **cells: Any) -> None:
+    steps = _editor(app, key)
+    row = list(steps["id"]).index(step_id)
+    app.session_state[key] = {"edited_rows": {row: cells}, "added_rows": [], "deleted_rows": []}
+
+
+def test_a_spec_edit_through_the_table_makes_a_new_version(
+    app: AppTest, seeded: str, data_dir: Path
+) -> None:
+    app.run()
+    _edit_cells(app, f"drafts_steps_{seeded}_1", "manager_approval", timeout_s=3600)
+    app.run()
+    app.button(key="drafts_save_spec").click().run()
+    assert not app.exception
+    assert app.success[0].value == "Version 2: valid"
+    assert app.selectbox(key=f"drafts_version_{seeded}").value == 2, "the new version is shown"
+    store = DraftStore.in_data_dir(data_dir)
+    v2 = store.version(seeded, 2)
+    approval = next(
+        s for s in json.loads(v2["spec_json"])["steps"] if s["id"] == "manager_approval"
+    )
+    assert approval["timeout_s"] == 3600
+    assert v2["code"] != store.version(seeded, 1)["code"], "the renderer wrote the code again"
+    assert v2["source"] == "edit" and v2["author"] == "reviewer"
+
+
+def test_rows_that_cannot_be_a_spec_are_refused_before_anything_is_stored(
+    app: AppTest, seeded: str, data_dir: Path
+) -> None:
+    app.run()
+    _edit_cells(app, f"drafts_steps_{seeded}_1", "manager_approval", id="")
+    app.run()
+    app.button(key="drafts_save_spec").click().run()
+    assert not app.exception
+    assert any("has no id" in e.value for e in app.error)
+    assert len(DraftStore.in_data_dir(data_dir).get(seeded)["versions"]) == 1
+
+
+def test_approve_names_the_shown_version_and_its_hash(
+    app: AppTest, seeded: str, data_dir: Path
+) -> None:
+    app.run()
+    shown = DraftStore.in_data_dir(data_dir).version(seeded, 1)
+    app.text_input(key="drafts_comment").input("matches the policy")
+    app.button(key="drafts_approve").click().run()
+    assert not app.exception
+    draft = DraftStore.in_data_dir(data_dir).get(seeded)
+    assert (draft["status"], draft["approved_version"]) == ("approved", 1)
+    last = draft["audit"][-1]
+    assert (last["action"], last["actor"], last["comment"]) == (
+        "approved",
+        "reviewer",
+        "matches the policy",
+    )
+    assert last["spec_hash"] == shown["spec_hash"] and last["verified"] is False
+    assert app.success[0].value == "Approved version 1 as reviewer (unverified)."
+    assert (
+        f"Approved version 1 (spec sha256 {shown['spec_hash'][:12]}…) by reviewer (unverified)"
+        in (_captions(app))
+    )
+    assert app.button(key="drafts_reject").disabled and app.button(key="drafts_approve").disabled
+    assert app.text_input(key="drafts_comment").value == ""
+
+
+def test_a_stale_page_is_refused_with_the_reason_and_reloads(
+    app: AppTest, seeded: str, seed: dict[str, Any], data_dir: Path
+) -> None:
+    app.run()
+    store = DraftStore.in_data_dir(data_dir)
+    store.add_version(seeded, seed["v2"], "someone else", "edit")  # after the page loaded
+    app.text_input(key="drafts_comment").input("looks fine")
+    app.button(key="drafts_approve").click().run()
+    assert not app.exception
+    assert re.fullmatch(
+        r"Not recorded\. PolicyDenied: .*version 1 \(spec \w{12}\) is not the current version 2 .*reload.*",
+        app.error[0].value,
+    )
+    assert store.get(seeded)["status"] == "draft", "nothing was decided"
+    assert app.selectbox(key=f"drafts_version_{seeded}").value == 2, "reloaded on the latest"
+    assert not app.button(key="drafts_approve").disabled
+    assert app.text_input(key="drafts_comment").value == "looks fine", "the comment is kept"
+
+
+def test_an_older_version_can_be_read_but_not_decided_or_edited(
+    app: AppTest, seeded: str, seed: dict[str, Any], data_dir: Path
+) -> None:
+    DraftStore.in_data_dir(data_dir).add_version(seeded, seed["v2"], "someone else", "edit")
+    app.run()
+    app.selectbox(key=f"drafts_version_{seeded}").set_value(1).run()
+    assert not app.exception
+    assert app.button(key="drafts_approve").disabled and app.button(key="drafts_reject").disabled
+    assert "decisions are for the latest, 2" in _captions(app)
+    assert not app.data_editor, "edits start from the latest version"
 
 
 @pytest.mark.slow
@@ -54,22 +242,22 @@ def test_generate_review_and_approve_the_flagship(app: AppTest) -> None:
     app.button(key="drafts_generate").click().run()
     assert not app.exception
     assert "valid" in app.success[0].value
-    steps = app.dataframe[0].value
+    steps = _table(app, "goes to")
     assert "manager_approval" in set(steps["step"]) and "approval" in set(steps["kind"])
     assert app.get("graphviz_chart"), "the flow diagram is drawn"
     assert any("class OrderApprovalCreateCancelNotifyWorkflow" in c.value for c in app.code)
-    scopes = app.dataframe[1].value
+    scopes = _table(app, "allowed by")
     assert dict(zip(scopes["operation"], scopes["allowed by"], strict=True)) == {
         "fulfilment.create_shipment": "fulfilment.write",
         "orders.cancel": "orders.write",
         "notifications.send_email": "notifications.send",
     }
     assert "approve: check_amount -> manager_approval -> create_shipment (completed)" in _texts(app)
-    app.text_input(key="drafts_comment").input("matches the policy").run()
+    app.text_input(key="drafts_comment").input("matches the policy")
     app.button(key="drafts_approve").click().run()
     assert not app.exception
-    assert app.success[0].value == "Status: approved (version 1)"
-    audit = app.dataframe[-1].value
+    assert "Status: approved (version 1)" in [s.value for s in app.success]
+    audit = _table(app, "actor")
     assert (
         list(audit["action"])[-1] == "approved"
         and list(audit["comment"])[-1] == "matches the policy"
@@ -77,7 +265,9 @@ def test_generate_review_and_approve_the_flagship(app: AppTest) -> None:
 
 
 @pytest.mark.slow
-def test_a_mined_suggestion_fills_the_request_and_edits_are_never_imported(app: AppTest) -> None:
+def test_a_mined_suggestion_fills_the_request_and_nothing_drafted_is_imported(
+    app: AppTest,
+) -> None:
     before = {m for m in sys.modules if m.startswith("atc_draft_")}  # other tests may load drafts
     app.run()
     app.radio(key="drafts_source").set_value("A pattern mined from the logs").run()
@@ -87,10 +277,14 @@ def test_a_mined_suggestion_fills_the_request_and_edits_are_never_imported(app: 
     assert app.multiselect(key="drafts_scopes").value == ["catalog.read", "notifications.send"]
     app.button(key="drafts_generate").click().run()
     assert "valid" in app.success[0].value
-    code = next(c.value for c in app.code if "class " in c.value)
-    editor = next(t for t in app.text_area if (t.key or "").startswith("drafts_edit_"))
-    editor.input(code + "\nimport os\n").run()
-    app.button(key="drafts_save_edit").click().run()
+    draft_id = app.selectbox(key="drafts_pick").value
+    editor = app.text_area(key=f"drafts_json_{draft_id}_1")
+    spec = json.loads(editor.value)
+    call = next(s for s in spec["steps"] if s.get("operation"))
+    call["operation"] = "orders.cancel"  # not granted by these scopes
+    editor.input(json.dumps(spec)).run()
+    app.button(key="drafts_save_json").click().run()
     assert not app.exception
-    assert any(e.value == "Version 2: rejected" for e in app.error)
+    assert app.error[0].value == "Version 2: rejected"
+    assert "WF003" in set(_table(app, "rule_id")["rule_id"]), "the findings come with it"
     assert {m for m in sys.modules if m.startswith("atc_draft_")} == before
