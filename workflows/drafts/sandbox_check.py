@@ -1,15 +1,22 @@
-"""Load a drafted module under the Temporal workflow sandbox (a separate process).
+"""Load a drafted module under the Temporal workflow sandbox (a separate, isolated process).
 
 ``python -I -m workflows.drafts.sandbox_check MODULE.py`` prints one JSON line:
 ``{"ok": true, "workflow_type": ..., "workflow_class": ...}`` or
 ``{"ok": false, "error": ...}``, then ends with ``os._exit`` (temporalio's
-native threads may crash interpreter teardown, sdk-python#300). Exit 0 when
-the module loaded, 1 when it did not.
+native threads may crash interpreter teardown). Exit 0 when the module
+loaded, 1 when it did not.
 
 The module is imported (it may define only imports, literals, classes and
 functions: the AST allow-list ran first) and its workflow is prepared by
 :class:`SandboxedWorkflowRunner` exactly as a worker would at start-up: the
 sandbox re-imports it with its import restrictions and builds an instance.
+
+The workflow sandbox exists to keep workflow code deterministic; it is not a
+security boundary, and neither is the allow-list. The protection is the
+process this runs in: :func:`copilot.drafting.sandbox.sandbox_load` starts it
+through :func:`copilot.drafting.isolation.run_isolated` (scrubbed environment,
+resource limits, and where available its own namespaces with the data
+directory and ``$HOME`` hidden and no network but its own loopback).
 """
 
 from __future__ import annotations
