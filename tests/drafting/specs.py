@@ -120,3 +120,94 @@ def minimal(operation: str = "orders.get", **step: Any) -> dict[str, Any]:
         "steps": [call],
         "execution_timeout_s": 3600,
     }
+
+
+def _call(step_id: str, operation: str, **fields: Any) -> dict[str, Any]:
+    return {"id": step_id, "kind": "call", "operation": operation, "timeout_s": 30, **fields}
+
+
+def gated(on_timeout: str | None = "stop", name: str | None = None) -> dict[str, Any]:
+    """Read an order, wait an hour for a manager, then ship it (after a 10-minute pause)
+    or, on rejection, cancel it. ``on_timeout`` None leaves silence unstated; "escalate"
+    goes to ``tell_manager`` (an email to the manager)."""
+    order = [{"name": "id", "value": "${inputs.order_id}"}]
+    approval: dict[str, Any] = {
+        "id": "sign_off",
+        "kind": "approval",
+        "approver": "manager",
+        "prompt": "Ship order ${inputs.order_id}?",
+        "timeout_s": 3600,
+        "on_timeout": on_timeout,
+        "on_reject": "cancel_order",
+        "next": "cool_off",
+    }
+    steps = [
+        _call("get_order", "orders.get", params=order),
+        approval,
+        {"id": "cool_off", "kind": "sleep", "duration_s": 600},
+        _call(
+            "ship",
+            "fulfilment.create_shipment",
+            body=[{"name": "order_id", "value": "${inputs.order_id}"}],
+            next="end",
+        ),
+        _call("cancel_order", "orders.cancel", params=order, next="end"),
+    ]
+    if on_timeout == "escalate":
+        approval["on_timeout_next"] = "tell_manager"
+        steps.append(
+            {
+                "id": "tell_manager",
+                "kind": "notify",
+                "operation": "notifications.send_email",
+                "body": [
+                    {"name": "to", "value": "manager@example.com"},
+                    {"name": "subject", "value": "Nobody decided on ${inputs.order_id}"},
+                ],
+                "timeout_s": 30,
+                "next": "end",
+            }
+        )
+    return {
+        "name": name or f"gated_{on_timeout or 'unstated'}",
+        "description": "Hold an order for a manager's decision.",
+        "inputs": [{"name": "order_id", "type": "string", "example": "ORD-1"}],
+        "steps": steps,
+        "execution_timeout_s": 7200,
+    }
+
+
+def polled(name: str = "wait_for_delivery", attempts: int = 5) -> dict[str, Any]:
+    """Poll a shipment every minute until it is delivered, then email the customer."""
+    return {
+        "name": name,
+        "description": "Wait for a delivery.",
+        "inputs": [{"name": "shipment_id", "type": "string", "example": "SHIP-1"}],
+        "steps": [
+            _call(
+                "wait_delivered",
+                "fulfilment.get_shipment",
+                params=[{"name": "id", "value": "${inputs.shipment_id}"}],
+                poll={
+                    "until": {
+                        "left": "${steps.wait_delivered.body.status}",
+                        "op": "eq",
+                        "right": "delivered",
+                    },
+                    "interval_s": 60,
+                    "max_attempts": attempts,
+                },
+            ),
+            {
+                "id": "tell_customer",
+                "kind": "notify",
+                "operation": "notifications.send_email",
+                "body": [
+                    {"name": "to", "value": "customer@example.com"},
+                    {"name": "subject", "value": "Shipment ${steps.wait_delivered.body.status}"},
+                ],
+                "timeout_s": 30,
+            },
+        ],
+        "execution_timeout_s": 7200,
+    }

@@ -1,4 +1,4 @@
-"""Approvals in a rendered workflow: the update's validator refuses bad decisions."""
+"""Approvals in a rendered workflow: the update's validator and handler refuse bad decisions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from copilot.drafting.render import render
@@ -22,8 +23,6 @@ from workflows.drafts.activities import GatewayActivities
 from workflows.drafts.dryrun import find_test_server
 from workflows.drafts.shared import TASK_QUEUE, ApprovalDecision, StepStatus
 from workflows.drafts.worker import draft_worker, load_draft_module
-
-pytestmark = pytest.mark.slow
 
 
 async def _exercise(tmp: Path) -> dict:
@@ -82,6 +81,7 @@ async def _exercise(tmp: Path) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_only_a_well_formed_decision_for_the_pending_step_is_accepted(tmp_path: Path) -> None:
     out = asyncio.run(_exercise(tmp_path))
     assert out["status"].step == "manager_approval" and out["status"].approver == "manager"
@@ -94,3 +94,22 @@ def test_only_a_well_formed_decision_for_the_pending_step_is_accepted(tmp_path: 
         "comment": "ship it",
     }
     assert [c["operation"] for c in out["calls"]] == ["orders.get", "fulfilment.create_shipment"]
+
+
+def test_the_handler_refuses_a_second_decision_even_when_both_passed_the_validator(
+    tmp_path: Path,
+) -> None:
+    """Two updates in one activation may both pass the validator before either handler runs
+    (that is how the SDK may schedule them); the handler alone must then keep the first."""
+    draft = load_draft_module(render(parse_spec(flagship()), FLAGSHIP_SCOPES), tmp_path)
+    instance = draft.workflow_class()
+    instance._status = StepStatus("manager_approval", "approval")
+    first = ApprovalDecision("manager_approval", "reject", "bob")
+    second = ApprovalDecision("manager_approval", "approve", "alice")
+    instance.validate_decide(first)
+    instance.validate_decide(second)  # both validators pass: nothing is decided yet
+    assert asyncio.run(instance.decide(first)) == "reject"
+    with pytest.raises(ApplicationError, match="already decided: reject by bob") as refused:
+        asyncio.run(instance.decide(second))
+    assert refused.value.type == "DecisionRefused" and refused.value.non_retryable
+    assert instance._decisions["manager_approval"] is first

@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from copilot.scopes.catalog import Catalog
 from copilot.scopes.client import AsyncGatewayClient, GatewaySettings
@@ -117,6 +117,7 @@ class GatewayActivities:
         """Call ``request.operation``; returns ``{"status", "body"}`` (body: the kept paths)."""
         info = activity.info()
         record: dict[str, Any] = {
+            "workflow_id": info.workflow_id,
             "step": request.step,
             "operation": request.operation,
             "attempt": info.attempt,
@@ -175,6 +176,7 @@ class GatewayActivities:
             f"poll {request.step}: {where} is {shown}, waiting for {until.op} {until.right!r} "
             f"(attempt {attempt} of {until.attempts})",
             type=POLL_NOT_READY,
+            category=ApplicationErrorCategory.BENIGN,  # expected: logged quietly, not as a failure
         )
 
     def _failure(self, record: dict[str, Any], exc: Exception) -> ApplicationError:
