@@ -108,7 +108,7 @@ def spec_editor(
                     spec, data.records(steps), data.records(inputs), timeout
                 )
             except AtcError as exc:
-                st.error(exc.line())
+                st.error(review_ui.plain(exc.line()))
             else:
                 _save(draft["id"], edited, reviewer)
     with st.expander("The whole spec as JSON (for what the tables do not cover)"):
@@ -124,7 +124,7 @@ def _save(draft_id: str, spec: str | dict[str, Any], reviewer: Reviewer) -> None
         with st.spinner("Validating, rendering and dry-running the edited spec…"):
             outcome = data.save_spec(draft_id, spec, reviewer)
     except AtcError as exc:
-        st.error(exc.line())
+        st.error(review_ui.plain(exc.line()))
         return
     findings = [f.to_dict() for f in outcome.findings]
     review_ui.flash(

@@ -7,6 +7,7 @@ was decided meanwhile, and the page then shows why and reloads.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,13 @@ from copilot.errors import AtcError, TokenInvalid
 
 FLASH = "drafts_flash"
 COMMENT = "drafts_comment"
+# Alerts render markdown; names and reasons may hold text a person typed.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:@&])")
+
+
+def plain(text: str) -> str:
+    """Text for an alert, with markdown (links, images, emphasis) shown as typed."""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def identity() -> Reviewer:
@@ -25,13 +33,13 @@ def identity() -> Reviewer:
     try:
         found = data.signed_in(st.context.headers)
     except TokenInvalid as exc:
-        st.error(f"{exc.line()} (decisions are recorded as unverified)")
+        st.error(plain(f"{exc.line()} (decisions are recorded as unverified)"))
         found = None
     except AtcError as exc:  # e.g. the identity settings are incomplete
-        st.error(exc.line())
+        st.error(plain(exc.line()))
         found = None
     if found is not None and found.verified:
-        st.caption(f"Signed in as {found.name} (verified)")
+        st.text(f"Signed in as {found.name} (verified)")
         return found
     name = st.text_input(
         "Your name (for the audit trail; not verified)", value="reviewer", key="drafts_reviewer"
@@ -49,7 +57,7 @@ def show_flash() -> None:
     if FLASH not in st.session_state:
         return
     kind, text, findings = st.session_state.pop(FLASH)
-    {"success": st.success, "error": st.error}.get(kind, st.info)(text)
+    {"success": st.success, "error": st.error}.get(kind, st.info)(plain(text))
     if findings:
         st.dataframe(pd.DataFrame(findings), hide_index=True, width="stretch")
 
@@ -107,4 +115,4 @@ def _decide(action: str, draft_id: str, number: int, spec_hash: str, reviewer: R
     st.session_state[COMMENT] = ""
     how = "verified" if reviewer.verified else "unverified"
     done = "Approved" if action == "approve" else "Rejected"
-    flash("success", f"{done} version {number} as {reviewer.name} ({how}).")
+    flash("success", f"{done} version {number} ({how} reviewer).")

@@ -123,7 +123,7 @@ status(
 )
 decided = data.decision_line(draft)
 if decided:
-    st.caption(decided[0].upper() + decided[1:])
+    st.text(decided[0].upper() + decided[1:])
 st.text(f"Request: {draft['request']}")
 st.caption(
     f"Scopes: {', '.join(draft['scopes'])} · planner {version['planner']} · model {version['model'] or '-'}"

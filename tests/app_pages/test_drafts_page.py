@@ -14,6 +14,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from copilot.config import Settings
+from copilot.drafting import review
+from copilot.drafting.review import Reviewer
 from copilot.drafting.service import DraftJob, edit_spec, run_draft
 from copilot.drafting.store import STORE_FILE, DraftStore, NewVersion
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
@@ -86,6 +88,11 @@ def _captions(app: AppTest) -> str:
     return "\n".join(c.value for c in app.caption)
 
 
+def _shown(markdown: str) -> str:
+    """What an alert displays: its markdown with the escapes resolved."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def test_an_empty_store_invites_a_first_draft(app: AppTest) -> None:
     app.run()
     assert not app.exception
@@ -154,7 +161,7 @@ def test_a_spec_edit_through_the_table_makes_a_new_version(
     app.run()
     app.button(key="drafts_save_spec").click().run()
     assert not app.exception
-    assert app.success[0].value == "Version 2: valid"
+    assert _shown(app.success[0].value) == "Version 2: valid"
     assert app.selectbox(key=f"drafts_version_{seeded}").value == 2, "the new version is shown"
     store = DraftStore.in_data_dir(data_dir)
     v2 = store.version(seeded, 2)
@@ -195,11 +202,9 @@ def test_approve_names_the_shown_version_and_its_hash(
         "matches the policy",
     )
     assert last["spec_hash"] == shown["spec_hash"] and last["verified"] is False
-    assert app.success[0].value == "Approved version 1 as reviewer (unverified)."
-    assert (
-        f"Approved version 1 (spec sha256 {shown['spec_hash'][:12]}…) by reviewer (unverified)"
-        in (_captions(app))
-    )
+    assert _shown(app.success[0].value) == "Approved version 1 (unverified reviewer)."
+    line = f"Approved version 1 (spec sha256 {shown['spec_hash'][:12]}…) by reviewer (unverified)"
+    assert line in _texts(app)
     assert app.button(key="drafts_reject").disabled and app.button(key="drafts_approve").disabled
     assert app.text_input(key="drafts_comment").value == ""
 
@@ -215,12 +220,29 @@ def test_a_stale_page_is_refused_with_the_reason_and_reloads(
     assert not app.exception
     assert re.fullmatch(
         r"Not recorded\. PolicyDenied: .*version 1 \(spec \w{12}\) is not the current version 2 .*reload.*",
-        app.error[0].value,
+        _shown(app.error[0].value),
     )
     assert store.get(seeded)["status"] == "draft", "nothing was decided"
     assert app.selectbox(key=f"drafts_version_{seeded}").value == 2, "reloaded on the latest"
     assert not app.button(key="drafts_approve").disabled
     assert app.text_input(key="drafts_comment").value == "looks fine", "the comment is kept"
+
+
+def test_a_decision_made_elsewhere_meanwhile_is_refused_and_shown_as_plain_text(
+    app: AppTest, seeded: str, data_dir: Path
+) -> None:
+    app.run()
+    store = DraftStore.in_data_dir(data_dir)
+    v1 = store.version(seeded, 1)
+    other = Reviewer("![x](http://example.invalid/x.png)")
+    review.decide(seeded, "approve", version=1, spec_hash=v1["spec_hash"], reviewer=other)
+    app.button(key="drafts_reject").click().run()
+    assert not app.exception
+    error = app.error[0].value
+    assert "already approved by ![x](http://example.invalid/x.png)" in _shown(error)
+    assert "](" not in error, "the name is not a markdown image"
+    assert store.get(seeded)["status"] == "approved"
+    assert app.button(key="drafts_reject").disabled
 
 
 def test_an_older_version_can_be_read_but_not_decided_or_edited(
@@ -285,6 +307,6 @@ def test_a_mined_suggestion_fills_the_request_and_nothing_drafted_is_imported(
     editor.input(json.dumps(spec)).run()
     app.button(key="drafts_save_json").click().run()
     assert not app.exception
-    assert app.error[0].value == "Version 2: rejected"
+    assert _shown(app.error[0].value) == "Version 2: rejected"
     assert "WF003" in set(_table(app, "rule_id")["rule_id"]), "the findings come with it"
     assert {m for m in sys.modules if m.startswith("atc_draft_")} == before
