@@ -37,6 +37,11 @@ REQUESTS = [
     ),
     ("Search the catalog and fetch the product details", ("catalog.read",), {"call"}),
     (
+        FLAGSHIP_REQUEST + "; if the manager does not respond within 2 days, escalate to finance",
+        FLAGSHIP_SCOPES,
+        {"approval", "notify"},
+    ),
+    (
         "Fetch the order and the customer in parallel, then notify the customer",
         ("orders.read", "customers.read", "notifications.send"),
         {"parallel"},
@@ -72,6 +77,47 @@ def test_the_flagship_reads_as_asked(catalog: Catalog) -> None:
     assert steps[rejected["next"]]["operation"] == "notifications.send_email"
     branch = next(s for s in doc["steps"] if s["kind"] == "branch")
     assert branch["condition"] == {"left": "${inputs.amount}", "op": "gt", "right": 10000.0}
+    # The request says nothing about silence: the workflow stops, it does not cancel.
+    assert approval["on_timeout"] == "stop" and "on_timeout_next" not in approval
+
+
+_SUPERVISED = "Cancel the order after a supervisor approves it"
+_ORDER_SCOPES = ("orders.read", "orders.write", "notifications.send")
+
+
+@pytest.mark.parametrize(
+    ("silence", "on_timeout", "escalates_to"),
+    [
+        ("", "stop", None),
+        ("; if nobody answers in 2 days, email the manager", "escalate", "manager"),
+        ("; if the supervisor does not respond, escalate", "escalate", "manager"),
+        ("; if it times out, escalate to finance", "escalate", "finance"),
+        ("; if nobody answers, stop", "stop", None),
+        ("; if no one decides, treat it as rejected", "reject", None),
+        ("; if there is no answer, fail", "fail", None),
+    ],
+)
+def test_silence_is_what_the_request_says_and_never_rejection_by_default(
+    catalog: Catalog, silence: str, on_timeout: str, escalates_to: str | None
+) -> None:
+    doc = _plan(catalog, _SUPERVISED + silence, _ORDER_SCOPES)
+    steps = {s["id"]: s for s in doc["steps"]}
+    approval = next(s for s in doc["steps"] if s["kind"] == "approval")
+    assert approval["on_timeout"] == on_timeout
+    if escalates_to is None:
+        assert "on_timeout_next" not in approval
+    else:
+        target = steps[approval["on_timeout_next"]]
+        assert target["kind"] == "notify" and target["next"] == "end"
+        assert target["body"][0]["value"] == "${inputs." + escalates_to + "_email}"
+    validation = validate_document(doc, catalog, _ORDER_SCOPES, sandbox=False)
+    assert validation.errors == [], validation.errors
+
+
+def test_a_poll_is_bounded_like_a_retry_and_has_no_retry_of_its_own(catalog: Catalog) -> None:
+    doc = _plan(catalog, REQUESTS[2][0], REQUESTS[2][1])
+    poll = next(s for s in doc["steps"] if s.get("poll"))
+    assert "retry" not in poll and 1 <= poll["poll"]["max_attempts"] <= 50
 
 
 def test_the_planner_is_deterministic(catalog: Catalog) -> None:

@@ -16,7 +16,7 @@ from copilot.drafting.spec import parse_spec
 from copilot.drafting.validate import validate_code
 from copilot.scopes import Catalog
 
-from .specs import FLAGSHIP_SCOPES, flagship
+from .specs import FLAGSHIP_SCOPES, flagship, gated, polled
 
 HOSTILE = [
     '"); import os; os.system("touch /tmp/pwned") #',
@@ -62,7 +62,8 @@ def _hostile_spec() -> dict:
 
 
 def test_code_like_text_in_every_free_text_field_stays_data(catalog: Catalog) -> None:
-    code = render(parse_spec(_hostile_spec()), FLAGSHIP_SCOPES)
+    spec = parse_spec(_hostile_spec())
+    code = render(spec, FLAGSHIP_SCOPES)
     tree = ast.parse(code)
     called = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     assert not called & {"__import__", "os.system", "eval", "exec", "getattr"}
@@ -74,7 +75,9 @@ def test_code_like_text_in_every_free_text_field_stays_data(catalog: Catalog) ->
     }
     assert "os" not in imported
     assert [
-        f for f in validate_code(code, catalog, FLAGSHIP_SCOPES, sandbox=False) if f.is_error
+        f
+        for f in validate_code(code, catalog, FLAGSHIP_SCOPES, spec=spec, sandbox=False)
+        if f.is_error
     ] == []
     assert code.isascii()
     description = next(
@@ -116,3 +119,99 @@ def test_the_renderer_refuses_what_the_rules_would_reject() -> None:
     bad = parse_spec(flagship()).model_copy(update={"name": "x; import os"})
     with pytest.raises(SpecError, match="not a safe identifier"):
         render(WorkflowSpec.model_construct(**dict(bad)))
+
+
+def _step_source(code: str, step: str) -> str:
+    tree = ast.parse(code)
+    method = next(
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.AsyncFunctionDef) and n.name == f"_step_{step}"
+    )
+    return ast.unparse(method)
+
+
+@pytest.mark.parametrize(
+    ("on_timeout", "silence"),
+    [
+        (None, "return self._stop('approval sign_off timed out')"),
+        ("stop", "return self._stop('approval sign_off timed out')"),
+        ("escalate", "return 'tell_manager'"),
+        ("fail", "raise ApplicationError('approval sign_off timed out', non_retryable=True)"),
+        ("reject", "return 'cancel_order'"),
+        ("approve", "return 'cool_off'"),
+    ],
+)
+def test_silence_does_what_the_spec_states_and_stops_when_it_states_nothing(
+    on_timeout, silence: str
+) -> None:
+    source = _step_source(render(parse_spec(gated(on_timeout)), FLAGSHIP_SCOPES), "sign_off")
+    lines = [line.strip() for line in source.splitlines()]
+    assert lines[-5:] == [
+        "if outcome == 'approve':",
+        "return 'cool_off'",
+        "if outcome == 'reject':",
+        "return 'cancel_order'",
+        silence,
+    ]
+
+
+def test_decisions_arrive_only_through_the_validated_update() -> None:
+    code = render(parse_spec(flagship()), FLAGSHIP_SCOPES)
+    assert "workflow.signal" not in code and "submit_decision" not in code
+    tree = ast.parse(code)
+    handler = next(
+        n for n in ast.walk(tree) if isinstance(n, ast.AsyncFunctionDef) and n.name == "decide"
+    )
+    # The handler checks again what the validator checked, against the decisions so far.
+    assert "check_decision(self._status, decision, self._decisions)" in ast.unparse(handler)
+
+
+def test_each_call_keeps_only_the_body_paths_later_steps_read() -> None:
+    code = render(parse_spec(flagship()), FLAGSHIP_SCOPES)
+    assert "keep=('city',)" in _step_source(code, "get_order")
+    assert "keep=" not in _step_source(code, "ship")
+    doc = polled()
+    doc["steps"][1]["body"].append({"name": "eta", "value": "${steps.wait_delivered.body.eta.day}"})
+    source = _step_source(render(parse_spec(doc), FLAGSHIP_SCOPES), "wait_delivered")
+    assert "keep=('eta.day', 'status')" in source
+
+
+def test_a_poll_is_one_call_retried_on_its_interval_not_a_loop_of_timers() -> None:
+    source = _step_source(render(parse_spec(polled(attempts=7)), FLAGSHIP_SCOPES), "wait_delivered")
+    assert "for " not in source and "sleep" not in source
+    assert "until=PollUntil(('body', 'status'), 'eq', 'delivered', attempts=7)" in source
+    assert (
+        "RetryPolicy(initial_interval=timedelta(seconds=60.0), backoff_coefficient=1.0, "
+        "maximum_interval=timedelta(seconds=60.0), maximum_attempts=7)"
+    ) in source
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["steps"][1].update(on_timeout="escalate"), "names no step in on_timeout_next"),
+        (
+            lambda d: d["steps"][0]["poll"]["until"].update(left="${inputs.shipment_id}"),
+            "must be one reference to this step's result",
+        ),
+    ],
+)
+def test_the_renderer_refuses_silence_or_polls_it_cannot_render(change, message: str) -> None:
+    from copilot.errors import SpecError
+
+    doc = gated("stop") if "on_timeout" in message or "on_timeout_next" in message else polled()
+    change(doc)
+    with pytest.raises(SpecError, match=message):
+        render(parse_spec(doc))
+
+
+@pytest.mark.parametrize(
+    "doc", [gated("stop"), gated("escalate"), gated("fail"), polled()], ids=lambda d: d["name"]
+)
+def test_every_shape_renders_to_code_the_code_rules_accept(doc, catalog: Catalog) -> None:
+    spec = parse_spec(doc)
+    code = render(spec, FLAGSHIP_SCOPES)
+    found = validate_code(code, catalog, FLAGSHIP_SCOPES, spec=spec, sandbox=False)
+    assert [f for f in found if f.is_error] == []
+    assert render(parse_spec(doc), FLAGSHIP_SCOPES) == code

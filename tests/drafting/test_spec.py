@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from copilot.drafting.schema import spec_json_schema, strict_json_schema
 from copilot.drafting.spec import WorkflowSpec, parse_spec, successors
 
-from .specs import flagship, minimal
+from .specs import flagship, gated, minimal
 
 
 def test_the_flagship_parses_and_round_trips_as_canonical_json() -> None:
@@ -87,3 +87,33 @@ def test_the_schema_exports_and_its_strict_form_requires_every_property() -> Non
     walk(strict)
     step = strict["$defs"]["CallStep"]["properties"]
     assert {"type": "null"} in step["timeout_s"]["anyOf"]
+
+
+@pytest.mark.parametrize(
+    ("on_timeout", "expected"),
+    [
+        ("escalate", ["cool_off", "cancel_order", "tell_manager"]),
+        ("stop", ["cool_off", "cancel_order"]),
+        (None, ["cool_off", "cancel_order"]),
+    ],
+)
+def test_an_approval_escalates_only_when_it_says_so(on_timeout, expected) -> None:
+    doc = gated("escalate")
+    doc["steps"][1]["on_timeout"] = on_timeout
+    spec = parse_spec(doc)
+    assert successors(spec, spec.steps[1]) == expected
+    assert spec.steps[1].timeout_action() == (on_timeout or "stop")
+
+
+def test_silence_has_no_other_meanings_and_the_schema_offers_the_safe_ones() -> None:
+    with pytest.raises(ValidationError):
+        parse_spec(gated("ignore"))
+    approval = strict_json_schema()["$defs"]["ApprovalStep"]["properties"]
+    assert approval["on_timeout"]["anyOf"][0]["enum"] == [
+        "stop",
+        "escalate",
+        "fail",
+        "reject",
+        "approve",
+    ]
+    assert {"type": "null"} in approval["on_timeout_next"]["anyOf"]

@@ -9,7 +9,7 @@ import pytest
 from copilot.drafting.validate import validate_document
 from copilot.rules import Finding, all_rules
 from copilot.scopes import Catalog
-from tests.drafting.specs import FLAGSHIP_SCOPES, flagship, minimal
+from tests.drafting.specs import FLAGSHIP_SCOPES, flagship, gated, minimal, polled
 
 
 def _errors(doc: Any, catalog: Catalog, scopes=FLAGSHIP_SCOPES) -> list[Finding]:
@@ -129,3 +129,81 @@ def test_spec_errors_stop_before_rendering(catalog: Catalog) -> None:
     doc["steps"][0]["operation"] = "payments.refund"
     validation = validate_document(doc, catalog, FLAGSHIP_SCOPES, sandbox=False)
     assert validation.code is None and not validation.ok
+
+
+def _messages(findings: list[Finding], rule: str, severity: str = "error") -> list[str]:
+    return [f.message for f in findings if f.rule_id == rule and f.severity == severity]
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "says"),
+    [
+        (
+            lambda d: d["steps"][1].update(on_timeout=None),
+            "WF005",
+            "fix: set on_timeout to stop, escalate (with on_timeout_next), fail, reject or approve",
+        ),
+        (lambda d: d["steps"][1].update(on_timeout_next=None), "WF005", "names no step"),
+        (lambda d: d["steps"][1].update(on_timeout_next="end"), "WF005", "names no step"),
+        (lambda d: d["steps"][1].update(on_timeout_next="nowhere"), "WF006", "which is no step"),
+        (lambda d: d["steps"][5].update(next="sign_off"), "WF006", "cycle"),
+        (
+            lambda d: d["steps"][5]["body"].append(
+                {"name": "x", "value": "${steps.get_order.body}"}
+            ),
+            "WF008",
+            "reads a whole response body",
+        ),
+        (
+            lambda d: d["steps"][5]["body"].append(
+                {"name": "x", "value": "${steps.get_order.headers.x}"}
+            ),
+            "WF008",
+            "is not part of a call's result",
+        ),
+        (
+            lambda d: d["steps"][5]["body"].append(
+                {"name": "x", "value": "${steps.sign_off.body.x}"}
+            ),
+            "WF008",
+            "is not part of an approval's result",
+        ),
+    ],
+)
+def test_silence_and_result_rules_fire_with_a_fix(catalog: Catalog, change, rule, says) -> None:
+    doc = gated("escalate")
+    change(doc)
+    messages = _messages(_errors(doc, catalog), rule)
+    assert messages and any(says in m for m in messages), messages
+    assert all("fix:" in m for m in messages)
+
+
+@pytest.mark.parametrize("on_timeout", ["stop", "escalate", "fail", "reject", "approve"])
+def test_every_stated_silence_passes(catalog: Catalog, on_timeout: str) -> None:
+    assert _errors(gated(on_timeout), catalog) == []
+
+
+def test_the_escalation_step_is_reachable_only_through_the_escalation(catalog: Catalog) -> None:
+    doc = gated("escalate")
+    doc["steps"][1]["on_timeout"] = "stop"
+    found = _errors(doc, catalog)
+    assert any("tell_manager can never run" in m for m in _messages(found, "WF006"))
+    assert _messages(found, "WF005", "warning")  # on_timeout_next without escalate is ignored
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "severity"),
+    [
+        (lambda p: p["poll"]["until"].update(left="${inputs.shipment_id}"), "WF008", "error"),
+        (lambda p: p["poll"].update(max_attempts=51), "WF004", "error"),
+        (lambda p: p.update(retry={"max_attempts": 3}), "WF010", "warning"),
+    ],
+)
+def test_polls_read_their_own_answer_within_the_retry_bound(
+    catalog: Catalog, change, rule: str, severity: str
+) -> None:
+    doc = polled()
+    assert _errors(doc, catalog) == []
+    change(doc["steps"][0])
+    found = _errors(doc, catalog)
+    assert _messages(found, rule, severity), found

@@ -27,9 +27,10 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from copilot.drafting.dryrun import dry_run, scenarios_for
 from copilot.drafting.render import render
 from copilot.drafting.spec import parse_spec
-from copilot.scopes import load_catalog
+from copilot.scopes import DEFAULT_PRODUCTS, load_catalog
 from copilot.scopes.client import GatewaySettings
 from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import generate_keypair, load_jwks
@@ -397,3 +398,15 @@ def test_a_poll_that_runs_out_of_attempts_goes_on_with_its_last_answer(seen) -> 
     assert out["attempts"] == [3, 1] and len(out["gets"]) == 3
     assert out["result"]["path"] == ["wait_delivered", "tell_customer"]
     assert out["result"]["results"]["wait_delivered"]["body"] == {"status": "pending"}
+
+
+def test_the_dry_runs_no_answer_scenario_runs_what_silence_was_given() -> None:
+    assert scenarios_for(parse_spec(gated(None)))[2]["on_timeout"] == {"sign_off": "stop"}
+    spec = parse_spec(gated("escalate"))
+    report = dry_run(
+        render(spec, FLAGSHIP_SCOPES), spec, products=DEFAULT_PRODUCTS, scopes=FLAGSHIP_SCOPES
+    )
+    silent = next(s for s in report.scenarios if s["name"] == "no-answer")
+    assert report.ok and silent["completed"], report.failures()
+    assert silent["path"] == ["get_order", "sign_off", "tell_manager"]
+    assert [c["operation"] for c in silent["calls"]] == ["orders.get", "notifications.send_email"]
