@@ -117,7 +117,7 @@ def test_bad_decisions_are_refused_before_history_and_an_approval_is_audited(
     assert "unknown action" in refused[0] and "reviewer" in refused[1]
     assert "not the current version" in refused[2] and "not the current version" in refused[3]
     assert "already rejected" in refused[4]
-    assert out["audit_before"] == 2  # "created" and the workflow's claim: refusals wrote nothing
+    assert out["audit_before"] == 1  # only "created": refusals wrote nothing
     assert out["state"].status == "approved" and out["result"].status == "approved"
     assert out["result"].decisions[0]["reviewer"] == "alice"
     history: WorkflowHistory = out["history"]

@@ -146,6 +146,9 @@ class ReviewWorkflow:
         self._state = ReviewState(draft_id="")
         self._loaded = False
         self._attrs = False
+        # A person's approve/reject landed (atc's own "failed validation" is not a decision:
+        # the review waits for a new version).
+        self._decided = False
         # An approve/reject whose activity is still running: refuse a second one.
         self._deciding = False
 
@@ -153,13 +156,14 @@ class ReviewWorkflow:
     async def run(self, data: ReviewInput) -> ReviewState:
         self._state.draft_id, self._attrs = data.draft_id, data.search_attributes
         self._adopt(await self._load(data.draft_id))
+        self._decided = self._state.status == "approved"
         deadline = workflow.now() + timedelta(seconds=data.timeout_s)
         self._state.deadline = deadline.isoformat()
         self._loaded = True
         self._publish()
         try:
             await workflow.wait_condition(
-                lambda: self._state.status != "pending", timeout=timedelta(seconds=data.timeout_s)
+                lambda: self._decided, timeout=timedelta(seconds=data.timeout_s)
             )
         except TimeoutError:
             if not self._deciding:
@@ -217,6 +221,7 @@ class ReviewWorkflow:
         entry["at"] = workflow.now().isoformat()
         self._state.decisions.append(entry)
         self._adopt(latest)
+        self._decided = self._decided or final
         self._publish()
         return self._state
 
