@@ -1,4 +1,9 @@
-"""Output helpers shared by the commands: JSON documents and plain tables."""
+"""Output helpers shared by the commands: JSON documents and plain tables.
+
+Table cells are escaped with :func:`copilot.logs.printable.printable`: names in
+them come from logs, and a control character in a log field must not repaint
+the terminal or forge a line of the table.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+from copilot.logs.printable import printable
 
 
 def _default(value: Any) -> Any:
@@ -48,7 +55,7 @@ def emit_json(payload: dict[str, Any]) -> None:
 
 
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
-    """A plain aligned text table."""
+    """A plain aligned text table; control characters in cells are shown as escapes."""
     cells = [[_fmt(v) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
@@ -66,4 +73,4 @@ def _fmt(value: Any) -> str:
         return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
     if isinstance(value, int):
         return f"{value:,}"
-    return str(value)
+    return printable(str(value))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from copilot.commands._output import emit_json, table
 from copilot.commands.analyze import add_read_arguments, read_options
+from copilot.logs.printable import printable
 
 if TYPE_CHECKING:
     from copilot.throttling.run import SuggestRun
@@ -64,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
-    """The human summary: suggestions, conflicts, abusive clients, exclusions, forecast."""
+    """The human summary: suggestions, conflicts, abusive clients, exclusions, forecast.
+
+    Names come from the logs, so every line that holds one is escaped (tables
+    escape their cells): a control character shows as an escape, never acts.
+    """
     rep = result.report
     q = result.quarantine
     parts = [
@@ -100,11 +105,11 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
     ]
     conflicts = [s for s in rep.suggestions if s.conflict]
     if conflicts:
-        parts += ["", "Conflicts"] + [f"- {s.target}: {s.conflict}" for s in conflicts]
+        parts += ["", "Conflicts"] + [printable(f"- {s.target}: {s.conflict}") for s in conflicts]
     if rep.abusive:
         parts += ["", "Abusive clients (named, sized from their cohort)"]
-        parts += [f"- {a.app} ({a.client_id}) on {a.proxy}: {'; '.join(a.reasons)}" for a in
-                  rep.abusive]  # fmt: skip
+        parts += [printable(f"- {a.app} ({a.client_id}) on {a.proxy}: {'; '.join(a.reasons)}")
+                  for a in rep.abusive]  # fmt: skip
     if rep.excluded:
         parts += ["", f"Excluded windows ({len(rep.excluded)})"]
         parts.append(
@@ -142,9 +147,10 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
     )
     findings = [t.to_dict() for t in rep.too_tight] + [f.to_dict() for f in rep.flags]
     if findings:
-        parts += ["", "Findings"] + [f"- {_finding(f)}" for f in findings]
+        parts += ["", "Findings"] + [printable(f"- {_finding(f)}") for f in findings]
     if written:
-        parts += ["", "Policy bundles written"] + [f"- {p}: {d}" for p, d in written.items()]
+        parts += ["", "Policy bundles written"]
+        parts += [printable(f"- {p}: {d}") for p, d in written.items()]
     return "\n".join(parts)
 
 

@@ -6,6 +6,11 @@ variables follow Apigee's names (copilot.logs.fields.FLOW_VARIABLES and
 TIMESTAMP_VARIABLES); a variable Apigee could not resolve is unset and renders
 as an empty string, as MessageLogging does (analytics' ``(not set)`` is an
 analytics rendering, not a flow-variable value).
+
+Syslog messages are plain text, one per line, so a log field holding a line
+break or a terminal escape would forge lines or repaint whoever reads the
+file: their non-printable characters are written as visible escapes
+(:mod:`copilot.logs.printable`). JSON renderings escape them as JSON does.
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from copilot.logs.printable import printable
+
 NOT_SET = "(not set)"
 _CONTROL = r"[\x00-\x1f]"
+# what printable() escapes, in RE2 (the Python check decides for the rows this finds)
+_UNPRINTABLE = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}]|[^\P{Zs} ]"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 SYSLOG_PRI = 14  # facility user (1), severity informational (6): MessageLogging's logLevel INFO
@@ -83,6 +92,15 @@ def json_string(values: pa.Array) -> pa.Array:
         fixed = [json.dumps(v) if v is not None else None for v in values.to_pylist()]
         quoted = pa.array(fixed, pa.string())
     return pc.fill_null(quoted, "null")
+
+
+def printable_text(values: pa.Array) -> pa.Array:
+    """``values`` with control, format and separator characters as visible escapes."""
+    if not pc.any(pc.match_substring_regex(values, _UNPRINTABLE)).as_py():
+        return values
+    # rare: do the few affected values in Python
+    fixed = [None if v is None else printable(v) for v in values.to_pylist()]
+    return pa.array(fixed, pa.string())
 
 
 def jsonl_lines(table: pa.Table) -> pa.Array:
@@ -188,7 +206,7 @@ def syslog_lines(table: pa.Table, template: str) -> pa.Array:
     )
     host = pc.binary_join_element_wise("apigee-mp-", host, "")
     host = pc.if_else(pc.equal(host, "apigee-mp-"), "apigee-runtime", host)
-    message = fill_template(template, variables, table.num_rows)
+    message = printable_text(fill_template(template, variables, table.num_rows))
     return pc.binary_join_element_wise(
         f"<{SYSLOG_PRI}>1 ", stamp, " ", host, " apigee - - - ", message, ""
     )

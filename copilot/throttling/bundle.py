@@ -11,6 +11,11 @@ variable (``Rate ref=``, ``Allow countRef=``; the reference wins when it
 resolves, the literal is the fallback: Quota policy reference) — both are kept.
 (cloud.google.com/apigee/docs/api-platform/reference/policies/spike-arrest-policy,
 .../quota-policy)
+
+A bundle is input like any other: a zip entry that is absolute, climbs with
+``..`` or names a drive is refused (it could only come from a crafted
+archive), as is an entry too large to be a policy or a policy whose name Apigee
+would not accept (its name later becomes a file name when atc writes XML).
 """
 
 from __future__ import annotations
@@ -21,13 +26,15 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
-from copilot.errors import BundleError
+from copilot.errors import BundleError, InputError
+from copilot.throttling.policies_xml import check_policy_name
 
 _CLIENT_REF = re.compile(r"(^|\.)(client_id|developer\.app\.name|app\.name|apikey)$", re.I)
 _CLIENT_COND = re.compile(
     r"(client_id|developer\.app\.name)\s*(?:=|==|equals|Equals|EQUALS)\s*\"([^\"]+)\""
 )
 MAX_FILES = 5_000
+MAX_ENTRY_BYTES = 2_000_000  # a policy or endpoint file is a few kilobytes
 
 
 @dataclass(frozen=True)
@@ -129,17 +136,41 @@ def _zip_trees(path: Path):
         with zipfile.ZipFile(path) as archive:
             groups: dict[str, dict[str, bytes]] = {}
             for info in archive.infolist()[:MAX_FILES]:
-                parts = PurePosixPath(info.filename).parts
+                parts = _entry_parts(path, info.filename)
                 if "apiproxy" not in parts or not info.filename.endswith(".xml"):
                     continue
                 cut = parts.index("apiproxy")
                 prefix = "/".join(parts[: cut + 1])
                 relative = "/".join(parts[cut + 1 :])
-                groups.setdefault(prefix, {})[relative] = archive.read(info)
+                groups.setdefault(prefix, {})[relative] = _read_entry(path, archive, info)
     except (zipfile.BadZipFile, OSError) as exc:
         raise BundleError(f"{path}: cannot read the zip ({exc})") from exc
     for prefix, files in sorted(groups.items()):
         yield f"{path}!{prefix}", files
+
+
+def _entry_parts(path: Path, name: str) -> tuple[str, ...]:
+    """The parts of a zip entry name; refuse one that could land outside its folder."""
+    parts = tuple(name.split("/"))
+    drive = len(parts[0]) >= 2 and parts[0][1] == ":"
+    if name.startswith("/") or "\\" in name or "\x00" in name or drive or ".." in parts:
+        raise BundleError(
+            f"{path}: zip entry {name[:120]!r} is absolute or climbs out of the bundle "
+            f"('..', '/', '\\' or a drive); refused"
+        )
+    return tuple(p for p in parts if p not in ("", "."))
+
+
+def _read_entry(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    # The header's size may lie, so read at most one byte past the limit.
+    with archive.open(info) as entry:
+        data = entry.read(MAX_ENTRY_BYTES + 1)
+    if len(data) > MAX_ENTRY_BYTES:
+        raise BundleError(
+            f"{path}: zip entry {info.filename[:120]!r} is over {MAX_ENTRY_BYTES:,} bytes; "
+            f"not a policy file"
+        )
+    return data
 
 
 def _parse(label: str, name: str, data: bytes) -> ET.Element:
@@ -162,7 +193,7 @@ def _policies(label: str, files: dict[str, bytes]) -> list[CurrentPolicy]:
         root = _parse(label, name, data)
         if root.tag not in ("SpikeArrest", "Quota"):
             continue
-        policy_name = root.get("name") or PurePosixPath(name).stem
+        policy_name = _checked_name(label, name, root.get("name") or PurePosixPath(name).stem)
         where = steps.get(policy_name, [])
         common = dict(
             proxy=proxy,
@@ -176,6 +207,13 @@ def _policies(label: str, files: dict[str, bytes]) -> list[CurrentPolicy]:
         )
         out.append(_spike(root, common) if root.tag == "SpikeArrest" else _quota(root, common))
     return out
+
+
+def _checked_name(label: str, file: str, name: str) -> str:
+    try:
+        return check_policy_name(name)
+    except InputError as exc:
+        raise BundleError(f"{label}/{file}: {exc.message}") from None
 
 
 def _proxy_name(label: str, files: dict[str, bytes]) -> str:

@@ -15,11 +15,24 @@ with the steps in flow order: proxy SpikeArrest, per-app SpikeArrests, the
 per-client ceiling, quotas; a TargetEndpoint; the policies) that apigeelint
 accepts with no error; copy the policies and steps into the real proxy.
 Every value is escaped; rates and time units are validated first, since
-apigeelint does not check them (APIGEE.md).
+apigeelint does not check them.
+
+Names come from logs and bundles, so nothing trusts them. A policy name must be
+one Apigee accepts (letters, digits, spaces, ``.``, ``_``, ``-``; at most 250
+characters so ``policies/<name>.xml`` fits a file system) or it is refused
+with the reason; names atc makes up are sanitised and, when sanitising changed
+them, end in a short hash of the original so two names never collapse into
+one. A proxy's folder is a sanitised, unique file-name component
+(:func:`file_component`): never ``..``, a separator, a drive, a device name or
+too long, so every file lands inside the output directory; the XML keeps the
+real proxy name as escaped data. Characters XML 1.0 forbids (NUL and most
+control characters, lone surrogates, U+FFFE/U+FFFF) cannot be escaped, so
+descriptive text replaces them with U+FFFD; a condition holding one is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
@@ -32,17 +45,80 @@ from copilot.throttling.rates import QUOTA_TYPES, TIME_UNITS, is_valid_rate
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
+_APIGEE_NAME = re.compile(r"[A-Za-z0-9 ._-]+")
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_DEVICES = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(10)}
+MAX_POLICY_NAME = 250  # Apigee allows 255; "<name>.xml" must fit a 255-byte file name
+MAX_COMPONENT = 100
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def xml_text(value: str) -> str:
+    """``value`` as XML character data: escaped, XML-forbidden characters as U+FFFD."""
+    # a raw CR would come back as LF from any parser, so it travels as a reference
+    return escape(_XML_FORBIDDEN.sub("\ufffd", value)).replace("\r", "&#13;")
+
+
+def xml_attr(value: str) -> str:
+    """``value`` as a quoted XML attribute (same replacement as :func:`xml_text`)."""
+    return quoteattr(_XML_FORBIDDEN.sub("\ufffd", value))
 
 
 def policy_name(*parts: str) -> str:
-    """A valid, readable Apigee policy name (letters, digits, ``._-``; at most 255)."""
-    text = "-".join(_NAME_OK.sub("-", p).strip("-") for p in parts if p)
-    return (text or "policy")[:255]
+    """A valid, readable Apigee policy name (letters, digits, ``._-``; at most 100).
+
+    When sanitising or shortening changed the parts, a hash of the original
+    keeps the name unique: ``my app`` and ``my-app`` never share a policy.
+    """
+    raw = "-".join(p for p in parts if p)
+    text = "-".join(_NAME_OK.sub("-", p).strip("-") for p in parts if p) or "policy"
+    if text == raw and len(text) <= MAX_COMPONENT:
+        return text
+    return f"{text[: MAX_COMPONENT - 9]}-{_digest(raw)}"
+
+
+def check_policy_name(name: str) -> str:
+    """``name`` if Apigee accepts it as a policy name and it is a safe file name; else InputError."""
+    if not isinstance(name, str) or not _APIGEE_NAME.fullmatch(name):
+        raise InputError(
+            f"policy name {name!r:.120} is not one Apigee accepts "
+            f"(letters, digits, spaces, '.', '_' and '-' only)"
+        )
+    if len(name) > MAX_POLICY_NAME or not name.strip(". "):
+        raise InputError(
+            f"policy name {name!r:.120} cannot be a file name "
+            f"(1-{MAX_POLICY_NAME} characters, not only dots and spaces)"
+        )
+    return name
+
+
+def file_component(name: str) -> str:
+    """A file-name component for ``name`` (a proxy name from the logs), unique per name.
+
+    Letters, digits, ``.``, ``_`` and ``-`` only, no leading or trailing dot,
+    not a Windows device name, at most 100 characters; a name that had to
+    change gets a hash of the original, so ``a/b`` and ``a-b`` stay apart.
+    """
+    safe = _NAME_OK.sub("-", name).strip("-.")
+    device = safe.split(".")[0].lower() in _DEVICES
+    if safe == name and len(safe) <= MAX_COMPONENT and not device:
+        return safe
+    base = f"_{safe}" if device else safe or "proxy"
+    return f"{base[: MAX_COMPONENT - 9]}-{_digest(name)}"
 
 
 def client_condition(client_id: str) -> str:
+    """The step condition that singles out one client id; refused when it cannot be exact."""
     if '"' in client_id or "\\" in client_id:
         raise InputError(f"client id {client_id!r} cannot be written into a condition safely")
+    if _XML_FORBIDDEN.search(client_id) or not client_id.isprintable():
+        raise InputError(
+            f"client id {client_id!r:.80} holds control characters; "
+            f"a condition on it could not match exactly"
+        )
     return f'client_id = "{client_id}"'
 
 
@@ -50,14 +126,15 @@ def spike_arrest_xml(
     name: str, rate: str, *, use_effective_count: bool = False, identifier: str | None = None
 ) -> str:
     """A SpikeArrest policy."""
+    check_policy_name(name)
     if not is_valid_rate(rate):
         raise InputError(f"SpikeArrest rate {rate!r} must look like 10ps or 30pm")
-    ident = f"  <Identifier ref={quoteattr(identifier)}/>\n" if identifier else ""
+    ident = f"  <Identifier ref={xml_attr(identifier)}/>\n" if identifier else ""
     return (
-        f'{_XML}<SpikeArrest continueOnError="false" enabled="true" name={quoteattr(name)}>\n'
-        f"  <DisplayName>{escape(name)}</DisplayName>\n"
+        f'{_XML}<SpikeArrest continueOnError="false" enabled="true" name={xml_attr(name)}>\n'
+        f"  <DisplayName>{xml_text(name)}</DisplayName>\n"
         f"  <Properties/>\n{ident}"
-        f"  <Rate>{escape(rate)}</Rate>\n"
+        f"  <Rate>{xml_text(rate)}</Rate>\n"
         f"  <UseEffectiveCount>{'true' if use_effective_count else 'false'}</UseEffectiveCount>\n"
         f"</SpikeArrest>\n"
     )
@@ -74,6 +151,7 @@ def quota_xml(
     identifier: str | None = "client_id",
 ) -> str:
     """A Quota policy (``quota_type`` ``default`` writes no ``type``)."""
+    check_policy_name(name)
     if time_unit not in TIME_UNITS:
         raise InputError(f"Quota TimeUnit {time_unit!r} must be one of {', '.join(TIME_UNITS)}")
     if quota_type not in QUOTA_TYPES:
@@ -82,19 +160,19 @@ def quota_xml(
         raise InputError("Quota Allow count and Interval must be positive integers")
     if quota_type == "calendar" and not start_time:
         raise InputError("a calendar Quota needs a StartTime")
-    kind = "" if quota_type == "default" else f" type={quoteattr(quota_type)}"
-    ident = f"  <Identifier ref={quoteattr(identifier)}/>\n" if identifier else ""
+    kind = "" if quota_type == "default" else f" type={xml_attr(quota_type)}"
+    ident = f"  <Identifier ref={xml_attr(identifier)}/>\n" if identifier else ""
     start = (
-        f"  <StartTime>{escape(start_time)}</StartTime>\n"
+        f"  <StartTime>{xml_text(start_time)}</StartTime>\n"
         if quota_type == "calendar" and start_time
         else ""
     )
     return (
-        f'{_XML}<Quota continueOnError="false" enabled="true" name={quoteattr(name)}{kind}>\n'
-        f"  <DisplayName>{escape(name)}</DisplayName>\n{ident}"
+        f'{_XML}<Quota continueOnError="false" enabled="true" name={xml_attr(name)}{kind}>\n'
+        f"  <DisplayName>{xml_text(name)}</DisplayName>\n{ident}"
         f'  <Allow count="{int(allow)}"/>\n'
         f"  <Interval>{int(interval)}</Interval>\n"
-        f"  <TimeUnit>{escape(time_unit)}</TimeUnit>\n{start}"
+        f"  <TimeUnit>{xml_text(time_unit)}</TimeUnit>\n{start}"
         f"  <Distributed>true</Distributed>\n"
         f"  <Synchronous>true</Synchronous>\n"
         f"</Quota>\n"
@@ -102,24 +180,38 @@ def quota_xml(
 
 
 def _step(name: str, condition: str | None) -> str:
-    cond = f"        <Condition>{escape(condition)}</Condition>\n" if condition else ""
-    return f"      <Step>\n        <Name>{escape(name)}</Name>\n{cond}      </Step>\n"
+    cond = f"        <Condition>{xml_text(condition)}</Condition>\n" if condition else ""
+    return f"      <Step>\n        <Name>{xml_text(name)}</Name>\n{cond}      </Step>\n"
+
+
+def _policy_names(proxy: str, policies: list[tuple[str, str, str | None]]) -> None:
+    seen: set[str] = set()
+    for name, _, _ in policies:
+        check_policy_name(name)
+        if name.lower() in seen:  # file names may be case-insensitive
+            raise InputError(f"two policies named {name!r} in the bundle for proxy {proxy!r:.80}")
+        seen.add(name.lower())
 
 
 def bundle_files(
     proxy: str, policies: Iterable[tuple[str, str, str | None]], base_path: str | None = None
 ) -> dict[str, str]:
-    """The files of a bundle attaching ``policies`` ((name, xml, condition), in flow order)."""
+    """The files of a bundle attaching ``policies`` ((name, xml, condition), in flow order).
+
+    Keys are relative paths under ``apiproxy/``; every one is a safe path
+    (policy names are checked, the descriptor is named by :func:`file_component`).
+    """
     policies = list(policies)
+    _policy_names(proxy, policies)
     base = base_path or f"/{proxy}"
-    names = "".join(f"    <Policy>{escape(n)}</Policy>\n" for n, _, _ in policies)
+    names = "".join(f"    <Policy>{xml_text(n)}</Policy>\n" for n, _, _ in policies)
     steps = "".join(_step(n, c) for n, _, c in policies)
     files = {
-        f"{policy_name(proxy)}.xml": (
-            f'{_XML}<APIProxy revision="1" name={quoteattr(proxy)}>\n'
-            f"  <DisplayName>{escape(proxy)}</DisplayName>\n"
-            f"  <Description>Throttling suggested by atc for {escape(proxy)}</Description>\n"
-            f"  <BasePaths>{escape(base)}</BasePaths>\n"
+        f"{file_component(proxy)}.xml": (
+            f'{_XML}<APIProxy revision="1" name={xml_attr(proxy)}>\n'
+            f"  <DisplayName>{xml_text(proxy)}</DisplayName>\n"
+            f"  <Description>Throttling suggested by atc for {xml_text(proxy)}</Description>\n"
+            f"  <BasePaths>{xml_text(base)}</BasePaths>\n"
             f"  <Policies>\n{names}  </Policies>\n"
             f"  <ProxyEndpoints>\n    <ProxyEndpoint>default</ProxyEndpoint>\n  </ProxyEndpoints>\n"
             f"  <TargetEndpoints>\n    <TargetEndpoint>default</TargetEndpoint>\n"
@@ -131,7 +223,7 @@ def bundle_files(
             f'  <PreFlow name="PreFlow">\n    <Request>\n{steps}    </Request>\n'
             f"    <Response/>\n  </PreFlow>\n  <Flows/>\n"
             f'  <PostFlow name="PostFlow">\n    <Request/>\n    <Response/>\n  </PostFlow>\n'
-            f"  <HTTPProxyConnection>\n    <BasePath>{escape(base)}</BasePath>\n"
+            f"  <HTTPProxyConnection>\n    <BasePath>{xml_text(base)}</BasePath>\n"
             f"  </HTTPProxyConnection>\n"
             f'  <RouteRule name="default">\n    <TargetEndpoint>default</TargetEndpoint>\n'
             f"  </RouteRule>\n</ProxyEndpoint>\n"
@@ -142,8 +234,8 @@ def bundle_files(
             f'  <PreFlow name="PreFlow">\n    <Request/>\n    <Response/>\n  </PreFlow>\n'
             f'  <PostFlow name="PostFlow">\n    <Request/>\n    <Response/>\n  </PostFlow>\n'
             f"  <HTTPTargetConnection>\n    <LoadBalancer>\n"
-            f"      <Server name={quoteattr(policy_name(proxy, 'backend'))}/>\n"
-            f"    </LoadBalancer>\n    <Path>{escape(base)}</Path>\n"
+            f"      <Server name={xml_attr(policy_name(proxy, 'backend'))}/>\n"
+            f"    </LoadBalancer>\n    <Path>{xml_text(base)}</Path>\n"
             f"  </HTTPTargetConnection>\n</TargetEndpoint>\n"
         ),
     }
@@ -152,14 +244,45 @@ def bundle_files(
     return files
 
 
+def safe_relative(relative: str) -> tuple[str, ...]:
+    """The parts of a bundle-relative path; InputError if it could leave its folder."""
+    parts = tuple(relative.split("/"))
+    for part in parts:
+        if part in ("", ".", "..") or "\\" in part or ":" in part or "\x00" in part:
+            raise InputError(f"bundle path {relative!r:.120} could leave its folder; refused")
+        if len(part.encode("utf-8", "surrogatepass")) > 255:
+            raise InputError(f"bundle path {relative[:60]!r}... has a name over 255 bytes")
+    return parts
+
+
+def _folders(proxies: Iterable[str]) -> dict[str, str]:
+    """A distinct folder per proxy, even if two names sanitise alike."""
+    used: set[str] = set()
+    out = {}
+    for proxy in sorted(proxies):
+        folder, n = file_component(proxy), 1
+        while folder.lower() in used:  # file systems may ignore case
+            n += 1
+            folder = f"{file_component(proxy)}-{n}"
+        used.add(folder.lower())
+        out[proxy] = folder
+    return out
+
+
 def write_bundles(bundles: dict[str, dict[str, str]], out_dir: str | Path) -> dict[str, Path]:
-    """Write ``{proxy: files}`` as ``out_dir/<proxy>/apiproxy/...``; returns the apiproxy dirs."""
+    """Write ``{proxy: files}`` as ``out_dir/<folder>/apiproxy/...``; returns the apiproxy dirs.
+
+    Every path is checked to stay inside ``out_dir``, whatever the names hold.
+    """
     out = Path(out_dir)
+    inside = out.resolve()
     written = {}
-    for proxy, files in sorted(bundles.items()):
-        root = out / policy_name(proxy) / "apiproxy"
-        for relative, text in files.items():
-            path = root / relative
+    for proxy, folder in _folders(bundles).items():
+        root = out / folder / "apiproxy"
+        for relative, text in bundles[proxy].items():
+            path = root.joinpath(*safe_relative(relative))
+            if not path.resolve().is_relative_to(inside):
+                raise InputError(f"{path} would be written outside {out}; refused")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         written[proxy] = root
@@ -167,10 +290,11 @@ def write_bundles(bundles: dict[str, dict[str, str]], out_dir: str | Path) -> di
 
 
 def zip_bundles(bundles: dict[str, dict[str, str]]) -> bytes:
-    """All bundles in one zip (``<proxy>/apiproxy/...``), for a download."""
+    """All bundles in one zip (``<folder>/apiproxy/...``), for a download."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for proxy, files in sorted(bundles.items()):
-            for relative, text in sorted(files.items()):
-                archive.writestr(f"{policy_name(proxy)}/apiproxy/{relative}", text)
+        for proxy, folder in _folders(bundles).items():
+            for relative, text in sorted(bundles[proxy].items()):
+                entry = "/".join((folder, "apiproxy", *safe_relative(relative)))
+                archive.writestr(entry, text)
     return buffer.getvalue()

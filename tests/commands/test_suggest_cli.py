@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -96,3 +97,49 @@ def test_a_tiny_log_still_answers() -> None:
     body = json.loads(proc.stdout)
     assert body["ok"] is True and body["records"] == 7
     assert all(s["replay"]["within_rule"] for s in body["suggestions"])
+
+
+HOSTILE_PROXIES = {"orders": "..", "payments": "../x", "customers": "a/b", "catalog": "C:\\x"}
+HOSTILE_APPS = {
+    "web-storefront": "\x1b[31mweb\r\nforged line",
+    "android-app": "L" * 300,
+    "ios-app": "ios\u202eppa",
+    "partner-acme": "nul\x00app",
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small export with proxy and app names that try to escape or repaint."""
+    with (LOGS / "analytics_export.csv").open(newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if None not in r and None not in r.values()]
+    lines = []
+    for row in rows:
+        row["apiproxy"] = HOSTILE_PROXIES.get(row["apiproxy"], row["apiproxy"])
+        row["developer_app"] = HOSTILE_APPS.get(row["developer_app"], row["developer_app"])
+        lines.append(json.dumps(row))  # JSON carries the NUL and ESC the CSV could not
+    path = tmp_path_factory.mktemp("hostile") / "hostile.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_hostile_names_write_only_inside_policies_out(hostile_log: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a" / "out"
+    proc = atc("suggest", str(hostile_log), "--json", "--policies-out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    assert set(body["policies_out"]) == set(HOSTILE_PROXIES.values())
+    files = [f for f in tmp_path.rglob("*") if f.is_file()]
+    assert files and all(f.resolve().is_relative_to(out.resolve()) for f in files)
+    assert len({Path(p).parent for p in body["policies_out"].values()}) == len(HOSTILE_PROXIES)
+    for file in files:
+        ET.parse(file)  # well-formed, whatever the names held
+
+
+def test_text_output_shows_control_characters_as_escapes(hostile_log: Path) -> None:
+    proc = atc("suggest", str(hostile_log))
+    assert proc.returncode == 0, proc.stderr
+    for char in ("\x1b", "\r", "\x00", "\u202e"):
+        assert char not in proc.stdout
+    assert "\\x1b[31mweb\\r\\nforged line" in proc.stdout and "ios\\u202eppa" in proc.stdout
+    assert not any(line.startswith("forged line") for line in proc.stdout.splitlines())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from copilot.errors import BundleError
+from copilot.errors import BundleError, InputError
 from copilot.throttling.bundle import read_bundles
 from tests.throttling.conftest import BUNDLES
 
@@ -105,3 +105,56 @@ def test_malformed_policy_xml_names_the_file(tmp_path: Path) -> None:
     (root / "apiproxy" / "policies" / "SA-Global.xml").write_text("<SpikeArrest name='x'>")
     with pytest.raises(BundleError, match="SA-Global.xml: not well-formed"):
         read_bundles(root)
+
+
+SPIKE = b'<SpikeArrest name="SA-x"><Rate>5pm</Rate></SpikeArrest>'
+
+
+def _crafted(dest: Path, entries: dict[str, bytes]) -> Path:
+    """A zip with entry names as given (zipfile writes them unchanged)."""
+    with zipfile.ZipFile(dest, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(name), data)
+    return dest
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "../apiproxy/policies/SA-x.xml",
+        "orders/../../apiproxy/policies/SA-x.xml",
+        "/etc/apiproxy/policies/SA-x.xml",
+        "C:/apiproxy/policies/SA-x.xml",
+        "orders\\..\\..\\apiproxy\\policies\\SA-x.xml",
+        "apiproxy/policies/../../../SA-x.xml",
+    ],
+)
+def test_zip_entries_that_climb_out_are_refused(tmp_path: Path, entry: str) -> None:
+    archive = _crafted(tmp_path / "evil.zip", {entry: SPIKE})
+    assert zipfile.ZipFile(archive).namelist() == [entry]  # the crafted name is really there
+    with pytest.raises(InputError, match="absolute or climbs out"):
+        read_bundles(archive)
+
+
+def test_an_oversized_zip_entry_is_refused(tmp_path: Path) -> None:
+    big = b"<Quota>" + b" " * 2_000_001 + b"</Quota>"
+    archive = _crafted(tmp_path / "big.zip", {"apiproxy/policies/Q.xml": big})
+    with pytest.raises(BundleError, match="over 2,000,000 bytes"):
+        read_bundles(archive)
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", "C:\\x", "..", "x" * 251])
+def test_a_policy_name_apigee_would_refuse_is_refused_with_its_file(
+    tmp_path: Path, name: str
+) -> None:
+    root = tmp_path / "orders"
+    shutil.copytree(BUNDLES / "orders", root)
+    policy = root / "apiproxy" / "policies" / "SA-Global.xml"
+    policy.write_text(policy.read_text().replace('name="SA-Global"', f'name="{name}"'))
+    with pytest.raises(BundleError, match="SA-Global.xml: policy name"):
+        read_bundles(root)
+
+
+def test_a_zip_with_dot_segments_inside_its_folder_still_reads(tmp_path: Path) -> None:
+    archive = _crafted(tmp_path / "ok.zip", {"./apiproxy/policies/SA-x.xml": SPIKE})
+    assert [p.name for p in read_bundles(archive)] == ["SA-x"]

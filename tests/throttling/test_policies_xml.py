@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
+import io
+import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 import pytest
 
 from copilot.errors import InputError
 from copilot.throttling.policies_xml import (
     bundle_files,
+    check_policy_name,
     client_condition,
+    file_component,
+    policy_name,
     quota_xml,
     spike_arrest_xml,
     write_bundles,
@@ -105,19 +111,142 @@ def test_malformed_values_are_refused(call, message: str) -> None:
 
 
 def test_values_are_escaped() -> None:
-    xml = spike_arrest_xml('SA-<x>&"y"', "5pm", identifier='request.header."k"')
+    xml = spike_arrest_xml("SA x", "5pm", identifier='request.header."<k>&"')
     root = ET.fromstring(xml)
-    assert (
-        root.get("name") == 'SA-<x>&"y"'
-        and root.find("Identifier").get("ref") == 'request.header."k"'
-    )
+    assert root.get("name") == "SA x"
+    assert root.find("Identifier").get("ref") == 'request.header."<k>&"'
 
 
 def test_bundles_zip_and_write_the_same_files(tmp_path: Path) -> None:
     files = bundle_files("orders", [("SA-orders", spike_arrest_xml("SA-orders", "60pm"), None)])
-    import zipfile, io  # noqa: E401, I001 - local to this test
-
     names = zipfile.ZipFile(io.BytesIO(zip_bundles({"orders": files}))).namelist()
     written = write_bundles({"orders": files}, tmp_path)["orders"]
     on_disk = sorted(p.relative_to(tmp_path).as_posix() for p in written.rglob("*.xml"))
     assert sorted(names) == on_disk
+
+
+# --- names from logs and bundles ---------------------------------------------
+
+HOSTILE_PROXIES = [
+    "..",
+    ".",
+    "../x",
+    "../../etc",
+    "a/b",
+    "a-b",
+    "/abs",
+    "C:\\x",
+    "C:x",
+    "nul\x00byte",
+    "\x1b[31mred\r\nforged",
+    "\u202egnp",
+    "NUL",
+    "con.txt",
+    ".hidden",
+    "L" * 600,
+    "\u00e9t\u00e9",
+    "ORDERS",
+    "orders",
+]
+
+
+def _bundle(proxy: str) -> dict[str, str]:
+    name = policy_name("SA", proxy)
+    return bundle_files(proxy, [(name, spike_arrest_xml(name, "60pm"), None)])
+
+
+def test_hostile_proxy_names_write_only_inside_the_output_directory(tmp_path: Path) -> None:
+    out = tmp_path / "deep" / "out"
+    out.mkdir(parents=True)
+    written = write_bundles({p: _bundle(p) for p in HOSTILE_PROXIES}, out)
+    files = [f for f in tmp_path.rglob("*") if f.is_file()]
+    assert files and all(f.resolve().is_relative_to(out.resolve()) for f in files)
+    folders = {path.parent.name for path in written.values()}
+    assert len(folders) == len(HOSTILE_PROXIES)  # unique, even "a/b" next to "a-b"
+    assert len({f.lower() for f in folders}) == len(folders)  # and on case-blind disks
+    for proxy, root in written.items():
+        descriptor = next(root.glob("*.xml"))
+        kept = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", "\ufffd", proxy)  # XML 1.0 forbids these
+        assert ET.parse(descriptor).getroot().get("name") == kept
+        for xml in root.rglob("*.xml"):
+            ET.parse(xml)  # well-formed, whatever the name held
+
+
+@pytest.mark.parametrize("proxy", HOSTILE_PROXIES)
+def test_a_file_component_is_one_safe_name(proxy: str) -> None:
+    part = file_component(proxy)
+    assert 0 < len(part) <= 100 and PurePosixPath(part).name == part
+    assert part.strip(".") == part and not set(part) - set(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+    )
+    assert part.split(".")[0].lower() not in {"con", "nul", "prn", "aux"}
+
+
+def test_zipped_bundles_hold_only_relative_entries_inside_their_folder() -> None:
+    data = zip_bundles({p: _bundle(p) for p in HOSTILE_PROXIES})
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert len({n.split("/")[0] for n in names}) == len(HOSTILE_PROXIES)
+    for name in names:
+        parts = PurePosixPath(name).parts
+        assert not name.startswith("/") and ".." not in parts and "\\" not in name
+        assert parts[1] == "apiproxy"
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        (("SA", "orders"), "SA-orders"),
+        (("SA-App", "dealfinder-app"), "SA-App-dealfinder-app"),
+        (("SA-App", "my app"), "SA-App-my-app-"),
+        (("SA-App", "my-app"), "SA-App-my-app"),
+        (("SA-App", "a/../b"), "SA-App-a-..-b-"),
+        (("Q-App", "x" * 300), "Q-App-" + "x" * 85 + "-"),
+    ],
+)
+def test_generated_policy_names_are_valid_and_never_collide(parts, expected: str) -> None:
+    name = policy_name(*parts)
+    assert name.startswith(expected) and check_policy_name(name) == name
+    assert len(name) <= 100
+    if expected.endswith("-"):
+        assert len(name) == len(expected) + 8  # a hash of the original keeps it unique
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("../x", "not one Apigee accepts"),
+        ("a/b", "not one Apigee accepts"),
+        ("C:\\x", "not one Apigee accepts"),
+        ("nul\x00", "not one Apigee accepts"),
+        ("", "not one Apigee accepts"),
+        ("..", "cannot be a file name"),
+        ("x" * 251, "cannot be a file name"),
+    ],
+)
+def test_policy_names_apigee_would_refuse_are_refused_with_a_reason(name: str, reason: str) -> None:
+    with pytest.raises(InputError, match=reason):
+        bundle_files("orders", [(name, "<SpikeArrest/>", None)])
+    with pytest.raises(InputError, match=reason):
+        spike_arrest_xml(name, "5pm")
+
+
+def test_two_policies_with_one_name_are_refused() -> None:
+    xml = spike_arrest_xml("SA-x", "5pm")
+    with pytest.raises(InputError, match="two policies named"):
+        bundle_files("orders", [("SA-x", xml, None), ("sa-X", xml, None)])
+
+
+@pytest.mark.parametrize("client_id", ["a\x00b", "a\x1bb", "a\nb", "a\u202eb", "a\ufffeb"])
+def test_a_client_id_a_condition_cannot_hold_exactly_is_refused(client_id: str) -> None:
+    with pytest.raises(InputError, match="control characters"):
+        client_condition(client_id)
+
+
+def test_xml_forbidden_characters_in_names_keep_the_xml_well_formed() -> None:
+    proxy = "ord\x00ers\x08\ud800\ufffe\r\n<&>"
+    files = _bundle(proxy)
+    descriptor = ET.fromstring(files[f"{file_component(proxy)}.xml"])
+    assert descriptor.get("name") == "ord\ufffders\ufffd\ufffd\ufffd\r\n<&>"
+    assert descriptor.findtext("DisplayName") == "ord\ufffders\ufffd\ufffd\ufffd\r\n<&>"
+    for text in files.values():
+        ET.fromstring(text.encode("utf-8"))
