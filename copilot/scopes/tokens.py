@@ -150,8 +150,13 @@ def verify_token(
     leeway_s: float = DEFAULT_LEEWAY_S,
     max_lifetime_s: int = MAX_TTL_S,
     subject: str | None = None,
+    require_scope: bool = True,
 ) -> VerifiedToken:
-    """Verify a scoped token; raises :class:`TokenInvalid` with the reason (and fault code)."""
+    """Verify a scoped token; raises :class:`TokenInvalid` with the reason (and fault code).
+
+    ``require_scope=False`` accepts identity tokens (from an identity-aware
+    proxy, say) that carry no ``scope`` or ``jti`` claim; every other check holds.
+    """
     allowed = tuple(algorithms)
     if not allowed or any(a not in SUPPORTED_ALGS for a in allowed):
         raise InputError(f"algorithm allow-list {allowed} must be a subset of {SUPPORTED_ALGS}")
@@ -174,7 +179,12 @@ def verify_token(
             issuer=issuer,
             subject=subject,
             leeway=leeway_s,
-            options={"require": list(REQUIRED_CLAIMS), "verify_sub": subject is not None},
+            options={
+                "require": [
+                    c for c in REQUIRED_CLAIMS if require_scope or c not in ("jti", "scope")
+                ],
+                "verify_sub": subject is not None,
+            },
         )
     except jwt.ExpiredSignatureError:
         raise _reject("TokenExpired", "the token has expired") from None
@@ -194,10 +204,12 @@ def verify_token(
         raise _reject("InvalidToken", f"signature does not verify with key {kid!r}") from None
     except jwt.InvalidTokenError as exc:
         raise _reject("InvalidToken", f"invalid token ({exc})") from None
-    return _checked(claims, kid, alg, max_lifetime_s)
+    return _checked(claims, kid, alg, max_lifetime_s, require_scope)
 
 
-def _checked(claims: dict[str, Any], kid: str, alg: str, max_lifetime_s: int) -> VerifiedToken:
+def _checked(
+    claims: dict[str, Any], kid: str, alg: str, max_lifetime_s: int, require_scope: bool = True
+) -> VerifiedToken:
     try:
         lifetime = int(claims["exp"]) - int(claims["iat"])
     except (TypeError, ValueError):
@@ -207,7 +219,9 @@ def _checked(claims: dict[str, Any], kid: str, alg: str, max_lifetime_s: int) ->
             "InvalidClaim", f"the token lives {lifetime}s; at most {max_lifetime_s}s is accepted"
         )
     scope = claims.get("scope")
-    if not isinstance(scope, str) or not scope.split():
+    if not require_scope and scope is None:
+        scope = ""
+    elif not isinstance(scope, str) or not scope.split():
         raise _reject("InvalidClaim", "the scope claim must be a non-empty space-separated string")
     scopes = scope.split()
     if any(not _SCOPE_TOKEN.match(s) for s in scopes):
