@@ -2,14 +2,15 @@
 
 ``validate_document`` is what the drafting pipeline runs on a planner's
 answer: the spec rules; then, only if none reported an error, the trusted
-renderer and the code rules (AST allow-list, code scope and timeouts,
-compile, sandbox load in a child process). ``validate_code`` runs the code
-rules alone, for code a human edited. Nothing here runs the dry run.
+renderer and the code rules (the code is the renderer's output, AST
+allow-list, code scope and timeouts, compile, sandbox load in a child
+process). ``validate_code`` runs the code rules alone. Nothing here runs the
+dry run, and nothing here raises on hostile input: an answer or a module too
+large or nested too deeply is a finding.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,13 @@ from copilot.drafting.render import render
 from copilot.drafting.spec import WorkflowSpec
 from copilot.errors import SpecError
 from copilot.rules import Finding, RuleContext, run_stage
+from copilot.rules._ast_limits import prepare
 from copilot.scopes.catalog import Catalog
+
+# A spec is a few kilobytes and six levels deep; far larger or deeper is not a spec,
+# and decoding or reporting on it would recurse or take memory in proportion.
+MAX_ANSWER_BYTES = 1_000_000
+MAX_JSON_DEPTH = 64
 
 
 @dataclass
@@ -43,15 +50,34 @@ class Validation:
 
 
 def decode(answer: str | bytes | dict | None) -> tuple[Any, str | None]:
-    """A planner's answer -> (document, parse error)."""
-    if isinstance(answer, dict):
-        return answer, None
+    """A planner's answer -> (document, parse error); too large or too deep is an error."""
     if answer is None:
         return None, "the answer was empty"
-    try:
-        return json.loads(answer), None
-    except (ValueError, UnicodeDecodeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:200]
+    if not isinstance(answer, dict):
+        if len(answer) > MAX_ANSWER_BYTES:
+            return None, f"the answer is larger than {MAX_ANSWER_BYTES} bytes ({len(answer)})"
+        try:
+            answer = json.loads(answer)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:200]
+        except (RecursionError, MemoryError):
+            return None, f"the answer is nested deeper than {MAX_JSON_DEPTH} levels"
+    if _deeper_than(answer, MAX_JSON_DEPTH):
+        return None, f"the answer is nested deeper than {MAX_JSON_DEPTH} levels"
+    return answer, None
+
+
+def _deeper_than(doc: Any, limit: int) -> bool:
+    """Whether a decoded document nests lists and objects more than ``limit`` deep (no recursion)."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list, tuple)):
+            if depth > limit:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return False
 
 
 def spec_context(
@@ -67,6 +93,20 @@ def spec_context(
     return ctx
 
 
+def code_context(
+    code: str,
+    catalog: Catalog,
+    scopes: tuple[str, ...],
+    *,
+    spec: WorkflowSpec | None = None,
+    sandbox: bool = True,
+) -> RuleContext:
+    """The rule context for ``code``: parsed within bounds (problems recorded, not raised)."""
+    ctx = RuleContext(catalog=catalog, scopes=scopes, spec=spec, code=code, sandbox=sandbox)
+    prepare(ctx)
+    return ctx
+
+
 def validate_code(
     code: str,
     catalog: Catalog,
@@ -75,13 +115,12 @@ def validate_code(
     spec: WorkflowSpec | None = None,
     sandbox: bool = True,
 ) -> list[Finding]:
-    """The code rules on ``code`` (rendered or edited); loads it only in a child process."""
-    ctx = RuleContext(catalog=catalog, scopes=scopes, spec=spec, code=code, sandbox=sandbox)
-    try:
-        ctx.tree = ast.parse(code, filename=ctx.filename)
-    except SyntaxError as exc:
-        ctx.syntax_error = exc
-    return run_stage("code", ctx)
+    """The code rules on ``code``; it must be what the renderer makes of ``spec`` (WF100).
+
+    The code is loaded only in a child process, and only when WF100, WF101 and
+    WF104 found nothing.
+    """
+    return run_stage("code", code_context(code, catalog, scopes, spec=spec, sandbox=sandbox))
 
 
 def validate_document(

@@ -39,7 +39,8 @@ class Finding:
 @dataclass
 class RuleContext:
     """Everything a rule may look at. Spec rules read ``spec``/``doc``; code rules
-    read ``code``/``tree``; ``prior`` holds the findings of rules that ran before."""
+    read ``code``/``tree`` (``limit_error`` says why code too large or too deep was
+    not parsed); ``prior`` holds the findings of rules that ran before."""
 
     catalog: Catalog
     scopes: tuple[str, ...]
@@ -50,6 +51,7 @@ class RuleContext:
     code: str | None = None
     tree: ast.Module | None = None
     syntax_error: SyntaxError | None = None
+    limit_error: str | None = None
     filename: str = "workflow.py"
     sandbox: bool = True
     prior: list[Finding] = field(default_factory=list)
@@ -74,4 +76,16 @@ class Rule:
         return Finding(self.id, severity or self.severity, message, where)
 
     def run(self, ctx: RuleContext) -> list[Finding]:
-        return list(self.check(ctx)) if self.check is not None else []
+        """The rule's findings; input too deep or too large to check is a finding, not a crash."""
+        if self.check is None:
+            return []
+        try:
+            return list(self.check(ctx))
+        except (RecursionError, MemoryError) as exc:
+            # Failing closed: what a rule could not check is an error, never a pass.
+            return [
+                self.finding(
+                    f"{self.id} could not check this input ({type(exc).__name__}: it is nested "
+                    "too deeply or too large); fix: keep the spec and code to what atc renders"
+                )
+            ]

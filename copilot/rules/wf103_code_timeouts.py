@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from copilot.rules._ast_limits import dotted, limit_problem
 from copilot.rules.base import Finding, Rule, RuleContext
 
 MAX_ATTEMPTS = 50
@@ -21,13 +22,17 @@ def _kw(call: ast.Call, name: str) -> ast.AST | None:
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
+    limit = limit_problem(ctx)
+    if limit is not None:
+        yield RULE.finding(limit)
+        return
     if ctx.tree is None:
         return
     f = RULE.finding
     for node in ast.walk(ctx.tree):
         if not isinstance(node, ast.Call):
             continue
-        name, at = ast.unparse(node.func), f"line {node.lineno}"
+        name, at = dotted(node.func), f"line {node.lineno}"
         if name == "workflow.execute_activity":
             if (
                 _kw(node, "start_to_close_timeout") is None
@@ -43,7 +48,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     at,
                 )
         elif name == "workflow.wait_condition":
-            first = ast.unparse(node.args[0]) if node.args else ""
+            first = dotted(node.args[0]) if node.args else None
             if first != "workflow.all_handlers_finished" and _kw(node, "timeout") is None:
                 yield f(
                     f"{at}: wait_condition without a timeout may wait forever; fix: pass "

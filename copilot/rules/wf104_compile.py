@@ -1,19 +1,28 @@
-"""WF104 compile: the module parses and compiles (after the allow-list, before loading)."""
+"""WF104 compile: the module parses and compiles (after the allow-list, before loading).
+
+Code too large or nested too deeply to compile safely is a finding here too:
+CPython's compiler recurses, so such code is never handed to it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from copilot.rules._ast_limits import limit_problem
 from copilot.rules.base import Finding, Rule, RuleContext
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
+    limit = limit_problem(ctx)
+    if limit is not None:
+        yield RULE.finding(limit)
+        return
     if ctx.code is None:
         return
     error = ctx.syntax_error
     if error is None:
         try:
-            compile(ctx.code, ctx.filename, "exec", dont_inherit=True)
+            compile(ctx.tree or ctx.code, ctx.filename, "exec", dont_inherit=True)
             return
         except (SyntaxError, ValueError) as exc:
             error = exc if isinstance(exc, SyntaxError) else SyntaxError(str(exc))

@@ -1,0 +1,290 @@
+"""WF101's node-level checks: syntax, names, attribute access, calls and aliasing.
+
+Attribute access is allowed only on a bare name known to be safe (``self``,
+``workflow``, ``asyncio``, a typed parameter or local) and only to attributes
+that name holds, plus the few chains the renderer writes (``self._path.append``,
+``workflow.logger.warning``, ``(workflow.now() + d).isoformat``). Modules,
+imported names and the workflow API are only ever called (or decorate, or
+annotate): storing or passing one as a value is aliasing, which would let
+code reach them where no rule looks.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from copilot.rules._ast_facts import Facts
+from copilot.rules._ast_imports import import_problems, is_passthrough
+from copilot.rules._ast_limits import dotted
+from copilot.rules._ast_policy import (
+    ALLOWED_NODES,
+    CONSTANT_TYPES,
+    DENIED,
+    DENIED_ATTRS,
+    FIELD_WRITES,
+    LOG_METHODS,
+    MODULE_CALLS,
+    MODULES,
+    NODE_REASONS,
+    SAFE_BUILTINS,
+    WORKFLOW_DECORATORS,
+)
+from copilot.rules._ast_shapes import is_literal
+
+_FIX = "fix: render the spec again"
+
+
+def node_problems(facts: Facts, node: ast.AST) -> Iterator[str]:
+    """What is wrong with one node (its children are checked on their own)."""
+    if isinstance(node, ast.expr_context):
+        return  # `del` is refused at its statement
+    if not isinstance(node, ALLOWED_NODES):
+        kind = type(node).__name__
+        reason = NODE_REASONS.get(kind, "it is not something the renderer writes")
+        yield f"`{kind}` is not allowed in a drafted workflow ({reason}); {_FIX}"
+        return
+    check = _CHECKS.get(type(node))
+    if check is not None:
+        yield from check(facts, node)
+
+
+def _name(facts: Facts, node: ast.Name) -> Iterator[str]:
+    if not isinstance(node.ctx, ast.Load):
+        return
+    name = node.id
+    if name in DENIED or name.startswith("__"):
+        yield f"`{name}` is not allowed in a workflow; fix: remove it"
+    elif name not in facts.bound and name not in SAFE_BUILTINS:
+        yield f"name `{name}` is neither defined here nor an allowed builtin; fix: remove it"
+    elif _is_object(facts, name) and not _called_or_owner(facts, node):
+        yield (
+            f"`{name}` is used as a value (aliasing or passing it hides it from the rules); "
+            "fix: call it directly"
+        )
+
+
+def _is_object(facts: Facts, name: str) -> bool:
+    """Imported names and module-level classes and functions (not literal constants)."""
+    if name in facts.imported or name in MODULES:
+        return True
+    return any(
+        isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
+        for n in facts.tree.body
+    )
+
+
+def _called_or_owner(facts: Facts, node: ast.expr) -> bool:
+    up = facts.parent.get(node)
+    if isinstance(up, ast.Call) and up.func is node:
+        return True
+    if isinstance(up, ast.Attribute) and up.value is node:
+        return True
+    if isinstance(up, ast.Tuple):
+        up, node = facts.parent.get(up), up
+    return isinstance(up, ast.ExceptHandler) and up.type is node
+
+
+def _attribute(facts: Facts, node: ast.Attribute) -> Iterator[str]:
+    attr, owner = node.attr, node.value
+    if attr.startswith("__"):
+        yield f"dunder access `.{attr}` is not allowed; fix: remove it"
+    elif isinstance(node.ctx, ast.Store):
+        yield from _store(facts, node)
+    elif isinstance(owner, ast.Name) and owner.id in MODULES and owner.id in facts.imported:
+        yield from _module_attr(facts, node, owner.id)
+    elif dotted(owner) == "workflow.logger":
+        if attr not in LOG_METHODS or not _called(facts, node):
+            yield f"`workflow.logger.{attr}` is not allowed (only called: {_LOG}); {_FIX}"
+    elif dotted(owner) == "workflow.unsafe":
+        yield f"`workflow.unsafe.{attr}` is not allowed; fix: remove it"
+    elif _is_now_plus(owner):
+        if attr != "isoformat" or not _called(facts, node):
+            yield f"`.{attr}` on a time is not allowed (only .isoformat()); {_FIX}"
+    elif attr.startswith("_") and not (isinstance(owner, ast.Name) and owner.id == "self"):
+        yield f"private attribute `.{attr}` of another object is not allowed; fix: remove it"
+    else:
+        yield from _known_owner(facts, node)
+
+
+_LOG = ", ".join(sorted(LOG_METHODS))
+
+
+def _called(facts: Facts, node: ast.expr) -> bool:
+    up = facts.parent.get(node)
+    return isinstance(up, ast.Call) and up.func is node
+
+
+def _module_attr(facts: Facts, node: ast.Attribute, module: str) -> Iterator[str]:
+    attr = node.attr
+    if attr in MODULE_CALLS[module]:
+        if not _called(facts, node):
+            yield (
+                f"`{module}.{attr}` may only be called, not stored or passed (an alias hides "
+                "it from the rules); fix: call it directly"
+            )
+    elif module == "workflow" and attr == "logger":
+        up = facts.parent.get(node)
+        if not (isinstance(up, ast.Attribute) and up.value is node):
+            yield f"`workflow.logger` may only be used as workflow.logger.<level>(...); {_FIX}"
+    elif module == "workflow" and attr in WORKFLOW_DECORATORS:
+        yield f"`workflow.{attr}` may only decorate, as the renderer writes it; {_FIX}"
+    elif module == "workflow" and attr in ("unsafe", "all_handlers_finished"):
+        yield f"`workflow.{attr}` is allowed only where the renderer writes it; {_FIX}"
+    else:
+        yield f"`{module}.{attr}` is not allowed in a drafted workflow; fix: remove it"
+
+
+def _is_now_plus(owner: ast.expr) -> bool:
+    """``(workflow.now() + <duration>)``: the one expression the renderer reads an attribute of."""
+    return (
+        isinstance(owner, ast.BinOp)
+        and isinstance(owner.op, ast.Add)
+        and isinstance(owner.left, ast.Call)
+        and dotted(owner.left.func) == "workflow.now"
+        and not owner.left.args
+        and not owner.left.keywords
+    )
+
+
+def _store(facts: Facts, node: ast.Attribute) -> Iterator[str]:
+    owner, attr = node.value, node.attr
+    if isinstance(owner, ast.Name) and owner.id == "self":
+        if attr in facts.init_attrs and attr not in facts.methods and facts.attrs_of(owner, node):
+            return
+    elif isinstance(owner, ast.Name):
+        func = facts.function_of(node)
+        params = func.args.args if func is not None else []
+        ann = next((a.annotation for a in params if a.arg == owner.id), None)
+        if isinstance(ann, ast.Name) and attr in FIELD_WRITES.get(ann.id, ()):
+            return
+    yield (
+        f"assigning `.{attr}` here is not allowed (only state that __init__ declares on self); "
+        f"{_FIX}"
+    )
+
+
+def _known_owner(facts: Facts, node: ast.Attribute) -> Iterator[str]:
+    owner, attr = node.value, node.attr
+    allowed = facts.attrs_of(owner, node)
+    if allowed is not None and attr in allowed:
+        return
+    if attr in DENIED_ATTRS:
+        yield f"`.{attr}` is not allowed (it can reach hidden attributes); fix: use + to join text"
+    elif allowed is None:
+        what = (
+            f"`{owner.id}`"
+            if isinstance(owner, ast.Name)
+            else f"an expression ({type(owner).__name__})"
+        )
+        yield (
+            f"attribute access `.{attr}` on {what} is not allowed: only on self, workflow, "
+            f"asyncio and typed parameters, as the renderer writes it; {_FIX}"
+        )
+    else:
+        yield f"`.{attr}` is not an attribute the renderer uses here; {_FIX}"
+
+
+def _call(facts: Facts, node: ast.Call) -> Iterator[str]:
+    if not isinstance(node.func, (ast.Name, ast.Attribute)):
+        yield f"calling a {type(node.func).__name__} is not allowed (call names only); {_FIX}"
+    if any(k.arg is None for k in node.keywords):
+        yield f"`**` arguments are not allowed (they hide what is passed); {_FIX}"
+
+
+def _constant(facts: Facts, node: ast.Constant) -> Iterator[str]:
+    if not isinstance(node.value, CONSTANT_TYPES):
+        yield f"a {type(node.value).__name__} literal is not allowed; {_FIX}"
+
+
+def _binop(facts: Facts, node: ast.BinOp) -> Iterator[str]:
+    if isinstance(node.op, ast.Mod) and not isinstance(node.left, ast.Constant):
+        yield f"`%` formatting of a string that is not a literal is not allowed; {_FIX}"
+
+
+def _formatted(facts: Facts, node: ast.FormattedValue) -> Iterator[str]:
+    spec = node.format_spec
+    if spec is not None and not all(isinstance(v, ast.Constant) for v in spec.values):
+        yield f"an f-string format spec must be a literal; {_FIX}"
+
+
+def _lambda(facts: Facts, node: ast.Lambda) -> Iterator[str]:
+    up = facts.parent.get(node)
+    at_wait = isinstance(up, ast.Call) and dotted(up.func) == "workflow.wait_condition"
+    args = node.args
+    has_args = args.posonlyargs or args.args or args.kwonlyargs or args.vararg or args.kwarg
+    if not at_wait or up.args[:1] != [node] or has_args:
+        yield f"a lambda is allowed only as the condition of workflow.wait_condition; {_FIX}"
+
+
+def _expr(facts: Facts, node: ast.Expr) -> Iterator[str]:
+    if isinstance(node.value, (ast.Call, ast.Await)):
+        return
+    up = facts.parent.get(node)
+    body = getattr(up, "body", [])
+    docstring = isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+    if not (docstring and body and body[0] is node):
+        yield f"an expression statement that is not a call is not allowed; {_FIX}"
+
+
+def _for(facts: Facts, node: ast.For) -> Iterator[str]:
+    it = node.iter
+    bounded = (
+        isinstance(it, ast.Call)
+        and dotted(it.func) == "range"
+        and not it.keywords
+        and all(is_literal(a) for a in it.args)
+    )
+    if not isinstance(node.target, ast.Name) or not bounded:
+        yield f"a for loop must be `for <name> in range(<literal>)`; {_FIX}"
+
+
+def _assign(facts: Facts, node: ast.Assign | ast.AnnAssign) -> Iterator[str]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    if len(targets) != 1 or not isinstance(targets[0], (ast.Name, ast.Attribute, ast.Subscript)):
+        yield f"assign one target at a time (no unpacking or chains); {_FIX}"
+
+
+def _with(facts: Facts, node: ast.With) -> Iterator[str]:
+    if not (is_passthrough(node) and facts.parent.get(node) is facts.tree):
+        yield (
+            "`with` is allowed only as the module's `workflow.unsafe.imports_passed_through()` "
+            f"around the shared imports; {_FIX}"
+        )
+
+
+def _import(facts: Facts, node: ast.Import | ast.ImportFrom) -> Iterator[str]:
+    yield from import_problems(node)
+    up = facts.parent.get(node)
+    top = up is facts.tree or (is_passthrough(up) and facts.parent.get(up) is facts.tree)
+    if not top:
+        yield f"imports belong at the top of the module; {_FIX}"
+
+
+def _def(facts: Facts, node: ast.AST) -> Iterator[str]:
+    up = facts.parent.get(node)
+    if isinstance(node, ast.ClassDef) and up is not facts.tree:
+        yield f"a class inside another class or def is not allowed; {_FIX}"
+    elif not isinstance(up, (ast.Module, ast.ClassDef)):
+        yield f"a def inside a def is not allowed (closures share state unseen); {_FIX}"
+
+
+_CHECKS = {
+    ast.Name: _name,
+    ast.Attribute: _attribute,
+    ast.Call: _call,
+    ast.Constant: _constant,
+    ast.BinOp: _binop,
+    ast.FormattedValue: _formatted,
+    ast.Lambda: _lambda,
+    ast.Expr: _expr,
+    ast.For: _for,
+    ast.Assign: _assign,
+    ast.AnnAssign: _assign,
+    ast.With: _with,
+    ast.Import: _import,
+    ast.ImportFrom: _import,
+    ast.ClassDef: _def,
+    ast.FunctionDef: _def,
+    ast.AsyncFunctionDef: _def,
+}
