@@ -149,7 +149,8 @@ def _launch(argv, backend, workdir, timeout_s, limits, readable, hide) -> Isolat
             timed_out = _wait(proc, timeout_s)
             status = _read_status(status_r)
             isolation = status.get("isolation", "none") if status.get("ok") else "none"
-            return IsolatedRun(proc.returncode, _tail(out), _tail(err), timed_out, isolation)
+            code = status.get("exit", proc.returncode)  # the command's own, when it ended
+            return IsolatedRun(code, _tail(out), _tail(err), timed_out, isolation)
     finally:
         os.close(status_r)
         if status_w >= 0:
@@ -203,16 +204,18 @@ def _kill_group(pgid: int) -> None:
 
 
 def _read_status(fd: int) -> dict:
+    """The child's status lines merged: ``ok``/``isolation``/``error``, then ``exit``."""
     os.set_blocking(fd, False)
-    try:
-        data = os.read(fd, 65536)
-    except BlockingIOError:
-        return {}
-    try:
-        status = json.loads(data.decode("utf-8"))
-    except ValueError:
-        return {}
-    return status if isinstance(status, dict) else {}
+    chunks = []
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    status: dict = {}
+    for line in b"".join(chunks).decode("utf-8", errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            item = json.loads(line)
+            status.update(item if isinstance(item, dict) else {})
+    return status
 
 
 def _tail(handle) -> str:

@@ -8,7 +8,8 @@ the readable ones read-only (``unshare`` only: ``bwrap`` mounted them
 already), brings up loopback, *verifies* every namespace against the parent's
 and every hidden path, drops every capability (and, when started as real
 root, becomes ``nobody``), sets the resource limits and CPU affinity, reports
-what it verified as one JSON object on the status pipe, and execs ARGV.
+what it verified as one JSON line on the status pipe, runs ARGV as its
+child and reports ARGV's exit status (negative: the signal) as a second line.
 
 Any step that fails ends the process with :data:`SETUP_FAILED` before ARGV
 runs: isolation fails closed, never silently weaker.
@@ -196,8 +197,10 @@ def apply_limits(limits: dict) -> None:
             hard = value + 1 if which == resource.RLIMIT_CPU else value
             resource.setrlimit(which, (value, hard))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    cpus = sorted(os.sched_getaffinity(0))[: max(1, int(limits.get("cpus") or 1))]
-    os.sched_setaffinity(0, cpus)
+    allowed = sorted(os.sched_getaffinity(0))
+    start = int.from_bytes(os.urandom(2), "big") % len(allowed)  # spread concurrent children
+    count = min(len(allowed), max(1, int(limits.get("cpus") or 1)))
+    os.sched_setaffinity(0, [allowed[(start + i) % len(allowed)] for i in range(count)])
 
 
 def isolate(cfg: dict) -> str:
@@ -219,20 +222,42 @@ def isolate(cfg: dict) -> str:
     return name + ("+nobody" if nobody else "")
 
 
+def _reap_until(pid: int) -> int:
+    # As pid 1 of a pid namespace this also reaps the command's orphans.
+    while True:
+        done, status = os.waitpid(-1, 0)
+        if done == pid:
+            return os.waitstatus_to_exitcode(status)
+
+
 def main(argv: list[str]) -> None:
     cfg = json.loads(argv[0])
     target = argv[2:]
+    os.set_inheritable(cfg["status_fd"], False)
     status = os.fdopen(cfg["status_fd"], "w")
     try:
         report = {"ok": True, "isolation": isolate(cfg)}
     except (SetupError, OSError, ValueError, KeyError) as exc:
         report = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    status.write(json.dumps(report))
-    status.close()
+    status.write(json.dumps(report) + "\n")
+    status.flush()
     if not report["ok"]:
         sys.stderr.write(f"isolation setup failed, nothing ran: {report['error']}\n")
         os._exit(SETUP_FAILED)
-    os.execv(target[0], target)
+    # Fork rather than exec: the wrappers do not pass a death by signal on faithfully,
+    # and a command that is not pid 1 keeps the usual signal behaviour.
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execv(target[0], target)
+        except OSError as exc:
+            sys.stderr.write(f"cannot run {target[0]}: {exc.strerror}\n")
+        finally:
+            os._exit(127)
+    code = _reap_until(pid)
+    status.write(json.dumps({"exit": code}) + "\n")
+    status.close()
+    os._exit(code if code >= 0 else 128 - code)
 
 
 if __name__ == "__main__":

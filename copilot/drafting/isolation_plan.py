@@ -138,19 +138,36 @@ def wrapper_command(cfg: dict) -> list[str]:
         return command + (["--map-root-user"] if "user" in cfg["namespaces"] else [])
     if cfg["backend"] == "rlimits":
         return []
+    return _bwrap_command(cfg)
+
+
+def _bwrap_command(cfg: dict) -> list[str]:
     keeps = [*cfg["readable"], cfg["workdir"]]
+    hides = [h["path"] for h in cfg["hide"]]
     command = [tool("bwrap"), "--die-with-parent", "--unshare-net", "--unshare-pid"]
     command += ["--unshare-ipc", "--unshare-uts", "--ro-bind", "/", "/"]
     command += ["--dev", "/dev", "--proc", "/proc"]
-    late = []
-    for hide in cfg["hide"]:
-        path = hide["path"]
-        how = ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
-        late += how if _under_any(path, keeps) else []
-        command += [] if _under_any(path, keeps) else how
-    for path in cfg["readable"]:
-        command += ["--ro-bind", path, path]
-    command += ["--bind", cfg["workdir"], cfg["workdir"], *late, "--chdir", cfg["workdir"]]
+    command += _bwrap_hides([h for h in hides if not _under_any(h, keeps)])
+    made: set[str] = set()
+    for path in keeps:  # bwrap would make the way to a kept path private (0700)
+        for parent in reversed(Path(path).parents):
+            if _under_any(str(parent), hides) and str(parent) not in made:
+                made.add(str(parent))
+                command += ["--perms", "0755", "--dir", str(parent)]
+        bind = "--bind" if path == cfg["workdir"] else "--ro-bind"
+        command += [bind, path, path]
+    command += _bwrap_hides([h for h in hides if _under_any(h, keeps)])
+    command += ["--chdir", cfg["workdir"]]
     if "user" in cfg["namespaces"]:
         return [*command, "--unshare-user"]
     return [*command, "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+
+
+def _bwrap_hides(paths: list[str]) -> list[str]:
+    out = []
+    for path in paths:
+        if os.path.isdir(path):
+            out += ["--perms", "1777", "--size", str(16 << 20), "--tmpfs", path]
+        else:
+            out += ["--ro-bind", "/dev/null", path]
+    return out

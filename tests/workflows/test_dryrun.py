@@ -42,10 +42,8 @@ def test_the_approved_path_ships_the_order(report) -> None:
     calls = [(c["operation"], c["method"], c["status"]) for c in run["calls"]]
     assert calls == [("orders.get", "GET", 200), ("fulfilment.create_shipment", "POST", 201)]
     assert run["calls"][0]["url"].endswith("/v1/orders/ORD-1001")
-    body = run["result"]["results"]["ship"]["body"]
-    assert body["body"] == {"order_id": "ORD-1001", "address": {"city": None}}
-    assert body["authorization_forwarded"] is False  # backends never see tokens
-    assert body["headers"]["x-atc-subject"] == "workflow:dry-run-approve"
+    # No step reads the shipment's body, so none of it enters workflow history.
+    assert run["result"]["results"]["ship"] == {"status": 201, "body": {}}
 
 
 def test_rejection_and_silence_take_the_reject_path(report) -> None:
@@ -83,3 +81,11 @@ def test_a_child_that_dies_without_a_report_is_a_failure_not_a_pass() -> None:
     )
     assert not result.ok
     assert result.error.startswith("the dry-run process exited 2")
+
+
+def test_an_unreadable_product_file_fails_the_dry_run(tmp_path) -> None:
+    spec = parse_spec(flagship())
+    missing = tmp_path / "no-products.json"
+    result = dry_run("", spec, products=missing, scopes=FLAGSHIP_SCOPES)
+    assert not result.ok
+    assert result.error.startswith(f"cannot read the product file {missing}")
