@@ -7,12 +7,22 @@ rule behind it that must refuse it on its own (the second lock).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from copilot.drafting.render import render
 from copilot.drafting.spec import WorkflowSpec, parse_spec
-from copilot.drafting.validate import code_context, validate_code
-from copilot.rules import Finding, get_rule
+from copilot.drafting.validate import (
+    MAX_ANSWER_BYTES,
+    MAX_JSON_DEPTH,
+    code_context,
+    decode,
+    validate_code,
+    validate_document,
+)
+from copilot.rules import Finding, Rule, RuleContext, get_rule
+from copilot.rules._ast_limits import MAX_CODE_BYTES, MAX_DEPTH
 from copilot.scopes import Catalog
 from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
 
@@ -364,3 +374,92 @@ def test_secrets_in_code_literals_are_wf007(
 ) -> None:
     edited = rendered.replace('DESCRIPTION = "', 'DESCRIPTION = "sk-abcdefghijklmnopqrstuvwx ', 1)
     assert "WF007" in {f.rule_id for f in _errors(edited, catalog, spec)}
+
+
+def _deep_sum(terms: int) -> str:
+    """A module-level constant ``0 + 0 + ...``: one level of nesting per term."""
+    return "X = " + " + ".join(["0"] * terms) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        (lambda c: c + "#" * (MAX_CODE_BYTES + 1), f"larger than {MAX_CODE_BYTES} bytes"),
+        (lambda c: c + _deep_sum(MAX_DEPTH + 50), f"nested deeper than {MAX_DEPTH} levels"),
+        (lambda c: c + _deep_sum(100_000), "nested too deeply to parse"),
+        (lambda c: c + "X = " + "-" * 100_000 + "1\n", "nested too deeply to parse"),
+        (lambda c: c + "X = " + "not " * 100_000 + "1\n", "nested too deeply to parse"),
+    ],
+    ids=["large", "deep", "deeper", "minus", "not"],
+)
+def test_code_too_large_or_too_deep_is_a_finding_of_every_code_rule(
+    rendered: str, spec: WorkflowSpec, catalog: Catalog, code, says: str
+) -> None:
+    found = _errors(code(rendered), catalog, spec, sandbox=True)
+    by_rule = {f.rule_id: f.message for f in found}
+    assert set(by_rule) >= {"WF100", "WF101", "WF102", "WF103", "WF104", "WF105"}
+    for rule_id in ("WF101", "WF102", "WF103", "WF104", "WF105"):
+        assert says in by_rule[rule_id] and "fix:" in by_rule[rule_id]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["X = 1\x00\n", "X = '\ud800'\n", "\ufeffX = 1\n", "X = 1" + "0" * 5000],
+    ids=["nul", "surrogate", "bom", "long-int"],
+)
+def test_text_that_is_not_python_is_a_finding_not_an_exception(
+    spec: WorkflowSpec, catalog: Catalog, text: str
+) -> None:
+    found = _errors('"""m."""\n\nfrom __future__ import annotations\n\n' + text, catalog, spec)
+    assert {"WF100", "WF101"} <= {f.rule_id for f in found}
+
+
+def _recurse_forever(ctx: RuleContext) -> list[Finding]:
+    return _recurse_forever(ctx)
+
+
+def test_a_rule_that_runs_out_of_stack_reports_an_error_instead_of_raising(
+    catalog: Catalog,
+) -> None:
+    rule = Rule("WF999", "deep", "error", ("code",), "recurses", check=_recurse_forever)
+    found = rule.run(RuleContext(catalog=catalog, scopes=()))
+    assert [f.rule_id for f in found] == ["WF999"] and found[0].is_error
+    assert "RecursionError" in found[0].message and "fix:" in found[0].message
+
+
+def _nested_dict(depth: int) -> dict:
+    doc: dict = {}
+    inner = doc
+    for _ in range(depth):
+        inner["x"] = {}
+        inner = inner["x"]
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ("[" * 100_000 + "]" * 100_000, f"nested deeper than {MAX_JSON_DEPTH} levels"),
+        ('{"a":' * 50_000 + "1" + "}" * 50_000, f"nested deeper than {MAX_JSON_DEPTH} levels"),
+        ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), "nested deeper than"),
+        (_nested_dict(100_000), f"nested deeper than {MAX_JSON_DEPTH} levels"),
+        ('"' + "a" * (MAX_ANSWER_BYTES + 1) + '"', f"larger than {MAX_ANSWER_BYTES} bytes"),
+        (b"\xff\xfe", "not a JSON document"),
+        ("1" * 5000, "not a JSON document"),
+    ],
+    ids=["list", "object", "limit+1", "dict", "large", "bytes", "long-int"],
+)
+def test_an_answer_too_large_or_too_deep_is_a_schema_finding(
+    catalog: Catalog, answer, says: str
+) -> None:
+    validation = validate_document(answer, catalog, FLAGSHIP_SCOPES, sandbox=False)
+    assert [f.rule_id for f in validation.errors] == ["WF001"]
+    assert says in validation.errors[0].message
+    assert validation.code is None
+
+
+def test_an_answer_within_the_bounds_still_decodes(catalog: Catalog) -> None:
+    doc, error = decode(json.dumps(flagship()))
+    assert error is None and doc == flagship()
+    deep, error = decode("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)
+    assert error is None and deep is not None
