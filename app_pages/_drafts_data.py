@@ -22,6 +22,7 @@ from copilot.drafting.review import Reviewer
 from copilot.drafting.service import DraftJob, EditOutcome, edit_spec, run_draft
 from copilot.drafting.spec import WorkflowSpec
 from copilot.drafting.store import DraftStore
+from copilot.errors import InputError
 from copilot.scopes import Catalog, check_operation, load_catalog
 
 
@@ -78,6 +79,8 @@ def generate(
 
 def save_spec(draft_id: str, spec: str | dict[str, Any], reviewer: Reviewer) -> EditOutcome:
     """Store an edited spec as a new version (rendered, checked and dry-run by the library)."""
+    if not reviewer.name:
+        raise InputError("enter your name first: every new version names its author")
     return edit_spec(store(), draft_id, spec, reviewer.name, verified=reviewer.verified)
 
 

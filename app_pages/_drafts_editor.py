@@ -75,7 +75,9 @@ def spec_editor(
     spec = data.spec_doc(latest)
     key = f"{draft['id']}_{latest['version']}"
     if draft["status"] == "approved":
-        st.warning("Saving a new version re-opens this approved draft for review.")
+        st.warning(
+            "Saving a new version withdraws this approval: the new version needs its own review."
+        )
     if spec is None:
         st.info("This version's spec does not parse: fix it as JSON below.")
     else:
@@ -130,7 +132,7 @@ def _save(draft_id: str, spec: str | dict[str, Any], reviewer: Reviewer) -> None
     review_ui.flash(
         "success" if outcome.valid else "error",
         f"Version {outcome.version}: {'valid' if outcome.valid else 'rejected'}",
-        findings if not outcome.valid else None,
+        findings,
     )
     st.session_state["drafts_show_version"] = (draft_id, outcome.version)
     st.rerun()

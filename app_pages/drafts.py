@@ -112,9 +112,12 @@ draft = store.get(draft_id)
 numbers = [v["version"] for v in draft["versions"]]
 shown_key = f"drafts_version_{draft_id}"
 pending = st.session_state.pop("drafts_show_version", None)
-if pending and pending[0] == draft_id and pending[1] in numbers:
+show_new = bool(pending) and pending[0] == draft_id and pending[1] in numbers
+if show_new:
     st.session_state[shown_key] = pending[1]  # a saved edit: show the version it made
-number = st.selectbox("Version", numbers, index=0 if pending else len(numbers) - 1, key=shown_key)
+# The index only applies when no value was set above (setting both makes Streamlit warn).
+index = 0 if show_new else len(numbers) - 1
+number = st.selectbox("Version", numbers, index=index, key=shown_key)
 version = store.version(draft_id, number)
 status = {"approved": st.success, "rejected": st.error}.get(draft["status"], st.info)
 status(

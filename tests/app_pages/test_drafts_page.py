@@ -287,10 +287,7 @@ def test_generate_review_and_approve_the_flagship(app: AppTest) -> None:
 
 
 @pytest.mark.slow
-def test_a_mined_suggestion_fills_the_request_and_nothing_drafted_is_imported(
-    app: AppTest,
-) -> None:
-    before = {m for m in sys.modules if m.startswith("atc_draft_")}  # other tests may load drafts
+def test_a_mined_suggestion_fills_the_request_and_drafts_valid(app: AppTest) -> None:
     app.run()
     app.radio(key="drafts_source").set_value("A pattern mined from the logs").run()
     assert not app.exception
@@ -298,15 +295,24 @@ def test_a_mined_suggestion_fills_the_request_and_nothing_drafted_is_imported(
     assert request.startswith("Search the catalog every")
     assert app.multiselect(key="drafts_scopes").value == ["catalog.read", "notifications.send"]
     app.button(key="drafts_generate").click().run()
-    assert "valid" in app.success[0].value
-    draft_id = app.selectbox(key="drafts_pick").value
-    editor = app.text_area(key=f"drafts_json_{draft_id}_1")
+    assert not app.exception
+    assert "valid" in app.success[0].value, [e.value for e in app.error]
+
+
+def test_a_json_edit_out_of_scope_is_stored_rejected_and_nothing_drafted_is_imported(
+    app: AppTest, seeded: str, data_dir: Path
+) -> None:
+    before = {m for m in sys.modules if m.startswith("atc_draft_")}  # other tests may load drafts
+    app.run()
+    editor = app.text_area(key=f"drafts_json_{seeded}_1")
     spec = json.loads(editor.value)
     call = next(s for s in spec["steps"] if s.get("operation"))
-    call["operation"] = "orders.cancel"  # not granted by these scopes
+    call["operation"] = "payments.refund"  # no granted scope allows it
     editor.input(json.dumps(spec)).run()
     app.button(key="drafts_save_json").click().run()
     assert not app.exception
     assert _shown(app.error[0].value) == "Version 2: rejected"
     assert "WF003" in set(_table(app, "rule_id")["rule_id"]), "the findings come with it"
+    assert app.selectbox(key=f"drafts_version_{seeded}").value == 2
+    assert DraftStore.in_data_dir(data_dir).get(seeded)["status"] == "rejected"
     assert {m for m in sys.modules if m.startswith("atc_draft_")} == before
