@@ -7,6 +7,11 @@ the *name* of the environment variable holding the key come from settings.
 The SDK's own retries are off (``max_retries=0``): transient failures become
 :class:`LLMUnavailable` with the server's ``Retry-After``, and the caller
 (the drafting loop, or Temporal when planning runs in an activity) retries.
+
+Nothing that leaves the planner carries a credential: error messages, the
+refusal text, the raw answer and its parse error are redacted
+(:func:`copilot.drafting.outcomes_llm.redact`), and errors are raised without
+the SDK exception chained to them, since that holds the request and its headers.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 import openai
 
 from copilot.config import Settings
-from copilot.drafting.outcomes_llm import unavailable
+from copilot.drafting.outcomes_llm import redact, unavailable
 from copilot.drafting.planner import PlanRequest, PlanResult
 from copilot.drafting.prompt import messages_for, prompt_hash
 from copilot.drafting.schema import strict_json_schema
@@ -45,7 +50,6 @@ class OpenAIPlanner:
             raise LLMError("no LLM endpoint configured (ATC_LLM_BASE_URL)")
         self.model = settings.llm_model
         self.timeout_s = settings.llm_timeout_s
-        self.identity = f"openai-compatible|{settings.llm_base_url}|{settings.llm_model}"
         # Local servers (vLLM, Ollama, LM Studio) take any key; the SDK needs a non-empty one.
         key = os.environ.get(settings.llm_api_key_env) or "not-set"
         self.client = client or openai.OpenAI(
@@ -54,7 +58,16 @@ class OpenAIPlanner:
             timeout=settings.llm_timeout_s,
             max_retries=0,
         )
+        self._secrets = tuple(
+            {str(k) for k in (key, getattr(self.client, "api_key", None)) if k and k != "not-set"}
+        )
+        self.identity = self._clean(
+            f"openai-compatible|{settings.llm_base_url}|{settings.llm_model}"
+        )
         self.mode = "json_schema"
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self._secrets)
 
     def _create(self, messages: list[dict[str, str]]) -> Any:
         schema = strict_json_schema()
@@ -91,7 +104,11 @@ class OpenAIPlanner:
                 self.mode = "tools"
                 return self._create(messages)
         except openai.APIError as exc:
-            raise unavailable(exc, self.timeout_s) from None
+            error = unavailable(exc, self.timeout_s, self._secrets)
+        except openai.OpenAIError as exc:
+            error = LLMError(self._clean(f"the LLM client failed: {type(exc).__name__}: {exc}"))
+        # Raised here, outside the handler, so the SDK error is neither cause nor context.
+        raise error
 
     def plan(self, request: PlanRequest) -> PlanResult:
         completion = self.complete(messages_for(request))
@@ -106,13 +123,14 @@ class OpenAIPlanner:
         choice = completion.choices[0]
         message = choice.message
         if getattr(message, "refusal", None):
-            raise LLMError(f"the model refused to draft: {str(message.refusal)[:300]}")
+            raise LLMError(f"the model refused to draft: {self._clean(str(message.refusal))[:300]}")
         if choice.finish_reason == "content_filter":
             raise LLMError("the endpoint's content filter stopped the answer")
         raw = message.content
         if self.mode == "tools" or (raw is None and message.tool_calls):
             calls = message.tool_calls or []
             raw = next((c.function.arguments for c in calls if c.function.name == TOOL_NAME), None)
+        raw = self._clean(raw) if isinstance(raw, str) else raw
         result.raw = raw
         if choice.finish_reason == "length":
             result.parse_error = "the answer was cut off (finish_reason=length)"
@@ -122,7 +140,7 @@ class OpenAIPlanner:
             try:
                 doc = json.loads(raw)
             except ValueError as exc:
-                result.parse_error = f"{type(exc).__name__}: {exc}"[:200]
+                result.parse_error = self._clean(f"{type(exc).__name__}: {exc}")[:200]
             else:
                 if isinstance(doc, dict):
                     result.answer = doc

@@ -25,6 +25,9 @@ class Reply:
     body: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    # like a careless endpoint: "{authorization}" and "{api_key}" in the body become the
+    # request's Authorization header and its bare key, "{headers}" all request headers
+    reflect: bool = False
 
 
 def _completion(
@@ -72,6 +75,31 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> R
     return Reply(status, {"error": {"message": message, "type": kind, "code": None}}, headers or {})
 
 
+def reflecting(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+    """An error whose message echoes the request's credentials (see ``Reply.reflect``)."""
+    reply = error(status, message, headers)
+    reply.reflect = True
+    return reply
+
+
+def reflecting_answer(message: dict[str, Any]) -> Reply:
+    """A completion whose message fields echo the request's credentials."""
+    return Reply(body=_completion({"refusal": None, **message}), reflect=True)
+
+
+def _reflected(body: dict[str, Any], request: Request) -> dict[str, Any]:
+    auth = request.headers.get("authorization", "")
+    values = {
+        "{authorization}": auth,
+        "{api_key}": auth.partition(" ")[2],
+        "{headers}": str(dict(request.headers)),
+    }
+    text = json.dumps(body)
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, json.dumps(value)[1:-1])
+    return json.loads(text)
+
+
 def slow(delay_s: float) -> Reply:
     return Reply(delay_s=delay_s, body=_completion({"content": "{}", "refusal": None}))
 
@@ -94,7 +122,8 @@ class FakeLLM:
         reply = self.script.popleft() if self.script else error(500, "fake script exhausted")
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
-        return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+        body = _reflected(reply.body, request) if reply.reflect else reply.body
+        return JSONResponse(body, status_code=reply.status, headers=reply.headers)
 
     def system_prompt(self, index: int = 0) -> str:
         return self.requests[index]["body"]["messages"][0]["content"]

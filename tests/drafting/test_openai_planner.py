@@ -9,20 +9,34 @@ from __future__ import annotations
 
 import ast
 import json
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from copilot.config import Settings
 from copilot.drafting.draft import draft_workflow
 from copilot.drafting.openai_planner import OpenAIPlanner
+from copilot.drafting.outcomes_llm import REDACTED, redact
+from copilot.drafting.planner import PlanRequest
 from copilot.drafting.record import DraftRecord
 from copilot.errors import LLMError
 from copilot.scopes import DEFAULT_PRODUCTS, Catalog
 from copilot.scopes.server import BackgroundServer
 
-from .fake_llm import FakeLLM, Reply, answer, error, refusal, slow, tool_answer
+from .fake_llm import (
+    FakeLLM,
+    Reply,
+    answer,
+    error,
+    reflecting,
+    reflecting_answer,
+    refusal,
+    slow,
+    tool_answer,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
 SCOPES = ("notifications.send", "orders.read", "orders.write")
@@ -217,3 +231,101 @@ def test_a_bad_key_is_not_retried(catalog, fake, llm) -> None:
     with pytest.raises(LLMError, match="refused the API key"):
         _draft(catalog, fake, error(401, "invalid api key"))
     assert len(llm.requests) == 1
+
+
+# --- credentials never leave the planner -------------------------------------
+
+SK_KEY = "sk-proj-Q7vX2mN9pL4kR8sT1wY6zA3bC5dE"
+ECHO = "Incorrect API key {api_key}; you sent Authorization: {authorization}; headers {headers}"
+
+
+def _leaks(error: BaseException, key: str) -> list[str]:
+    """Every rendering of ``error`` that still holds the key or its bearer header."""
+    texts = {
+        "message": getattr(error, "message", ""),
+        "str": str(error),
+        "repr": repr(error),
+        "traceback": "".join(traceback.format_exception(error)),
+    }
+    return [name for name, text in texts.items() if key in text or "Bearer sk" in text]
+
+
+def test_the_fake_really_reflects_the_key(fake, llm) -> None:
+    llm.reset(reflecting(401, ECHO))
+    response = httpx.post(
+        fake[1] + "/v1/chat/completions",
+        json={},
+        headers={"Authorization": "Bearer fake-key-123"},
+        trust_env=False,
+    )
+    assert response.json()["error"]["message"].count("fake-key-123") == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422, 429, 500, 503])
+@pytest.mark.parametrize("key", ["fake-key-123", SK_KEY])
+def test_an_endpoint_that_echoes_the_key_never_leaks_it(
+    fake, llm, monkeypatch: pytest.MonkeyPatch, status: int, key: str
+) -> None:
+    monkeypatch.setenv(KEY_ENV, key)
+    llm.reset(reflecting(status, ECHO))
+    planner = OpenAIPlanner(_settings(fake))
+    with pytest.raises(LLMError) as raised:
+        planner.complete([{"role": "user", "content": "hi"}])
+    assert llm.requests[0]["headers"]["authorization"] == f"Bearer {key}"
+    assert _leaks(raised.value, key) == []
+    assert REDACTED in raised.value.message
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+
+
+def test_a_retried_failure_that_echoes_the_key_never_leaks_it(catalog, fake, llm) -> None:
+    with pytest.raises(LLMError, match="gave up after 4 tries") as raised:
+        _draft(catalog, fake, *[reflecting(500, ECHO)] * 4)
+    assert _leaks(raised.value, "fake-key-123") == []
+
+
+def test_a_refusal_that_echoes_the_key_never_leaks_it(catalog, fake, llm) -> None:
+    echo = reflecting_answer({"content": None, "refusal": "No. You sent {authorization}"})
+    with pytest.raises(LLMError, match="the model refused to draft") as raised:
+        _draft(catalog, fake, echo)
+    assert _leaks(raised.value, "fake-key-123") == []
+
+
+def test_an_answer_that_echoes_the_key_is_kept_without_it(catalog, fake, llm) -> None:
+    llm.reset(reflecting_answer({"content": '{"name": "key {api_key}", "steps": [ oops'}))
+    result = OpenAIPlanner(_settings(fake)).plan(
+        PlanRequest(request="cancel order 1", catalog=catalog, scopes=SCOPES)
+    )
+    assert result.answer is None and result.raw is not None
+    assert "fake-key-123" not in result.raw and REDACTED in result.raw
+    assert "fake-key-123" not in (result.parse_error or "")
+
+
+def test_credentials_in_the_endpoint_url_stay_out_of_the_identity() -> None:
+    settings = Settings(llm_base_url="http://user:url-secret-99@127.0.0.1:9/v1?api-key=q-secret-7")
+    identity = OpenAIPlanner(settings).identity
+    assert "url-secret-99" not in identity and "q-secret-7" not in identity
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Authorization: Bearer abc.def-ghi", "abc.def-ghi"),
+        ("{'authorization': 'Basic dXNlcjpwYXNz'}", "dXNlcjpwYXNz"),
+        ('"Authorization":"Token t0k3n-value"', "t0k3n-value"),
+        ("api-key: azure-key-123", "azure-key-123"),
+        ("x-api-key=abcd1234", "abcd1234"),
+        ("invalid key sk-live_abcdefgh12345", "abcdefgh12345"),
+        ("bearer lower.case.token", "lower.case.token"),
+        ("https://user:pa55word@llm.example/v1", "pa55word"),
+        ("https://llm.example/v1?key=AIzaSyQ-123&x=1", "AIzaSyQ-123"),
+        ("the configured key my-own-key-42 was rejected", "my-own-key-42"),
+    ],
+)
+def test_redact_removes_credentials_of_every_shape(text: str, secret: str) -> None:
+    cleaned = redact(text, ["my-own-key-42"])
+    assert secret not in cleaned and REDACTED in cleaned
+
+
+def test_redact_keeps_ordinary_text() -> None:
+    text = "the LLM endpoint refused the API key (HTTP 401): invalid api key"
+    assert redact(text, ["not", ""]) == text
