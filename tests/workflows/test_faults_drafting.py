@@ -197,3 +197,42 @@ def test_sigterm_during_planning_lets_the_finished_llm_call_report(
     assert code == 0 and "stopping" in first.log.read_text()
     assert attempts == [1]  # the call that was running when SIGTERM came is the one that counted
     assert len(fake.requests) == 1 and record.rules_ok, record.findings
+
+
+def test_the_cli_prints_the_workflow_id_first_and_rides_out_a_server_restart(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    own = tmp_path / "own"
+    own.mkdir()
+    with dev_server(own) as server:
+        estate = Estate(server, tmp_path)
+        try:
+            estate.worker()
+            env = worker_env(server, estate.data, estate.queue)
+            argv = [sys.executable, "-m", "copilot.cli", "draft", FLAGSHIP_REQUEST]
+            argv += ["--scopes", ",".join(FLAGSHIP_SCOPES), "--out", str(tmp_path / "d")]
+            cli = subprocess.Popen(
+                [*argv, "--temporal", "--json"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            assert cli.stderr is not None
+            announced = cli.stderr.readline()  # before any waiting
+            server.stop()
+            time.sleep(2.0)
+            server.start()
+            out, err = cli.communicate(timeout=300)
+        finally:
+            for w in estate.workers:
+                w.stop()
+    assert announced.startswith("drafting workflow: draft-"), announced + err
+    assert cli.returncode == 0, err
+    assert out.strip().startswith("{"), f"stdout: {out[:300]!r}; stderr: {err[-500:]}"
+    doc = json.loads(out)
+    assert cli.returncode == 0 and doc["ok"] and doc["valid"], err
+    assert [d["id"] for d in DraftStore.in_data_dir(estate.data).list()] == [doc["draft_id"]]

@@ -226,3 +226,35 @@ def test_a_pending_review_survives_a_server_restart(tmp_path: Path) -> None:
     assert [(a["action"], a["actor"], a["comment"]) for a in final] == [
         ("rejected", "dana", "not now")
     ]
+
+
+def test_temporal_lists_pending_reviews_and_who_approved(estate: Estate) -> None:
+    estate.worker()
+    draft_id = estate.draft()
+
+    async def listed(client: Client, query: str) -> list[str]:
+        for _ in range(200):  # visibility is eventually consistent
+            found = [w.id async for w in client.list_workflows(query)]
+            if found:
+                return found
+            await asyncio.sleep(0.1)
+        return []
+
+    async def go() -> tuple[list[str], list[str], dict[str, Any]]:
+        client = await Client.connect(estate.server.address)
+        handle = await estate.review(client, draft_id)
+        mine = f'AtcDraftId="{draft_id}"'
+        pending = await listed(client, f'AtcReviewStatus="pending" AND {mine}')
+        await handle.execute_update(
+            "decide", estate.decision(draft_id, "approve", "alice"), result_type=ReviewState
+        )
+        approved = await listed(
+            client, f'AtcReviewStatus="approved" AND AtcDecidedBy="alice" AND {mine}'
+        )
+        memo = await (await handle.describe()).memo()
+        return pending, approved, memo
+
+    pending, approved, memo = asyncio.run(go())
+    assert pending == [review_workflow_id(draft_id)]
+    assert approved == [review_workflow_id(draft_id)]
+    assert memo["spec_hash"] == estate.store.state(draft_id).spec_hash and memo["version"] == 1

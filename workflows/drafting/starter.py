@@ -14,6 +14,7 @@ product file path: never a key (the worker reads its own settings).
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 import uuid
@@ -29,6 +30,13 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from copilot.config import Settings, load_settings
@@ -53,12 +61,33 @@ from workflows.drafting.shared import (
 )
 
 RECONNECT_S = 60.0
+_RUNTIME_SET = False
 T = TypeVar("T")
 TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
+def _core_logs_to_python() -> None:
+    """Send the SDK core's own log lines through Python logging (to stderr).
+
+    By default the core writes retries and warnings to stdout, which would
+    corrupt ``--json`` output; forwarded, they are WARN lines on stderr.
+    """
+    global _RUNTIME_SET
+    if _RUNTIME_SET:
+        return
+    telemetry = TelemetryConfig(
+        logging=LoggingConfig(
+            filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+            forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+        )
+    )
+    Runtime.set_default(Runtime(telemetry=telemetry), error_if_already_set=False)
+    _RUNTIME_SET = True
+
+
 async def connect(settings: Settings, *, within_s: float = RECONNECT_S) -> Client:
     """A client for the configured address and namespace, retried for ``within_s``."""
+    _core_logs_to_python()
     deadline, delay = time.monotonic() + within_s, 0.5
     while True:
         try:
