@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import logging
 import os
 import select
 import signal
@@ -61,6 +62,7 @@ __all__ = [
     "select_backend",
 ]
 
+_log = logging.getLogger(__name__)
 CHILD = Path(__file__).resolve().with_name("isolation_child.py")
 BACKENDS = ("bwrap", "unshare")
 _OUTPUT_TAIL = 1 << 20
@@ -98,7 +100,16 @@ def select_backend(requested: str = "auto") -> str:
         return requested
     if requested != "auto":
         raise UsageError(f"unknown isolation backend {requested!r}")
-    return next((name for name in BACKENDS if _probe(name) is None), "rlimits")
+    chosen = next((name for name in BACKENDS if _probe(name) is None), "rlimits")
+    if chosen == "rlimits":
+        _warn_once()
+    return chosen
+
+
+@cache
+def _warn_once() -> None:
+    reasons = "; ".join(f"{name}: {why}" for name, why in available_backends().items())
+    _log.warning("drafted code runs with rlimits only, without namespaces (%s)", reasons)
 
 
 def run_isolated(
@@ -114,7 +125,9 @@ def run_isolated(
     """Run ``argv`` isolated, in ``workdir`` (the one writable place), for at most ``timeout_s``.
 
     ``readable`` and ``hide`` add to :func:`default_readable` and
-    :func:`default_hides`. On timeout the whole process group is killed.
+    :func:`default_hides`. ``backend`` forces ``bwrap``, ``unshare`` or
+    ``rlimits``; ``auto`` takes the strongest that works here. On timeout, or
+    when :data:`on_wait` raises, the whole process group is killed.
     """
     chosen = select_backend(backend)
     return _launch(list(argv), chosen, Path(workdir), timeout_s, limits or Limits(), readable, hide)

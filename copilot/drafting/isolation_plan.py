@@ -76,8 +76,8 @@ def default_hides() -> list[Path]:
     hides = [Path.home(), Path("/root"), Path("/home"), REPO / ".atc", Path(".atc")]
     hides += [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")]
     hides += [Path("/run"), Path("/var/run")]  # daemons' unix sockets ignore network namespaces
-    if REPO.parent != Path("/"):
-        hides.append(REPO.parent)
+    if (REPO / "pyproject.toml").exists() and REPO.parent != Path("/"):
+        hides.append(REPO.parent)  # a source checkout: the projects beside it
     # Unreadable settings leave the data directory unknown: .atc beside the repository
     # and in the working directory stay hidden all the same.
     with contextlib.suppress(ConfigError):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,7 +29,7 @@ from copilot.drafting.isolation import (
     select_backend,
 )
 from copilot.drafting.isolation_child import SETUP_FAILED
-from copilot.drafting.isolation_plan import REPO
+from copilot.drafting.isolation_plan import REPO, tool
 from copilot.drafting.render import render
 from copilot.drafting.sandbox import sandbox_load
 from copilot.drafting.spec import parse_spec
@@ -50,20 +52,36 @@ def _report(run: IsolatedRun) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+def _bare_namespaces_work(backend: str) -> bool:
+    """Whether the tool alone creates namespaces here (without atc's set-up)."""
+    path, true = tool(backend), shutil.which("true") or "/bin/true"
+    if path == backend:
+        return False
+    if backend == "bwrap":
+        command = [path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", true]
+    else:
+        command = [path, "--net", "--mount", "--pid", "--ipc", "--uts", "--fork"]
+        command += [*(["--map-root-user"] if os.geteuid() else []), true]
+    return subprocess.run(command, capture_output=True).returncode == 0
+
+
+def _usable(backend: str) -> str:
+    reason = available_backends().get(backend)
+    if reason and _bare_namespaces_work(backend):
+        pytest.fail(f"{backend} creates namespaces here, but not with atc's set-up: {reason}")
+    if reason:
+        pytest.skip(f"{backend} cannot create namespaces on this machine: {reason}")
+    return backend
+
+
 @pytest.fixture(params=["bwrap", "unshare"])
 def ns_backend(request: pytest.FixtureRequest) -> str:
-    reason = available_backends()[request.param]
-    if reason:
-        pytest.skip(f"{request.param} cannot create namespaces on this machine: {reason}")
-    return request.param
+    return _usable(request.param)
 
 
 @pytest.fixture(params=ALL_BACKENDS)
 def any_backend(request: pytest.FixtureRequest) -> str:
-    reason = available_backends().get(request.param)
-    if reason:
-        pytest.skip(f"{request.param} cannot create namespaces on this machine: {reason}")
-    return request.param
+    return _usable(request.param)
 
 
 NS_IDS = """
