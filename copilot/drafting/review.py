@@ -23,7 +23,7 @@ from typing import Any
 from copilot.config import Settings, load_settings
 from copilot.drafting.decision import ReviewDecision
 from copilot.drafting.store import DraftStore
-from copilot.errors import ConfigError, TokenInvalid
+from copilot.errors import AtcError, ConfigError, TokenInvalid
 
 # Identity tokens from proxies live longer than atc's own scoped tokens.
 REVIEWER_TOKEN_MAX_LIFETIME_S = 24 * 3600
@@ -108,3 +108,21 @@ def decide(
         decide_temporal(draft_id, decision, settings=settings)
         return store.get(draft_id)
     return store.decide(draft_id, decision)
+
+
+def announce_new_version(draft_id: str, settings: Settings | None = None) -> str | None:
+    """Let the draft's review workflow load its new version; a note when it could not.
+
+    Not fatal: every decision refreshes the review first, so the version is
+    picked up then at the latest.
+    """
+    from workflows.drafting.starter import refresh_review
+
+    try:
+        refresh_review(draft_id, settings=settings)
+    except AtcError as exc:
+        return (
+            f"the review workflow was not told of the new version ({exc.message}); "
+            "it loads it at the next decision"
+        )
+    return None

@@ -143,6 +143,7 @@ def edit_spec(
     *,
     verified: bool = False,
     run_dry_run: bool = True,
+    settings: Settings | None = None,
 ) -> EditOutcome:
     """Store an edited spec as a new version: render, every rule, then the dry run."""
     draft = store.get(draft_id)
@@ -168,6 +169,11 @@ def edit_spec(
     )
     number = store.add_version(draft_id, NewVersion.from_record(record), actor, "edit")
     record.draft_id, record.version = draft_id, number
+    if draft.get("review_workflow_id"):
+        from copilot.drafting.review import announce_new_version
+
+        note = announce_new_version(draft_id, settings)
+        record.notes += [note] if note else []
     findings = [
         Finding(f["rule_id"], f["severity"], f["message"], f.get("where", ""))  # type: ignore[arg-type]
         for f in checked.findings

@@ -9,6 +9,7 @@ survives a server restart.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -258,3 +259,33 @@ def test_temporal_lists_pending_reviews_and_who_approved(estate: Estate) -> None
     assert pending == [review_workflow_id(draft_id)]
     assert approved == [review_workflow_id(draft_id)]
     assert memo["spec_hash"] == estate.store.state(draft_id).spec_hash and memo["version"] == 1
+
+
+def test_a_spec_edit_reopens_the_review_for_the_new_version(estate: Estate) -> None:
+    from copilot.drafting.service import edit_spec
+
+    estate.worker()
+    draft_id = estate.draft()
+
+    async def go() -> list[str]:
+        client = await Client.connect(estate.server.address)
+        handle = await estate.review(client, draft_id)
+        await handle.execute_update(
+            "decide", estate.decision(draft_id, "approve", "alice"), result_type=ReviewState
+        )
+        await handle.result()  # the first review ended with the approval
+        outcome = await asyncio.to_thread(
+            edit_spec, estate.store, draft_id, json.dumps(minimal(timeout_s=60)), "carol",
+            settings=estate.settings,
+        )  # fmt: skip
+        assert outcome.valid and outcome.version == 2, outcome.findings
+        query = f'AtcDraftId="{draft_id}" AND AtcReviewStatus="pending" AND AtcVersion=2'
+        for _ in range(200):
+            found = [w.id async for w in client.list_workflows(query)]
+            if found:
+                return found
+            await asyncio.sleep(0.1)
+        return []
+
+    assert asyncio.run(go()) == [review_workflow_id(draft_id)]
+    assert estate.store.get(draft_id)["status"] == "draft"

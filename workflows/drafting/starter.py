@@ -261,3 +261,20 @@ def decide_temporal(
         return await send_decision(client, draft_id, decision, settings.temporal_task_queue)
 
     return asdict(asyncio.run(go()))
+
+
+def refresh_review(draft_id: str, *, settings: Settings | None = None) -> dict[str, Any]:
+    """Tell the draft's review workflow a new version exists (a new run if the last one ended)."""
+    settings = settings or load_settings()
+
+    async def go() -> ReviewState:
+        client = await connect(settings, within_s=5.0)
+        try:
+            handle = await _running_review(client, draft_id, settings.temporal_task_queue)
+            return await handle.execute_update("refresh", result_type=ReviewState)
+        except WorkflowUpdateFailedError as exc:
+            raise atc_error(exc.cause) from None
+        except RPCError as exc:
+            raise TemporalError(f"Temporal refused the refresh: {exc}") from None
+
+    return asdict(asyncio.run(go()))

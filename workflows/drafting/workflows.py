@@ -228,6 +228,8 @@ class ReviewWorkflow:
     @workflow.update
     async def refresh(self) -> ReviewState:
         """Reload the latest version (after a spec edit or a re-draft added one)."""
+        # An update can arrive with the start, before run() has loaded the draft.
+        await workflow.wait_condition(lambda: self._loaded)
         if not self._deciding:
             self._adopt(await self._load(self._state.draft_id))
             self._publish()
