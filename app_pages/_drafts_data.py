@@ -99,6 +99,7 @@ def signed_in(headers: Mapping[str, str]) -> Reviewer | None:
 
 
 def unverified(name: str) -> Reviewer:
+    """A reviewer known only by the name they typed."""
     return Reviewer(name.strip(), verified=False)
 
 
