@@ -58,12 +58,25 @@ with workflow.unsafe.imports_passed_through():
 
 _HELPERS = """
     def _set_status(
-        self, step: str, kind: str, until: str | None = None, approver: str = "", prompt: str = ""
+        self,
+        step: str,
+        kind: str,
+        until: str | None = None,
+        approver: str = "",
+        prompt: str = "",
+        every_s: float | None = None,
     ) -> None:
-        self._status = StepStatus(step, kind, until, approver, prompt, list(self._path))
+        self._status = StepStatus(step, kind, until, approver, prompt, list(self._path), every_s)
 
-    async def _call(self, request: CallRequest, timeout: timedelta, retry: RetryPolicy) -> None:
-        self._set_status(request.step, "call" if request.until is None else "poll")
+    async def _call(
+        self,
+        request: CallRequest,
+        timeout: timedelta,
+        retry: RetryPolicy,
+        every_s: float | None = None,
+    ) -> None:
+        # A poll (every_s: its interval) asks again as retries the workflow does not see.
+        self._set_status(request.step, "call" if every_s is None else "poll", every_s=every_s)
         # Each run of a step is a new call with its own idempotency key; retries share it.
         request.iteration = self._path.count(request.step) - 1
         self._results[request.step] = await workflow.execute_activity(

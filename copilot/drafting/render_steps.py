@@ -99,7 +99,12 @@ def _until(step: CallStep, indent: str) -> list[str]:
         )
     until = step.poll.until
     keys = "(" + ", ".join(lit(k) for k in path) + ("," if len(path) == 1 else "") + ")"
-    args = [keys, lit(until.op), lit(until.right), f"attempts={lit(step.poll.max_attempts)}"]
+    args = [
+        keys,
+        lit(until.op),
+        lit(until.right),
+        f"attempts={lit(step.poll.max_attempts)}",
+    ]
     return wrapped("until=PollUntil", args, indent, ",")
 
 
@@ -124,11 +129,13 @@ def _call_lines(
         lines += _keyword("keep", _tuple_lines(keep, width), inner)
     if poll:
         lines += _until(step, inner)
+    every = [f"{indent}    every_s={lit(float(retry['initial_interval_s']))},"] if poll else []
     return [
         *lines,
         f"{indent}    ),",
         f"{indent}    {_seconds(step.timeout_s)},",
         *_retry_lines(retry, indent + "    "),
+        *every,
         f"{indent})",
     ]
 

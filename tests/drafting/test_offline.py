@@ -150,4 +150,4 @@ def test_five_requests_are_valid_end_to_end_with_a_dry_run(catalog: Catalog) -> 
         )
         assert result.valid, (request_text, result.findings, result.dry_run)
         assert result.attempts == 1 and result.prompt_tokens == 0
-        assert all(s["completed"] for s in result.dry_run.scenarios)
+        assert all(s["completed"] for s in result.dry_run["scenarios"])

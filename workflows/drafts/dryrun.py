@@ -90,6 +90,10 @@ async def _answer_or_wait(
         gap = datetime.fromisoformat(status.until) - now + timedelta(seconds=1)
         await env.sleep(max(gap, timedelta(milliseconds=1)))
         return
+    if status.kind == "poll" and status.every_s:
+        # A poll's rounds are activity retries the server schedules: skip to the next one.
+        await env.sleep(timedelta(seconds=status.every_s))
+        return
     await asyncio.sleep(0.02)  # an activity is running in real time
 
 

@@ -82,6 +82,8 @@ class StepStatus:
     """What a drafted workflow is doing now (its ``status`` query).
 
     ``until`` is the workflow-clock ISO time a wait ends (approvals, sleeps).
+    A poll's rounds are retries on the server, which the workflow does not see,
+    so for a ``poll`` ``every_s`` says how far apart they are.
     """
 
     step: str = ""
@@ -90,6 +92,7 @@ class StepStatus:
     approver: str = ""
     prompt: str = ""
     path: list[str] = field(default_factory=list)
+    every_s: float | None = None
 
 
 TIMED_OUT = "timeout"
