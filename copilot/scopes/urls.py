@@ -13,10 +13,11 @@ bytes, raw non-ASCII and Unicode that NFKC-normalises to something else,
 percent-encoded unreserved characters, encoded ``/`` and ``%``, a trailing
 slash, fragments, scheme-relative and absolute URLs to another origin,
 userinfo or a malformed host or port in the authority, and query parameters
-that carry a path, a URL or a method override (in any spelling). Headers are
-checked by :mod:`copilot.scopes.headers`; ``check_headers`` is re-exported here. A legitimate value that happens to need
-``%25`` or a leading ``/`` in a query is refused too: that is the price of no
-ambiguity, and operations can take such data in a body instead.
+that carry a path, a URL or a method override (in any spelling). A legitimate
+value that happens to need ``%25`` or a leading ``/`` in a query is refused
+too: that is the price of no ambiguity, and operations can take such data in a
+body instead. Headers are checked by :mod:`copilot.scopes.headers`
+(``check_headers`` is re-exported here).
 """
 
 from __future__ import annotations
