@@ -154,14 +154,13 @@ def step_rows(spec: WorkflowSpec) -> list[dict[str, Any]]:
     rows = []
     for step in spec.steps:
         what = getattr(step, "operation", None) or {
-            "approval": lambda s: (
-                f"{s.approver}, {s.timeout_s} s, on timeout {s.on_timeout or 'reject'}"
-            ),
+            "approval": lambda s: f"{s.approver}, {s.timeout_s} s, on timeout {s.timeout_action()}",
             "sleep": lambda s: f"{s.duration_s} s",
             "branch": lambda s: f"{s.condition.left} {s.condition.op} {s.condition.right!r}",
             "parallel": lambda s: ", ".join(s.steps),
         }[step.kind](step)
-        go = [getattr(step, k, None) for k in ("next", "if_true", "if_false", "on_reject")]
+        keys = ("next", "if_true", "if_false", "on_reject", "on_timeout_next")
+        go = [getattr(step, k, None) for k in keys]
         rows.append(
             {
                 "step": step.id,
