@@ -143,9 +143,10 @@ def class_problems(facts: Facts, node: ast.ClassDef, vetted: set[int]) -> Iterat
             continue
         if isinstance(item, ast.Pass) or _is_docstring(item, i):
             continue
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and is_workflow:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield from function_problems(facts, item, vetted)
-            continue
+            if is_workflow:
+                continue
         yield (
             item.lineno,
             (
