@@ -113,3 +113,18 @@ def test_the_handler_refuses_a_second_decision_even_when_both_passed_the_validat
         asyncio.run(instance.decide(second))
     assert refused.value.type == "DecisionRefused" and refused.value.non_retryable
     assert instance._decisions["manager_approval"] is first
+
+
+def test_a_decision_after_the_approval_timed_out_is_refused(tmp_path: Path) -> None:
+    draft = load_draft_module(render(parse_spec(flagship()), FLAGSHIP_SCOPES), tmp_path)
+    instance = draft.workflow_class()
+    # What the approval leaves behind when its wait times out (the status still names it).
+    instance._status = StepStatus("manager_approval", "approval")
+    instance._decisions["manager_approval"] = ApprovalDecision(
+        "manager_approval", "timeout", "", ""
+    )
+    late = ApprovalDecision("manager_approval", "approve", "alice")
+    with pytest.raises(ValueError, match="approval manager_approval already timed out"):
+        instance.validate_decide(late)
+    with pytest.raises(ApplicationError, match="already timed out"):
+        asyncio.run(instance.decide(late))

@@ -36,12 +36,12 @@ from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import ALL_METHODS, BackgroundServer
 from tests.drafting.specs import FLAGSHIP_SCOPES, gated, minimal, polled
-from workflows.drafts.activities import GatewayActivities, idempotency_key
+from workflows.drafts.activities import GatewayActivities, idempotency_key, kept_body
 from workflows.drafts.dryrun import find_test_server
 from workflows.drafts.shared import TASK_QUEUE, ApprovalDecision, StepStatus
 from workflows.drafts.worker import LoadedDraft, load_draft_module
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow  # the tests on the test server; the pure ones run anywhere
 
 RACES = 5
 BLOB = "BLOB-" + "x" * 200_000  # a response part no step reads: it must never reach history
@@ -292,6 +292,7 @@ def _get(seen: dict[str, Any], name: str) -> Any:
     return value
 
 
+@slow
 def test_concurrent_approve_and_reject_land_exactly_one_decision(seen) -> None:
     runs = _get(seen, "race")
     assert len(runs) == RACES
@@ -314,6 +315,7 @@ def test_concurrent_approve_and_reject_land_exactly_one_decision(seen) -> None:
             assert posts[0].endswith("/cancel")
 
 
+@slow
 def test_a_second_decision_is_refused_by_the_validator_before_it_reaches_history(seen) -> None:
     out = _get(seen, "second")
     assert out["first"] == "approve"
@@ -323,6 +325,7 @@ def test_a_second_decision_is_refused_by_the_validator_before_it_reaches_history
     assert out["result"]["path"][-1] == "ship"
 
 
+@slow
 @pytest.mark.parametrize("scenario", ["stop", "unstated"])
 def test_an_unanswered_approval_stops_without_running_any_branch(seen, scenario: str) -> None:
     out = _get(seen, scenario)
@@ -334,6 +337,7 @@ def test_an_unanswered_approval_stops_without_running_any_branch(seen, scenario:
     assert [method for method, _ in out["hits"]] == ["GET"]
 
 
+@slow
 def test_an_escalating_approval_goes_to_its_escalation_step(seen) -> None:
     out = _get(seen, "escalate")
     assert out["result"]["status"] == "completed"
@@ -342,6 +346,7 @@ def test_an_escalating_approval_goes_to_its_escalation_step(seen) -> None:
     assert out["gateway"][1][1] == "/v1/notifications/email"
 
 
+@slow
 def test_a_retried_post_carries_the_same_idempotency_key_on_every_attempt(seen) -> None:
     out = _get(seen, "flaky")
     assert out["result"]["results"]["cancel_it"]["status"] == 201
@@ -354,6 +359,7 @@ def test_a_retried_post_carries_the_same_idempotency_key_on_every_attempt(seen) 
     assert attempts == [(1, keys[0]), (2, keys[0])]
 
 
+@slow
 def test_every_write_carries_an_idempotency_key_and_no_read_does(seen) -> None:
     methods = {h["method"] for h in seen["hits"]}
     assert methods == {"GET", "POST"}
@@ -361,6 +367,7 @@ def test_every_write_carries_an_idempotency_key_and_no_read_does(seen) -> None:
         assert ("idempotency-key" in hit["headers"]) == (hit["method"] != "GET"), hit
 
 
+@slow
 def test_only_the_referenced_fields_of_a_response_stay_in_workflow_state(seen) -> None:
     out = _get(seen, "kept")
     assert out["result"]["results"]["get_order"] == {
@@ -376,6 +383,7 @@ def test_only_the_referenced_fields_of_a_response_stay_in_workflow_state(seen) -
     assert "BLOB-" not in out["history"] and "Casey" not in out["history"]
 
 
+@slow
 def test_a_poll_is_one_activity_retried_until_its_condition_holds(seen) -> None:
     out = _get(seen, "poll")
     assert out["scheduled"] == 2 and out["timers"] == 0  # the poll and the email, no timers
@@ -393,6 +401,7 @@ def test_a_poll_is_one_activity_retried_until_its_condition_holds(seen) -> None:
     ]
 
 
+@slow
 def test_a_poll_that_runs_out_of_attempts_goes_on_with_its_last_answer(seen) -> None:
     out = _get(seen, "poll_never")
     assert out["attempts"] == [3, 1] and len(out["gets"]) == 3
@@ -400,6 +409,7 @@ def test_a_poll_that_runs_out_of_attempts_goes_on_with_its_last_answer(seen) -> 
     assert out["result"]["results"]["wait_delivered"]["body"] == {"status": "pending"}
 
 
+@slow
 def test_the_dry_runs_no_answer_scenario_runs_what_silence_was_given() -> None:
     assert scenarios_for(parse_spec(gated(None)))[2]["on_timeout"] == {"sign_off": "stop"}
     spec = parse_spec(gated("escalate"))
@@ -410,3 +420,31 @@ def test_the_dry_runs_no_answer_scenario_runs_what_silence_was_given() -> None:
     assert report.ok and silent["completed"], report.failures()
     assert silent["path"] == ["get_order", "sign_off", "tell_manager"]
     assert [c["operation"] for c in silent["calls"]] == ["orders.get", "notifications.send_email"]
+
+
+@pytest.mark.parametrize(
+    ("keep", "kept"),
+    [
+        (("total",), {"total": 12500}),
+        (("customer.email", "total"), {"customer": {"email": "c@example.com"}, "total": 12500}),
+        (("items.1.sku",), {"items": {"1": {"sku": "B"}}}),
+        (("customer", "customer.email"), {"customer": ORDER["customer"]}),  # whole value wins
+        (("discount", "customer.age", "items.9.sku", "total.x"), {}),  # missing: absent
+        ((), {}),
+    ],
+)
+def test_only_the_kept_paths_of_a_body_come_back(keep, kept) -> None:
+    assert kept_body(ORDER, keep) == kept
+    assert kept_body("not a document", keep) == {}
+
+
+def test_an_idempotency_key_names_one_call_of_one_run() -> None:
+    key = idempotency_key("wf-1", "cancel", 0)
+    assert key == idempotency_key("wf-1", "cancel", 0) and key.isascii() and len(key) <= 200
+    others = {
+        idempotency_key("wf-2", "cancel", 0),
+        idempotency_key("wf-1", "refund", 0),
+        idempotency_key("wf-1", "cancel", 1),
+        idempotency_key("wf-1", "cancel", 0, poll_round=2),
+    }
+    assert key not in others and len(others) == 4
