@@ -127,7 +127,9 @@ def run_isolated(
     ``readable`` and ``hide`` add to :func:`default_readable` and
     :func:`default_hides`. ``backend`` forces ``bwrap``, ``unshare`` or
     ``rlimits``; ``auto`` takes the strongest that works here. On timeout, or
-    when :data:`on_wait` raises, the whole process group is killed.
+    when :data:`on_wait` raises, the whole process group is killed. With
+    namespaces a root parent's child runs as ``nobody``, so what it must
+    read has to be readable by others.
     """
     chosen = select_backend(backend)
     return _launch(list(argv), chosen, Path(workdir), timeout_s, limits or Limits(), readable, hide)

@@ -211,7 +211,6 @@ def isolate(cfg: dict) -> str:
     names = verify_namespaces(cfg)
     if names:
         verify_hidden(cfg)
-    if names:
         nobody = drop_privileges(cfg)
     else:  # no namespace to hide in: privileges stay, setuid binaries cannot raise them
         nobody = False

@@ -105,6 +105,7 @@ def child_config(
         raise UsageError(f"cannot hide {sorted(clash.intersection(_resolved(hide)))}")
     # A default that is also a kept path (HOME=/, a venv in /tmp) must stay readable.
     hidden = [p for p in _resolved([*default_hides(), *hide]) if p not in clash]
+    hidden = [p for p in hidden if not _covered(p, hidden, keep + [str(workdir)])]
     names = [] if backend == "rlimits" else [*NAMESPACES]
     if names and os.geteuid() != 0:
         names.insert(0, "user")
@@ -123,6 +124,15 @@ def child_config(
 
 def _under_any(path: str, parents: Iterable[str]) -> bool:
     return any(path != p and path.startswith(p.rstrip("/") + "/") for p in parents)
+
+
+def _covered(path: str, hides: list[str], keeps: list[str]) -> bool:
+    """Whether a hidden ancestor already covers ``path`` (no kept path in between)."""
+    return any(
+        _under_any(path, [outer])
+        and not any(_under_any(k, [outer]) and (k == path or _under_any(path, [k])) for k in keeps)
+        for outer in hides
+    )
 
 
 def tool(name: str) -> str:

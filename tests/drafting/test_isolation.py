@@ -149,6 +149,36 @@ def test_a_hidden_data_directory_cannot_be_read(tmp_path: Path, ns_backend: str)
     assert seen[str(keys / "private-demo.pem")] == "FileNotFoundError"
 
 
+def test_nested_hidden_paths_are_all_hidden(tmp_path: Path, ns_backend: str) -> None:
+    outer = tmp_path / "data"
+    inner = outer / "keys"
+    inner.mkdir(parents=True)
+    (inner / "private-a.pem").write_text("secret")
+    (outer / "notes").write_text("secret")
+    tmp_path.chmod(
+        0o755
+    )  # readable paths must be readable by others: a root parent's child is nobody
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    argv = [
+        sys.executable,
+        "-I",
+        "-c",
+        READ_SECRET,
+        str(inner / "private-a.pem"),
+        str(outer / "notes"),
+    ]
+    run = run_isolated(
+        argv,
+        workdir=workdir,
+        timeout_s=60,
+        readable=[tmp_path],
+        hide=[inner, outer],
+        backend=ns_backend,
+    )
+    assert set(_report(run).values()) == {"FileNotFoundError"}
+
+
 def test_home_and_temporary_files_are_hidden_by_default(tmp_path: Path, ns_backend) -> None:
     planted = tmp_path / "elsewhere" / "private-other.pem"
     planted.parent.mkdir()
