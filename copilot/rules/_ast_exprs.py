@@ -19,6 +19,7 @@ from copilot.rules._ast_imports import import_problems, is_passthrough
 from copilot.rules._ast_limits import dotted
 from copilot.rules._ast_policy import (
     ALLOWED_NODES,
+    AWAITED_CALLS,
     CONSTANT_TYPES,
     DENIED,
     DENIED_ATTRS,
@@ -167,10 +168,10 @@ def _store(facts: Facts, node: ast.Attribute) -> Iterator[str]:
 def _known_owner(facts: Facts, node: ast.Attribute) -> Iterator[str]:
     owner, attr = node.value, node.attr
     allowed = facts.attrs_of(owner, node)
-    if allowed is not None and attr in allowed:
-        return
     if attr in DENIED_ATTRS:
         yield f"`.{attr}` is not allowed (it can reach hidden attributes); fix: use + to join text"
+    elif allowed is not None and attr in allowed:
+        return
     elif allowed is None:
         what = (
             f"`{owner.id}`"
@@ -190,6 +191,31 @@ def _call(facts: Facts, node: ast.Call) -> Iterator[str]:
         yield f"calling a {type(node.func).__name__} is not allowed (call names only); {_FIX}"
     if any(k.arg is None for k in node.keywords):
         yield f"`**` arguments are not allowed (they hide what is passed); {_FIX}"
+    if _makes_coroutine(facts, node) and not _awaited(facts, node):
+        yield (
+            "a coroutine must be awaited where it is made (held as a value, its frame reaches "
+            f"the module's globals); {_FIX}"
+        )
+
+
+def _makes_coroutine(facts: Facts, call: ast.Call) -> bool:
+    chain = dotted(call.func) or ""
+    method = chain.startswith("self.") and chain[5:] in facts.async_methods
+    return method or chain in AWAITED_CALLS or chain == "asyncio.gather"
+
+
+def _awaited(facts: Facts, call: ast.Call) -> bool:
+    """``await <call>``, or a step method passed straight to an awaited asyncio.gather."""
+    up = facts.parent.get(call)
+    if isinstance(up, ast.Await):
+        return True
+    gathered = (
+        isinstance(up, ast.Call)
+        and dotted(up.func) == "asyncio.gather"
+        and call in up.args
+        and (dotted(call.func) or "").startswith("self.")
+    )
+    return gathered and isinstance(facts.parent.get(up), ast.Await)
 
 
 def _constant(facts: Facts, node: ast.Constant) -> Iterator[str]:

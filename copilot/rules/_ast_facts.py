@@ -29,6 +29,7 @@ class Facts:
     dataclasses: dict[str, set[str]] = field(default_factory=dict)  # class -> fields
     workflow_class: ast.ClassDef | None = None
     methods: set[str] = field(default_factory=set)
+    async_methods: set[str] = field(default_factory=set)
     updates: set[str] = field(default_factory=set)
     init_attrs: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     bound: set[str] = field(default_factory=set)
@@ -133,6 +134,8 @@ def _workflow_class(facts: Facts, node: ast.ClassDef) -> None:
         if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         facts.methods.add(item.name)
+        if isinstance(item, ast.AsyncFunctionDef):
+            facts.async_methods.add(item.name)
         for dec in item.decorator_list:
             if isinstance(dec, ast.Call) and dotted(dec.func) == "workflow.update":
                 facts.updates.add(item.name)

@@ -61,12 +61,18 @@ DENIED_MODULES = {
     "threading", "multiprocessing", "signal", "posix", "runpy", "pty", "tempfile",
 }  # fmt: skip
 NETWORK = {"httpx", "requests", "urllib", "urllib3", "socket", "http", "aiohttp", "ssl", "grpc"}
-# Attributes that reach interpreter internals (frames, code) or dunders through a string.
+# Attributes that reach interpreter internals (frames, code, tracebacks) or dunders through
+# a string: refused on every owner, even a dataclass that declares a field of that name.
 DENIED_ATTRS = {
-    "format", "format_map", "mro", "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame",
-    "ag_code", "f_globals", "f_locals", "f_builtins", "f_back", "f_code", "tb_frame", "tb_next",
-    "with_traceback", "attrgetter", "methodcaller",
+    "format", "format_map", "mro", "with_traceback", "attrgetter", "methodcaller",
+    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "cr_origin",
+    "ag_frame", "ag_code", "ag_await", "f_globals", "f_locals", "f_builtins", "f_back",
+    "f_code", "f_trace", "tb_frame", "tb_next", "co_code", "co_consts", "co_names",
+    "get_coro", "get_stack", "print_stack",
 }  # fmt: skip
+# Calls that make a coroutine or a task: awaited where they are made, never held as values
+# (an unawaited coroutine carries a frame, and its frame the module's globals).
+AWAITED_CALLS = {"workflow.sleep", "workflow.wait_condition", "workflow.execute_activity"}
 # Syntax the renderer writes (plus a few plain expressions); every other node is refused.
 ALLOWED_NODES = (
     ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Return, ast.Assign,

@@ -200,6 +200,10 @@ def test_the_allow_list_refuses_escapes(
         ("x = steps.get", "on `steps`"),
         ("x = 2 ** 8", "`Pow` is not allowed"),
         ("x = data.order_id\n        x.upper()", "on `x`"),
+        ("x = self._sleep('x', timedelta(seconds=1))", "a coroutine must be awaited"),
+        ("x = workflow.sleep(timedelta(seconds=1))", "a coroutine must be awaited"),
+        ("self._set_status(self._step_ship(data), 'x')", "a coroutine must be awaited"),
+        ("x = data.cr_frame", "`.cr_frame` is not allowed"),
     ],
 )
 def test_the_allow_list_names_what_it_refuses(
