@@ -79,7 +79,7 @@ def test_a_model_that_obeys_the_injection_is_rejected(catalog, fake, llm, contex
         sandbox=False,
     )
     assert not result.valid and result.code is None
-    assert {f.rule_id for f in result.errors} == {"WF003"}
+    assert {f["rule_id"] for f in result.errors} == {"WF003"}
     system = llm.requests[0]["body"]["messages"][0]["content"]
     assert "payments.refund" not in system
 
