@@ -51,9 +51,11 @@ def node_problems(facts: Facts, node: ast.AST) -> Iterator[str]:
 
 
 def _name(facts: Facts, node: ast.Name) -> Iterator[str]:
-    if not isinstance(node.ctx, ast.Load):
-        return
     name = node.id
+    if not isinstance(node.ctx, ast.Load):
+        if name.startswith("__"):  # __builtins__, __slots__, __getattr__...: special to Python
+            yield f"binding the special name `{name}` is not allowed; {_FIX}"
+        return
     if name in DENIED or name.startswith("__"):
         yield f"`{name}` is not allowed in a workflow; fix: remove it"
     elif name not in facts.bound and name not in SAFE_BUILTINS:

@@ -247,6 +247,12 @@ def test_the_allow_list_names_what_it_refuses(
         ("from __future__ import annotations\n", "", "lacks `from __future__"),
         ("MAX_STEPS = 60\n", "MAX_STEPS = 60\nMAX_STEPS = 61\n", "`MAX_STEPS` is bound twice"),
         ("MAX_STEPS = 60\n", "MAX_STEPS = len(SCOPES)\n", "module-level Assign runs at import"),
+        ("MAX_STEPS = 60\n", "__builtins__ = ('x',)\n", "binding the special name `__builtins__`"),
+        (
+            "    order_id: str\n",
+            "    __slots__: tuple = ()\n",
+            "binding the special name `__slots__`",
+        ),
         ("MAX_STEPS = 60\n", "if SCOPES:\n    pass\n", "module-level If runs at import"),
         ('"""atc drafted', '# -*- coding: utf-7 -*-\n"""atc drafted', "encoding declaration"),
         ("DESCRIPTION = ", "DESCRIPTION = '\u00e9' + ", "non-ASCII or control character"),
