@@ -35,7 +35,9 @@ class SandboxResult:
     isolation: str = "none"
 
 
-def sandbox_load(code: str, timeout_s: float = TIMEOUT_S, *, backend: str = "auto") -> SandboxResult:
+def sandbox_load(
+    code: str, timeout_s: float = TIMEOUT_S, *, backend: str = "auto"
+) -> SandboxResult:
     """Load ``code`` under the workflow sandbox in an isolated child process."""
     with tempfile.TemporaryDirectory(prefix="atc-sandbox-") as tmp:
         path = Path(tmp) / "draft_workflow.py"
