@@ -1,12 +1,9 @@
-"""WF101's node-level checks: syntax, names, attribute access, calls and aliasing.
+"""WF101's node-level checks: syntax, names, calls and aliasing (attributes: _ast_attrs).
 
-Attribute access is allowed only on a bare name known to be safe (``self``,
-``workflow``, ``asyncio``, a typed parameter or local) and only to attributes
-that name holds, plus the few chains the renderer writes (``self._path.append``,
-``workflow.logger.warning``, ``(workflow.now() + d).isoformat``). Modules,
-imported names and the workflow API are only ever called (or decorate, or
-annotate): storing or passing one as a value is aliasing, which would let
-code reach them where no rule looks.
+Only the syntax the renderer writes is allowed. Modules, imported names and
+module-level classes are only ever called (or decorate, or annotate): storing
+or passing one as a value is aliasing, which would let code reach them where
+no rule looks. Coroutines are awaited where they are made.
 """
 
 from __future__ import annotations
@@ -14,6 +11,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from copilot.rules._ast_attrs import attribute_problems
 from copilot.rules._ast_facts import Facts
 from copilot.rules._ast_imports import import_problems, is_passthrough
 from copilot.rules._ast_limits import dotted
@@ -22,14 +20,9 @@ from copilot.rules._ast_policy import (
     AWAITED_CALLS,
     CONSTANT_TYPES,
     DENIED,
-    DENIED_ATTRS,
-    FIELD_WRITES,
-    LOG_METHODS,
-    MODULE_CALLS,
     MODULES,
     NODE_REASONS,
     SAFE_BUILTINS,
-    WORKFLOW_DECORATORS,
 )
 from copilot.rules._ast_shapes import is_literal
 
@@ -86,106 +79,6 @@ def _called_or_owner(facts: Facts, node: ast.expr) -> bool:
     if isinstance(up, ast.Tuple):
         up, node = facts.parent.get(up), up
     return isinstance(up, ast.ExceptHandler) and up.type is node
-
-
-def _attribute(facts: Facts, node: ast.Attribute) -> Iterator[str]:
-    attr, owner = node.attr, node.value
-    if attr.startswith("__"):
-        yield f"dunder access `.{attr}` is not allowed; fix: remove it"
-    elif isinstance(node.ctx, ast.Store):
-        yield from _store(facts, node)
-    elif isinstance(owner, ast.Name) and owner.id in MODULES and owner.id in facts.imported:
-        yield from _module_attr(facts, node, owner.id)
-    elif dotted(owner) == "workflow.logger":
-        if attr not in LOG_METHODS or not _called(facts, node):
-            yield f"`workflow.logger.{attr}` is not allowed (only called: {_LOG}); {_FIX}"
-    elif dotted(owner) == "workflow.unsafe":
-        yield f"`workflow.unsafe.{attr}` is not allowed; fix: remove it"
-    elif _is_now_plus(owner):
-        if attr != "isoformat" or not _called(facts, node):
-            yield f"`.{attr}` on a time is not allowed (only .isoformat()); {_FIX}"
-    elif attr.startswith("_") and not (isinstance(owner, ast.Name) and owner.id == "self"):
-        yield f"private attribute `.{attr}` of another object is not allowed; fix: remove it"
-    else:
-        yield from _known_owner(facts, node)
-
-
-_LOG = ", ".join(sorted(LOG_METHODS))
-
-
-def _called(facts: Facts, node: ast.expr) -> bool:
-    up = facts.parent.get(node)
-    return isinstance(up, ast.Call) and up.func is node
-
-
-def _module_attr(facts: Facts, node: ast.Attribute, module: str) -> Iterator[str]:
-    attr = node.attr
-    if attr in MODULE_CALLS[module]:
-        if not _called(facts, node):
-            yield (
-                f"`{module}.{attr}` may only be called, not stored or passed (an alias hides "
-                "it from the rules); fix: call it directly"
-            )
-    elif module == "workflow" and attr == "logger":
-        up = facts.parent.get(node)
-        if not (isinstance(up, ast.Attribute) and up.value is node):
-            yield f"`workflow.logger` may only be used as workflow.logger.<level>(...); {_FIX}"
-    elif module == "workflow" and attr in WORKFLOW_DECORATORS:
-        yield f"`workflow.{attr}` may only decorate, as the renderer writes it; {_FIX}"
-    elif module == "workflow" and attr in ("unsafe", "all_handlers_finished"):
-        yield f"`workflow.{attr}` is allowed only where the renderer writes it; {_FIX}"
-    else:
-        yield f"`{module}.{attr}` is not allowed in a drafted workflow; fix: remove it"
-
-
-def _is_now_plus(owner: ast.expr) -> bool:
-    """``(workflow.now() + <duration>)``: the one expression the renderer reads an attribute of."""
-    return (
-        isinstance(owner, ast.BinOp)
-        and isinstance(owner.op, ast.Add)
-        and isinstance(owner.left, ast.Call)
-        and dotted(owner.left.func) == "workflow.now"
-        and not owner.left.args
-        and not owner.left.keywords
-    )
-
-
-def _store(facts: Facts, node: ast.Attribute) -> Iterator[str]:
-    owner, attr = node.value, node.attr
-    if isinstance(owner, ast.Name) and owner.id == "self":
-        if attr in facts.init_attrs and attr not in facts.methods and facts.attrs_of(owner, node):
-            return
-    elif isinstance(owner, ast.Name):
-        func = facts.function_of(node)
-        params = func.args.args if func is not None else []
-        ann = next((a.annotation for a in params if a.arg == owner.id), None)
-        if isinstance(ann, ast.Name) and attr in FIELD_WRITES.get(ann.id, ()):
-            return
-    yield (
-        f"assigning `.{attr}` here is not allowed (only state that __init__ declares on self); "
-        f"{_FIX}"
-    )
-
-
-def _known_owner(facts: Facts, node: ast.Attribute) -> Iterator[str]:
-    owner, attr = node.value, node.attr
-    allowed = facts.attrs_of(owner, node)
-    if attr in DENIED_ATTRS:
-        yield f"`.{attr}` is not allowed (it can reach hidden attributes); fix: use + to join text"
-    elif allowed is not None and attr in allowed:
-        return
-    elif allowed is None:
-        what = (
-            f"`{owner.id}`"
-            if isinstance(owner, ast.Name)
-            else f"an expression ({type(owner).__name__})"
-        )
-        yield (
-            f"attribute access `.{attr}` on {what} is not allowed: only on self, workflow, "
-            f"asyncio and typed parameters, as the renderer writes it; {_FIX}"
-        )
-    else:
-        yield f"`.{attr}` is not an attribute the renderer uses here; {_FIX}"
 
 
 def _call(facts: Facts, node: ast.Call) -> Iterator[str]:
@@ -299,7 +192,7 @@ def _def(facts: Facts, node: ast.AST) -> Iterator[str]:
 
 _CHECKS = {
     ast.Name: _name,
-    ast.Attribute: _attribute,
+    ast.Attribute: attribute_problems,
     ast.Call: _call,
     ast.Constant: _constant,
     ast.BinOp: _binop,
