@@ -120,7 +120,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if limit is not None:
         yield RULE.finding(limit)
         return
-    if ctx.code is None:
+    if ctx.code is None and ctx.tree is None:
         return
     if ctx.tree is None:
         error = ctx.syntax_error
@@ -131,7 +131,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f"line {line}",
         )
         return
-    found = sorted(set(_source_problems(ctx.code)) | set(problems(ctx.tree)))
+    source = set(_source_problems(ctx.code)) if ctx.code is not None else set()
+    found = sorted(source | set(problems(ctx.tree)))
     for line, message in found[:MAX_FINDINGS]:
         yield RULE.finding(f"line {line}: {message}", f"line {line}")
     if len(found) > MAX_FINDINGS:
