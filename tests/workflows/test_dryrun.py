@@ -89,3 +89,17 @@ def test_an_unreadable_product_file_fails_the_dry_run(tmp_path) -> None:
     result = dry_run("", spec, products=missing, scopes=FLAGSHIP_SCOPES)
     assert not result.ok
     assert result.error.startswith(f"cannot read the product file {missing}")
+
+
+@pytest.mark.slow
+def test_silence_that_the_spec_says_fails_the_workflow_is_a_finished_path() -> None:
+    from tests.drafting.specs import gated
+
+    spec = parse_spec(gated("fail"))
+    result = dry_run(
+        render(spec, FLAGSHIP_SCOPES), spec, products=DEFAULT_PRODUCTS, scopes=FLAGSHIP_SCOPES
+    )
+    silent = next(s for s in result.scenarios if s["name"] == "no-answer")
+    assert result.ok, result.failures()
+    assert silent["completed"] and "timed out" in silent["outcome"]
+    assert not [c for c in silent["calls"] if c.get("method") == "POST"]  # no branch ran
