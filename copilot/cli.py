@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from copilot import __version__, commands
 from copilot.commands._output import emit_json
 from copilot.errors import AtcError, UsageError
+from copilot.logs.printable import printable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,7 +64,8 @@ def _report(line: str, code: int, argv: Sequence[str]) -> int:
     if _wants_json(argv):
         emit_json({"ok": False, "error": line})
     else:
-        print(line, file=sys.stderr)
+        # Messages may quote names from logs or model output: never let them drive the terminal.
+        print(printable(line), file=sys.stderr)
     return code
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from copilot.commands._identity import current_user
 from copilot.commands._output import emit_json, table
 from copilot.errors import InputError, UsageError
+from copilot.logs.printable import printable
 
 
 def _actions(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:  # type: ignore[type-arg]
@@ -161,14 +162,20 @@ def _edit(store, args: argparse.Namespace) -> int:
         state = "VALID" if outcome.valid else "REJECTED"
         print(f"draft {args.draft_id} v{outcome.version}: {state} (spec {latest['spec_hash']})")
         for f in outcome.findings:
-            print(f"  {f.rule_id} {f.severity}: {f.message}")
+            print(f"  {f.rule_id} {f.severity}: {printable(f.message)}")
     return 0 if outcome.valid else 3
+
+
+def _who(entry: dict) -> str:
+    """The actor of an audit entry; a person's decision says whether it was verified."""
+    decided = entry["action"] in ("approved", "rejected", "comment") and entry["actor"] != "atc"
+    return entry["actor"] + (" (unverified)" if decided and not entry["verified"] else "")
 
 
 def _show(draft: dict, version: dict, with_code: bool) -> str:
     lines = [
         f"draft {draft['id']} ({draft['status']}{_approved(draft)}): {draft['name']}",
-        f"request: {draft['request']}",
+        f"request: {printable(draft['request'])}",
         f"scopes: {', '.join(draft['scopes'])}",
         f"version {version['version']} by {version['author']} ({version['source']}, "
         f"{'valid' if version['valid'] else 'failed validation'}); planner {version['planner']}, "
@@ -182,8 +189,7 @@ def _show(draft: dict, version: dict, with_code: bool) -> str:
         rows = [[f["rule_id"], f["severity"], f["message"]] for f in version["findings"]]
         lines += ["", table(rows, ["rule", "severity", "message"])]
     audit = [
-        [a["at"], a["actor"] + ("" if a["verified"] else " (unverified)"), a["action"],
-         a["version"], a["comment"][:60]]
+        [a["at"], _who(a), a["action"], a["version"], a["comment"][:60]]
         for a in draft["audit"]
     ]  # fmt: skip
     lines += ["", table(audit, ["when", "who", "what", "version", "comment"])]

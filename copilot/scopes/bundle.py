@@ -65,6 +65,11 @@ def _flow(op: Operation, scopes: Iterable[str]) -> str:
 _AMBIGUOUS = (
     "(request.header.X-HTTP-Method-Override != null) or (request.header.X-HTTP-Method != null)",
     "(request.header.X-Method-Override != null) or (request.header.X-Original-URL != null)",
+    # Backends that map "-" to "_" (CGI, WSGI) read these spellings as the same headers.
+    "(request.header.X_HTTP_Method_Override != null) or (request.header.X_HTTP_Method != null)",
+    "(request.header.X_Method_Override != null) or (request.header.X_Original_URL != null)",
+    "(request.header.X-Rewrite-URL != null) or (request.header.X_Rewrite_URL != null)",
+    "(request.header.X-Original-URI != null) or (request.header.X_Original_URI != null)",
     '(request.path ~~ ".*(//|;|%2[eEfF]|%5[cC]|%25|/[.]).*")',
 )
 

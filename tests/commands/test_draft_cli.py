@@ -241,3 +241,12 @@ def test_logs_are_mined_into_context_without_changing_the_operations(
     assert code == 3 and {s["kind"] for s in doc["suggestions"]} >= {"polling", "retry_storm"}
     code, plain, _ = _run(capsys, *argv)
     assert json.loads(plain)["operations"] == doc["operations"]
+
+
+def test_an_error_quoting_hostile_text_cannot_drive_the_terminal(
+    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATC_DATA_DIR", str(tmp_path))
+    code, _, err = _run(capsys, "drafts", "show", "drf_\x1b[2J\rforged line")
+    assert code == 2 and "\x1b" not in err and "\r" not in err
+    assert "drf_\\x1b[2J\\rforged line" in err

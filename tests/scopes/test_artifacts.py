@@ -112,6 +112,23 @@ def test_the_bundle_checks_the_token_and_the_scope_per_flow(
 
 
 @pytest.mark.parametrize(
+    "header",
+    ["X-HTTP-Method-Override", "X_HTTP_Method_Override", "X_Original_URL", "X-Rewrite-URL",
+     "X_Original_URI"],
+)  # fmt: skip
+def test_the_bundle_refuses_override_headers_in_every_spelling_a_backend_reads(
+    catalog: Catalog, tmp_path: Path, header: str
+) -> None:
+    endpoint = ET.parse(_write(catalog, tmp_path).bundles["orders"] / "proxies" / "default.xml")
+    refusals = [
+        step.findtext("Condition") or ""
+        for step in endpoint.getroot().iter("Step")
+        if step.findtext("Name") == "RF-AmbiguousRequest"
+    ]
+    assert any(f"request.header.{header} != null" in c for c in refusals)
+
+
+@pytest.mark.parametrize(
     ("overrides", "error", "message"),
     [
         ({"operations": ["payments.get"]}, ScopeDenied, "needs payments.read"),
