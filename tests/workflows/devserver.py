@@ -13,8 +13,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from workflows.drafting.shared import INT_ATTRIBUTES, KEYWORD_ATTRIBUTES
@@ -110,10 +111,8 @@ class WorkerProcess:
 
     def kill9(self) -> None:
         """SIGKILL the worker and everything it started (a dry-run child, say)."""
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(10)
 
     def terminate(self, timeout_s: float = 120.0) -> int:
@@ -134,3 +133,30 @@ def worker_env(server: DevServer, data_dir: Path, task_queue: str, **extra: str)
         "ATC_DATA_DIR": str(data_dir),
         **extra,
     }
+
+
+class Estate:
+    """A data directory, a task queue and worker processes on one dev server."""
+
+    def __init__(self, server: DevServer, tmp: Path) -> None:
+        from copilot.config import Settings
+
+        self.server, self.tmp = server, tmp
+        self.data = tmp / "data"
+        self.queue = f"atc-faults-{uuid.uuid4().hex[:8]}"
+        self.workers: list[WorkerProcess] = []
+        self.settings = Settings(
+            data_dir=self.data, temporal_address=server.address, temporal_task_queue=self.queue
+        )
+
+    def worker(self, **env: str) -> WorkerProcess:
+        """Start a worker process for this estate and wait until it polls."""
+        log = self.tmp / f"worker-{len(self.workers)}.log"
+        process = WorkerProcess(worker_env(self.server, self.data, self.queue, **env), log)
+        self.workers.append(process)
+        process.wait_polling()
+        return process
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()

@@ -24,7 +24,8 @@ from copilot.scopes import DEFAULT_PRODUCTS
 from copilot.scopes.server import BackgroundServer
 from tests.drafting.fake_llm import FakeLLM, Reply, answer
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
-from tests.workflows.devserver import DevServer, WorkerProcess, dev_server, worker_env
+from tests.workflows import devserver
+from tests.workflows.devserver import DevServer, dev_server, worker_env
 from workflows.drafting.shared import (
     PLAN_ACTIVITY,
     STORE_ACTIVITY,
@@ -38,25 +39,8 @@ LLM_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
 KEY_ENV = "ATC_FAKE_LLM_KEY"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    with dev_server(tmp_path_factory.mktemp("temporal")) as running:
-        yield running
-
-
-class Estate:
-    def __init__(self, server: DevServer, tmp: Path) -> None:
-        self.server, self.tmp = server, tmp
-        self.data = tmp / "data"
-        self.queue = f"atc-faults-{uuid.uuid4().hex[:8]}"
-        self.workers: list[WorkerProcess] = []
-
-    def worker(self, **env: str) -> WorkerProcess:
-        log = self.tmp / f"worker-{len(self.workers)}.log"
-        process = WorkerProcess(worker_env(self.server, self.data, self.queue, **env), log)
-        self.workers.append(process)
-        process.wait_polling()
-        return process
+class Estate(devserver.Estate):
+    """An estate that starts drafting workflows."""
 
     async def start(self, client: Client, data: DraftInput) -> WorkflowHandle:
         return await client.start_workflow(
@@ -74,8 +58,7 @@ def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
     try:
         yield made
     finally:
-        for w in made.workers:
-            w.stop()
+        made.stop()
 
 
 async def _wait_started(handle: WorkflowHandle, activity: str, attempt: int = 1) -> None:
@@ -228,8 +211,7 @@ def test_the_cli_prints_the_workflow_id_first_and_rides_out_a_server_restart(
             server.start()
             out, err = cli.communicate(timeout=300)
         finally:
-            for w in estate.workers:
-                w.stop()
+            estate.stop()
     assert announced.startswith("drafting workflow: draft-"), announced + err
     assert cli.returncode == 0, err
     assert out.strip().startswith("{"), f"stdout: {out[:300]!r}; stderr: {err[-500:]}"

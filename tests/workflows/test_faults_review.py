@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowUpdateFailedError
 
-from copilot.config import Settings
 from copilot.drafting.decision import ReviewDecision
 from copilot.drafting.render import render
 from copilot.drafting.review import Reviewer, decide
@@ -27,7 +25,8 @@ from copilot.drafting.store import DraftStore, NewVersion
 from copilot.errors import PolicyDenied
 from copilot.scopes import DEFAULT_PRODUCTS
 from tests.drafting.specs import minimal
-from tests.workflows.devserver import DevServer, WorkerProcess, dev_server, worker_env
+from tests.workflows import devserver
+from tests.workflows.devserver import DevServer, dev_server
 from workflows.drafting.shared import ReviewInput, ReviewState, review_workflow_id
 
 pytestmark = pytest.mark.slow
@@ -39,31 +38,12 @@ def _version(timeout_s: int = 30) -> NewVersion:
     return NewVersion(spec.to_json(), render(spec, SCOPES), [], True)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    with dev_server(tmp_path_factory.mktemp("temporal")) as running:
-        yield running
-
-
-class Estate:
-    """A data directory, a task queue and worker processes on the shared dev server."""
+class Estate(devserver.Estate):
+    """An estate with a draft store and a way to start reviews."""
 
     def __init__(self, server: DevServer, tmp: Path) -> None:
-        self.server, self.tmp = server, tmp
-        self.data = tmp / "data"
-        self.queue = f"atc-faults-{uuid.uuid4().hex[:8]}"
+        super().__init__(server, tmp)
         self.store = DraftStore.in_data_dir(self.data)
-        self.workers: list[WorkerProcess] = []
-        self.settings = Settings(
-            data_dir=self.data, temporal_address=server.address, temporal_task_queue=self.queue
-        )
-
-    def worker(self, **env: str) -> WorkerProcess:
-        log = self.tmp / f"worker-{len(self.workers)}.log"
-        process = WorkerProcess(worker_env(self.server, self.data, self.queue, **env), log)
-        self.workers.append(process)
-        process.wait_polling()
-        return process
 
     def draft(self) -> str:
         return self.store.create(
@@ -95,8 +75,7 @@ def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
     try:
         yield made
     finally:
-        for w in made.workers:
-            w.stop()
+        made.stop()
 
 
 def _final_decisions(store: DraftStore, draft_id: str) -> list[dict[str, Any]]:
@@ -220,8 +199,7 @@ def test_a_pending_review_survives_a_server_restart(tmp_path: Path) -> None:
                 settings=estate.settings,
             )
         finally:
-            for w in estate.workers:
-                w.stop()
+            estate.stop()
     assert draft["status"] == "rejected"
     final = _final_decisions(estate.store, draft_id)
     assert [(a["action"], a["actor"], a["comment"]) for a in final] == [
