@@ -121,6 +121,7 @@ def run_isolated(
     readable: Sequence[Path] = (),
     hide: Sequence[Path] = (),
     backend: str = "auto",
+    keep_network: bool = False,
 ) -> IsolatedRun:
     """Run ``argv`` isolated, in ``workdir`` (the one writable place), for at most ``timeout_s``.
 
@@ -129,20 +130,28 @@ def run_isolated(
     ``rlimits``; ``auto`` takes the strongest that works here. On timeout, or
     when :data:`on_wait` raises, the whole process group is killed. With
     namespaces a root parent's child runs as ``nobody``, so what it must
-    read has to be readable by others.
+    read has to be readable by others. ``keep_network`` leaves the child in
+    the host's network namespace (a worker must reach Temporal) while every
+    other namespace, the hidden paths and the limits stay; the isolation name
+    then lacks ``net``.
     """
     chosen = select_backend(backend)
-    return _launch(list(argv), chosen, Path(workdir), timeout_s, limits or Limits(), readable, hide)
+    return _launch(
+        list(argv), chosen, Path(workdir), timeout_s, limits or Limits(), readable, hide,
+        keep_network,
+    )  # fmt: skip
 
 
-def _launch(argv, backend, workdir, timeout_s, limits, readable, hide) -> IsolatedRun:
+def _launch(
+    argv, backend, workdir, timeout_s, limits, readable, hide, keep_network=False
+) -> IsolatedRun:
     workdir = workdir.resolve()
     home, tmp = workdir / "home", workdir / "tmp"
     home.mkdir(exist_ok=True)
     tmp.mkdir(exist_ok=True)
     status_r, status_w = os.pipe()
     try:
-        cfg = child_config(backend, workdir, limits, readable, hide, status_w)
+        cfg = child_config(backend, workdir, limits, readable, hide, status_w, keep_network)
         if cfg["drop_uid"] is not None:
             _chown_tree(workdir, cfg["drop_uid"])
         child = [sys.executable, "-I", "-S", str(CHILD), json.dumps(cfg), "--", *argv]

@@ -207,7 +207,8 @@ def isolate(cfg: dict) -> str:
     """Every step in order; returns the name of what was verified."""
     if cfg["backend"] == "unshare":
         mount_tree(cfg)
-        loopback_up()
+        if "net" in cfg["namespaces"]:  # a worker keeps the host's network to reach Temporal
+            loopback_up()
     names = verify_namespaces(cfg)
     if names:
         verify_hidden(cfg)

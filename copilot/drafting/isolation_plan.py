@@ -97,8 +97,12 @@ def child_config(
     readable: Sequence[Path],
     hide: Sequence[Path],
     status_fd: int,
+    keep_network: bool = False,
 ) -> dict:
-    """What :mod:`copilot.drafting.isolation_child` sets up, verifies and reports."""
+    """What :mod:`copilot.drafting.isolation_child` sets up, verifies and reports.
+
+    ``keep_network`` drops only the network namespace (the child shares the host's).
+    """
     keep = _resolved([*default_readable(), *readable])
     clash = {"/", str(workdir), *keep}
     if clash.intersection(_resolved(hide)):
@@ -106,7 +110,9 @@ def child_config(
     # A default that is also a kept path (HOME=/, a venv in /tmp) must stay readable.
     hidden = [p for p in _resolved([*default_hides(), *hide]) if p not in clash]
     hidden = [p for p in hidden if not _covered(p, hidden, keep + [str(workdir)])]
-    names = [] if backend == "rlimits" else [*NAMESPACES]
+    names = (
+        [] if backend == "rlimits" else [n for n in NAMESPACES if n != "net" or not keep_network]
+    )
     if names and os.geteuid() != 0:
         names.insert(0, "user")
     return {
@@ -143,7 +149,8 @@ def tool(name: str) -> str:
 def wrapper_command(cfg: dict) -> list[str]:
     """The command that creates the namespaces (none for ``rlimits``)."""
     if cfg["backend"] == "unshare":
-        command = [tool("unshare"), "--net", "--mount", "--pid", "--ipc", "--uts"]
+        command = [tool("unshare"), *(["--net"] if "net" in cfg["namespaces"] else [])]
+        command += ["--mount", "--pid", "--ipc", "--uts"]
         command += ["--fork", "--kill-child", "--mount-proc"]
         return command + (["--map-root-user"] if "user" in cfg["namespaces"] else [])
     if cfg["backend"] == "rlimits":
@@ -154,7 +161,8 @@ def wrapper_command(cfg: dict) -> list[str]:
 def _bwrap_command(cfg: dict) -> list[str]:
     keeps = [*cfg["readable"], cfg["workdir"]]
     hides = [h["path"] for h in cfg["hide"]]
-    command = [tool("bwrap"), "--die-with-parent", "--unshare-net", "--unshare-pid"]
+    command = [tool("bwrap"), "--die-with-parent", "--unshare-pid"]
+    command += ["--unshare-net"] if "net" in cfg["namespaces"] else []
     command += ["--unshare-ipc", "--unshare-uts", "--ro-bind", "/", "/"]
     command += ["--dev", "/dev", "--proc", "/proc"]
     command += _bwrap_hides([h for h in hides if not _under_any(h, keeps)])
