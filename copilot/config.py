@@ -36,6 +36,17 @@ class Settings:
     reviewer_audience: str | None = None
     reviewer_issuer: str | None = None
     reviewer_claim: str = "sub"
+    # Runs of approved drafts (`atc run`, `python -m workflows.runs.worker`): the gateway the
+    # trusted activity worker calls (unset: a local emulator with a demo key in the data
+    # directory), the *reference* of the key it signs with (file:/env:/kid:), the JWT's
+    # issuer, audience and lifetime (at most 900 s), and where drafted workflows run.
+    gateway_url: str | None = None
+    gateway_key_ref: str | None = None
+    gateway_issuer: str = "atc"
+    gateway_audience: str = "atc-gateway"
+    gateway_token_ttl_s: int = 300
+    runs_task_queue: str = "atc-runs"
+    runs_isolation: str = "auto"
 
     @property
     def sample_path(self) -> Path:
@@ -57,6 +68,13 @@ _ENV = {
     "ATC_REVIEWER_AUDIENCE": ("reviewer_audience", str),
     "ATC_REVIEWER_ISSUER": ("reviewer_issuer", str),
     "ATC_REVIEWER_CLAIM": ("reviewer_claim", str),
+    "ATC_GATEWAY_URL": ("gateway_url", str),
+    "ATC_GATEWAY_KEY_REF": ("gateway_key_ref", str),
+    "ATC_GATEWAY_ISSUER": ("gateway_issuer", str),
+    "ATC_GATEWAY_AUDIENCE": ("gateway_audience", str),
+    "ATC_GATEWAY_TOKEN_TTL_S": ("gateway_token_ttl_s", int),
+    "ATC_RUNS_TASK_QUEUE": ("runs_task_queue", str),
+    "ATC_RUNS_ISOLATION": ("runs_isolation", str),
 }
 
 
