@@ -36,6 +36,14 @@ class Settings:
     reviewer_audience: str | None = None
     reviewer_issuer: str | None = None
     reviewer_claim: str = "sub"
+    # Temporal clusters with TLS or Temporal Cloud, and worker metrics. The API key is named
+    # by reference (the variable holding it), never stored; TLS is on when any of these is set.
+    temporal_api_key_env: str | None = None
+    temporal_tls_cert: str | None = None
+    temporal_tls_key: str | None = None
+    temporal_tls_ca: str | None = None
+    temporal_tls_server_name: str | None = None
+    metrics_port: int | None = None
     # Runs of approved drafts (`atc run`, `python -m workflows.runs.worker`): the gateway the
     # trusted activity worker calls (unset: a local emulator with a demo key in the data
     # directory), the *reference* of the key it signs with (file:/env:/kid:), the JWT's
@@ -68,6 +76,12 @@ _ENV = {
     "ATC_REVIEWER_AUDIENCE": ("reviewer_audience", str),
     "ATC_REVIEWER_ISSUER": ("reviewer_issuer", str),
     "ATC_REVIEWER_CLAIM": ("reviewer_claim", str),
+    "ATC_TEMPORAL_API_KEY_ENV": ("temporal_api_key_env", str),
+    "ATC_TEMPORAL_TLS_CERT": ("temporal_tls_cert", str),
+    "ATC_TEMPORAL_TLS_KEY": ("temporal_tls_key", str),
+    "ATC_TEMPORAL_TLS_CA": ("temporal_tls_ca", str),
+    "ATC_TEMPORAL_TLS_SERVER_NAME": ("temporal_tls_server_name", str),
+    "ATC_METRICS_PORT": ("metrics_port", int),
     "ATC_GATEWAY_URL": ("gateway_url", str),
     "ATC_GATEWAY_KEY_REF": ("gateway_key_ref", str),
     "ATC_GATEWAY_ISSUER": ("gateway_issuer", str),

@@ -14,7 +14,6 @@ product file path: never a key (the worker reads its own settings).
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 import time
 import uuid
@@ -30,19 +29,14 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
-from temporalio.runtime import (
-    LogForwardingConfig,
-    LoggingConfig,
-    Runtime,
-    TelemetryConfig,
-    TelemetryFilter,
-)
 from temporalio.service import RPCError, RPCStatusCode
 
 from copilot.config import Settings, load_settings
 from copilot.drafting.service import DraftJob, finish_report, granted_scopes, mined_context
 from copilot.errors import AtcError, InputError, LLMError, PolicyDenied, TemporalError
 from copilot.scopes import load_catalog
+from copilot.temporal_connect import RECONNECT_S, configure_runtime
+from copilot.temporal_connect import connect as shared_connect
 from workflows.drafting.review_attrs import ensure_search_attributes
 from workflows.drafting.shared import (
     DEFAULT_REVIEW_TIMEOUT_S,
@@ -60,8 +54,6 @@ from workflows.drafting.shared import (
     review_workflow_id,
 )
 
-RECONNECT_S = 60.0
-_RUNTIME_SET = False
 T = TypeVar("T")
 TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
@@ -70,38 +62,15 @@ def _core_logs_to_python() -> None:
     """Send the SDK core's own log lines through Python logging (to stderr).
 
     By default the core writes retries and warnings to stdout, which would
-    corrupt ``--json`` output; forwarded, they are WARN lines on stderr.
+    corrupt ``--json`` output; :func:`copilot.temporal_connect.configure_runtime`
+    forwards them (and adds metrics when configured).
     """
-    global _RUNTIME_SET
-    if _RUNTIME_SET:
-        return
-    telemetry = TelemetryConfig(
-        logging=LoggingConfig(
-            filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
-            forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
-        )
-    )
-    Runtime.set_default(Runtime(telemetry=telemetry), error_if_already_set=False)
-    _RUNTIME_SET = True
+    configure_runtime(load_settings())
 
 
 async def connect(settings: Settings, *, within_s: float = RECONNECT_S) -> Client:
-    """A client for the configured address and namespace, retried for ``within_s``."""
-    _core_logs_to_python()
-    deadline, delay = time.monotonic() + within_s, 0.5
-    while True:
-        try:
-            return await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace
-            )
-        except Exception as exc:  # noqa: BLE001 - any connect failure means the same to a user
-            if time.monotonic() + delay > deadline:
-                raise TemporalError(
-                    f"cannot reach Temporal at {settings.temporal_address} ({exc}); start one "
-                    "with `temporal server start-dev` and a worker with `atc worker`"
-                ) from None
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    """A client for the configured cluster (TLS, API key), retried for ``within_s``."""
+    return await shared_connect(settings, within_s=within_s)
 
 
 async def with_reconnect(call: Callable[[], Awaitable[T]], *, within_s: float = RECONNECT_S) -> T:

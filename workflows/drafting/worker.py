@@ -5,6 +5,9 @@ the configured Temporal address, namespace and task queue. Activities are
 synchronous (planner, dry-run harness, SQLite), so they run on a thread pool.
 SIGTERM and SIGINT stop polling and let running activities finish (up to
 ``GRACEFUL_SHUTDOWN_S``), so a finished LLM call is reported, not thrown away.
+It connects through :func:`copilot.temporal_connect.connect` (TLS, API key,
+metrics with ``ATC_METRICS_PORT``); log records, with the workflow and run
+ids the SDK's loggers attach, go to stderr as JSON lines.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from copilot.config import Settings, load_settings
+from copilot.estate.logs import ActivityLogInterceptor, log_json_to_stderr
+from copilot.temporal_connect import connect
 from workflows.drafting.activities import DraftingActivities
 from workflows.drafting.review_attrs import ensure_search_attributes
 from workflows.drafting.workflows import DraftRequestWorkflow, ReviewWorkflow
@@ -43,12 +48,13 @@ def drafting_worker(
         activity_executor=executor,
         max_concurrent_activities=MAX_ACTIVITY_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=GRACEFUL_SHUTDOWN_S),
+        interceptors=[ActivityLogInterceptor()],
     )
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Connect and serve until ``stop`` is set (SIGTERM/SIGINT set it in ``main``)."""
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await connect(settings)
     registered = await ensure_search_attributes(client, settings.temporal_namespace)
     print(f"atc worker: search attributes {'registered' if registered else 'unavailable'}")
     stop = stop or asyncio.Event()
@@ -74,6 +80,7 @@ async def serve(settings: Settings) -> None:
 
 def main() -> None:
     settings = load_settings()
+    log_json_to_stderr()
     print(
         f"atc worker: {settings.temporal_address} namespace {settings.temporal_namespace} "
         f"task queue {settings.temporal_task_queue}",
