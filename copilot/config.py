@@ -36,6 +36,8 @@ class Settings:
     reviewer_audience: str | None = None
     reviewer_issuer: str | None = None
     reviewer_claim: str = "sub"
+    # Scheduled log-analysis reports (`atc reports`): the task queue their worker polls.
+    reports_task_queue: str = "atc-reports"
     # Temporal clusters with TLS or Temporal Cloud, and worker metrics. The API key is named
     # by reference (the variable holding it), never stored; TLS is on when any of these is set.
     temporal_api_key_env: str | None = None
@@ -76,6 +78,7 @@ _ENV = {
     "ATC_REVIEWER_AUDIENCE": ("reviewer_audience", str),
     "ATC_REVIEWER_ISSUER": ("reviewer_issuer", str),
     "ATC_REVIEWER_CLAIM": ("reviewer_claim", str),
+    "ATC_REPORTS_TASK_QUEUE": ("reports_task_queue", str),
     "ATC_TEMPORAL_API_KEY_ENV": ("temporal_api_key_env", str),
     "ATC_TEMPORAL_TLS_CERT": ("temporal_tls_cert", str),
     "ATC_TEMPORAL_TLS_KEY": ("temporal_tls_key", str),

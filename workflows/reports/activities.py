@@ -1,0 +1,149 @@
+"""The report activities, bound to the worker's settings (data directory, LLM endpoint).
+
+``analyze`` is the long one: it heartbeats ``{"checkpoint", "chunk"}`` and
+checkpoints after every chunk; a retried attempt (another worker, after a
+``kill -9``) loads the checkpoint its heartbeat names and continues after the
+last chunk it holds. Intermediates live in ``<data_dir>/reports/<NAME>/.work/
+<run id>`` and are removed once the report is delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from copilot import failpoints
+from copilot.commands._output import to_json
+from copilot.config import Settings
+from copilot.drafting.store import STORE_FILE, DraftStore
+from copilot.errors import AtcError, InputError
+from copilot.reports import content, deliver, discover, narrative
+from copilot.reports.passes import PassState, load_state, run_pass, save_state
+from workflows.reports.shared import (
+    ANALYZE_ACTIVITY,
+    COMMIT_ACTIVITY,
+    DISCOVER_ACTIVITY,
+    INPUT_ERROR,
+    RENDER_ACTIVITY,
+    WEBHOOK_ACTIVITY,
+    WEBHOOK_REFUSED,
+    AnalyzeInput,
+    AnalyzeOutput,
+    CommitInput,
+    DiscoverInput,
+    RenderInput,
+    RenderOutput,
+    WebhookInput,
+)
+
+
+def _stop(exc: AtcError, kind: str = INPUT_ERROR) -> ApplicationError:
+    return ApplicationError(exc.line(), type=kind, non_retryable=True)
+
+
+class ReportActivities:
+    """The activities of ``LogAnalysisWorkflow``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def work_dir(self, name: str, run_id: str) -> Path:
+        return discover.report_root(self.settings.data_dir, name) / ".work" / run_id
+
+    @activity.defn(name=DISCOVER_ACTIVITY)
+    def discover(self, data: DiscoverInput) -> list[str]:
+        """Log files new since the last delivered report."""
+        try:
+            return discover.new_files(self.settings.data_dir, data.name, data.logs)
+        except InputError as exc:
+            raise _stop(exc) from None
+
+    @activity.defn(name=ANALYZE_ACTIVITY)
+    def analyze(self, data: AnalyzeInput) -> AnalyzeOutput:
+        """The analysis pass, heartbeating and resuming from its checkpoint."""
+        work = self.work_dir(data.name, data.run_id)
+        checkpoint = work / "pass.pkl"
+        state = self._resume_state()
+        activity.heartbeat({"checkpoint": str(checkpoint), "chunk": _chunk(state)})
+
+        def on_chunk(current: PassState) -> None:
+            save_state(checkpoint, current)
+            activity.heartbeat({"checkpoint": str(checkpoint), "chunk": current.position.total})
+            failpoints.hit(f"reports.analyze.chunk{current.position.total}")
+
+        try:
+            result = run_pass(data.files, state=state, on_chunk=on_chunk, headroom=data.headroom)
+        except InputError as exc:
+            raise _stop(exc) from None
+        paths = {}
+        for kind, doc in (("analysis", result.analysis), ("suggest", result.suggest),
+                          ("series", result.series)):  # fmt: skip
+            paths[kind] = work / f"{kind}.json"
+            paths[kind].write_text(to_json(doc), encoding="utf-8")
+        return AnalyzeOutput(
+            str(paths["analysis"]), str(paths["suggest"]), str(paths["series"]),
+            int(result.analysis.get("records", 0)), result.chunks, result.resumed_from,
+            activity.info().attempt,
+        )  # fmt: skip
+
+    def _resume_state(self) -> PassState | None:
+        # Only a checkpoint this activity's own earlier attempt announced is trusted.
+        details = activity.info().heartbeat_details
+        if not details or not isinstance(details[0], dict):
+            return None
+        return load_state(Path(str(details[0].get("checkpoint"))))
+
+    @activity.defn(name=RENDER_ACTIVITY)
+    def render(self, data: RenderInput) -> RenderOutput:
+        """Build, narrate and write the report; the webhook body waits in the work dir."""
+        docs = {
+            kind: json.loads(Path(path).read_text(encoding="utf-8"))
+            for kind, path in (("analysis", data.analyzed.analysis_path),
+                               ("suggest", data.analyzed.suggest_path),
+                               ("series", data.analyzed.series_path))
+        }  # fmt: skip
+        previous = deliver.previous_summary(self.settings.data_dir, data.name, data.stamp)
+        report = content.build(
+            data.name, docs["analysis"], docs["suggest"], docs["series"], previous,
+            self._drafts(), None,
+        )  # fmt: skip
+        report.narrative = narrative.narrate(report, self.settings)
+        out_dir = discover.report_root(self.settings.data_dir, data.name) / data.stamp
+        files = deliver.write_files(out_dir, report, data.formats)
+        body = self.work_dir(data.name, data.run_id) / "webhook.json"
+        body.write_text(json.dumps(deliver.webhook_body(report, out_dir)), encoding="utf-8")
+        return RenderOutput(str(out_dir), files, str(body), report.narrative.get("label", ""))
+
+    def _drafts(self) -> list[dict[str, Any]]:
+        path = Path(self.settings.data_dir) / STORE_FILE
+        return DraftStore(path).list("draft") if path.exists() else []
+
+    @activity.defn(name=WEBHOOK_ACTIVITY)
+    def webhook(self, data: WebhookInput) -> int:
+        """One POST of the report's message; Temporal retries transient failures."""
+        body = json.loads(Path(data.body_path).read_text(encoding="utf-8"))
+        try:
+            return deliver.post_webhook(data.url, body)
+        except deliver.WebhookRefused as exc:
+            raise _stop(exc, WEBHOOK_REFUSED) from None
+        except InputError as exc:
+            raise _stop(exc) from None
+
+    @activity.defn(name=COMMIT_ACTIVITY)
+    def commit(self, data: CommitInput) -> None:
+        """Mark the run's files as read and drop its intermediates."""
+        discover.mark_seen(self.settings.data_dir, data.name, data.files)
+        shutil.rmtree(self.work_dir(data.name, data.run_id), ignore_errors=True)
+
+    def all(self) -> list[Any]:
+        """Every activity, for ``Worker(activities=...)``."""
+        return [self.discover, self.analyze, self.render, self.webhook, self.commit]
+
+
+def _chunk(state: PassState | None) -> int:
+    return state.position.total if state else 0
