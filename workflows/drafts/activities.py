@@ -31,6 +31,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from copilot import failpoints
 from copilot.scopes.catalog import Catalog
 from copilot.scopes.client import AsyncGatewayClient, GatewaySettings
 from copilot.scopes.headers import IDEMPOTENCY_HEADER
@@ -100,6 +101,7 @@ class GatewayActivities:
         *,
         observer: CallObserver | None = None,
         workflow_type: str | None = None,
+        subject_prefix: str = "workflow",
     ) -> None:
         self.catalog = catalog
         self.settings = settings
@@ -108,9 +110,11 @@ class GatewayActivities:
         self.workflow_type = workflow_type
         # The dry run records every call it makes; production workers pass None.
         self.observer = observer
+        # The token's ``sub`` names the execution: ``run:<id>`` for runs of approved drafts.
+        self.subject_prefix = subject_prefix
 
     def _settings_for(self, workflow_id: str) -> GatewaySettings:
-        return dataclasses.replace(self.settings, subject=f"workflow:{workflow_id}")
+        return dataclasses.replace(self.settings, subject=f"{self.subject_prefix}:{workflow_id}")
 
     @activity.defn(name=CALL_OPERATION)
     async def call_operation(self, request: CallRequest) -> dict[str, Any]:
@@ -148,6 +152,8 @@ class GatewayActivities:
         except Exception as exc:  # noqa: BLE001 - every failure becomes one ApplicationError
             raise self._failure(record, exc) from None
         record.update(status=response.status)
+        # Fault tests end the worker here: the backend has answered, the completion is lost.
+        failpoints.hit("gateway.after_send")
         result = {"status": response.status, "body": kept_body(response.body, request.keep)}
         self._check_poll(request, info.attempt, response.body, result, record)
         self._observe(record)

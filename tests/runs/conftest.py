@@ -1,0 +1,26 @@
+"""One dev server per test module; an estate (store, gateway, workers) per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.runs.estate import Estate
+from tests.workflows.devserver import DevServer, dev_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    with dev_server(tmp_path_factory.mktemp("temporal")) as running:
+        yield running
+
+
+@pytest.fixture
+def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
+    made = Estate(server, tmp_path)
+    try:
+        yield made
+    finally:
+        made.stop()

@@ -1,0 +1,1 @@
+"""Running approved drafts: the drafted-workflow child, the trusted activity worker, the starter."""

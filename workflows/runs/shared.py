@@ -1,0 +1,79 @@
+"""Names shared by the runs worker and starter: search attributes, memo, workflow ids."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from copilot.runs.approved import ApprovedVersion
+from workflows.drafting.shared import SA_DRAFT_ID, SA_SPEC_HASH, SA_VERSION
+
+RUN_KIND = "draft-run"
+SA_KIND = "AtcKind"
+SA_REQUESTED_BY = "AtcRequestedBy"
+KEYWORD_ATTRIBUTES = (SA_DRAFT_ID, SA_SPEC_HASH, SA_KIND, SA_REQUESTED_BY)
+INT_ATTRIBUTES = (SA_VERSION,)
+READY = "atc runs worker: polling"
+
+DRAFT_ID = SearchAttributeKey.for_keyword(SA_DRAFT_ID)
+VERSION = SearchAttributeKey.for_int(SA_VERSION)
+SPEC_HASH = SearchAttributeKey.for_keyword(SA_SPEC_HASH)
+KIND = SearchAttributeKey.for_keyword(SA_KIND)
+REQUESTED_BY = SearchAttributeKey.for_keyword(SA_REQUESTED_BY)
+
+
+def run_workflow_id(draft_id: str) -> str:
+    """A fresh id for one run of a draft (``run-<draft>-<random>``)."""
+    return f"run-{draft_id}-{uuid.uuid4().hex[:12]}"
+
+
+def run_memo(approved: ApprovedVersion, requested_by: str) -> dict[str, Any]:
+    """What a run says about itself: ids and hashes, never a key or token."""
+    return {
+        "kind": RUN_KIND,
+        "draft_id": approved.draft_id,
+        "version": approved.version,
+        "spec_hash": approved.spec_hash,
+        "code_hash": approved.code_hash,
+        "requested_by": requested_by,
+        "products": approved.products,
+    }
+
+
+def run_attributes(approved: ApprovedVersion, requested_by: str) -> TypedSearchAttributes:
+    """The run's search attributes (registered by the runs worker)."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(DRAFT_ID, approved.draft_id),
+            SearchAttributePair(VERSION, approved.version),
+            SearchAttributePair(SPEC_HASH, approved.spec_hash),
+            SearchAttributePair(KIND, RUN_KIND),
+            SearchAttributePair(REQUESTED_BY, requested_by),
+        ]
+    )
+
+
+async def ensure_run_attributes(client: Any, namespace: str) -> bool:
+    """Register the runs' search attributes if missing; False when the server refuses."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
+
+    wanted = {name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in KEYWORD_ATTRIBUTES}
+    wanted.update({name: IndexedValueType.INDEXED_VALUE_TYPE_INT for name in INT_ATTRIBUTES})
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+        missing = {k: v for k, v in wanted.items() if k not in listed.custom_attributes}
+        if missing:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+            )
+    except Exception:  # noqa: BLE001 - any refusal means: runs publish memo only
+        return False
+    return True
