@@ -1,0 +1,90 @@
+"""The reports worker: ``python -m workflows.reports.worker``.
+
+Runs ``LogAnalysisWorkflow`` and its activities on the configured Temporal
+address, namespace and ``ATC_REPORTS_TASK_QUEUE``. Activities are synchronous
+(file reading, analysis, HTTP), so they run on a thread pool. SIGTERM and
+SIGINT stop polling and let running activities finish (up to
+``GRACEFUL_SHUTDOWN_S``); an analysis cut short anyway resumes from its
+checkpoint on the next worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from copilot.config import Settings, load_settings
+from copilot.temporal_connect import connect
+from workflows.reports.activities import ReportActivities
+from workflows.reports.workflows import LogAnalysisWorkflow
+
+MAX_ACTIVITY_THREADS = 4
+GRACEFUL_SHUTDOWN_S = 60.0
+
+
+def reports_worker(
+    client: Client, activities: ReportActivities, task_queue: str, executor: ThreadPoolExecutor
+) -> Worker:
+    """A worker for the report workflow and its activities."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[LogAnalysisWorkflow],
+        activities=activities.all(),
+        activity_executor=executor,
+        max_concurrent_activities=MAX_ACTIVITY_THREADS,
+        graceful_shutdown_timeout=timedelta(seconds=GRACEFUL_SHUTDOWN_S),
+    )
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Connect and serve until ``stop`` is set (SIGTERM/SIGINT set it in ``main``)."""
+    client = await connect(settings)
+    stop = stop or asyncio.Event()
+    with ThreadPoolExecutor(MAX_ACTIVITY_THREADS) as executor:
+        worker = reports_worker(
+            client, ReportActivities(settings), settings.reports_task_queue, executor
+        )
+        async with worker:
+            print("atc reports worker: polling", flush=True)
+            await stop.wait()
+            print("atc reports worker: stopping; running activities may finish", flush=True)
+
+
+async def serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run_worker(settings, stop=stop)
+
+
+def main() -> None:
+    settings = load_settings()
+    print(
+        f"atc reports worker: {settings.temporal_address} namespace "
+        f"{settings.temporal_namespace} task queue {settings.reports_task_queue}",
+        flush=True,
+    )
+    code = 0
+    try:
+        asyncio.run(serve(settings))
+    except Exception as exc:  # noqa: BLE001 - report, then exit through os._exit
+        print(f"TemporalError: the reports worker stopped: {exc}", file=sys.stderr)
+        code = 1
+    print("atc reports worker: stopped", flush=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # temporalio's native threads may crash interpreter teardown (sdk-python#300).
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()
