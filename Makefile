@@ -22,8 +22,9 @@ $(APIGEELINT):
 	mkdir -p $(TOOLS)
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS) apigeelint@$(APIGEELINT_VERSION)
 
+# The whole local estate: Temporal dev server, workers, gateway emulator, dashboard (atc up).
 run: install
-	$(VENV)/bin/streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+	$(VENV)/bin/atc up --port $(PORT)
 
 test: install
 	$(PY) -m tests.run

@@ -120,6 +120,7 @@ def bring_up(
         temporal_address=temporal["address"],
         keys_dir=gateway["keys_dir"],
         gateway_url=gateway["url"],
+        gateway_key_ref=gateway["key_ref"],
     )
     workers = _workers(settings, env, sup, say) if options.workers else []
     dashboard = (
