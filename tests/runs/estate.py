@@ -46,7 +46,8 @@ class Gateway:
                 spike_arrest=None,
             )
         )
-        self.server = BackgroundServer(self.app)
+        self.tokens: list[str] = []
+        self.server = BackgroundServer(_recording(self.app, self.tokens))
         self.url = self.server.start()
 
     @property
@@ -56,6 +57,18 @@ class Gateway:
     def stop(self) -> None:
         self.server.stop()
         self.backend.stop()
+
+
+def _recording(app: Any, tokens: list[str]) -> Any:
+    """The emulator, noting each bearer token it is sent (to look for them in histories)."""
+
+    async def wrapped(scope: dict, receive: Any, send: Any) -> None:
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                tokens.append(value.decode("latin-1").split()[-1])
+        await app(scope, receive, send)
+
+    return wrapped
 
 
 class RunsWorker:
