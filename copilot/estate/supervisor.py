@@ -3,9 +3,9 @@
 Each child runs in its own session (process group), with its output in a log
 file: Ctrl-C in the terminal then reaches only ``atc up``, which stops the
 children in reverse order of start (dashboard and workers before the
-Temporal server they talk to), each with SIGTERM to its whole group and
-SIGKILL if it has not gone after a grace period. Only processes this
-supervisor started are ever signalled.
+Temporal server they talk to): SIGTERM to the child, then what is left of
+its group gets SIGTERM and finally SIGKILL. Only processes this supervisor
+started (and their descendants in its groups) are ever signalled.
 """
 
 from __future__ import annotations
@@ -150,22 +150,27 @@ class Supervisor:
 
 
 def _stop_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
-    # The child leads its own session, so its pid is its group id; signalling the
-    # group also stops what it started (streamlit's or a worker's own children).
+    # The leader first, alone: a worker's graceful stop lets its running activities
+    # (and the processes they started) finish. Whatever of its group is left after
+    # that gets SIGTERM, then SIGKILL.
     if proc.poll() is None:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(grace_s)
         except subprocess.TimeoutExpired:
             with suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-    # Grandchildren may outlive their leader. While any member lives, Linux keeps the
-    # group id from being reused, so a group with members is still the one we started.
-    if group_members(proc.pid):
+    # While any member lives, Linux keeps the group id from being reused, so a
+    # group with members is still the one we started.
+    for sig, wait_s in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 10.0)):
+        if not group_members(proc.pid):
+            return
         with suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(proc.pid, sig)
+        deadline = time.monotonic() + wait_s
+        while group_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def group_members(pgid: int) -> list[int]:
