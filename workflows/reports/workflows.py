@@ -74,7 +74,9 @@ class LogAnalysisWorkflow:
             heartbeat_timeout=timedelta(seconds=ANALYZE_HEARTBEAT_S),
             retry_policy=ANALYZE_RETRY,
         )
-        stamp = workflow.now().strftime("%Y%m%dT%H%M%SZ")
+        # Milliseconds: two runs of one report may start within a second (a manual run).
+        now = workflow.now()
+        stamp = f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z"
         rendered = await workflow.execute_activity(
             RENDER_ACTIVITY,
             RenderInput(data.name, analyzed, data.formats, stamp, run_id),
