@@ -60,7 +60,8 @@ def llm_status(settings: Settings, env: dict[str, str]) -> dict[str, Any]:
         "key_set": bool(key),
     }
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    probe = http_probe(settings.llm_base_url.rstrip("/") + "/models", headers)
+    # Credentials in the URL are neither printed nor sent (urllib cannot send them).
+    probe = http_probe(doc["base_url"].rstrip("/") + "/models", headers)
     probe.pop("detail", None)  # an error text could echo the request; the status is enough
     return {**doc, "reachable": probe["up"], "http_status": probe["http_status"]}
 
