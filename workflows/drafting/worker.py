@@ -71,6 +71,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
 
 async def serve(settings: Settings) -> None:
     """Run the worker until SIGTERM or SIGINT, then shut down gracefully."""
+    log_json_to_stderr()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -80,7 +81,6 @@ async def serve(settings: Settings) -> None:
 
 def main() -> None:
     settings = load_settings()
-    log_json_to_stderr()
     print(
         f"atc worker: {settings.temporal_address} namespace {settings.temporal_namespace} "
         f"task queue {settings.temporal_task_queue}",
