@@ -185,3 +185,12 @@ def test_two_versions_of_one_draft_run_side_by_side_under_their_own_types(
     for r in results:
         assert r["status"] == "COMPLETED"
         assert r["result"]["path"][-2:] == ["cancel_order", "notify_customer"]
+    # SIGTERM stops both halves gracefully.
+    assert worker.terminate() == 0
+    assert "atc runs worker: stopped" in worker.text()
+
+
+def test_show_and_decide_name_a_missing_run_as_bad_input(estate: Estate) -> None:
+    for argv in (("runs", "show", "run-nope"), ("runs", "decide", "run-nope", "s", "approve")):
+        done = estate.atc(*argv)
+        assert done.returncode == 2 and "no run 'run-nope'" in done.stderr
