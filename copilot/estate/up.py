@@ -99,7 +99,9 @@ def _workers(settings: Settings, env: dict[str, str], sup: Supervisor, say: Say)
     return workers
 
 
-def _dashboard(settings: Settings, port: int, env: dict[str, str], sup: Supervisor, say: Say):
+def _dashboard(
+    settings: Settings, port: int, env: dict[str, str], sup: Supervisor, say: Say
+) -> dict:
     chosen, note = choose_port(port, "dashboard")
     if note:
         say(note)
