@@ -125,7 +125,7 @@ async def run_now(client: Client, name: str, *, wait: bool = False) -> dict[str,
     if not wait:
         return {"name": name, "triggered": True}
     started = await _new_action(handle, before)
-    result = await client.get_workflow_handle(started).result(result_type=ReportResult)
+    result = await client.get_workflow_handle(started, result_type=ReportResult).result()
     return {"name": name, "workflow_id": started, **asdict(result)}
 
 

@@ -1,0 +1,215 @@
+"""Report runs on a real dev server under faults, and the ``atc reports`` command.
+
+A reports worker killed hard in the middle of the analysis (a failpoint ends
+it with ``os._exit(137)`` after its third chunk's checkpoint) is replaced by a
+new one that resumes from the checkpoint its heartbeat named, and the
+report equals one from an uninterrupted pass. A dev server stopped while a
+schedule is due and started again catches the run up exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import redirect_stdout, suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, ScheduleIntervalSpec, ScheduleSpec
+
+from copilot.cli import run as cli
+from copilot.config import Settings
+from copilot.reports import content, csvs, markdown, narrative
+from copilot.reports.passes import run_pass
+from tests.reports.logs import generated
+from tests.workflows.devserver import ROOT, DevServer, worker_env
+from workflows.reports.shared import ReportInput, ReportResult, schedule_id
+from workflows.reports.starter import schedule_report
+from workflows.reports.workflows import LogAnalysisWorkflow
+
+pytestmark = pytest.mark.slow
+
+
+class ReportsWorker:
+    """``python -m workflows.reports.worker`` in its own process group."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "workflows.reports.worker"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while "atc reports worker: polling" not in log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, 9)
+            self.proc.wait(10)
+
+
+class Estate:
+    def __init__(self, server: DevServer, tmp: Path) -> None:
+        self.server, self.tmp = server, tmp
+        self.data, self.queue = tmp / "data", f"atc-reports-{uuid.uuid4().hex[:8]}"
+        self.workers: list[ReportsWorker] = []
+        self.settings = Settings(data_dir=self.data, temporal_address=server.address,
+                                 reports_task_queue=self.queue)  # fmt: skip
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return worker_env(self.server, self.data, "unused", ATC_REPORTS_TASK_QUEUE=self.queue,
+                          **extra)  # fmt: skip
+
+    def worker(self, **extra: str) -> ReportsWorker:
+        log = self.tmp / f"worker-{len(self.workers)}.log"
+        self.workers.append(ReportsWorker(self.env(**extra), log))
+        return self.workers[-1]
+
+
+@pytest.fixture
+def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
+    running = Estate(server, tmp_path)
+    yield running
+    for worker in running.workers:
+        worker.stop()
+
+
+@pytest.fixture(scope="module")
+def big_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three chunks of 250,000 rows in one file (``atc sample --days 3 --rows 520000``)."""
+    logs = tmp_path_factory.mktemp("big")
+    generated(logs / "big.csv.gz", days=3, seed=5, rows=520_000)
+    return logs
+
+
+def _expected_files(logs: Path, name: str) -> dict[str, str]:
+    """The report an uninterrupted pass makes of the same files."""
+    result = run_pass(sorted(str(p) for p in logs.iterdir()))
+    report = content.build(name, result.analysis, result.suggest, result.series, None, [], None)
+    report.narrative = narrative.offline(report)
+    return {"report.md": markdown.render(report), **csvs.render(report)}
+
+
+def test_a_worker_killed_mid_analysis_is_resumed_from_its_checkpoint(
+    estate: Estate, big_logs: Path
+) -> None:
+    first = estate.worker(ATC_FAILPOINTS="reports.analyze.chunk2")
+
+    async def go() -> ReportResult:
+        client = await Client.connect(estate.server.address)
+        handle = await client.start_workflow(
+            LogAnalysisWorkflow.run, ReportInput("resumed", str(big_logs), ["md", "csv"]),
+            id=f"report-resumed-{uuid.uuid4().hex[:6]}", task_queue=estate.queue,
+        )  # fmt: skip
+        assert await asyncio.to_thread(first.proc.wait, 180) == 137  # died inside the activity
+        estate.worker()
+        return await handle.result()
+
+    result = asyncio.run(go())
+    assert result.status == "delivered" and result.chunks == 3
+    assert result.analyze_attempt == 2 and result.resumed_from == 2
+    out = Path(result.out_dir or "")
+    for name, body in _expected_files(big_logs, "resumed").items():
+        assert (out / name).read_text(encoding="utf-8") == body, name
+
+
+def _due_in(seconds: int) -> tuple[datetime, ScheduleSpec]:
+    """An hourly schedule whose next slot is ``seconds`` from now."""
+    due = (datetime.now(UTC) + timedelta(seconds=seconds)).replace(microsecond=0)
+    offset = timedelta(seconds=int(due.timestamp()) % 3600)
+    return due, ScheduleSpec(
+        intervals=[ScheduleIntervalSpec(every=timedelta(hours=1), offset=offset)]
+    )
+
+
+def test_a_schedule_due_while_the_server_is_down_runs_once_after_restart(
+    estate: Estate, server: DevServer
+) -> None:
+    logs = estate.tmp / "logs"
+    logs.mkdir()
+    generated(logs / "day-1.csv.gz", seed=3)
+    estate.worker()
+    data = ReportInput("restart", str(logs), ["md"])
+
+    async def create() -> datetime:
+        client = await Client.connect(server.address)
+        due, spec = _due_in(8)  # after connecting: a slow first connect must not eat the slot
+        await schedule_report(client, estate.settings, data, spec, timedelta(hours=1))
+        created = (await client.get_schedule_handle(schedule_id("restart")).describe()).info
+        assert created.created_at < due and created.next_action_times[0] == due
+        return due
+
+    due = asyncio.run(create())
+    server.stop()
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 4)
+    server.start()
+
+    async def settle() -> list[Any]:
+        client = await Client.connect(server.address)
+        handle = client.get_schedule_handle(schedule_id("restart"))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            desc = await handle.describe()
+            if desc.info.recent_actions and not desc.info.running_actions:
+                break
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(3)  # a duplicate start would show up in this time
+        desc = await handle.describe()
+        runs = [w async for w in client.list_workflows("WorkflowId STARTS_WITH 'report-restart'")]
+        await handle.delete()
+        return [desc, runs]
+
+    desc, runs = asyncio.run(settle())
+    assert [a.scheduled_at.replace(microsecond=0) for a in desc.info.recent_actions] == [due]
+    assert desc.info.num_actions == 1 and len(runs) == 1
+    delivered = [p for p in (estate.data / "reports" / "restart").iterdir() if p.name[0].isdigit()]
+    assert len(delivered) == 1
+
+
+def _atc(*argv: str) -> dict[str, Any]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = cli([*argv, "--json"])
+    body = json.loads(out.getvalue())
+    assert code == 0, body
+    return body
+
+
+def test_the_reports_command_schedules_runs_shows_and_deletes(
+    estate: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = estate.tmp / "cli-logs"
+    logs.mkdir()
+    generated(logs / "day-1.csv.gz", seed=3)
+    estate.worker()
+    for key, value in estate.env().items():
+        if key.startswith("ATC_"):
+            monkeypatch.setenv(key, value)
+    made = _atc("reports", "schedule", "cli", "--logs", str(logs), "--every", "24h",
+                "--formats", "md,csv")  # fmt: skip
+    assert made["schedule_id"] == "atc-report-cli" and made["settings"]["formats"] == ["md", "csv"]
+    assert len(made["next_runs"]) >= 1
+    ran = _atc("reports", "run", "cli", "--wait")
+    assert ran["status"] == "delivered" and "report.md" in ran["files"]
+    shown = _atc("reports", "show", "cli")
+    assert shown["results"][0]["dir"] == ran["out_dir"]
+    assert "cli" in [r["name"] for r in _atc("reports", "list")["reports"]]
+    assert _atc("reports", "delete", "cli")["deleted"] is True
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli(["reports", "show", "cli", "--json"]) == 2
+    assert "no report schedule" in json.loads(out.getvalue())["error"]
