@@ -29,7 +29,9 @@ from temporalio.client import Client, ScheduleIntervalSpec, ScheduleSpec
 from copilot.cli import run as cli
 from copilot.config import Settings
 from copilot.reports import content, csvs, markdown, narrative
+from copilot.reports.escape import md_text
 from copilot.reports.passes import run_pass
+from copilot.runs.approved import TYPE_PREFIX
 from tests.reports.logs import generated
 from tests.workflows.devserver import ROOT, DevServer, worker_env
 from workflows.reports.shared import ReportInput, ReportResult, schedule_id
@@ -189,6 +191,17 @@ def _atc(*argv: str) -> dict[str, Any]:
     return body
 
 
+async def _a_failed_run(estate: Estate) -> str:
+    """A run of an approved draft that ended badly (terminated; no worker polls its queue)."""
+    client = await Client.connect(estate.server.address)
+    run_id = f"run-reports-{uuid.uuid4().hex[:6]}"
+    handle = await client.start_workflow(
+        f"{TYPE_PREFIX}reports-test", id=run_id, task_queue=f"{estate.queue}-nobody"
+    )
+    await handle.terminate("for the report test")
+    return run_id
+
+
 def test_the_reports_command_schedules_runs_shows_and_deletes(
     estate: Estate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -203,8 +216,11 @@ def test_the_reports_command_schedules_runs_shows_and_deletes(
                 "--formats", "md,csv")  # fmt: skip
     assert made["schedule_id"] == "atc-report-cli" and made["settings"]["formats"] == ["md", "csv"]
     assert len(made["next_runs"]) >= 1
+    failed = asyncio.run(_a_failed_run(estate))
     ran = _atc("reports", "run", "cli", "--wait")
     assert ran["status"] == "delivered" and "report.md" in ran["files"]
+    text = (Path(ran["out_dir"]) / "report.md").read_text(encoding="utf-8")
+    assert md_text(failed) in text.split("## Failed runs")[1]
     shown = _atc("reports", "show", "cli")
     assert shown["results"][0]["dir"] == ran["out_dir"]
     assert "cli" in [r["name"] for r in _atc("reports", "list")["reports"]]

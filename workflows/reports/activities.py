@@ -16,6 +16,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from copilot import failpoints
 from copilot.commands._output import to_json
@@ -24,10 +25,12 @@ from copilot.drafting.store import STORE_FILE, DraftStore
 from copilot.errors import AtcError, InputError
 from copilot.reports import content, deliver, discover, narrative
 from copilot.reports.passes import PassState, load_state, run_pass, save_state
+from copilot.runs.approved import TYPE_PREFIX
 from workflows.reports.shared import (
     ANALYZE_ACTIVITY,
     COMMIT_ACTIVITY,
     DISCOVER_ACTIVITY,
+    FAILED_RUNS_ACTIVITY,
     INPUT_ERROR,
     RENDER_ACTIVITY,
     WEBHOOK_ACTIVITY,
@@ -40,6 +43,8 @@ from workflows.reports.shared import (
     RenderOutput,
     WebhookInput,
 )
+
+MAX_RUNS = 20
 
 
 def _stop(exc: AtcError, kind: str = INPUT_ERROR) -> ApplicationError:
@@ -110,7 +115,7 @@ class ReportActivities:
         previous = deliver.previous_summary(self.settings.data_dir, data.name, data.stamp)
         report = content.build(
             data.name, docs["analysis"], docs["suggest"], docs["series"], previous,
-            self._drafts(), None,
+            self._drafts(), data.runs,
         )  # fmt: skip
         report.narrative = narrative.narrate(report, self.settings)
         out_dir = discover.report_root(self.settings.data_dir, data.name) / data.stamp
@@ -122,6 +127,29 @@ class ReportActivities:
     def _drafts(self) -> list[dict[str, Any]]:
         path = Path(self.settings.data_dir) / STORE_FILE
         return DraftStore(path).list("draft") if path.exists() else []
+
+    @activity.defn(name=FAILED_RUNS_ACTIVITY)
+    async def failed_runs(self) -> list[dict[str, str]] | None:
+        """Runs of approved drafts that failed, timed out or were terminated (newest 20).
+
+        Runs live in Temporal (their history is the record), so this asks the
+        worker's own client; a server without list support gives None.
+        """
+        query = (
+            f'WorkflowType STARTS_WITH "{TYPE_PREFIX}" AND (ExecutionStatus = "Failed" OR '
+            'ExecutionStatus = "TimedOut" OR ExecutionStatus = "Terminated")'
+        )
+        rows: list[dict[str, str]] = []
+        try:
+            async for wf in activity.client().list_workflows(query, limit=MAX_RUNS):
+                rows.append(
+                    {"id": wf.id, "workflow": wf.workflow_type,
+                     "failed_at": wf.close_time.isoformat() if wf.close_time else "",
+                     "error": wf.status.name if wf.status else ""}
+                )  # fmt: skip
+        except RPCError:
+            return None
+        return rows
 
     @activity.defn(name=WEBHOOK_ACTIVITY)
     def webhook(self, data: WebhookInput) -> int:
@@ -142,7 +170,8 @@ class ReportActivities:
 
     def all(self) -> list[Any]:
         """Every activity, for ``Worker(activities=...)``."""
-        return [self.discover, self.analyze, self.render, self.webhook, self.commit]
+        return [self.discover, self.analyze, self.failed_runs, self.render, self.webhook,
+                self.commit]  # fmt: skip
 
 
 def _chunk(state: PassState | None) -> int:

@@ -21,6 +21,7 @@ ANALYZE_ACTIVITY = "atc.reports.analyze"
 RENDER_ACTIVITY = "atc.reports.render"
 WEBHOOK_ACTIVITY = "atc.reports.webhook"
 COMMIT_ACTIVITY = "atc.reports.commit"
+FAILED_RUNS_ACTIVITY = "atc.reports.failed_runs"
 
 # A worker that dies mid-analysis is noticed this fast; a new attempt resumes.
 ANALYZE_HEARTBEAT_S = 10.0
@@ -85,6 +86,8 @@ class RenderInput:
     formats: list[str]
     stamp: str
     run_id: str
+    # Failed runs of approved drafts; None when the server could not list them.
+    runs: list[dict[str, str]] | None = None
 
 
 @dataclass

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         ANALYZE_HEARTBEAT_S,
         COMMIT_ACTIVITY,
         DISCOVER_ACTIVITY,
+        FAILED_RUNS_ACTIVITY,
         INPUT_ERROR,
         RENDER_ACTIVITY,
         REPORT_WORKFLOW,
@@ -77,9 +78,15 @@ class LogAnalysisWorkflow:
         # Milliseconds: two runs of one report may start within a second (a manual run).
         now = workflow.now()
         stamp = f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z"
+        runs = await workflow.execute_activity(
+            FAILED_RUNS_ACTIVITY,
+            result_type=list[dict[str, str]] | None,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=IO_RETRY,
+        )
         rendered = await workflow.execute_activity(
             RENDER_ACTIVITY,
-            RenderInput(data.name, analyzed, data.formats, stamp, run_id),
+            RenderInput(data.name, analyzed, data.formats, stamp, run_id, runs),
             result_type=RenderOutput,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=IO_RETRY,
