@@ -13,6 +13,7 @@ import asyncio
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -60,7 +61,7 @@ class ReportsWorker:
     def stop(self) -> None:
         if self.proc.poll() is None:
             with suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, 9)
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
 
@@ -229,3 +230,11 @@ def test_the_reports_command_schedules_runs_shows_and_deletes(
     with redirect_stdout(out):
         assert cli(["reports", "show", "cli", "--json"]) == 2
     assert "no report schedule" in json.loads(out.getvalue())["error"]
+
+
+def test_sigterm_stops_the_reports_worker_gracefully(estate: Estate) -> None:
+    worker = estate.worker()
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.proc.wait(90) == 0
+    log = worker.log.read_text(errors="replace")
+    assert "atc reports worker: stopping" in log and "atc reports worker: stopped" in log
