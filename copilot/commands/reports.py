@@ -86,10 +86,17 @@ def _text(verb: str, body: dict[str, Any]) -> str:
     if verb == "run" and "status" in body:
         lines = [f"{body['name']}: {body['status']} ({body['records']:,} records)"]
         lines += [f"- {body['out_dir']}/{f}" for f in body["files"]] if body.get("out_dir") else []
-        return printable("\n".join(lines))
+        return _lines(lines)
     if verb in ("schedule", "show"):
-        when = ", ".join(body["cron"] + body["every"])
-        lines = [f"{body['name']}: every {when}; next runs {', '.join(body['next_runs']) or '-'}"]
+        when = [f"cron {c}" for c in body["cron"]] + [f"every {e}" for e in body["every"]]
+        lines = [
+            f"{body['name']}: {', '.join(when)}; next runs {', '.join(body['next_runs']) or '-'}"
+        ]
         lines += [f"- delivered {r['dir']}" for r in body["results"]] or ["- nothing delivered yet"]
-        return printable("\n".join(lines))
+        return _lines(lines)
     return printable(", ".join(f"{k}: {v}" for k, v in body.items()))
+
+
+def _lines(lines: list[str]) -> str:
+    # Each line escaped on its own: paths may hold control characters, the breaks are ours.
+    return "\n".join(printable(line) for line in lines)
