@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from copilot.errors import InputError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 SEEN_FILE = "seen.json"
+_log = logging.getLogger(__name__)
 
 
 def check_name(name: str) -> str:
@@ -31,14 +33,32 @@ def report_root(data_dir: Path | str, name: str) -> Path:
     return Path(data_dir) / "reports" / check_name(name)
 
 
+def looks_like_log(path: Path) -> bool:
+    """Whether a file found in a directory or glob is an Apigee log atc can read.
+
+    A log folder often holds other files too (a README, a scenario file): those
+    are left out of the report's input, and the worker logs each one with why,
+    rather than failing the whole run on them.
+    """
+    from copilot.logs.detect import detect
+    from copilot.logs.sources import peek
+
+    try:
+        detect(path, peek(path))
+    except (InputError, OSError, UnicodeDecodeError) as exc:
+        _log.warning("not a log, left out of the report: %s (%s)", path, exc)
+        return False
+    return True
+
+
 def list_logs(logs: str) -> list[Path]:
-    """The files a ``--logs`` value names: a directory's files, or a glob's matches."""
+    """The log files a ``--logs`` value names: a directory's files, or a glob's matches."""
     root = Path(logs).expanduser()
     if root.is_dir():
         found = [p for p in root.iterdir() if p.is_file() and not p.name.startswith(".")]
     else:
         found = [Path(p) for p in glob.glob(str(root)) if Path(p).is_file()]
-    return sorted(p.resolve() for p in found)
+    return sorted(p.resolve() for p in found if looks_like_log(p))
 
 
 def fingerprint(path: Path) -> list[int]:

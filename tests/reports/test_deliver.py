@@ -69,21 +69,38 @@ def test_slack_control_characters_are_escaped() -> None:
     )
 
 
+HEADER = "client_received_start_timestamp,apiproxy,response_status_code\n"
+
+
 def test_a_file_is_new_until_its_report_is_delivered_and_again_when_it_changes(
     tmp_path: Path,
 ) -> None:
     logs, data = tmp_path / "logs", tmp_path / "data"
     logs.mkdir()
-    (logs / "a.csv").write_text("1")
+    (logs / "a.csv").write_text(HEADER)
     (logs / ".partial").write_text("x")
     found = new_files(data, "weekly", str(logs))
     assert found == [str((logs / "a.csv").resolve())]
     assert new_files(data, "weekly", str(logs / "*.csv")) == found  # a glob names the same file
     mark_seen(data, "weekly", found)
     assert new_files(data, "weekly", str(logs)) == []
-    (logs / "a.csv").write_text("12")
+    (logs / "a.csv").write_text(HEADER + "1732000000000,orders,200\n")
     os.utime(logs / "a.csv", ns=(1, 1))
     assert new_files(data, "weekly", str(logs)) == found
+
+
+def test_files_beside_the_logs_that_are_not_logs_are_left_out_with_a_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.csv").write_text(HEADER)
+    (logs / "README.md").write_text("# the sample\n")
+    (logs / "scenario.json").write_text('{"incidents": []}\n')
+    with caplog.at_level("WARNING"):
+        found = new_files(tmp_path / "data", "weekly", str(logs))
+    assert found == [str((logs / "a.csv").resolve())]
+    assert "README.md" in caplog.text and "scenario.json" in caplog.text
 
 
 def test_the_previous_summary_is_the_newest_older_one(tmp_path: Path) -> None:

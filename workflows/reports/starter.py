@@ -27,6 +27,7 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleSpec,
     ScheduleUpdate,
+    WorkflowFailureError,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -125,7 +126,12 @@ async def run_now(client: Client, name: str, *, wait: bool = False) -> dict[str,
     if not wait:
         return {"name": name, "triggered": True}
     started = await _new_action(handle, before)
-    result = await client.get_workflow_handle(started, result_type=ReportResult).result()
+    try:
+        result = await client.get_workflow_handle(started, result_type=ReportResult).result()
+    except WorkflowFailureError as exc:
+        from workflows.drafting.starter import atc_error
+
+        raise atc_error(exc.cause) from None
     return {"name": name, "workflow_id": started, **asdict(result)}
 
 

@@ -77,3 +77,13 @@ async def ensure_run_attributes(client: Any, namespace: str) -> bool:
     except Exception:  # noqa: BLE001 - any refusal means: runs publish memo only
         return False
     return True
+
+
+def status_task_queues(settings: Any) -> list[str]:
+    """The queues a runs worker polls: one per approved version it serves (for ``atc status``)."""
+    from copilot.drafting.store import DraftStore
+    from copilot.runs.approved import servable_versions
+
+    store = DraftStore.in_data_dir(settings.data_dir)
+    versions, _ = servable_versions(store)
+    return [v.task_queue(settings.runs_task_queue) for v in versions] or [settings.runs_task_queue]
