@@ -36,6 +36,7 @@ bench: install
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,bench]'
 	$(PY) bench/bench_analyze.py --rows 1000000 5000000
 	$(PY) bench/bench_suggest.py --rows 1000000 5000000
+	$(PY) bench/bench_reports.py --rows 1000000
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache

@@ -7,9 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from copilot.drafting.render import render
 from copilot.drafting.spec import parse_spec
@@ -19,10 +20,13 @@ from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer, echo_backend_app
 from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
+from tests.workflows.test_drafting_workflow import HISTORIES, save_history
 from workflows.drafts.activities import GatewayActivities
 from workflows.drafts.dryrun import find_test_server
 from workflows.drafts.shared import TASK_QUEUE, ApprovalDecision, StepStatus
 from workflows.drafts.worker import draft_worker, load_draft_module
+
+DRAFTED_HISTORY = "drafted_flagship_approved.json"
 
 
 async def _exercise(tmp: Path) -> dict:
@@ -77,6 +81,7 @@ async def _exercise(tmp: Path) -> dict:
                 good = ApprovalDecision("manager_approval", "approve", "alice", "ship it")
                 out["answer"] = await handle.execute_update("decide", good, result_type=str)
                 out["result"] = await handle.result()
+                out["history"] = await handle.fetch_history()
     out["calls"] = calls
     return out
 
@@ -94,6 +99,21 @@ def test_only_a_well_formed_decision_for_the_pending_step_is_accepted(tmp_path: 
         "comment": "ship it",
     }
     assert [c["operation"] for c in out["calls"]] == ["orders.get", "fulfilment.create_shipment"]
+    save_history(DRAFTED_HISTORY, out["history"])
+    _replay(out["history"], tmp_path)
+
+
+def _replay(history: WorkflowHistory, tmp: Path) -> None:
+    """Replay against the code today's renderer makes of the flagship spec."""
+    draft = load_draft_module(render(parse_spec(flagship()), FLAGSHIP_SCOPES), tmp / "replay")
+    asyncio.run(Replayer(workflows=[draft.workflow_class]).replay_workflow(history))
+
+
+@pytest.mark.slow
+def test_the_committed_drafted_history_replays_against_todays_renderer(tmp_path: Path) -> None:
+    """A renderer change that would break running drafted workflows fails here."""
+    text = (HISTORIES / DRAFTED_HISTORY).read_text(encoding="utf-8")
+    _replay(WorkflowHistory.from_json("drafted-fixture", text), tmp_path)
 
 
 def test_the_handler_refuses_a_second_decision_even_when_both_passed_the_validator(
