@@ -109,7 +109,7 @@ def _expected_files(logs: Path, name: str) -> dict[str, str]:
 
 
 def test_a_worker_killed_mid_analysis_is_resumed_from_its_checkpoint(
-    estate: Estate, big_logs: Path
+    estate: Estate, big_logs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = estate.worker(ATC_FAILPOINTS="reports.analyze.chunk2")
 
@@ -120,10 +120,16 @@ def test_a_worker_killed_mid_analysis_is_resumed_from_its_checkpoint(
             id=f"report-resumed-{uuid.uuid4().hex[:6]}", task_queue=estate.queue,
         )  # fmt: skip
         assert await asyncio.to_thread(first.proc.wait, 180) == 137  # died inside the activity
+        died = time.monotonic()
         estate.worker()
-        return await handle.result()
+        result = await handle.result()
+        delivered.append(time.monotonic() - died)
+        return result
 
+    delivered: list[float] = []
     result = asyncio.run(go())
+    with capsys.disabled():
+        print(f"\nreport resumed and delivered {delivered[0]:.1f} s after its worker died")
     assert result.status == "delivered" and result.chunks == 3
     assert result.analyze_attempt == 2 and result.resumed_from == 2
     out = Path(result.out_dir or "")
