@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.runtime import (
@@ -131,3 +132,55 @@ async def connect(settings: Settings, *, within_s: float = RECONNECT_S) -> Clien
                 ) from None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def connection_material(settings: Settings) -> dict[str, Any]:
+    """What a process that cannot read atc's settings or files needs to connect as atc does.
+
+    For the isolated child that hosts drafted workflow code: it sees neither the
+    data directory nor the environment, so the parent hands over the address,
+    namespace, TLS material (PEM text) and API key. A workflow worker needs the
+    namespace's credentials whatever runs in it; give that worker a namespace
+    and key of its own, with no more rights than running workflows there.
+    """
+    tls = tls_config(settings)
+    material: dict[str, Any] = {
+        "address": settings.temporal_address,
+        "namespace": settings.temporal_namespace,
+        "tls": bool(tls),
+        "api_key": api_key(settings),
+    }
+    if isinstance(tls, TLSConfig):
+        material["tls"] = {
+            "ca": _text(tls.server_root_ca_cert),
+            "cert": _text(tls.client_cert),
+            "key": _text(tls.client_private_key),
+            "server_name": tls.domain,
+        }
+    return material
+
+
+def _text(pem: bytes | None) -> str | None:
+    return pem.decode("ascii") if pem else None
+
+
+async def connect_with(material: dict[str, Any]) -> Client:
+    """A client from :func:`connection_material` (no retries: the caller restarts)."""
+    tls = material.get("tls") or False
+    if isinstance(tls, dict):
+        tls = TLSConfig(
+            server_root_ca_cert=_bytes(tls.get("ca")),
+            domain=tls.get("server_name"),
+            client_cert=_bytes(tls.get("cert")),
+            client_private_key=_bytes(tls.get("key")),
+        )
+    return await Client.connect(
+        material["address"],
+        namespace=material["namespace"],
+        tls=tls,
+        api_key=material.get("api_key"),
+    )
+
+
+def _bytes(text: str | None) -> bytes | None:
+    return text.encode("ascii") if text else None

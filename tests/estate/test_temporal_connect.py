@@ -28,7 +28,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from copilot.config import Settings
 from copilot.errors import ConfigError, TemporalError
 from copilot.estate.logs import ActivityLogInterceptor, JsonFormatter
-from copilot.temporal_connect import connect, tls_config
+from copilot.temporal_connect import connect, connect_with, connection_material, tls_config
 from tests.estate.tls import Pem, TlsProxy, make_ca, make_server_cert
 from tests.workflows.devserver import ROOT, DevServer, WorkerProcess, dev_server, free_port
 
@@ -84,6 +84,31 @@ def test_a_wrong_ca_fails_at_once_with_one_line(proxy: TlsProxy, certs: Certs) -
         asyncio.run(connect(_tls_settings(proxy, certs.other_ca.cert), within_s=60))
     assert "\n" not in caught.value.line()
     assert "certificate" in caught.value.line().lower()
+
+
+def test_a_process_without_the_settings_connects_from_the_handed_over_material(
+    proxy: TlsProxy, certs: Certs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The isolated drafted-workflow child cannot read the CA file: it gets the PEM text."""
+    monkeypatch.setenv("ATC_TEST_TEMPORAL_KEY", "k-123")
+    right = connection_material(
+        _tls_settings(proxy, certs.ca.cert, temporal_api_key_env="ATC_TEST_TEMPORAL_KEY")
+    )
+    wrong = connection_material(_tls_settings(proxy, certs.other_ca.cert))
+    assert right["api_key"] == "k-123" and "BEGIN CERTIFICATE" in right["tls"]["ca"]
+    json.dumps(right)  # it crosses into the child as a file
+
+    async def namespace_of(material: dict) -> str:
+        client = await connect_with(json.loads(json.dumps(material)))
+        return client.namespace
+
+    assert asyncio.run(namespace_of(right)) == "default"
+    with pytest.raises(Exception, match="(?i)certificate|tls|handshake|transport"):
+        asyncio.run(asyncio.wait_for(namespace_of(wrong), 30))
+    plain = connection_material(Settings(temporal_address="127.0.0.1:7233"))
+    assert plain == {
+        "address": "127.0.0.1:7233", "namespace": "default", "tls": False, "api_key": None,
+    }  # fmt: skip
 
 
 def test_the_worker_command_exits_1_with_one_line_on_a_wrong_ca(

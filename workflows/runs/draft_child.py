@@ -2,8 +2,9 @@
 
 ``python -I -m workflows.runs.draft_child CONFIG.json`` (working directory:
 the child's own). CONFIG holds the re-rendered, hash-checked code, the
-version's workflow type and task queue, and the Temporal address: no key,
-no token, no data directory (those are hidden from this process). It
+version's workflow type and task queue, and the Temporal connection (address,
+namespace and, for a TLS cluster or Temporal Cloud, its credentials, deleted
+once read): no gateway key, no token, no data directory (those are hidden). It
 registers the workflow only, never an activity, so drafted code can reach
 nothing but Temporal: every call it asks for is an activity task that the
 trusted activity worker runs, or refuses.
@@ -25,9 +26,9 @@ import time
 from pathlib import Path
 
 from temporalio import workflow
-from temporalio.client import Client
 from temporalio.worker import Worker
 
+from copilot.temporal_connect import connect_with
 from workflows.drafts.worker import load_draft_module
 
 NAMESPACES = ("user", "net", "mnt", "pid", "ipc", "uts")
@@ -57,7 +58,7 @@ def _should_stop(workdir: Path) -> bool:
 async def serve(cfg: dict, workdir: Path) -> None:
     draft = load_draft_module(cfg["code"], workdir / "module")
     rename_workflow(draft.workflow_class, cfg["workflow_type"])
-    client = await Client.connect(cfg["address"], namespace=cfg["namespace"])
+    client = await connect_with(cfg["connection"])
     worker = Worker(client, task_queue=cfg["task_queue"], workflows=[draft.workflow_class])
     async with worker:
         (workdir / "ready").write_text(json.dumps(_seen()), encoding="utf-8")
@@ -67,7 +68,9 @@ async def serve(cfg: dict, workdir: Path) -> None:
 
 def main(argv: list[str]) -> int:
     workdir = Path.cwd()
-    cfg = json.loads((workdir / argv[0]).read_text(encoding="utf-8"))
+    config = workdir / argv[0]
+    cfg = json.loads(config.read_text(encoding="utf-8"))
+    config.unlink()  # it may hold the namespace's credentials: gone once read
     asyncio.run(serve(cfg, workdir))
     return 0
 

@@ -41,6 +41,7 @@ from copilot.drafting.store import DraftStore
 from copilot.runs.approved import ApprovedVersion, servable_versions
 from copilot.scopes import load_catalog
 from copilot.scopes.client import GatewaySettings
+from copilot.temporal_connect import connection_material
 from workflows.drafting.starter import connect
 from workflows.drafts.activities import GatewayActivities
 from workflows.runs.drafted import DraftedChild
@@ -89,10 +90,8 @@ class RunsWorker:
         self.client, self.settings, self.gw, self.root = client, settings, gw, root
         self.store = DraftStore.in_data_dir(settings.data_dir)
         self.served: dict[str, Served] = {}
-        self.connect = {
-            "address": settings.temporal_address,
-            "namespace": settings.temporal_namespace,
-        }
+        # The isolated child sees no settings or files: it gets the connection itself.
+        self.connect = {"connection": connection_material(settings)}
 
     async def refresh(self) -> None:
         """Serve what verifies now; stop what no longer does."""
