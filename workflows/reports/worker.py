@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from copilot.config import Settings, load_settings
+from copilot.estate.logs import ActivityLogInterceptor, log_json_to_stderr
 from copilot.temporal_connect import connect
 from workflows.reports.activities import ReportActivities
 from workflows.reports.workflows import LogAnalysisWorkflow
@@ -41,6 +42,7 @@ def reports_worker(
         activity_executor=executor,
         max_concurrent_activities=MAX_ACTIVITY_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=GRACEFUL_SHUTDOWN_S),
+        interceptors=[ActivityLogInterceptor()],
     )
 
 
@@ -59,6 +61,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
 
 
 async def serve(settings: Settings) -> None:
+    """Run the worker until SIGTERM or SIGINT; logs are JSON lines on stderr."""
+    log_json_to_stderr()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -38,6 +38,7 @@ from temporalio.worker import Worker
 
 from copilot.config import Settings, load_settings
 from copilot.drafting.store import DraftStore
+from copilot.estate.logs import ActivityLogInterceptor, log_json_to_stderr
 from copilot.runs.approved import ApprovedVersion, servable_versions
 from copilot.scopes import load_catalog
 from copilot.scopes.client import GatewaySettings
@@ -122,6 +123,7 @@ class RunsWorker:
             task_queue=queue,
             activities=[version_activities(approved, self.gw).call_operation],
             graceful_shutdown_timeout=timedelta(seconds=GRACEFUL_SHUTDOWN_S),
+            interceptors=[ActivityLogInterceptor()],
         )
         return Served(approved, child, worker, asyncio.create_task(worker.run()))
 
@@ -166,7 +168,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    log_json_to_stderr()
     settings = load_settings()
     print(
         f"atc runs worker: {settings.temporal_address} namespace {settings.temporal_namespace} "
