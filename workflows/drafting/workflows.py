@@ -216,7 +216,8 @@ class ReviewWorkflow:
         try:
             latest = await self._record(decision)
         finally:
-            self._deciding = False
+            # A comment recorded meanwhile must not clear the mark of a decision in flight.
+            self._deciding = self._deciding and not final
         entry = asdict(decision)
         entry["at"] = workflow.now().isoformat()
         self._state.decisions.append(entry)
