@@ -11,18 +11,16 @@ checkpoint on the next worker.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from copilot.config import Settings, load_settings
-from copilot.estate.logs import ActivityLogInterceptor, log_json_to_stderr
+from copilot.config import Settings
+from copilot.estate.logs import ActivityLogInterceptor
 from copilot.temporal_connect import connect
+from workflows.process import serve_until_signalled, worker_main
 from workflows.reports.activities import ReportActivities
 from workflows.reports.workflows import LogAnalysisWorkflow
 
@@ -62,32 +60,18 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
 
 async def serve(settings: Settings) -> None:
     """Run the worker until SIGTERM or SIGINT; logs are JSON lines on stderr."""
-    log_json_to_stderr()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run_worker(settings, stop=stop)
+    await serve_until_signalled(run_worker, settings)
 
 
 def main() -> None:
-    settings = load_settings()
-    print(
-        f"atc reports worker: {settings.temporal_address} namespace "
-        f"{settings.temporal_namespace} task queue {settings.reports_task_queue}",
-        flush=True,
+    worker_main(
+        "atc reports worker",
+        lambda s: (
+            f"{s.temporal_address} namespace {s.temporal_namespace} "
+            f"task queue {s.reports_task_queue}"
+        ),
+        run_worker,
     )
-    code = 0
-    try:
-        asyncio.run(serve(settings))
-    except Exception as exc:  # noqa: BLE001 - report, then exit through os._exit
-        print(f"TemporalError: the reports worker stopped: {exc}", file=sys.stderr)
-        code = 1
-    print("atc reports worker: stopped", flush=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # temporalio's native threads may crash interpreter teardown (sdk-python#300).
-    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -57,26 +57,9 @@ def run_attributes(approved: ApprovedVersion, requested_by: str) -> TypedSearchA
 
 async def ensure_run_attributes(client: Any, namespace: str) -> bool:
     """Register the runs' search attributes if missing; False when the server refuses."""
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import (
-        AddSearchAttributesRequest,
-        ListSearchAttributesRequest,
-    )
+    from workflows.search_attributes import register
 
-    wanted = {name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in KEYWORD_ATTRIBUTES}
-    wanted.update({name: IndexedValueType.INDEXED_VALUE_TYPE_INT for name in INT_ATTRIBUTES})
-    try:
-        listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=namespace)
-        )
-        missing = {k: v for k, v in wanted.items() if k not in listed.custom_attributes}
-        if missing:
-            await client.operator_service.add_search_attributes(
-                AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
-            )
-    except Exception:  # noqa: BLE001 - any refusal means: runs publish memo only
-        return False
-    return True
+    return await register(client, namespace, KEYWORD_ATTRIBUTES, INT_ATTRIBUTES)
 
 
 def status_task_queues(settings: Any) -> list[str]:

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,15 +34,16 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from copilot.config import Settings, load_settings
+from copilot.config import Settings
 from copilot.drafting.store import DraftStore
-from copilot.estate.logs import ActivityLogInterceptor, log_json_to_stderr
+from copilot.estate.logs import ActivityLogInterceptor
 from copilot.runs.approved import ApprovedVersion, servable_versions
 from copilot.scopes import load_catalog
 from copilot.scopes.client import GatewaySettings
 from copilot.temporal_connect import connection_material
 from workflows.drafting.starter import connect
 from workflows.drafts.activities import GatewayActivities
+from workflows.process import serve_until_signalled, worker_main
 from workflows.runs.drafted import DraftedChild
 from workflows.runs.gateway import Gateway, gateway
 from workflows.runs.shared import READY, ensure_run_attributes
@@ -160,37 +159,19 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def serve(settings: Settings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run_worker(settings, stop)
+    """Run both halves until SIGTERM or SIGINT; logs are JSON lines on stderr."""
+    await serve_until_signalled(run_worker, settings)
 
 
-def main() -> int:
-    log_json_to_stderr()
-    settings = load_settings()
-    print(
-        f"atc runs worker: {settings.temporal_address} namespace {settings.temporal_namespace} "
-        f"queues {settings.runs_task_queue}.*",
-        flush=True,
+def main() -> None:
+    worker_main(
+        "atc runs worker",
+        lambda s: (
+            f"{s.temporal_address} namespace {s.temporal_namespace} queues {s.runs_task_queue}.*"
+        ),
+        run_worker,
     )
-    try:
-        asyncio.run(serve(settings))
-    except Exception as exc:  # noqa: BLE001 - report, then exit through os._exit
-        print(f"TemporalError: the runs worker stopped: {exc}", file=sys.stderr)
-        return 1
-    print("atc runs worker: stopped", flush=True)
-    return 0
 
 
 if __name__ == "__main__":
-    import os
-
-    code = 1
-    try:
-        code = main()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)  # temporalio's native threads may crash interpreter teardown
+    main()

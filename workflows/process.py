@@ -1,0 +1,49 @@
+"""What every atc worker process shares: run until SIGTERM/SIGINT, then exit cleanly.
+
+``python -m workflows.<kind>.worker`` for each kind calls :func:`worker_main`
+with its name, a line saying where it connects, and its ``run_worker(settings,
+stop)``. Signals set ``stop``, so the worker shuts down gracefully (running
+activities may finish); logs go to stderr as JSON lines; the process ends with
+``os._exit`` after flushing, because temporalio's native threads may crash
+interpreter teardown (sdk-python#300) and turn a clean stop into exit 134.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from copilot.config import Settings, load_settings
+from copilot.estate.logs import log_json_to_stderr
+
+RunWorker = Callable[..., Awaitable[Any]]
+
+
+async def serve_until_signalled(run_worker: RunWorker, settings: Settings) -> None:
+    """``run_worker(settings, stop=...)`` until SIGTERM or SIGINT sets ``stop``."""
+    log_json_to_stderr()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run_worker(settings, stop=stop)
+
+
+def worker_main(name: str, where: Callable[[Settings], str], run_worker: RunWorker) -> None:
+    """The process entry point of worker ``name`` (``atc worker``, ``atc runs worker``...)."""
+    settings = load_settings()
+    print(f"{name}: {where(settings)}", flush=True)
+    code = 0
+    try:
+        asyncio.run(serve_until_signalled(run_worker, settings))
+    except Exception as exc:  # noqa: BLE001 - report, then exit through os._exit
+        print(f"TemporalError: {name} stopped: {exc}", file=sys.stderr)
+        code = 1
+    print(f"{name}: stopped", flush=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
