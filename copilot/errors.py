@@ -1,9 +1,10 @@
 """The one exception tree of atc.
 
 Every error atc raises on purpose derives from :class:`AtcError` and carries the
-CLI exit code of the contract in DESIGN.md: 1 unexpected failure, 2 bad usage or
-bad input, 3 a policy said no. The CLI prints ``Name: message`` and exits with
-``exit_code``; ``--json`` prints ``{"ok": false, "error": "Name: message"}``.
+CLI exit code of the contract in docs/architecture.md, 'Command-line contract':
+1 unexpected failure, 2 bad usage or bad input, 3 a policy said no. The CLI prints
+``Name: message`` and exits with ``exit_code``; ``--json`` prints
+``{"ok": false, "error": "Name: message"}``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ the whole series, its scale 1.4826 x the MAD of that slot (a robust standard
 deviation; NaN values are ignored). The slot depends on how much data there is:
 
 - ``hour_of_week`` (168 slots) with at least 14 days, so every slot has two
-  weeks behind it — the weekly seasonal median THROTTLING.md recommends;
+  weeks behind it — the weekly seasonal median (docs/throttling.md, 'Health
+  baseline');
 - ``hour_of_day_daytype`` (24 hours x weekday/weekend) with under 14 days but
   at least two weekdays and two weekend days, so a quiet weekend is not a drop
   and a busy Monday not a burst;

@@ -8,8 +8,8 @@ the classes are disjoint:
   fault (``policies.ratelimit.SpikeArrestViolation``/``QuotaViolation``, or
   the bare fault name a MessageLogging template may log), whatever the status:
   Apigee Edge reports a QuotaViolation as HTTP 500 unless the organisation
-  enables ``features.isHTTPStatusTooManyRequestEnabled`` (APIGEE.md, Quota
-  policy). Also a 429 raised by a policy (fault policy set, target never
+  enables ``features.isHTTPStatusTooManyRequestEnabled`` (docs/apigee.md,
+  'Throttling policies'). Also a 429 raised by a policy (fault policy set, target never
   reached) with no fault code logged, and a 500 with no fault code from a
   policy whose name says it throttles (``spike``, ``quota``, ``ratelimit``);
 - ``E4XX`` / ``E5XX``: every other 4xx / 5xx status, so an Edge quota 500 never
@@ -18,7 +18,7 @@ the classes are disjoint:
 and ``backend_429`` marks a target that answered 429 on a request the gateway
 did not throttle, whatever status the client then got (usually 429, so it is
 also inside ``E4XX``). Backend 429s and 5xx are capacity signals; gateway 429s
-are censored demand (THROTTLING.md).
+are censored demand (docs/throttling.md, 'Demand with retries collapsed').
 """
 
 from __future__ import annotations

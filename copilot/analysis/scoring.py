@@ -23,8 +23,8 @@ larger of the slot's median share and the median over the slot's hours of each
 hour's pooled share (5xx / requests in that hour): the median share of sparse
 minutes is 0, and an incident confined to one day moves neither median.
 
-A minute is flagged when its score exceeds ``threshold`` (3.5, THROTTLING.md,
-"Forecasting and anomaly anchors"); a 5xx minute also needs ``min_errors``.
+A minute is flagged when its score exceeds ``threshold`` (3.5, docs/throttling.md,
+'Health baseline'); a 5xx minute also needs ``min_errors``.
 """
 
 from __future__ import annotations

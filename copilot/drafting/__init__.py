@@ -1,6 +1,6 @@
 """AI workflow drafts: WorkflowSpec, planners, the trusted renderer, validation, dry runs, review.
 
-The flow (DESIGN.md decisions 1-5):
+The flow (docs/architecture.md, 'Flow of data' and the decisions after it):
 
 1. A planner turns a request in words into a :class:`~copilot.drafting.spec.WorkflowSpec`
    (JSON, never code): :class:`~copilot.drafting.openai_planner.OpenAIPlanner` for any

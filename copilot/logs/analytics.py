@@ -1,6 +1,6 @@
 """Apigee analytics export records: CSV (``,``/``|``/tab, optional gzip) and JSON lines.
 
-The Data Export / BigQuery shape (APIGEE.md, "Data export"): one record per
+The Data Export / BigQuery shape (docs/apigee.md, 'Data export'): one record per
 request with Apigee's analytics field names. Column order, extra columns and
 missing optional columns are tolerated; a headerless CSV is read when the
 column list is given. CSV is parsed by Arrow in blocks, so memory stays flat

@@ -4,7 +4,7 @@ The payload is the team's template: flat ``jsonPayload`` keys holding flow
 variables as strings, or ``textPayload`` when the message is not JSON. The
 entry's ``timestamp`` (RFC 3339) is the request time when the payload has
 none of its own. Entries come one per line or as one JSON array (a console
-export). APIGEE.md, "MessageLogging shapes"; Google's apigee-samples
+export). docs/apigee.md, 'MessageLogging shapes'; Google's apigee-samples
 ``cloud-logging`` proxy; Google SecOps' gcp-apigee-x parser page.
 """
 

@@ -1,7 +1,7 @@
 """Render drawn requests (:class:`~copilot.logs.sample_draws.Rows`) as Apigee export columns.
 
 Field names are Apigee's analytics names (copilot.logs.fields.ANALYTICS_FIELDS
-and APIGEE.md "Analytics records"); dimensions Apigee could not resolve are
+and docs/apigee.md, 'Analytics records'); dimensions Apigee could not resolve are
 ``(not set)``, and values that do not exist (no target call, no fault) are null.
 """
 

@@ -7,8 +7,8 @@ product) -> SA-PerApp (catalog, keyed on client_id, so after verification).
 Rejected requests never reach the target.
 
 SpikeArrest with ``UseEffectiveCount=true`` is modelled as a sliding count
-over the rate's period across message processors (APIGEE.md, "Throttling
-policies"): with a rate of ``Npm`` at most N requests pass in any 60 s.
+over the rate's period across message processors (docs/apigee.md,
+'Throttling policies'): with a rate of ``Npm`` at most N requests pass in any 60 s.
 """
 
 from __future__ import annotations

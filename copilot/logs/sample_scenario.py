@@ -66,7 +66,7 @@ class Backend:
     Load is the mean rate of requests reaching the target over the trailing
     ``load_window_s`` seconds. At the knee median target latency is 1.5x its
     healthy value and about 1% of calls fail with 5xx; below 0.75x of it the
-    backend is healthy (THROTTLING.md, "Capacity knee").
+    backend is healthy (docs/throttling.md, 'Capacity knee').
     """
 
     proxy: str

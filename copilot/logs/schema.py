@@ -82,7 +82,8 @@ NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 DTYPES: dict[str, str] = {c.name: c.dtype for c in COLUMNS}
 REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 
-# Fault codes of the gateway's own throttling policies (APIGEE.md "Throttling policies").
+# Fault codes of the gateway's own throttling policies
+# (docs/apigee.md, 'Throttling policies').
 SPIKE_ARREST_FAULT = "policies.ratelimit.SpikeArrestViolation"
 QUOTA_FAULT = "policies.ratelimit.QuotaViolation"
 GATEWAY_THROTTLE_FAULTS = (SPIKE_ARREST_FAULT, QUOTA_FAULT)

@@ -5,8 +5,9 @@ placeholders; atc turns it into a regular expression (a placeholder between
 double quotes takes anything but a quote, elsewhere anything but whitespace).
 With ``<FormatMessage>true</FormatMessage>`` Apigee adds an RFC 5424 header
 (priority, version, timestamp, host, app, procid, msgid, structured data);
-RFC 3164 headers and bare messages are accepted too. APIGEE.md, "MessageLogging
-shapes"; cloud.google.com/apigee/docs/api-platform/reference/policies/message-logging-policy.
+RFC 3164 headers and bare messages are accepted too. See docs/apigee.md,
+'MessageLogging shapes', and
+cloud.google.com/apigee/docs/api-platform/reference/policies/message-logging-policy.
 """
 
 from __future__ import annotations

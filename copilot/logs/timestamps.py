@@ -1,6 +1,6 @@
 """Timestamp encodings seen in Apigee logs, parsed to UTC milliseconds.
 
-Accepted (APIGEE.md, "Data export"): epoch milliseconds (raw records hold the
+Accepted (docs/apigee.md, 'Data export'): epoch milliseconds (raw records hold the
 ``*_timestamp`` fields as int64 epoch ms), epoch seconds or microseconds (told
 apart by magnitude), ISO-8601 / RFC 3339 with ``Z`` or an offset, and
 BigQuery's ``YYYY-MM-DD HH:MM:SS[.fff] UTC``. A time without a zone is UTC,

@@ -14,7 +14,7 @@ Records are pyarrow tables or pandas frames with Apigee's export field names
 (``copilot.logs.sample.EXPORT_COLUMNS``), given one at a time or as an iterable
 of chunks. Every writer is vectorised (pyarrow kernels build whole columns of
 text), and the output depends only on the records, so it is reproducible.
-APIGEE.md, "Analytics records" and "MessageLogging shapes".
+See docs/apigee.md, 'Analytics records' and 'MessageLogging shapes'.
 """
 
 from __future__ import annotations

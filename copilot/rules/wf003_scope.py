@@ -1,8 +1,8 @@
 """WF003 out-of-scope: every call is granted by the chosen scopes (Apigee's matching).
 
-The static lock of DESIGN.md decision 3: :func:`copilot.scopes.check_operation`
-grants an operation only when an API product of a granted scope allows its
-method on every concrete path of its template.
+The static lock of docs/architecture.md, 'Three locks on scope':
+:func:`copilot.scopes.check_operation` grants an operation only when an API product of a
+granted scope allows its method on every concrete path of its template.
 """
 
 from __future__ import annotations

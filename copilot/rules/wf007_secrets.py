@@ -1,7 +1,8 @@
-"""WF007 secrets: no credentials in inputs, values or code literals (DESIGN.md decision 4).
+"""WF007 secrets: no credentials in inputs, values or code literals.
 
-Workflows carry key *references*; the gateway activity mints a short-lived
-token itself. A secret in a spec would land in workflow history in clear.
+Workflows carry key *references* (docs/architecture.md, 'Secrets never in payloads');
+the gateway activity mints a short-lived token itself. A secret in a spec would land in
+workflow history in clear.
 """
 
 from __future__ import annotations

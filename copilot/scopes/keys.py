@@ -1,10 +1,11 @@
 """Signing keys by reference, public keys from a JWKS, and demo key generation.
 
-Workflows carry a key *reference*, never key material (DESIGN.md decision 4):
-``file:/path/key.pem`` (or a bare path), ``env:VAR_NAME`` (the variable
-holds the PEM) or ``kid:KEY_ID`` (a key of the local key directory). The activity resolves the reference and mints the token.
-Key ids are RFC 7638 JWK thumbprints of the public key, so the JWKS written
-beside a key and any token signed with it agree without configuration.
+Workflows carry a key *reference*, never key material (docs/architecture.md, 'Secrets
+never in payloads'): ``file:/path/key.pem`` (or a bare path), ``env:VAR_NAME`` (the
+variable holds the PEM) or ``kid:KEY_ID`` (a key of the local key directory). The
+activity resolves the reference and mints the token. Key ids are RFC 7638 JWK
+thumbprints of the public key, so the JWKS written beside a key and any token signed
+with it agree without configuration.
 """
 
 from __future__ import annotations

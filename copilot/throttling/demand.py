@@ -1,12 +1,12 @@
 """Demand, not just served traffic: gateway 429s are demand the current limits cut off.
 
 Every request the gateway's own SpikeArrest or Quota refused
-(``copilot.analysis.outcomes``: fault code, or an Edge quota 500) was an
-attempt: it counts as demand. A client that was refused and tries again within
-``RETRY_MS`` (2 s, THROTTLING.md) is retrying the same demand, so the retry is
-*collapsed* into the first attempt. Only identified clients are collapsed: the
-anonymous ``(not set)`` bucket mixes many callers. Backend 429s and 5xx are
-capacity signals, kept for the knee, not demand.
+(``copilot.analysis.outcomes``: fault code, or an Edge quota 500) was an attempt: it
+counts as demand. A client that was refused and tries again within ``RETRY_MS`` (2 s,
+docs/throttling.md, 'Demand with retries collapsed') is retrying the same demand, so the
+retry is *collapsed* into the first attempt. Only identified clients are collapsed: the
+anonymous ``(not set)`` bucket mixes many callers. Backend 429s and 5xx are capacity
+signals, kept for the knee, not demand.
 
 An app that the current limits refuse often while it behaves normally (not
 abusive) is flagged "limit likely too tight".

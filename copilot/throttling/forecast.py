@@ -7,8 +7,8 @@ methods, all in numpy:
 - ``seasonal_naive`` (the baseline): the same hour one season ago, repeated;
 - ``seasonal_median``: the median of the same hour over the last seasons (up
   to 7), and with a daily season only over days of the same type
-  (weekday/weekend) when there are any — THROTTLING.md's anchor: a weekly
-  seasonal median is hard to beat (Kaggle Web Traffic);
+  (weekday/weekend) when there are any — a weekly seasonal median is hard to
+  beat (Kaggle Web Traffic; docs/throttling.md, 'Forecast anchor');
 - ``holt_winters``: additive level + damped trend + seasonal terms, the
   smoothing constants picked on a small grid by one-step error.
 

@@ -1,8 +1,8 @@
 """Healthy vs degraded time, and the windows excluded from the statistics.
 
 Degraded minutes come from the analysis's robust seasonal baseline (same
-slot median + 1.4826 x MAD, modified z-score > 3.5, THROTTLING.md "A sound
-method" step 3): its anomaly windows on ``error_rate`` (5xx share) and
+slot median + 1.4826 x MAD, modified z-score > 3.5, docs/throttling.md,
+'Health baseline'): its anomaly windows on ``error_rate`` (5xx share) and
 ``latency_p95``, whose hysteresis and minimum length keep a single noisy minute
 out. Per proxy, those windows and the request surges that overlap them form
 one *incident* window. A request surge driven mostly by an abusive client is

@@ -1,6 +1,6 @@
 """The capacity knee of a proxy's backend: the throughput above which it degrades.
 
-THROTTLING.md ("A sound method", step 4): the lowest throughput bin where the
+docs/throttling.md, 'Capacity knee': the lowest throughput bin where the
 median latency exceeds ~1.5x its healthy value or the 5xx share exceeds ~1 %.
 Throughput is the requests per minute the gateway let through (its own
 SpikeArrest/Quota refusals never reach the backend); latency is the target's

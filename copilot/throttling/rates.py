@@ -3,12 +3,13 @@
 SpikeArrest ``<Rate>`` is ``Nps`` or ``Npm`` with N a positive integer
 (docs.apigee.com/api-platform/reference/policies/spike-arrest-policy); its
 smoothing enforces one request per ``period / N`` with a burst allowance of
-about a tenth of the rate (APIGEE.md, "Throttling policies": fault text
+about a tenth of the rate (docs/apigee.md, 'Throttling policies': fault text
 ``messagesPerPeriod=300 ... maxBurstMessageCount=30``). Quota ``<TimeUnit>``
 is one of minute, hour, day, week, month and ``type`` one of calendar,
 rollingwindow, flexi or absent (the default, reset at the top of the unit)
 (cloud.google.com/apigee/docs/api-platform/reference/policies/quota-policy).
-apigeelint does not check these values (APIGEE.md), so atc does, here.
+apigeelint does not check these values (docs/apigee.md, 'Throttling policies'),
+so atc does, here.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ arrival order) and returns a boolean mask of the requests the policy would
 have rejected. ``keys`` (optional, one int per request) give the policy's
 ``<Identifier>``: each key has its own counter.
 
-SpikeArrest (APIGEE.md, "Throttling policies"; docs.apigee.com/api-platform/
+SpikeArrest (docs/apigee.md, 'Throttling policies'; docs.apigee.com/api-platform/
 reference/policies/spike-arrest-policy):
 
 - ``UseEffectiveCount`` false: *smoothing*. ``Npm`` admits one request per
@@ -16,7 +16,7 @@ reference/policies/spike-arrest-policy):
   theoretical arrival time ``TAT``; admit when ``t >= TAT - (B-1) I``, then
   ``TAT = max(TAT, t) + I``) in integer time scaled by N, so it is exact.
 - ``UseEffectiveCount`` true: a *sliding count* across message processors, at
-  most N admitted in any period (1 s or 60 s) — how APIGEE.md describes it and
+  most N admitted in any period (1 s or 60 s) — how docs/apigee.md describes it and
   how the sample generator enforces it.
 
 Quota lives in :mod:`copilot.throttling.replay_quota` and shares the sliding

@@ -7,8 +7,9 @@ end Sunday midnight GMT, months at the month's start; ``flexi`` starts a window
 at a key's first request; ``rollingwindow`` counts the admitted requests of the
 trailing interval (the sliding count of :mod:`copilot.throttling.replay`). A
 rejected request does not count. Quotas count synchronously here (Apigee's
-asynchronous counter can overshoot a little: APIGEE.md). Apigee keeps a quota
-counter per proxy ("Quotas apply to individual API proxies").
+asynchronous counter can overshoot a little: docs/apigee.md, 'Throttling
+policies'). Apigee keeps a quota counter per proxy ("Quotas apply to individual
+API proxies").
 """
 
 from __future__ import annotations

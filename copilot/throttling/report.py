@@ -3,9 +3,10 @@
 Every :class:`Suggestion` carries its value, the statistics behind it, the
 excluded windows that touched it, the replay of history through it, a
 confidence, a one- or two-sentence rationale, the current limit it replaces
-when known, and a rollout note (dark-launch first: THROTTLING.md, Stripe's
-practice; Apigee sets ``ratelimit.<policy>.failed`` when a limit trips even
-with ``continueOnError="true"``).
+when known, and a rollout note (dark-launch first: docs/throttling.md,
+'Rollout advice', after Stripe's practice; Apigee sets
+``ratelimit.<policy>.failed`` when a limit trips even with
+``continueOnError="true"``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Replay a limit over the requests it would see; find the least rate that keeps 99.9 %.
 
-THROTTLING.md ("A sound method", step 5): replay history through the
+docs/throttling.md, 'Sizing by replay': replay history through the
 simulator and raise the rate until at most 0.1 % of healthy legitimate requests
 would be rejected. A :class:`Stream` is what one policy sees: the demand
 (retries collapsed) on its proxy, or one client's, with which requests are

@@ -1,15 +1,15 @@
 """The per-proxy SpikeArrest: below the knee, above legitimate peaks, proven by replay.
 
-THROTTLING.md ("A sound method", step 5): rate = min(0.8 x knee, forecast
-peak x headroom), then replay history and raise it until at most 0.1 % of
-healthy legitimate requests would be rejected; when the knee binds first, the
-answer is "capacity, not throttling". The mode follows the traffic: smoothing
-(``UseEffectiveCount`` false) spaces requests evenly and protects the backend
-best, so it is kept unless it needs more than 1.25x the rate the sliding count
-(``UseEffectiveCount`` true) needs — bursty traffic, where THROTTLING.md
-prefers ``pm`` + ``UseEffectiveCount``. A smoothed rate of 10 requests/s or
-more is written in ``ps`` when that passes replay too (its burst bucket is a
-tenth of a second's worth, not six seconds'); otherwise ``pm``.
+docs/throttling.md, 'Proxy SpikeArrest' and 'Sizing by replay': rate = min(0.8 x
+knee, forecast peak x headroom), then replay history and raise it until at most
+0.1 % of healthy legitimate requests would be rejected; when the knee binds
+first, the answer is "capacity, not throttling". The mode follows the traffic:
+smoothing (``UseEffectiveCount`` false) spaces requests evenly and protects the
+backend best, so it is kept unless it needs more than 1.25x the rate the sliding
+count (``UseEffectiveCount`` true) needs — bursty traffic, where
+docs/throttling.md prefers ``pm`` + ``UseEffectiveCount``. A smoothed rate of 10
+requests/s or more is written in ``ps`` when that passes replay too (its burst
+bucket is a tenth of a second's worth, not six seconds'); otherwise ``pm``.
 """
 
 from __future__ import annotations

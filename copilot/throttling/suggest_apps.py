@@ -1,6 +1,6 @@
 """Per-app SpikeArrest and Quota, from each app's own history or its cohort's.
 
-THROTTLING.md ("A sound method", step 6): an app's SpikeArrest is the 90th
+docs/throttling.md, 'App limits': an app's SpikeArrest is the 90th
 percentile of its daily busiest minute x headroom (x its forecast growth when
 it is a top app), raised until replay rejects at most 0.1 % of its healthy
 requests, and capped by the proxy's rate (its Quota: :mod:`copilot.throttling.suggest_quotas`).

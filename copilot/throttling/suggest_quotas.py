@@ -1,6 +1,6 @@
 """Per-app Quotas, from each app's own history or its cohort's.
 
-THROTTLING.md ("A sound method", step 6): the most an app sent in one interval
+docs/throttling.md, 'Quotas': the most an app sent in one interval
 (an hour, or a day for an app busy in fewer than four hours of the day) over
 normal periods, x its forecast growth x 1.5, rounded up to a tier, and raised
 until replay rejects at most 0.1 % of its healthy requests. ``rollingwindow``

@@ -1,8 +1,8 @@
 """End to end on loopback: gateway client -> gateway emulator -> mock backend.
 
-The three locks of DESIGN.md decision 3, observed over real HTTP: an in-scope
-call passes; an out-of-scope call is refused by the client before it leaves;
-the same call sent with the client's check bypassed is refused by the gateway.
+The three locks of docs/architecture.md, 'Three locks on scope', observed over real
+HTTP: an in-scope call passes; an out-of-scope call is refused by the client before it
+leaves; the same call sent with the client's check bypassed is refused by the gateway.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Sources: the table in cloud.google.com/apigee/docs/api-platform/publish/create-api-products
 ("Default behavior of resource paths", base path /v1/weatherapikey written /bp here)
 and the Edge Microgateway tests of apigee/microgateway-plugins
-(``lib/validateResourcePath.js``), as summarised in ../shared/APIGEE.md.
+(``lib/validateResourcePath.js``), as summarised in docs/apigee.md, 'Resource path
+matching'.
 """
 
 from __future__ import annotations
