@@ -23,6 +23,14 @@ from copilot.estate.logs import log_json_to_stderr
 RunWorker = Callable[..., Awaitable[Any]]
 
 
+async def poll_until_stopped(name: str, worker: Any, stop: asyncio.Event) -> None:
+    """Run ``worker`` until ``stop`` is set; leaving shuts it down gracefully."""
+    async with worker:
+        print(f"{name}: polling", flush=True)
+        await stop.wait()
+        print(f"{name}: stopping; running activities may finish", flush=True)
+
+
 async def serve_until_signalled(run_worker: RunWorker, settings: Settings) -> None:
     """``run_worker(settings, stop=...)`` until SIGTERM or SIGINT sets ``stop``."""
     log_json_to_stderr()

@@ -35,8 +35,7 @@ from copilot.config import Settings, load_settings
 from copilot.drafting.service import DraftJob, finish_report, granted_scopes, mined_context
 from copilot.errors import AtcError, InputError, LLMError, PolicyDenied, TemporalError
 from copilot.scopes import load_catalog
-from copilot.temporal_connect import RECONNECT_S, configure_runtime
-from copilot.temporal_connect import connect as shared_connect
+from copilot.temporal_connect import RECONNECT_S, connect
 from workflows.drafting.review_attrs import ensure_search_attributes
 from workflows.drafting.shared import (
     DEFAULT_REVIEW_TIMEOUT_S,
@@ -56,21 +55,6 @@ from workflows.drafting.shared import (
 
 T = TypeVar("T")
 TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
-
-
-def _core_logs_to_python() -> None:
-    """Send the SDK core's own log lines through Python logging (to stderr).
-
-    By default the core writes retries and warnings to stdout, which would
-    corrupt ``--json`` output; :func:`copilot.temporal_connect.configure_runtime`
-    forwards them (and adds metrics when configured).
-    """
-    configure_runtime(load_settings())
-
-
-async def connect(settings: Settings, *, within_s: float = RECONNECT_S) -> Client:
-    """A client for the configured cluster (TLS, API key), retried for ``within_s``."""
-    return await shared_connect(settings, within_s=within_s)
 
 
 async def with_reconnect(call: Callable[[], Awaitable[T]], *, within_s: float = RECONNECT_S) -> T:

@@ -25,7 +25,7 @@ from copilot.temporal_connect import connect
 from workflows.drafting.activities import DraftingActivities
 from workflows.drafting.review_attrs import ensure_search_attributes
 from workflows.drafting.workflows import DraftRequestWorkflow, ReviewWorkflow
-from workflows.process import serve_until_signalled, worker_main
+from workflows.process import poll_until_stopped, serve_until_signalled, worker_main
 
 MAX_ACTIVITY_THREADS = 8
 GRACEFUL_SHUTDOWN_S = 120.0
@@ -60,11 +60,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         worker = drafting_worker(
             client, DraftingActivities(settings), settings.temporal_task_queue, executor
         )
-        async with worker:
-            print("atc worker: polling", flush=True)
-            await stop.wait()
-            print("atc worker: stopping; running activities may finish", flush=True)
-        # Leaving the block shut the worker down gracefully.
+        await poll_until_stopped("atc worker", worker, stop)
 
 
 async def serve(settings: Settings) -> None:

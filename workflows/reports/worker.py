@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 from copilot.config import Settings
 from copilot.estate.logs import ActivityLogInterceptor
 from copilot.temporal_connect import connect
-from workflows.process import serve_until_signalled, worker_main
+from workflows.process import poll_until_stopped, serve_until_signalled, worker_main
 from workflows.reports.activities import ReportActivities
 from workflows.reports.workflows import LogAnalysisWorkflow
 
@@ -52,10 +52,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         worker = reports_worker(
             client, ReportActivities(settings), settings.reports_task_queue, executor
         )
-        async with worker:
-            print("atc reports worker: polling", flush=True)
-            await stop.wait()
-            print("atc reports worker: stopping; running activities may finish", flush=True)
+        await poll_until_stopped("atc reports worker", worker, stop)
 
 
 async def serve(settings: Settings) -> None:

@@ -29,7 +29,7 @@ from copilot.runs.approved import TYPE_PREFIX, approved_version
 from copilot.runs.inputs import check_inputs
 from copilot.runs.views import calls_made
 from copilot.scopes import load_catalog
-from workflows.drafting.starter import connect
+from copilot.temporal_connect import connect
 from workflows.drafts.shared import ApprovalDecision, StepStatus
 from workflows.runs.shared import (
     RUN_KIND,
