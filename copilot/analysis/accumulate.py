@@ -78,6 +78,8 @@ class Analyzer:
         self.app_seconds = SparseCounts()
         self.consumer_minutes = SparseCounts()  # (consumer, minute << 8 | outcome)
         self.proxy_latency = SparseCounts()  # (proxy, minute << 8 | coarse bucket)
+        self.outcome_totals = np.zeros(N_OUTCOMES, dtype=np.int64)
+        self.unlogged = {name: 0 for name in ("verb", "path", "status")}
 
     def add(self, chunk: pd.DataFrame) -> None:
         """Fold one canonical chunk into the aggregates."""
@@ -92,7 +94,16 @@ class Analyzer:
         self.first_ms = lo if self.first_ms is None else min(self.first_ms, lo)
         self.last_ms = hi if self.last_ms is None else max(self.last_ms, hi)
         self.consumers.add(view.consumer, view)
-        self.endpoints.add(view.endpoint, view)
+        self.outcome_totals += np.bincount(view.outcome, minlength=N_OUTCOMES)
+        for name, known in view.known.items():
+            self.unlogged[name] += int(known.size - np.count_nonzero(known))
+        # An endpoint needs a path: requests logged without one are in every other
+        # table but not here (never under a made-up path).
+        with_path = view.known["path"]
+        self.endpoints.add(
+            view.endpoint if with_path.all() else view.endpoint[with_path],
+            view if with_path.all() else view.subset(with_path),
+        )
         self.proxy_seconds.add_cells(view.proxy, view.second)
         self.app_seconds.add_cells(view.app, view.second)
         minute_cell = view.minute << MINUTE_SHIFT

@@ -8,7 +8,7 @@ sketch buckets and statuses become outcome codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from copilot.analysis.ids import Vocab, category_ids, tuple_ids
 from copilot.analysis.outcomes import outcome_codes
 from copilot.errors import InputError
 
+UNKNOWN_VERB = "(unknown)"  # the verb label of a request whose log has a path but no verb
 MAX_TEMPLATES = 20_000  # beyond this, new path templates share "{other}"
 # The canonical columns the analysis reads (copilot.logs.schema); others are ignored.
 COLUMNS_USED = (
@@ -67,10 +68,18 @@ class ChunkView:
     client: np.ndarray
     consumer: np.ndarray
     endpoint: np.ndarray
+    known: dict[str, np.ndarray]  # per nullable column (verb, path, status): logged or not
 
     @property
     def size(self) -> int:
         return int(self.ts_ms.size)
+
+    def subset(self, mask: np.ndarray) -> ChunkView:
+        """The rows where ``mask`` is true."""
+        arrays = {
+            f.name: getattr(self, f.name)[mask] for f in fields(self) if f.name != "known"
+        }
+        return ChunkView(**arrays, known={k: v[mask] for k, v in self.known.items()})
 
 
 def epoch_ms(ts: pd.Series) -> np.ndarray:
@@ -115,7 +124,7 @@ def prepare(chunk: pd.DataFrame, vocabs: Vocabs) -> tuple[ChunkView, int]:
     proxy = category_ids(chunk["proxy"], vocabs.proxy)
     app = category_ids(chunk["app"], vocabs.app)
     client = category_ids(chunk["client_id"], vocabs.client)
-    verb = category_ids(chunk["verb"], vocabs.verb)
+    verb = category_ids(chunk["verb"], vocabs.verb, missing=UNKNOWN_VERB)
     template = path_template_ids(chunk["path"], vocabs.template)
     consumer = tuple_ids(
         [proxy, app, client],
@@ -140,5 +149,10 @@ def prepare(chunk: pd.DataFrame, vocabs: Vocabs) -> tuple[ChunkView, int]:
         client=client,
         consumer=consumer,
         endpoint=endpoint,
+        known={
+            "verb": chunk["verb"].notna().to_numpy(),
+            "path": chunk["path"].notna().to_numpy(),
+            "status": chunk["status"].notna().to_numpy(),
+        },
     )
     return view, skipped

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from copilot.analysis import anomalies, rates, series
+from copilot.analysis import anomalies, notes, rates, series
 from copilot.analysis.result import KEYS, Analysis, TopConsumer
 
 if TYPE_CHECKING:
@@ -238,6 +238,7 @@ def build_analysis(an: Analyzer) -> Analysis:
     if an.detect_anomalies and not proxy_minutes.empty:
         found, seasonality = anomalies.detect(proxy_minutes, app_minutes)
     seconds = _seconds(an, labels) if an.keep_seconds else (None, None)
+    classes = notes.status_classes(an.outcome_totals)
     return Analysis(
         proxy_seconds=seconds[0],
         consumer_seconds=seconds[1],
@@ -252,4 +253,7 @@ def build_analysis(an: Analyzer) -> Analysis:
         top_consumers=_top_consumers(tables, an.records, an.top_n),
         seasonality=seasonality,
         endpoint_overflow=an.vocabs.template.overflowed > 0,
+        status_classes=classes,
+        notes=notes.accounting_notes(classes, an.unlogged, an.records),
+        unavailable=notes.unavailable(an.unlogged, an.records),
     )

@@ -1,6 +1,6 @@
 """What happened to each request: success, 4xx, 5xx or gateway throttling.
 
-Each row gets an *outcome code* ``class * 2 + backend_429`` (8 values), where
+Each row gets an *outcome code* ``class * 2 + backend_429`` (10 values), where
 the classes are disjoint:
 
 - ``OK``: status below 400;
@@ -14,6 +14,9 @@ the classes are disjoint:
   policy whose name says it throttles (``spike``, ``quota``, ``ratelimit``);
 - ``E4XX`` / ``E5XX``: every other 4xx / 5xx status, so an Edge quota 500 never
   counts as a backend failure;
+- ``UNKNOWN``: no status was logged (a MessageLogging template without
+  ``response.status.code``) and no throttling fault either: the request counts
+  in ``requests`` and in no error class;
 
 and ``backend_429`` marks a target that answered 429 on a request the gateway
 did not throttle, whatever status the client then got (usually 429, so it is
@@ -30,8 +33,8 @@ import pandas as pd
 
 from copilot.logs.schema import GATEWAY_THROTTLE_FAULTS
 
-OK, E4XX, E5XX, GATEWAY = 0, 1, 2, 3
-N_OUTCOMES = 8
+OK, E4XX, E5XX, GATEWAY, UNKNOWN = 0, 1, 2, 3, 4
+N_OUTCOMES = 10
 FIELDS = ("requests", "errors_4xx", "errors_5xx", "gateway_429", "backend_429")
 
 _THROTTLE_NAMES = {code.rsplit(".", 1)[-1] for code in GATEWAY_THROTTLE_FAULTS}
@@ -55,8 +58,8 @@ def _category_flags(series: pd.Series, predicate) -> tuple[np.ndarray, np.ndarra
 
 
 def outcome_codes(chunk: pd.DataFrame) -> np.ndarray:
-    """The outcome code (0..7) of every row of a canonical chunk, as int64."""
-    status = chunk["status"].to_numpy(dtype=np.int16)
+    """The outcome code (0..9) of every row of a canonical chunk, as int64."""
+    status = chunk["status"].to_numpy(dtype=np.int16, na_value=0)
     target = chunk["target_status"]
     target_status = target.to_numpy(dtype=np.int16, na_value=0)
     fault_throttle, no_code = _category_flags(chunk["fault_code"], is_throttle_fault)
@@ -70,6 +73,7 @@ def outcome_codes(chunk: pd.DataFrame) -> np.ndarray:
         | (policy_fault & (status == 500) & policy_throttle)
     )
     cls = np.where(status >= 500, E5XX, np.where(status >= 400, E4XX, OK))
+    cls = np.where(status == 0, UNKNOWN, cls)
     cls = np.where(gateway, GATEWAY, cls)
     backend_429 = (target_status == 429) & ~gateway
     return cls.astype(np.int64) * 2 + backend_429
@@ -81,8 +85,9 @@ _FIELD_CODES = {
     "errors_4xx": (2 * E4XX, 2 * E4XX + 1),
     "errors_5xx": (2 * E5XX, 2 * E5XX + 1),
     "gateway_429": (2 * GATEWAY, 2 * GATEWAY + 1),
-    "backend_429": (1, 3, 5, 7),
+    "backend_429": (1, 3, 5, 7, 9),
 }
+CLASS_NAMES = {OK: "ok", E4XX: "4xx", E5XX: "5xx", GATEWAY: "gateway_429", UNKNOWN: "unknown"}
 
 
 def field_sums(

@@ -17,7 +17,7 @@ sorted by requests (most first), with these columns after the key columns:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -186,6 +186,10 @@ class Analysis:
     # proxy_seconds (proxy, second, requests) and consumer_seconds (proxy, app, client_id, ...).
     proxy_seconds: pd.DataFrame | None = None
     consumer_seconds: pd.DataFrame | None = None
+    # Requests per outcome class, how they were counted, and tables the logs cannot fill.
+    status_classes: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
 
     def groups(self, kind: str) -> list[GroupStats]:
         """One ``GroupStats`` per row of ``tables[kind]`` (most requests first)."""
@@ -226,4 +230,7 @@ class Analysis:
                 "method": "seasonal median + 1.4826 x MAD, modified z-score > 3.5, rises only",
             },
             "endpoint_templates_capped": self.endpoint_overflow,
+            "status_classes": dict(self.status_classes),
+            "notes": list(self.notes),
+            "unavailable": dict(self.unavailable),
         }

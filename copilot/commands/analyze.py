@@ -69,8 +69,13 @@ def render_text(result: AnalysisRun, top: int) -> str:
         _group_table(body["apps"], ["app"], top),
         "",
         "Endpoints",
-        _group_table(body["endpoints"], ["proxy", "verb", "path"], top),
+        body.get("unavailable", {}).get("endpoints")
+        or _group_table(body["endpoints"], ["proxy", "verb", "path"], top),
     ]
+    classes = body.get("status_classes") or {}
+    if classes:
+        parts += ["", "Status classes: " + ", ".join(f"{k} {v:,}" for k, v in classes.items())]
+    parts += [f"Note: {note}" for note in body.get("notes") or []]
     anomalies = body.get("anomalies") or []
     parts += ["", f"Anomalies ({len(anomalies)})"]
     if anomalies:

@@ -27,13 +27,11 @@ _SHORT_FAULTS = {
     "QuotaViolation": schema.QUOTA_FAULT,
 }
 _TRUE = ["1", "true", "True", "TRUE", "yes"]
-_REQUIRED_SOURCE = {
-    "ts": "timestamp",
-    "proxy": "apiproxy",
-    "verb": "request_verb",
-    "path": "request_path",
-    "status": "response_status_code",
-}
+# Only the time and the proxy are required: a MessageLogging template may log
+# no path, verb or status (Google's cloud-logging sample logs no path), and
+# such a request still happened. Those columns are then null, never invented.
+_REQUIRED_SOURCE = {"ts": "timestamp", "proxy": "apiproxy"}
+_OPTIONAL_TEXT = ("verb", "path")
 
 
 @dataclass
@@ -72,6 +70,10 @@ def normalize(raw: pa.Table, columns: tuple[str, ...] | None = None) -> Normaliz
             flag(_mask(col, lambda v: pc.equal(v, "")), lambda i, s=source: f"missing {s}")
         flag(pc.is_null(col), lambda i, s=source: f"missing {s}")
         out[name] = col
+    for name in _OPTIONAL_TEXT:
+        col = _column(raw, name)
+        if col is not None:
+            out[name] = _blank_to_null(_text(col))
     ts = parse_timestamps(out["ts"])
     flag(
         pc.and_(pc.is_null(ts), pc.is_valid(out["ts"])),
@@ -97,12 +99,15 @@ def normalize(raw: pa.Table, columns: tuple[str, ...] | None = None) -> Normaliz
         flag(invalid, lambda i, c=col, nm=name: f"bad {nm} {_show(c, i)}")
         flag(pc.less(num, 0), lambda i, c=col, nm=name: f"negative {nm} {_show(c, i)}")
         out[name] = num
-    out["verb"] = _map_text(out["verb"], pc.utf8_upper)
-    flag(
-        _mask(out["verb"], lambda v: pc.invert(pc.match_substring_regex(v, r"^[A-Z]{1,16}$"))),
-        lambda i: f"bad request_verb {_show(out['verb'], i)}",
-    )
-    if pc.any(pc.match_substring(out["path"], "?")).as_py():
+    if "verb" in out:
+        out["verb"] = _map_text(out["verb"], pc.utf8_upper)
+        flag(
+            _mask(
+                out["verb"], lambda v: pc.invert(pc.match_substring_regex(v, r"^[A-Z]{1,16}$"))
+            ),
+            lambda i: f"bad request_verb {_show(out['verb'], i)}",
+        )
+    if "path" in out and pc.any(pc.match_substring(out["path"], "?")).as_py():
         out["path"] = pc.replace_substring_regex(out["path"], r"\?.*$", "")
     keep = np.flatnonzero(~bad)
     frame = _to_frame(raw, out, keep, columns)
@@ -112,6 +117,17 @@ def normalize(raw: pa.Table, columns: tuple[str, ...] | None = None) -> Normaliz
 def _text(col: pa.Array) -> pa.Array:
     """Trimmed text; a dictionary column stays one (the work is on its few values)."""
     return _map_text(col, pc.utf8_trim_whitespace)
+
+
+def _blank_to_null(col: pa.Array) -> pa.Array:
+    """Empty text becomes null: Apigee renders an unset flow variable as ''."""
+    blank = _mask(col, lambda v: pc.equal(v, ""))
+    if not blank.any():
+        return col
+    if pa.types.is_dictionary(col.type):
+        indices = pc.if_else(pa.array(blank), pa.scalar(None, col.indices.type), col.indices)
+        return pa.DictionaryArray.from_arrays(indices, col.dictionary)
+    return pc.if_else(pa.array(blank), pa.scalar(None, col.type), col)
 
 
 def _map_text(col: pa.Array, fn: object) -> pa.Array:
@@ -181,7 +197,9 @@ def _to_frame(
         data[name] = _finish(name, arr if everything else pc.take(arr, take))
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(keep)))
     if "is_error" in wanted and "is_error" not in frame.columns:
-        frame["is_error"] = frame["status"] >= 400 if "status" in frame else False
+        frame["is_error"] = (
+            (frame["status"] >= 400).fillna(False).astype(bool) if "status" in frame else False
+        )
     full = schema.conform(frame)
     return full[list(wanted)] if columns else full
 
@@ -195,7 +213,9 @@ def _finish(name: str, arr: pa.Array) -> pd.Series | np.ndarray:
         arr = _expand_faults(arr)
     if dtype == "category":
         default = schema.NOT_SET if name in ("api_product", "app", "client_id") else ""
-        return pd.Series(_categorical(arr, default))
+        return pd.Series(_categorical(arr, None if name in schema.NULLABLE else default))
+    if dtype == "string" and name in schema.NULLABLE:
+        return pd.Series(pc.cast(arr, pa.string()).to_pandas(), dtype="string")
     if dtype == "string":
         return pd.Series(pc.fill_null(pc.cast(arr, pa.string()), "").to_pandas(), dtype="string")
     if dtype.startswith("datetime64"):
@@ -205,21 +225,22 @@ def _finish(name: str, arr: pa.Array) -> pd.Series | np.ndarray:
     return arr.to_numpy(zero_copy_only=False).astype(dtype)
 
 
-def _categorical(arr: pa.Array, default: str) -> pd.Categorical:
-    """A pandas Categorical from text or dictionary data; null and empty become ``default``."""
+def _categorical(arr: pa.Array, default: str | None) -> pd.Categorical:
+    """A pandas Categorical from text or dictionary data; null and empty become ``default``
+    (``None``: they stay missing)."""
     if not pa.types.is_dictionary(arr.type):
         arr = pc.dictionary_encode(pc.cast(arr, pa.string()))
     values = pc.fill_null(pc.cast(arr.dictionary, pa.string()), "")
-    if default:
-        values = pc.if_else(pc.equal(values, ""), default, values)
-    unique = pc.dictionary_encode(values)  # transformed values may collide
+    values = pc.if_else(pc.equal(values, ""), pa.scalar(default, pa.string()), values)
+    unique = pc.dictionary_encode(values)  # transformed values may collide; nulls stay null
     categories = unique.dictionary.to_pylist()
-    if default not in categories:
+    if default is not None and default not in categories:
         categories.append(default)
-    lut = np.asarray(unique.indices, dtype=np.int32)
+    missing = -1 if default is None else categories.index(default)
+    lut = np.asarray(pc.fill_null(unique.indices, missing), dtype=np.int32)
     indices = np.asarray(pc.fill_null(arr.indices, 0), dtype=np.int64)
     codes = lut[indices] if len(lut) else np.zeros(len(arr), dtype=np.int32)
-    codes = np.where(np.asarray(pc.is_valid(arr.indices)), codes, categories.index(default))
+    codes = np.where(np.asarray(pc.is_valid(arr.indices)), codes, missing)
     return pd.Categorical.from_codes(codes.astype(np.int32), categories=categories)
 
 

@@ -8,6 +8,9 @@ MessageLogging flow variables map onto the same columns.
 Conventions
 - ``ts`` is the time the gateway received the request
   (``client_received_start_timestamp``), UTC, millisecond resolution.
+- Only ``ts`` and ``proxy`` are required. ``verb``, ``path`` and ``status``
+  are null when the log does not carry them (a MessageLogging template is the
+  team's choice: Google's own ``cloud-logging`` sample logs no path).
 - Apigee writes ``(not set)`` for dimensions it does not know (no verified key
   or token): missing app, client id, product and developer are ``(not set)``.
 - ``target_status`` is null when the target was never reached (policy fault,
@@ -55,9 +58,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("api_product", "category", "api_product", "API product, or (not set)"),
     Column("app", "category", "developer_app", "developer app, or (not set)"),
     Column("client_id", "category", "client_id", "consumer key, or (not set)"),
-    Column("verb", "category", "request_verb", "HTTP method, upper case", True),
-    Column("path", "string", "request_path (request_uri without query)", "request path", True),
-    Column("status", "int16", "response_status_code", "status the client got", True),
+    Column("verb", "category", "request_verb", "HTTP method, upper case; null if not logged"),
+    Column(
+        "path",
+        "string",
+        "request_path (request_uri without query)",
+        "request path; null if not logged",
+    ),
+    Column("status", "Int16", "response_status_code", "status the client got; null if not logged"),
     Column(
         "target_status",
         "Int16",
@@ -81,6 +89,9 @@ COLUMNS: tuple[Column, ...] = (
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 DTYPES: dict[str, str] = {c.name: c.dtype for c in COLUMNS}
 REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
+# Columns that stay null (never a made-up default) when a log does not carry them:
+# the analysis then says what it could not compute (e.g. no endpoints without paths).
+NULLABLE: tuple[str, ...] = ("verb", "path", "status")
 
 # Fault codes of the gateway's own throttling policies
 # (docs/apigee.md, 'Throttling policies').
@@ -120,7 +131,9 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
         if col.name in df.columns:
             series = df[col.name]
         elif col.name == "is_error":
-            series = pd.Series(pd.to_numeric(df["status"]) >= 400, index=df.index)
+            status = pd.to_numeric(df["status"]) if "status" in df.columns else None
+            flag = False if status is None else (status >= 400).fillna(False).astype(bool)
+            series = pd.Series(flag, index=df.index)
         elif col.name in _DEFAULTS:
             series = pd.Series(_DEFAULTS[col.name], index=df.index)
         else:
