@@ -3,6 +3,11 @@
 A token carries ``iss``, ``aud``, ``sub`` (the workflow's identity), ``scope``
 (space-separated approved scopes, RFC 8693 section 4.2 / RFC 9068), ``iat``,
 ``nbf``, ``exp`` (at most 15 minutes after ``iat``) and a random ``jti``.
+``mint_token(..., scope_claim="scp")`` writes the scopes as an ``scp`` array
+instead (the shape Okta and Microsoft Entra use). Verification accepts either:
+``scope`` as a space-separated string, ``scp`` as an array of scope tokens or
+a space-separated string; a token carrying both must carry the same set
+(atc refuses the ambiguity; a gateway condition would read the union).
 
 Verification refuses, before any signature maths: algorithms outside the
 allow-list (``none``, every HMAC), headers that bring their own key
@@ -34,7 +39,8 @@ DEFAULT_AUDIENCE = "atc-gateway"
 MAX_TTL_S = 900
 DEFAULT_TTL_S = 300
 DEFAULT_LEEWAY_S = 30
-REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti", "scope")
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti")  # plus scope or scp
+SCOPE_CLAIMS = ("scope", "scp")
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 _KEY_HEADERS = ("jwk", "jku", "x5u", "x5c")
 _KTY = {"RS256": "RSA", "ES256": "EC"}
@@ -85,8 +91,15 @@ def mint_token(
     scopes: Iterable[str] | str,
     ttl_s: int = DEFAULT_TTL_S,
     now: float | None = None,
+    scope_claim: str = "scope",
 ) -> str:
-    """Sign a short-lived scoped JWT with the key behind reference ``key``."""
+    """Sign a short-lived scoped JWT with the key behind reference ``key``.
+
+    ``scope_claim="scp"`` carries the scopes as an ``scp`` array instead of a
+    space-separated ``scope`` string.
+    """
+    if scope_claim not in SCOPE_CLAIMS:
+        raise InputError(f"scope claim {scope_claim!r} must be one of {', '.join(SCOPE_CLAIMS)}")
     signing = resolve_key_ref(key) if isinstance(key, str) else key
     granted = parse_scopes(scopes)
     if not granted:
@@ -101,7 +114,7 @@ def mint_token(
         "iss": issuer,
         "aud": audience,
         "sub": subject,
-        "scope": " ".join(granted),
+        scope_claim: " ".join(granted) if scope_claim == "scope" else list(granted),
         "iat": issued,
         "nbf": issued,
         "exp": issued + int(ttl_s),
@@ -180,9 +193,7 @@ def verify_token(
             subject=subject,
             leeway=leeway_s,
             options={
-                "require": [
-                    c for c in REQUIRED_CLAIMS if require_scope or c not in ("jti", "scope")
-                ],
+                "require": [c for c in REQUIRED_CLAIMS if require_scope or c != "jti"],
                 "verify_sub": subject is not None,
             },
         )
@@ -218,15 +229,48 @@ def _checked(
         raise _reject(
             "InvalidClaim", f"the token lives {lifetime}s; at most {max_lifetime_s}s is accepted"
         )
-    scope = claims.get("scope")
-    if not require_scope and scope is None:
-        scope = ""
-    elif not isinstance(scope, str) or not scope.split():
-        raise _reject("InvalidClaim", "the scope claim must be a non-empty space-separated string")
-    scopes = scope.split()
-    if any(not _SCOPE_TOKEN.match(s) for s in scopes):
-        raise _reject("InvalidClaim", "the scope claim holds a malformed scope token")
+    scopes = token_scopes(claims, require_scope)
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise _reject("InvalidClaim", "the sub claim must be a non-empty string")
     return VerifiedToken(claims=claims, scopes=tuple(scopes), subject=subject, kid=kid, alg=alg)
+
+
+def _claim_scopes(claims: dict[str, Any], name: str) -> tuple[str, ...] | None:
+    """The scope tokens of one claim; None when absent. ``scope`` must be a string;
+    ``scp`` may be an array of tokens or a space-separated string."""
+    if name not in claims:
+        return None
+    value = claims[name]
+    if isinstance(value, str):
+        items = value.split()
+    elif name == "scp" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = list(value)
+    else:
+        items = []
+    if not items:
+        shape = (
+            "a non-empty space-separated string"
+            if name == "scope"
+            else "a non-empty array of scope tokens or a space-separated string"
+        )
+        raise _reject("InvalidClaim", f"the {name} claim must be {shape}")
+    if any(not _SCOPE_TOKEN.match(s) for s in items):
+        raise _reject("InvalidClaim", f"the {name} claim holds a malformed scope token")
+    return tuple(items)
+
+
+def token_scopes(claims: dict[str, Any], require_scope: bool = True) -> tuple[str, ...]:
+    """The scopes a verified token carries, from ``scope`` and/or ``scp``.
+
+    Raises TokenInvalid when neither is present (and ``require_scope``), when
+    either is malformed, or when both are present and disagree.
+    """
+    found = [s for s in (_claim_scopes(claims, n) for n in SCOPE_CLAIMS) if s is not None]
+    if not found:
+        if require_scope:
+            raise _reject("InvalidClaim", "required claim 'scope' is missing (and there is no scp claim)")
+        return ()
+    if len(found) == 2 and set(found[0]) != set(found[1]):
+        raise _reject("InvalidClaim", "the scope and scp claims disagree; refusing the ambiguity")
+    return found[0]

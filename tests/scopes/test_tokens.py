@@ -167,6 +167,11 @@ def test_the_subject_can_be_pinned(keys: Keys) -> None:
         (_claims(scope=""), "scope claim must be a non-empty"),
         (_claims(scope=["orders.read"]), "scope claim must be a non-empty"),
         (_claims(scope='orders.read "x'), "malformed scope token"),
+        (_claims(scope=None, scp=[]), "scp claim must be a non-empty"),
+        (_claims(scope=None, scp=["orders.read", 7]), "scp claim must be a non-empty"),
+        (_claims(scope=None, scp={"orders.read": True}), "scp claim must be a non-empty"),
+        (_claims(scope=None, scp=['orders.read "x']), "malformed scope token"),
+        (_claims(scope="orders.read", scp=["payments.refund"]), "scope and scp claims disagree"),
         (_claims(jti=None), "required claim 'jti' is missing"),
         (_claims(sub=None), "required claim 'sub' is missing"),
         (_claims(nbf=None), "required claim 'nbf' is missing"),
@@ -176,6 +181,28 @@ def test_the_subject_can_be_pinned(keys: Keys) -> None:
 def test_missing_or_malformed_claims_are_refused(keys: Keys, claims: dict, message: str) -> None:
     with pytest.raises(TokenInvalid, match=message):
         _verify(_signed(keys, claims), keys)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        _claims(scope=None, scp=["orders.write", "orders.read"]),
+        _claims(scope=None, scp="orders.write orders.read"),
+        _claims(scope="orders.read orders.write", scp=["orders.write", "orders.read"]),
+    ],
+)
+def test_scopes_may_come_as_an_scp_array_or_string(keys: Keys, claims: dict) -> None:
+    assert set(_verify(_signed(keys, claims), keys).scopes) == {"orders.read", "orders.write"}
+
+
+def test_a_token_can_be_minted_with_an_scp_array(keys: Keys) -> None:
+    token = _mint(keys.rsa.ref, scopes="orders.write orders.read", scope_claim="scp")
+    verified = _verify(token, keys)
+    assert "scope" not in verified.claims
+    assert verified.claims["scp"] == ["orders.read", "orders.write"]
+    assert verified.scopes == ("orders.read", "orders.write")
+    with pytest.raises(InputError, match="scope claim 'roles'"):
+        _mint(keys.rsa.ref, scope_claim="roles")
 
 
 def test_a_tampered_payload_is_refused(keys: Keys) -> None:
