@@ -26,8 +26,16 @@ def add_read_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by every command that reads logs."""
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files")
     parser.add_argument("--format", choices=FORMATS, help="force a format instead of detecting it")
-    parser.add_argument("--template", help="MessageLogging template of syslog/textPayload lines")
-    parser.add_argument("--template-file", type=Path, help="read the template from a file")
+    parser.add_argument(
+        "--template",
+        help="MessageLogging message template of the logs (syslog, textPayload, or the "
+        "jsonPayload key names)",
+    )
+    parser.add_argument(
+        "--template-file",
+        type=Path,
+        help="read the template from a file: the message, or the MessageLogging policy XML",
+    )
     parser.add_argument("--columns", help="column names of a headerless CSV, comma-separated")
     parser.add_argument(
         "--quarantine", type=Path, help="write every rejected line to this JSON-lines file"
@@ -36,9 +44,11 @@ def add_read_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_options(args: argparse.Namespace) -> ReadOptions:
     """ReadOptions from the shared arguments."""
-    template = args.template
+    from copilot.logs.templates import load_template
+
+    template = load_template(args.template) if args.template else None
     if args.template_file:
-        template = args.template_file.read_text(encoding="utf-8").strip()
+        template = load_template(args.template_file.read_text(encoding="utf-8"))
     columns = tuple(c.strip() for c in args.columns.split(",")) if args.columns else None
     return ReadOptions(fmt=args.format, template=template, csv_columns=columns)
 

@@ -22,7 +22,7 @@ from copilot.logs.flowvars import flatten, flow_to_raw
 from copilot.logs.lines import read_line_records, records_to_chunks
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.sources import open_binary, peek
-from copilot.logs.syslog import Template
+from copilot.logs.templates import Template
 
 ARRAY_BLOCK = 100_000
 
@@ -37,7 +37,8 @@ def parse_entry(entry: Any, template: Template) -> dict[str, Any]:
         payload = json.loads(text) if text.startswith("{") else template.parse(text)
     if not isinstance(payload, dict):
         raise ValueError("no jsonPayload or textPayload")
-    return flow_to_raw(flatten(payload), entry.get("timestamp"))
+    # The team's template names the keys ("apiProxy": "{apiproxy.name}"): map them back.
+    return flow_to_raw(template.map_keys(flatten(payload)), entry.get("timestamp"))
 
 
 def read_cloud_logging(

@@ -17,7 +17,11 @@ SYSLOG = "syslog"
 FORMATS = (ANALYTICS_CSV, ANALYTICS_JSONL, CLOUD_LOGGING, SYSLOG)
 
 _CLOUD_KEYS = {"jsonPayload", "textPayload", "logName", "insertId", "receiveTimestamp"}
-_SYSLOG_HEAD = re.compile(r"^<\d{1,3}>\d? ?")
+_SYSLOG_HEAD = re.compile(
+    r"^(<\d{1,3}>\d? ?"  # a syslog priority
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* \S+ [^:\s]+: "  # rsyslog file format
+    r"|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^:\s]+: )"  # rsyslog traditional
+)
 DELIMITERS = (",", "|", "\t")
 
 
