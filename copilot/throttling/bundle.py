@@ -1,176 +1,257 @@
-"""Read the SpikeArrest and Quota policies a proxy bundle already has (directory or zip).
+"""Read the SpikeArrest and Quota policies an estate's bundles hold, with Apigee's semantics.
 
-A bundle is Apigee's ``apiproxy/`` tree: ``apiproxy/<name>.xml`` (the
-``APIProxy`` descriptor), ``policies/*.xml`` and the endpoints under
-``proxies/`` and ``targets/`` whose ``<Step>`` elements attach policies, each
-with an optional ``<Condition>``. ``read_bundles`` accepts an ``apiproxy``
-directory, a directory holding one or several bundles (or zips of them), or a
-zip; it returns every throttling policy with where it is attached, so
-suggestions can show current -> suggested. Values may come from a flow
-variable (``Rate ref=``, ``Allow countRef=``; the reference wins when it
-resolves, the literal is the fallback: Quota policy reference) — both are kept.
+An estate is every proxy (``apiproxy/``) and shared flow (``sharedflowbundle/``)
+found at the paths given (:mod:`copilot.throttling.bundle_read`), plus an
+environment's flow hooks when a ``flowhooks`` file lies next to them or is
+given (:mod:`copilot.throttling.bundle_hooks`). A policy runs where a
+``<Step>`` names it, under the AND of the step's and its flow's conditions
+(:mod:`copilot.throttling.bundle_flows`); a shared flow's policies run in the
+proxies that call it by a ``FlowCallout`` and, through a flow hook, in every
+proxy of the environment. Each limit keeps what its XML says
+(:mod:`copilot.throttling.bundle_policies`); every policy file lands exactly
+once in :attr:`Estate.policies`, :attr:`Estate.other` or :attr:`Estate.unmodelled`.
 (cloud.google.com/apigee/docs/api-platform/reference/policies/spike-arrest-policy,
-.../quota-policy)
-
-A bundle is input like any other: a zip entry that is absolute, climbs with
-``..`` or names a drive is refused (it could only come from a crafted
-archive), as is an entry too large to be a policy or a policy whose name Apigee
-would not accept (its name later becomes a file name when atc writes XML).
+.../quota-policy, .../flow-callout-policy; .../fundamentals/shared-flows)
 """
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
-import zipfile
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from copilot.errors import BundleError, InputError
+from copilot.throttling import bundle_policies as bp
+from copilot.throttling.bundle_flows import StepRef, and_text, base_paths, step_refs
+from copilot.throttling.bundle_hooks import parse_hooks
+from copilot.throttling.bundle_model import (
+    Attachment,
+    BundleInfo,
+    CurrentPolicy,
+    Estate,
+    OtherPolicy,
+    Unmodelled,
+)
+from copilot.throttling.bundle_read import RawBundle, find
 from copilot.throttling.policies_xml import check_policy_name
 
-_CLIENT_REF = re.compile(r"(^|\.)(client_id|developer\.app\.name|app\.name|apikey)$", re.I)
-_CLIENT_COND = re.compile(
-    r"(client_id|developer\.app\.name)\s*(?:=|==|equals|Equals|EQUALS)\s*\"([^\"]+)\""
-)
-MAX_FILES = 5_000
-MAX_ENTRY_BYTES = 2_000_000  # a policy or endpoint file is a few kilobytes
+__all__ = ["Attachment", "BundleInfo", "CurrentPolicy", "Estate", "OtherPolicy", "Unmodelled",
+           "read_bundles", "read_estate"]  # fmt: skip
+MAX_CALL_DEPTH = 8  # shared flows calling shared flows; deeper is a loop
+_NO_LOG_IDENTITY = {
+    "developer": "the developer (the logs carry no developer field)",
+    "jwt_claim": "a JWT claim (the logs carry no claims)",
+    "custom": "a custom flow variable (the logs cannot say its value)",
+}
 
 
-@dataclass(frozen=True)
-class CurrentPolicy:
-    """A SpikeArrest or Quota found in a bundle."""
-
-    proxy: str
+@dataclass
+class _Bundle:
+    raw: RawBundle
     name: str
-    kind: str  # SpikeArrest | Quota
-    enabled: bool = True
-    identifier: str | None = None
-    rate: str | None = None
-    rate_ref: str | None = None
-    use_effective_count: bool | None = None
-    allow: int | None = None
-    allow_ref: str | None = None
-    interval: int | None = None
-    time_unit: str | None = None
-    quota_type: str | None = None
-    start_time: str | None = None
-    distributed: bool | None = None
-    conditions: tuple[str, ...] = ()
-    attached: tuple[str, ...] = ()
-    source: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def per_client(self) -> bool:
-        """Keyed on the calling app (its client id, key or app name)."""
-        return bool(self.identifier and _CLIENT_REF.search(self.identifier))
-
-    @property
-    def for_client(self) -> str | None:
-        """The client id or app name its step condition singles out, if any."""
-        for condition in self.conditions:
-            match = _CLIENT_COND.search(condition)
-            if match:
-                return match.group(2)
-        return None
-
-    @property
-    def unconditional(self) -> bool:
-        return not self.conditions or any(not c.strip() for c in self.conditions)
-
-    def value_text(self) -> str:
-        if self.kind == "SpikeArrest":
-            ref = f" (ref {self.rate_ref})" if self.rate_ref else ""
-            uec = ", UseEffectiveCount" if self.use_effective_count else ""
-            return f"{self.rate or '?'}{ref}{uec}"
-        count = "?" if self.allow is None else str(self.allow)
-        if self.allow_ref:  # the reference wins at runtime; the literal is the fallback
-            count = f"from {self.allow_ref} (fallback {count})"
-        return f"{count} per {self.interval or 1} {self.time_unit or '?'} ({self.quota_type or 'default'})"
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["conditions"] = list(self.conditions)
-        out["attached"] = list(self.attached)
-        out["per_client"] = self.per_client
-        out["value"] = self.value_text()
-        return out
+    steps: list[StepRef]
+    policies: dict[str, tuple[ET.Element, str]]  # policy name -> (root, file)
+    base_paths: tuple[str, ...]
+    attached_by: list[str] = field(default_factory=list)
 
 
 def read_bundles(path: str | Path) -> list[CurrentPolicy]:
-    """Every throttling policy of the bundle(s) at ``path`` (see module docstring)."""
-    path = Path(path)
-    if not path.exists():
-        raise BundleError(f"{path}: no such file or directory")
-    trees = list(_trees(path))
-    if not trees:
-        raise BundleError(f"{path}: no apiproxy/ bundle found (directory or zip)")
-    found: list[CurrentPolicy] = []
-    for label, files in trees:
-        found += _policies(label, files)
-    return found
+    """Every throttling policy of the bundle(s) at ``path``: ``read_estate(path).policies``."""
+    return read_estate(path).policies
 
 
-def _trees(path: Path):
-    """(label, {relative path under apiproxy/: bytes}) per bundle found."""
-    if path.is_file():
-        if not zipfile.is_zipfile(path):
-            raise BundleError(f"{path}: not a zip file or a bundle directory")
-        yield from _zip_trees(path)
-        return
-    roots = [path] if path.name == "apiproxy" else sorted(path.glob("apiproxy"))
-    roots += sorted(p for p in path.glob("*/apiproxy") if p.is_dir())
-    roots += sorted(p for p in path.glob("*/*/apiproxy") if p.is_dir())
-    for root in dict.fromkeys(roots):
-        files = {}
-        for file in sorted(root.rglob("*.xml"))[:MAX_FILES]:
-            files[file.relative_to(root).as_posix()] = file.read_bytes()
-        yield str(root), files
-    for archive in sorted(path.glob("*.zip")):
-        yield from _zip_trees(archive)
+def read_estate(paths: str | Path | Iterable[str | Path]) -> Estate:
+    """Every bundle, limit, other policy and unmodelled thing at ``paths`` (module docstring)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    raws: list[RawBundle] = []
+    hook_files: list[tuple[str, bytes]] = []
+    for path in paths:
+        found, hooks = find(Path(path))
+        if not found and not hooks:
+            raise BundleError(
+                f"{path}: no apiproxy/ or sharedflowbundle/ bundle found (directory or zip)"
+            )
+        raws += found
+        hook_files += hooks
+    notes: list[str] = []
+    bundles: dict[tuple[str, str], _Bundle] = {}
+    for raw in raws:
+        b = _load(raw)
+        if (raw.kind, b.name) in bundles:
+            notes.append(f"{raw.kind} {b.name} found twice; {raw.label} is ignored")
+            continue
+        bundles[(raw.kind, b.name)] = b
+    hooks = [h for label, data in hook_files for h in parse_hooks(label, data)]
+    placed = _attach(bundles, hooks, notes)
+    return _estate(bundles, placed, notes)
 
 
-def _zip_trees(path: Path):
-    try:
-        with zipfile.ZipFile(path) as archive:
-            groups: dict[str, dict[str, bytes]] = {}
-            for info in archive.infolist()[:MAX_FILES]:
-                parts = _entry_parts(path, info.filename)
-                if "apiproxy" not in parts or not info.filename.endswith(".xml"):
+def _load(raw: RawBundle) -> _Bundle:
+    steps: list[StepRef] = []
+    paths: list[str] = []
+    policies: dict[str, tuple[ET.Element, str]] = {}
+    name = None
+    flow_dirs = ("proxies/", "targets/") if raw.kind == "proxy" else ("sharedflows/",)
+    for file, data in sorted(raw.files.items()):
+        if file.startswith(flow_dirs):
+            root = _parse(raw.label, file, data)
+            steps += step_refs(root, file)
+            if file.startswith("proxies/"):
+                paths += base_paths(root)
+        elif file.startswith("policies/"):
+            root = _parse(raw.label, file, data)
+            policy = _checked_name(raw.label, file, root.get("name") or PurePosixPath(file).stem)
+            policies[policy] = (root, file)
+        elif "/" not in file and name is None:
+            root = _parse(raw.label, file, data)
+            if root.tag in ("APIProxy", "SharedFlowBundle") and root.get("name"):
+                name = str(root.get("name"))
+    if name is None:
+        name = PurePosixPath(raw.label.replace("!", "/")).parent.name or "unknown"
+    return _Bundle(raw, name, steps, policies, tuple(dict.fromkeys(paths)))
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A shared flow run from somewhere: by a flow hook or a FlowCallout."""
+
+    flow: str
+    via: str
+    conditions: tuple[str, ...]
+    proxy: str | None
+    fault: bool
+    depth: int = 0
+
+
+def _attach(bundles: dict, hooks: list[tuple[str, str]], notes: list[str]) -> dict:
+    """(bundle kind, bundle, policy) -> its attachments, following shared-flow calls."""
+    placed: dict[tuple[str, str, str], list[Attachment]] = {}
+    calls: list[_Call] = []
+    for (kind, name), b in bundles.items():
+        if kind != "proxy":
+            continue
+        for s in b.steps:
+            att = Attachment(s.where, and_text(s.conditions), None, name, s.fault)
+            placed.setdefault((kind, name, s.policy), []).append(att)
+            calls += _callouts(b, s, f"FlowCallout {s.policy} in proxy {name}", (), name, False, 0)
+    for point, flow in hooks:
+        calls.append(_Call(flow, f"flowhook:{point}", (), None, False))
+    while calls:
+        call = calls.pop(0)
+        target = bundles.get(("sharedflow", call.flow))
+        if target is None:
+            notes.append(f"{call.via} runs shared flow {call.flow}, which is not among the bundles "
+                         f"read: its limits are unknown to atc")  # fmt: skip
+            continue
+        if call.depth == 0:
+            target.attached_by.append(call.via)
+        if call.depth >= MAX_CALL_DEPTH:
+            notes.append(f"{call.via}: shared flows call each other more than {MAX_CALL_DEPTH} deep; "
+                         f"atc stops following the chain there")  # fmt: skip
+            continue
+        for s in target.steps:
+            conds = (*call.conditions, *s.conditions)
+            att = Attachment(f"{call.flow}:{s.where}", and_text(conds), call.via, call.proxy,
+                             call.fault or s.fault)  # fmt: skip
+            placed.setdefault(("sharedflow", call.flow, s.policy), []).append(att)
+            via = f"{call.via} -> FlowCallout {s.policy} in sharedflow {call.flow}"
+            calls += _callouts(
+                target, s, via, call.conditions, call.proxy, call.fault, call.depth + 1
+            )
+    return placed
+
+
+def _callouts(
+    b: _Bundle, s: StepRef, via: str, outer: tuple[str, ...], proxy, fault, depth
+) -> list[_Call]:
+    found = b.policies.get(s.policy)
+    if found is None or found[0].tag != "FlowCallout":
+        return []
+    flow = bp.callout_target(found[0])
+    if flow is None:
+        return []
+    return [_Call(flow, via, (*outer, *s.conditions), proxy, fault or s.fault, depth)]
+
+
+def _estate(bundles: dict, placed: dict, notes: list[str]) -> Estate:
+    infos, policies, other, unmodelled = [], [], [], []
+    for (kind, name), b in bundles.items():
+        infos.append(
+            BundleInfo(name, kind, b.base_paths, b.raw.label, tuple(dict.fromkeys(b.attached_by)))
+        )
+        for policy, (root, file) in sorted(b.policies.items()):
+            where = placed.get((kind, name, policy), [])
+            source = f"{b.raw.label}/{file}"
+            if root.tag in bp.LIMITS:
+                if not where:
+                    unmodelled.append(
+                        Unmodelled(name, policy, source, _never_runs(kind, name, root.tag))
+                    )
                     continue
-                cut = parts.index("apiproxy")
-                prefix = "/".join(parts[: cut + 1])
-                relative = "/".join(parts[cut + 1 :])
-                groups.setdefault(prefix, {})[relative] = _read_entry(path, archive, info)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BundleError(f"{path}: cannot read the zip ({exc})") from exc
-    for prefix, files in sorted(groups.items()):
-        yield f"{path}!{prefix}", files
+                p = _limit(root, name, kind, policy, source, tuple(where))
+                policies.append(p)
+                unmodelled += _limit_notes(p)
+            elif root.tag in bp.UNMODELLED_LIMITS:
+                reason = f"{root.tag} {policy} {bp.UNMODELLED_LIMITS[root.tag]}"
+                unmodelled.append(Unmodelled(name, policy, source, reason))
+            else:
+                other.append(OtherPolicy(name, policy, root.tag, bp.role(root)))
+    unmodelled += _condition_notes(policies)
+    for b in bundles.values():
+        known = set(b.policies)
+        for s in b.steps:
+            if s.policy not in known:
+                notes.append(
+                    f"{b.name}: step {s.policy} at {s.where} names no policy file of the bundle"
+                )
+    return Estate(infos, policies, other, unmodelled, notes)
 
 
-def _entry_parts(path: Path, name: str) -> tuple[str, ...]:
-    """The parts of a zip entry name; refuse one that could land outside its folder."""
-    parts = tuple(name.split("/"))
-    drive = len(parts[0]) >= 2 and parts[0][1] == ":"
-    if name.startswith("/") or "\\" in name or "\x00" in name or drive or ".." in parts:
-        raise BundleError(
-            f"{path}: zip entry {name[:120]!r} is absolute or climbs out of the bundle "
-            f"('..', '/', '\\' or a drive); refused"
-        )
-    return tuple(p for p in parts if p not in ("", "."))
+def _never_runs(kind: str, name: str, tag: str) -> str:
+    if kind == "sharedflow":
+        return (f"{tag} in shared flow {name}, which no flow hook or FlowCallout atc read attaches: "
+                f"not attached to any flow; never runs (atc assumes so; pass the environment's "
+                f"flowhooks file if a hook attaches it)")  # fmt: skip
+    return f"{tag} not attached to any flow; never runs (no <Step> names it), so atc ignores it"
 
 
-def _read_entry(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    # The header's size may lie, so read at most one byte past the limit.
-    with archive.open(info) as entry:
-        data = entry.read(MAX_ENTRY_BYTES + 1)
-    if len(data) > MAX_ENTRY_BYTES:
-        raise BundleError(
-            f"{path}: zip entry {info.filename[:120]!r} is over {MAX_ENTRY_BYTES:,} bytes; "
-            f"not a policy file"
-        )
-    return data
+def _limit(root, bundle: str, kind: str, name: str, source: str, where) -> CurrentPolicy:
+    fields = bp.common_fields(root)
+    fields.update(bp.spike_fields(root) if root.tag == "SpikeArrest" else bp.quota_fields(root))
+    return CurrentPolicy(proxy=bundle, name=name, source=source, bundle_kind=kind,
+                         attachments=where, **fields)  # fmt: skip
+
+
+def _limit_notes(p: CurrentPolicy) -> list[Unmodelled]:
+    out = []
+    if p.identifier_kind in _NO_LOG_IDENTITY:
+        out.append(Unmodelled(p.proxy, None, p.source, (
+            f"{p.name} counts per {_NO_LOG_IDENTITY[p.identifier_kind]} "
+            f"(Identifier ref {p.identifier}); atc cannot key its replay, so it has none")))  # fmt: skip
+    if p.message_weight_ref:
+        out.append(Unmodelled(p.proxy, None, p.source, (
+            f"{p.name} weighs each request by {p.message_weight_ref}, which the logs do not carry; "
+            f"atc gives no replay numbers for it")))  # fmt: skip
+    return out
+
+
+def _condition_notes(policies: list[CurrentPolicy]) -> list[Unmodelled]:
+    try:
+        from copilot.apigee.conditions import parse_condition
+    except ImportError:  # the condition reader is not installed yet
+        return []
+    out, seen = [], set()
+    for p in policies:
+        for a in p.attachments:
+            problem = parse_condition(a.condition).problem if a.condition else ""
+            if problem and (p.proxy, a.condition) not in seen:
+                seen.add((p.proxy, a.condition))
+                out.append(Unmodelled(p.proxy, None, a.where.split(" / ")[0], (
+                    f"condition {a.condition!r} on {p.name} cannot be read ({problem}); atc treats "
+                    f"the rows it governs as unknown and replays none of them")))  # fmt: skip
+    return out
 
 
 def _parse(label: str, name: str, data: bytes) -> ET.Element:
@@ -180,115 +261,8 @@ def _parse(label: str, name: str, data: bytes) -> ET.Element:
         raise BundleError(f"{label}/{name}: not well-formed XML ({exc})") from exc
 
 
-def _policies(label: str, files: dict[str, bytes]) -> list[CurrentPolicy]:
-    proxy = _proxy_name(label, files)
-    steps: dict[str, list[tuple[str, str]]] = {}
-    for name, data in files.items():
-        if name.startswith(("proxies/", "targets/")):
-            _collect_steps(_parse(label, name, data), name, steps)
-    out = []
-    for name, data in sorted(files.items()):
-        if not name.startswith("policies/"):
-            continue
-        root = _parse(label, name, data)
-        if root.tag not in ("SpikeArrest", "Quota"):
-            continue
-        policy_name = _checked_name(label, name, root.get("name") or PurePosixPath(name).stem)
-        where = steps.get(policy_name, [])
-        common = dict(
-            proxy=proxy,
-            name=policy_name,
-            kind=root.tag,
-            enabled=(root.get("enabled", "true").strip().lower() != "false"),
-            identifier=_attr(root, "Identifier", "ref"),
-            conditions=tuple(c for _, c in where),
-            attached=tuple(w for w, _ in where),
-            source=f"{label}/{name}",
-        )
-        out.append(_spike(root, common) if root.tag == "SpikeArrest" else _quota(root, common))
-    return out
-
-
 def _checked_name(label: str, file: str, name: str) -> str:
     try:
         return check_policy_name(name)
     except InputError as exc:
         raise BundleError(f"{label}/{file}: {exc.message}") from None
-
-
-def _proxy_name(label: str, files: dict[str, bytes]) -> str:
-    for name, data in files.items():
-        if "/" not in name:
-            root = _parse(label, name, data)
-            if root.tag == "APIProxy" and root.get("name"):
-                return str(root.get("name"))
-    return PurePosixPath(label.replace("!", "/")).parent.name or "unknown"
-
-
-def _collect_steps(root: ET.Element, file: str, steps: dict) -> None:
-    def walk(node: ET.Element, trail: list[str]) -> None:
-        for child in node:
-            label = child.tag if child.get("name") is None else f"{child.tag}[{child.get('name')}]"
-            if child.tag == "Step":
-                name = (child.findtext("Name") or "").strip()
-                cond = (child.findtext("Condition") or "").strip()
-                steps.setdefault(name, []).append((" / ".join([file, *trail]), cond))
-            else:
-                walk(child, [*trail, label])
-
-    walk(root, [])
-
-
-def _attr(root: ET.Element, tag: str, attr: str) -> str | None:
-    node = root.find(tag)
-    return None if node is None else (node.get(attr) or None)
-
-
-def _text(root: ET.Element, tag: str) -> str | None:
-    node = root.find(tag)
-    text = None if node is None else (node.text or "").strip()
-    return text or None
-
-
-def _bool(text: str | None) -> bool | None:
-    return None if text is None else text.strip().lower() == "true"
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return None if text is None else int(text)
-    except ValueError:
-        return None
-
-
-def _spike(root: ET.Element, common: dict) -> CurrentPolicy:
-    return CurrentPolicy(
-        **common,
-        rate=_text(root, "Rate"),
-        rate_ref=_attr(root, "Rate", "ref"),
-        use_effective_count=_bool(_text(root, "UseEffectiveCount")),
-    )
-
-
-def _quota(root: ET.Element, common: dict) -> CurrentPolicy:
-    allow = root.find("Allow")
-    default = root.find("UseQuotaConfigInAPIProduct/DefaultConfig")
-    source = default if default is not None and allow is None else root
-    count = None
-    if allow is not None:
-        count = _int(allow.get("count")) or _int((allow.text or "").strip() or None)
-    elif default is not None:
-        count = _int(_text(default, "Allow"))
-    ref = allow.get("countRef") if allow is not None else None
-    if default is not None and allow is None:
-        ref = "API product quota (UseQuotaConfigInAPIProduct)"
-    return CurrentPolicy(
-        **common,
-        allow=count,
-        allow_ref=ref,
-        interval=_int(_text(source, "Interval")) or 1,
-        time_unit=_text(source, "TimeUnit"),
-        quota_type=root.get("type"),
-        start_time=_text(root, "StartTime"),
-        distributed=_bool(_text(root, "Distributed")),
-    )

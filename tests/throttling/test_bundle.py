@@ -91,7 +91,7 @@ def test_a_step_condition_can_single_out_a_client(tmp_path: Path) -> None:
     [
         (lambda d: d / "missing", "no such file"),
         (lambda d: _write(d / "x.zip", b"not a zip"), "not a zip"),
-        (lambda d: d, "no apiproxy/ bundle"),
+        (lambda d: d, "no apiproxy/ or sharedflowbundle/ bundle"),
     ],
 )
 def test_unreadable_bundles_raise_bundle_errors(tmp_path: Path, make, message: str) -> None:
@@ -155,6 +155,12 @@ def test_a_policy_name_apigee_would_refuse_is_refused_with_its_file(
         read_bundles(root)
 
 
+ENDPOINT = b"<ProxyEndpoint name='default'><PreFlow><Request><Step><Name>SA-x</Name></Step></Request></PreFlow></ProxyEndpoint>"
+
+
 def test_a_zip_with_dot_segments_inside_its_folder_still_reads(tmp_path: Path) -> None:
-    archive = _crafted(tmp_path / "ok.zip", {"./apiproxy/policies/SA-x.xml": SPIKE})
+    archive = _crafted(
+        tmp_path / "ok.zip",
+        {"./apiproxy/policies/SA-x.xml": SPIKE, "./apiproxy/proxies/default.xml": ENDPOINT},
+    )
     assert [p.name for p in read_bundles(archive)] == ["SA-x"]
