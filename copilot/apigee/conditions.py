@@ -1,0 +1,227 @@
+"""Apigee ``<Condition>`` expressions: parse once, evaluate on a record or on columns of logs.
+
+Evaluation is three-valued. A variable *absent* from the values (the logs do not have it) is
+unavailable and makes its comparison unknown (``None``); a variable present with value ``None``
+is null at runtime and follows Apigee's null table. ``and``/``or``/``not`` follow Kleene's logic,
+so ``false and unknown`` is false. The subset understood, the semantics and their sources are in
+docs/conditions.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from copilot.apigee.conditions_parse import (
+    And,
+    Cmp,
+    Const,
+    Lit,
+    Node,
+    Not,
+    Or,
+    Truthy,
+    Unknown,
+    Var,
+    parse_tree,
+)
+from copilot.apigee.semantics import ConditionSyntaxError, compare, normalize, truthy
+
+UNKNOWN = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One parsed condition. Build it with :func:`parse_condition` (or ``Condition(text)``)."""
+
+    text: str
+    problem: str | None = None  # one sentence when atc cannot read the condition
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.node is not None:
+            return
+        try:
+            node: Node = parse_tree(self.text)
+        except ConditionSyntaxError as exc:
+            node = Unknown()
+            object.__setattr__(self, "problem", self.problem or str(exc))
+        except RecursionError:
+            node = Unknown()
+            object.__setattr__(self, "problem", "The condition nests too deeply to read.")
+        object.__setattr__(self, "node", node)
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """Flow-variable names the condition reads, as written."""
+        return frozenset(_variables(self.node))
+
+    @property
+    def always(self) -> bool:
+        """True for an empty condition (the step or flow is unconditional)."""
+        return not self.text.strip() and self.problem is None
+
+    def unavailable(self, available: Iterable[str]) -> frozenset[str]:
+        """The variables this condition needs that are not in ``available``."""
+        return self.variables - frozenset(available)
+
+    def evaluate(self, values: Mapping[str, object]) -> bool | None:
+        """True, False, or ``None`` (unknown) on one record of variable name -> value."""
+        return _eval(self.node, values)
+
+    def evaluate_columns(
+        self, columns: Mapping[str, np.ndarray | pd.Series], n: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(true_mask, unknown_mask)`` over ``n`` rows; each comparison runs once per distinct value."""
+        true, unknown = _eval_columns(self.node, columns, n, {})
+        return true, unknown
+
+    def and_(self, other: Condition) -> Condition:
+        """Both conditions (a step inside a conditional flow); a problem in either is kept."""
+        if self.always:
+            return other
+        if other.always:
+            return self
+        parts = [*_and_parts(self.node), *_and_parts(other.node)]
+        text = f"({self.text.strip()}) and ({other.text.strip()})"
+        return Condition(text, self.problem or other.problem, And(tuple(parts)))
+
+
+def parse_condition(text: str) -> Condition:
+    """Parse ``text``; never raises. Unreadable text gives a Condition with ``problem`` set."""
+    return Condition(text if isinstance(text, str) else "" if text is None else str(text))
+
+
+def and_all(conditions: Iterable[Condition]) -> Condition:
+    """Conjunction of all ``conditions``; the empty conjunction is always true."""
+    result = Condition("")
+    for cond in conditions:
+        result = result.and_(cond)
+    return result
+
+
+def _and_parts(node: Node | None) -> tuple[Node, ...]:
+    return node.children if isinstance(node, And) else (node,)  # type: ignore[return-value]
+
+
+def _variables(node: Node | None) -> set[str]:
+    if isinstance(node, Cmp):
+        return {o.name for o in (node.left, node.right) if isinstance(o, Var)}
+    if isinstance(node, Truthy):
+        return {node.var.name}
+    if isinstance(node, Not):
+        return _variables(node.child)
+    if isinstance(node, And | Or):
+        return set().union(*(_variables(c) for c in node.children))
+    return set()
+
+
+_ABSENT = object()
+
+
+def _operand(o: Var | Lit, values: Mapping[str, object]) -> object:
+    if isinstance(o, Lit):
+        return o.value
+    return normalize(values[o.name]) if o.name in values else _ABSENT
+
+
+def _eval(node: Node | None, values: Mapping[str, object]) -> bool | None:
+    if isinstance(node, Cmp):
+        lhs, rhs = _operand(node.left, values), _operand(node.right, values)
+        if lhs is _ABSENT or rhs is _ABSENT:
+            return None
+        return compare(node.op, lhs, rhs) != node.negate
+    if isinstance(node, Truthy):
+        value = _operand(node.var, values)
+        return None if value is _ABSENT else truthy(value)
+    if isinstance(node, Const):
+        return node.value
+    if isinstance(node, Not):
+        inner = _eval(node.child, values)
+        return None if inner is None else not inner
+    if isinstance(node, And | Or):
+        stop = isinstance(node, Or)  # the value that decides: True for or, False for and
+        seen_unknown = False
+        for child in node.children:
+            result = _eval(child, values)
+            if result is stop:
+                return stop
+            seen_unknown |= result is None
+        return None if seen_unknown else not stop
+    return None  # Unknown
+
+
+# --- columns ----------------------------------------------------------------------------------
+
+
+def _codes(name: str, columns: Mapping[str, object], n: int, cache: dict) -> tuple | None:
+    """``(codes, uniques)`` of a column (null coded as len(uniques)), or None when unavailable."""
+    if name not in columns:
+        return None
+    if name not in cache:
+        col = columns[name]
+        if len(col) != n:  # type: ignore[arg-type]
+            raise ValueError(f"column {name!r} has {len(col)} rows, expected {n}")  # type: ignore[arg-type]
+        data = col if isinstance(col, pd.Series) else np.asarray(col)
+        if isinstance(data, np.ndarray) and data.dtype.kind not in "biufO":
+            data = data.astype(object)  # fixed-width strings, dates: compare as Python values
+        codes, uniques = pd.factorize(data, use_na_sentinel=True)
+        uniques = [normalize(u) for u in uniques]
+        codes = np.where(codes < 0, len(uniques), codes)
+        cache[name] = (codes, [*uniques, None])
+    return cache[name]
+
+
+def _leaf_columns(
+    node: Cmp | Truthy, columns, n: int, cache: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate a comparison per distinct value (or distinct pair of values) and spread to rows."""
+    operands = [node.var] if isinstance(node, Truthy) else [node.left, node.right]
+    coded = []
+    for o in operands:
+        if isinstance(o, Lit):
+            coded.append((np.zeros(n, dtype=np.intp), [o.value]))
+        elif (c := _codes(o.name, columns, n, cache)) is None:
+            return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+        else:
+            coded.append(c)
+    if isinstance(node, Truthy):
+        codes, uniques = coded[0]
+        table = np.array([truthy(u) for u in uniques], dtype=bool)
+        return table[codes], np.zeros(n, dtype=bool)
+    (lc, lu), (rc, ru) = coded
+    if len(ru) == 1:  # the common case: a variable against a literal
+        table = np.array([compare(node.op, u, ru[0]) != node.negate for u in lu], dtype=bool)
+        return table[lc], np.zeros(n, dtype=bool)
+    pairs, inverse = np.unique(lc * len(ru) + rc, return_inverse=True)
+    table = np.array(
+        [compare(node.op, lu[p // len(ru)], ru[p % len(ru)]) != node.negate for p in pairs],
+        dtype=bool,
+    )
+    return table[inverse.reshape(-1)], np.zeros(n, dtype=bool)
+
+
+def _eval_columns(node: Node | None, columns, n: int, cache: dict) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(node, Cmp | Truthy):
+        return _leaf_columns(node, columns, n, cache)
+    if isinstance(node, Const):
+        return np.full(n, node.value, dtype=bool), np.zeros(n, dtype=bool)
+    if isinstance(node, Not):
+        true, unknown = _eval_columns(node.child, columns, n, cache)
+        return ~true & ~unknown, unknown
+    if isinstance(node, And | Or):
+        is_or = isinstance(node, Or)
+        # Track "decided" (some child true for or / false for and) and "any unknown".
+        decided = np.zeros(n, dtype=bool)
+        any_unknown = np.zeros(n, dtype=bool)
+        for child in node.children:
+            true, unknown = _eval_columns(child, columns, n, cache)
+            decided |= true if is_or else (~true & ~unknown)
+            any_unknown |= unknown
+        unknown = any_unknown & ~decided
+        true = decided if is_or else ~decided & ~unknown
+        return true, unknown
+    return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)  # Unknown
