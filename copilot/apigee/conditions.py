@@ -122,6 +122,12 @@ def _variables(node: Node | None) -> set[str]:
 _ABSENT = object()
 
 
+def _bool_as_text(value: object) -> object:
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    return value
+
+
 def _operand(o: Var | Lit, values: Mapping[str, object]) -> object:
     if isinstance(o, Lit):
         return o.value
@@ -157,6 +163,17 @@ def _eval(node: Node | None, values: Mapping[str, object]) -> bool | None:
 # --- columns ----------------------------------------------------------------------------------
 
 
+def _factorizable(col: object) -> pd.Series | np.ndarray:
+    """The column ready for ``pd.factorize`` without merging values Apigee tells apart."""
+    data = col if isinstance(col, pd.Series) else np.asarray(col)
+    if data.dtype.kind not in "biufO":
+        return np.asarray(data, dtype=object)  # fixed-width strings, dates: Python values
+    if data.dtype.kind == "O" and pd.api.types.infer_dtype(data, skipna=True).startswith("mixed"):
+        # factorize would merge True with 1; a boolean reads exactly like its text, so use that
+        return np.array([_bool_as_text(v) for v in data], dtype=object)
+    return data
+
+
 def _codes(name: str, columns: Mapping[str, object], n: int, cache: dict) -> tuple | None:
     """``(codes, uniques)`` of a column (null coded as len(uniques)), or None when unavailable."""
     if name not in columns:
@@ -165,10 +182,7 @@ def _codes(name: str, columns: Mapping[str, object], n: int, cache: dict) -> tup
         col = columns[name]
         if len(col) != n:  # type: ignore[arg-type]
             raise ValueError(f"column {name!r} has {len(col)} rows, expected {n}")  # type: ignore[arg-type]
-        data = col if isinstance(col, pd.Series) else np.asarray(col)
-        if isinstance(data, np.ndarray) and data.dtype.kind not in "biufO":
-            data = data.astype(object)  # fixed-width strings, dates: compare as Python values
-        codes, uniques = pd.factorize(data, use_na_sentinel=True)
+        codes, uniques = pd.factorize(_factorizable(col), use_na_sentinel=True)
         uniques = [normalize(u) for u in uniques]
         codes = np.where(codes < 0, len(uniques), codes)
         cache[name] = (codes, [*uniques, None])

@@ -336,7 +336,9 @@ def _random_table(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     codes = np.array(
         [200, 404, 429, 500, 503, "503", "abc", None, float("nan"), 499.0], dtype=object
     )
-    keys = np.array(["k1", "K1", None, "Bearer x", "true", "false"], dtype=object)
+    keys = np.array(
+        ["k1", "K1", None, "Bearer x", "true", "false", True, 1, 0.0, np.False_], dtype=object
+    )
     return {
         "request.verb": rng.choice(verbs, n),
         "proxy.pathsuffix": rng.choice(paths, n),
@@ -355,6 +357,7 @@ PROPERTY_CONDITIONS = [
     "request.header.x-api-key = other.key or request.header.x-api-key > other.key",
     'request.header.x-api-key or other.key =| "B" or proxy.pathsuffix !~ "/orders*"',
     'not (response.status.code <= 499) and request.header.x-api-key NOT StartsWith "k"',
+    'other.key = 1 or other.key = true or other.key := "TRUE" or other.key < 0.5',
 ]
 
 
