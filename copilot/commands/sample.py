@@ -15,7 +15,15 @@ from typing import Any
 from copilot.commands._output import emit_json
 from copilot.errors import UsageError
 
-FORMATS = ("analytics-csv", "analytics-jsonl", "cloud-logging", "cloud-logging-array", "syslog")
+FORMATS = (
+    "analytics-csv",
+    "analytics-jsonl",
+    "cloud-logging",
+    "cloud-logging-array",
+    "syslog",
+    "parquet",
+    "avro",
+)
 
 
 def _start(text: str) -> date:

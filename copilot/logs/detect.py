@@ -9,12 +9,18 @@ from pathlib import Path
 
 from copilot.errors import LogFormatError
 from copilot.logs.fields import ANALYTICS_MARKERS
+from copilot.logs.gcloud import looks_like_yaml_entries
 
 ANALYTICS_CSV = "analytics-csv"
 ANALYTICS_JSONL = "analytics-jsonl"
 CLOUD_LOGGING = "cloud-logging"
+CLOUD_LOGGING_YAML = "cloud-logging-yaml"
 SYSLOG = "syslog"
-FORMATS = (ANALYTICS_CSV, ANALYTICS_JSONL, CLOUD_LOGGING, SYSLOG)
+PARQUET = "parquet"
+AVRO = "avro"
+FORMATS = (ANALYTICS_CSV, ANALYTICS_JSONL, CLOUD_LOGGING, CLOUD_LOGGING_YAML, SYSLOG, PARQUET, AVRO)
+# Binary exports, told apart by their first bytes (read with pyarrow / fastavro).
+MAGIC = {b"PAR1": PARQUET, b"Obj\x01": AVRO}
 
 _CLOUD_KEYS = {"jsonPayload", "textPayload", "logName", "insertId", "receiveTimestamp"}
 _SYSLOG_HEAD = re.compile(
@@ -35,6 +41,8 @@ def detect(path: Path, head: str, *, headerless: bool = False) -> str:
         return _json_kind(path, stripped)
     if _SYSLOG_HEAD.match(stripped) or " proxy=" in stripped:
         return SYSLOG
+    if looks_like_yaml_entries(head):
+        return CLOUD_LOGGING_YAML
     if headerless:
         return ANALYTICS_CSV
     header = {name.strip().strip('"').lower() for name in _split_header(stripped)}
@@ -45,6 +53,11 @@ def detect(path: Path, head: str, *, headerless: bool = False) -> str:
         f"{', '.join(ANALYTICS_MARKERS)}; not Cloud Logging JSON; not syslog). "
         f"Use --format to force one of: {', '.join(FORMATS)}"
     )
+
+
+def detect_binary(first_bytes: bytes) -> str | None:
+    """``parquet`` or ``avro`` from a file's magic bytes, else None."""
+    return next((fmt for magic, fmt in MAGIC.items() if first_bytes.startswith(magic)), None)
 
 
 def sniff_delimiter(header_line: str) -> str:

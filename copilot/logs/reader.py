@@ -16,9 +16,12 @@ import pandas as pd
 from copilot.errors import LogFormatError, UsageError
 from copilot.logs import detect, schema
 from copilot.logs.analytics import read_csv, read_jsonl
+from copilot.logs.avro import read_avro
 from copilot.logs.cloud_logging import read_cloud_logging
+from copilot.logs.gcloud import read_gcloud_yaml
+from copilot.logs.parquet import read_parquet
 from copilot.logs.quarantine import Quarantine
-from copilot.logs.sources import peek
+from copilot.logs.sources import peek, read_magic
 from copilot.logs.syslog import read_syslog
 
 
@@ -42,7 +45,10 @@ class ReadOptions:
 
 
 def detect_format(path: Path, options: ReadOptions = ReadOptions()) -> str:
-    """The format of one file (checks that it is readable text first)."""
+    """The format of one file: binary exports by magic bytes, text ones from their first lines."""
+    binary = detect.detect_binary(read_magic(path))
+    if options.fmt in (detect.PARQUET, detect.AVRO) or (binary and not options.fmt):
+        return options.fmt or binary  # type: ignore[return-value]
     head = peek(path)
     return options.fmt or detect.detect(path, head, headerless=options.csv_columns is not None)
 
@@ -83,6 +89,12 @@ def _read(
         return read_cloud_logging(path, quarantine, columns=columns, template=options.template)
     if fmt == detect.SYSLOG:
         return read_syslog(path, quarantine, columns=columns, template=options.template)
+    if fmt == detect.CLOUD_LOGGING_YAML:
+        return read_gcloud_yaml(path, quarantine, columns=columns, template=options.template)
+    if fmt == detect.PARQUET:
+        return read_parquet(path, quarantine, columns=columns)
+    if fmt == detect.AVRO:
+        return read_avro(path, quarantine, columns=columns)
     raise LogFormatError(f"{path}: unsupported format {fmt}")
 
 

@@ -29,6 +29,19 @@ def open_binary(path: Path) -> BinaryIO:
     return path.open("rb")
 
 
+def read_magic(path: Path, size: int = 4) -> bytes:
+    """The first ``size`` bytes of the file as stored (binary exports are not gzipped)."""
+    if not path.exists():
+        raise LogFormatError(f"{path}: no such file")
+    if path.is_dir():
+        raise LogFormatError(f"{path}: is a directory, not a log file")
+    try:
+        with path.open("rb") as fh:
+            return fh.read(size)
+    except OSError as exc:
+        raise LogFormatError(f"{path}: cannot read it ({exc})") from exc
+
+
 def peek(path: Path, size: int = PEEK_BYTES) -> str:
     """The first ``size`` bytes of the (decompressed) file as text.
 

@@ -9,6 +9,8 @@
   (a console/``gcloud logging read --format=json`` export).
 - ``syslog``: one MessageLogging ``<Syslog>`` line per record, RFC 5424 header
   then the template (``DEFAULT_SYSLOG_TEMPLATE`` unless given).
+- ``parquet`` / ``avro``: a BigQuery-style export, analytics names as columns and
+  the ``*_timestamp`` fields as TIMESTAMPs (``copilot.logs.writers_binary``).
 
 Records are pyarrow tables or pandas frames with Apigee's export field names
 (``copilot.logs.sample.EXPORT_COLUMNS``), given one at a time or as an iterable
@@ -31,6 +33,7 @@ import pyarrow.csv as pcsv
 
 from copilot.errors import UsageError
 from copilot.logs.fields import DEFAULT_SYSLOG_TEMPLATE
+from copilot.logs.writers_binary import write_avro, write_parquet
 from copilot.logs.writers_text import cloud_logging_lines, jsonl_lines, lines_bytes, syslog_lines
 
 FORMATS: tuple[str, ...] = (
@@ -39,7 +42,11 @@ FORMATS: tuple[str, ...] = (
     "cloud-logging",
     "cloud-logging-array",
     "syslog",
+    "parquet",
+    "avro",
 )
+BINARY_FORMATS = ("parquet", "avro")
+PARQUET_ROW_GROUP_ROWS = 100_000
 CSV_BATCH_ROWS = 200_000  # rows per CSV write
 TEXT_BATCH_ROWS = 50_000  # rows rendered as JSON/syslog text at a time: bounds its memory
 GZIP_LEVEL = 9  # fixed, so a .gz written twice has the same bytes (mtime is 0 too)
@@ -144,6 +151,7 @@ def write_records(
     *,
     template: str = DEFAULT_SYSLOG_TEMPLATE,
     text_share: float = 0.0,
+    row_group_rows: int = PARQUET_ROW_GROUP_ROWS,
 ) -> int:
     """Write ``records`` to ``path`` in format ``fmt``; returns the number of records written.
 
@@ -151,13 +159,23 @@ def write_records(
     ``textPayload`` entries of ``cloud-logging``); ``text_share`` in [0, 1] is
     the share of Cloud Logging entries written as ``textPayload`` (a team
     whose template is not JSON), chosen by a hash of the record, off by default.
+    ``row_group_rows`` bounds a Parquet row group.
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not 0.0 <= text_share <= 1.0:
         raise UsageError(f"text_share must be within [0, 1], got {text_share}")
-    chunks = _chunks(records, CSV_BATCH_ROWS if fmt == "analytics-csv" else TEXT_BATCH_ROWS)
+    if fmt in BINARY_FORMATS and Path(path).suffix == ".gz":
+        raise UsageError(f"{fmt} compresses its own data: write to a path without .gz")
+    if fmt in BINARY_FORMATS:
+        chunks = _chunks(records, min(row_group_rows, CSV_BATCH_ROWS))
+    else:
+        chunks = _chunks(records, CSV_BATCH_ROWS if fmt == "analytics-csv" else TEXT_BATCH_ROWS)
     with open_output(path) as out:
+        if fmt == "parquet":
+            return write_parquet(out, chunks, row_group_rows)
+        if fmt == "avro":
+            return write_avro(out, chunks)
         if fmt == "analytics-csv":
             return _write_csv(out, chunks)
         if fmt == "analytics-jsonl":
