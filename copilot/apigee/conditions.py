@@ -26,7 +26,7 @@ from copilot.apigee.conditions_parse import (
     Truthy,
     Unknown,
     Var,
-    parse_tree,
+    parse_with_note,
 )
 from copilot.apigee.semantics import ConditionSyntaxError, compare, normalize, truthy
 
@@ -40,12 +40,15 @@ class Condition:
     text: str
     problem: str | None = None  # one sentence when atc cannot read the condition
     node: Node | None = field(default=None, compare=False, repr=False)
+    # one sentence when the reading is legal but worth a warning (and/or mixed without parentheses)
+    note: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.node is not None:
             return
         try:
-            node: Node = parse_tree(self.text)
+            node, note = parse_with_note(self.text)
+            object.__setattr__(self, "note", note)
         except ConditionSyntaxError as exc:
             node = Unknown()
             object.__setattr__(self, "problem", self.problem or str(exc))
@@ -87,7 +90,9 @@ class Condition:
             return self
         parts = [*_and_parts(self.node), *_and_parts(other.node)]
         text = f"({self.text.strip()}) and ({other.text.strip()})"
-        return Condition(text, self.problem or other.problem, And(tuple(parts)))
+        return Condition(
+            text, self.problem or other.problem, And(tuple(parts)), self.note or other.note
+        )
 
 
 def parse_condition(text: str) -> Condition:

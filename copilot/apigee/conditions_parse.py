@@ -186,6 +186,8 @@ def _symbol_token(sym: str, pos: int) -> _Tok:
 class _Parser:
     def __init__(self, toks: list[_Tok]) -> None:
         self.toks, self.i, self.depth = toks, 0, 0
+        self.mixed = False  # `and` and `or` side by side without parentheses
+        self.built_and = False
 
     def peek(self, offset: int = 0) -> _Tok | None:
         j = self.i + offset
@@ -215,16 +217,22 @@ class _Parser:
 
     def or_(self) -> Node:
         parts = [self.and_()]
+        built = [self.built_and]
         while self.is_bool("OR"):
             self.take()
             parts.append(self.and_())
-        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+            built.append(self.built_and)
+        if len(parts) == 1:
+            return parts[0]
+        self.mixed |= any(built)
+        return Or(tuple(parts))
 
     def and_(self) -> Node:
         parts = [self.unary()]
         while self.is_bool("AND"):
             self.take()
             parts.append(self.unary())
+        self.built_and = len(parts) > 1  # read by or_(): an `and` not wrapped in parentheses
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
     def unary(self) -> Node:
@@ -290,7 +298,22 @@ def _alone(operand: Var | Lit) -> Node:
 
 def parse_tree(text: str) -> Node:
     """The tree of ``text``; empty text is :class:`Const` true. Raises :class:`ConditionSyntaxError`."""
+    return parse_with_note(text)[0]
+
+
+MIXED_NOTE = (
+    "The condition mixes 'and' and 'or' without parentheses; atc reads 'and' first, "
+    "as the Apigee reference says (Java precedence)."
+)
+
+
+def parse_with_note(text: str) -> tuple[Node, str | None]:
+    """The tree of ``text`` and a one-sentence note when its reading depends on precedence."""
     if len(text) > MAX_LENGTH:
         raise ConditionSyntaxError(f"The condition is longer than {MAX_LENGTH} characters.")
     toks = tokenize(text)
-    return Const(True) if not toks else _Parser(toks).parse()
+    if not toks:
+        return Const(True), None
+    parser = _Parser(toks)
+    node = parser.parse()
+    return node, MIXED_NOTE if parser.mixed else None

@@ -268,6 +268,27 @@ def test_variables_are_listed_as_written() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "mixed"),
+    [
+        ("a = 1 or b = 1 and c = 1", True),
+        ("a = 1 and b = 1 || c = 1", True),
+        # a real sample (apigee-samples, mcp-spec-tools) reads differently left to right
+        ('((x = null) or (x = "") and (y = null) or (y = ""))', True),
+        ("(a = 1 or b = 1) and c = 1", False),
+        ("a = 1 or (b = 1 and c = 1)", False),
+        ("a = 1 and b = 1 and c = 1", False),
+        ("a = 1 or b = 1 or c = 1", False),
+        ("!(a = 1 and b = 1) or c = 1", False),
+    ],
+)
+def test_note_when_and_or_mix_without_parentheses(text: str, mixed: bool) -> None:
+    cond = parse_condition(text)
+    assert cond.problem is None
+    assert (cond.note is not None) is mixed
+    assert (cond.and_(parse_condition("d = 1")).note is not None) is mixed
+
+
 def test_always_only_for_the_empty_condition() -> None:
     assert parse_condition("").always and parse_condition("  ").always
     assert not parse_condition("true").always
