@@ -12,6 +12,8 @@ import pytest
 APIGEELINT = (
     Path(__file__).resolve().parent.parent / ".tools" / "node_modules" / ".bin" / "apigeelint"
 )
+# apigeelint's profiles: "apigee" (its default) and "apigeex" (Apigee X/hybrid rules).
+PROFILES = ("apigee", "apigeex")
 
 
 def require_apigeelint() -> Path:
@@ -23,14 +25,17 @@ def require_apigeelint() -> Path:
     return APIGEELINT
 
 
-def lint_errors(bundle: Path) -> tuple[int, list[str]]:
-    """apigeelint's exit code and its error-severity messages for one apiproxy bundle."""
-    proc = subprocess.run(
-        [str(APIGEELINT), "-s", str(bundle), "-f", "json.js", "--profile", "apigeex"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def lint_errors(bundle: Path, profile: str | None = "apigeex") -> tuple[int, list[str]]:
+    """apigeelint's exit code and its error-severity messages for one apiproxy bundle.
+
+    ``profile=None`` runs apigeelint without ``--profile`` (its default profile).
+    """
+    command = [str(APIGEELINT), "-s", str(bundle), "-f", "json.js"]
+    if profile is not None:
+        if profile not in PROFILES:
+            raise ValueError(f"apigeelint profile {profile!r} is not one of {PROFILES}")
+        command += ["--profile", profile]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
     report = json.loads(proc.stdout)
     errors = [
         f"{Path(f['filePath']).name}: {m.get('ruleId')} {m['message']}"

@@ -12,7 +12,7 @@ from pathlib import Path
 from copilot.commands._output import emit_json, table
 from copilot.errors import ScopeDenied, UsageError
 from copilot.scopes import DEFAULT_PRODUCTS, Catalog, check_request, load_catalog
-from copilot.scopes.artifacts import write_artifacts
+from copilot.scopes.artifacts import granted_operations, target_servers, write_artifacts
 from copilot.scopes.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, parse_scopes
 
 
@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     art.add_argument("--scopes", required=True, help="granted scopes, comma-separated")
     art.add_argument("--identity", required=True, help="workflow identity (the token subject)")
     art.add_argument("--out", required=True, type=Path, help="output directory")
-    art.add_argument("--jwks-uri", required=True, help="JWKS URI Apigee verifies tokens with")
+    art.add_argument("--jwks-uri", help="JWKS URI Apigee verifies tokens with (token kind jwt)")
     art.add_argument("--issuer", default=DEFAULT_ISSUER)
     art.add_argument("--audience", default=DEFAULT_AUDIENCE)
     art.add_argument("--env", action="append", dest="environments", help="environment (repeat)")
@@ -57,6 +57,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--operation", action="append", dest="operations", help="grant only these (repeat)"
     )
     art.add_argument("--alg", default="RS256", choices=["RS256", "ES256"])
+    art.add_argument(
+        "--token-kind",
+        default="jwt",
+        choices=["jwt", "apigee"],
+        help="jwt: VerifyJWT + VerifyAPIKey on the client-id claim; "
+        "apigee: OAuthV2 VerifyAccessToken with the scopes",
+    )
+    art.add_argument(
+        "--client-id-claim", default="client_id", help="JWT claim holding the app's API key"
+    )
+    art.add_argument(
+        "--target-server",
+        action="append",
+        default=[],
+        metavar="[PROXY=]NAME",
+        help="TargetServer for every bundle, or for one proxy (repeat); default <proxy>-backend",
+    )
     art.add_argument("--json", action="store_true", help="print one JSON document")
     art.set_defaults(func=_artifacts)
 
@@ -149,19 +166,25 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _artifacts(args: argparse.Namespace) -> int:
+    if args.token_kind == "jwt" and not args.jwks_uri:
+        raise UsageError("--jwks-uri is needed with --token-kind jwt")
     catalog = load_catalog(args.products)
     scopes = _scopes(catalog, args.scopes)
+    proxies = {op.proxy for op in granted_operations(catalog, scopes, args.operations)}
     result = write_artifacts(
         catalog,
         args.out,
         identity=args.identity,
         scopes=scopes,
-        jwks_uri=args.jwks_uri,
+        jwks_uri=args.jwks_uri or "",
         issuer=args.issuer,
         audience=args.audience,
         environments=args.environments or ["prod"],
         operations=args.operations,
         alg=args.alg,
+        targets=target_servers(sorted(proxies), args.target_server),
+        token_kind=args.token_kind,
+        client_id_claim=args.client_id_claim,
     )
     payload = {
         "ok": True,
@@ -169,6 +192,9 @@ def _artifacts(args: argparse.Namespace) -> int:
         "product_file": str(result.product_path),
         "bundles": {name: str(path) for name, path in result.bundles.items()},
         "operations": list(result.operations),
+        "locks": result.locks,
+        "token_kind": args.token_kind,
+        "environments": sorted(set(args.environments or ["prod"])),
     }
     if args.json:
         emit_json(payload)
@@ -176,5 +202,6 @@ def _artifacts(args: argparse.Namespace) -> int:
     print(f"API product {result.product_name}: {result.product_path}")
     for name, path in result.bundles.items():
         print(f"proxy bundle {name}: {path}")
-    print(f"{len(result.operations)} operation(s): {', '.join(result.operations)}")
+    print(f"{len(result.operations)} operation(s), and the lock that makes each exact:")
+    print(table(sorted(result.locks.items()), ["operation", "lock"]))
     return 0

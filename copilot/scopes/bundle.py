@@ -3,6 +3,27 @@
 See :mod:`copilot.scopes.artifacts` for what the bundle does and why. Every
 value that reaches the XML is escaped; scope names are checked against a
 conservative character set before they enter a condition.
+
+Two token kinds (``token_kind``):
+
+- ``"jwt"``: VerifyJWT (``JWT-VerifyToken``), then VerifyAPIKey
+  (``VA-VerifyClientKey``) on the token's client-id claim, so Apigee also
+  enforces the app's API products (the pattern of Google's apigee-samples
+  ``authorize-idp-access-tokens``: JWT-VerifyIdPToken then VA-IdentifyClientApp
+  with ``<APIKey ref="jwt.JWT-VerifyIdPToken.claim.<client id claim>"/>``).
+  Flow conditions read ``jwt.JWT-VerifyToken.claim.scope`` (a space-separated
+  string) or ``jwt.JWT-VerifyToken.claim.scp`` (an array claim).
+- ``"apigee"``: OAuthV2 ``VerifyAccessToken`` (``OA-VerifyAccessToken``) with
+  ``<Scope>`` = the workflow's scopes; it enforces the app's products itself
+  and sets the ``scope`` flow variable (space-separated) the flows read.
+
+How VerifyJWT renders an *array* claim in ``jwt.{policy}.claim.{name}`` is not
+spelled out in the verify-jwt-policy reference
+(cloud.google.com/apigee/docs/api-platform/reference/policies/verify-jwt-policy,
+"Flow variables"), so the ``scp`` condition accepts each scope as a whole
+token delimited by anything a scope token cannot hold (space, ``"``, ``,``,
+``[``, ``]``): it matches a JSON array, a comma-joined list and a
+space-separated string alike, and scope names holding ``,`` are refused.
 """
 
 from __future__ import annotations
@@ -15,7 +36,14 @@ from copilot.errors import InputError
 from copilot.scopes.operations import Operation, segments
 
 VERIFY = "JWT-VerifyToken"
-_SAFE_SCOPE = re.compile(r"^[A-Za-z0-9._:/\-+~!$&'()*,;=@]+$")
+VERIFY_KEY = "VA-VerifyClientKey"
+VERIFY_ACCESS_TOKEN = "OA-VerifyAccessToken"
+TOKEN_KINDS = ("jwt", "apigee")
+_SAFE_SCOPE = re.compile(r"^[A-Za-z0-9._:/\-+~!$&'()*;=@]+$")
+_SAFE_CLAIM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+# Characters a scope token may hold except "," "[" "]" (RFC 6749 NQCHAR), as a
+# Java regex class written without backslashes; its complement delimits scp items.
+_NOT_SCOPE_CHAR = "[^-!#-+.-Z^-~]"
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
@@ -25,15 +53,38 @@ def resource_for(op: Operation) -> str:
     return "/" + "/".join(parts)
 
 
-def _scope_regex(scopes: Iterable[str]) -> str:
+def _alternatives(scopes: Iterable[str]) -> str:
     alternatives = []
     for scope in sorted(scopes):
         if not _SAFE_SCOPE.match(scope):
             raise InputError(f"scope {scope!r} cannot be written into an Apigee condition safely")
         alternatives.append(
-            "".join(c if c.isalnum() or c in "_-:/@~,=!&'" else f"[{c}]" for c in scope)
+            "".join(c if c.isalnum() or c in "_-:/@~=!&'" else f"[{c}]" for c in scope)
         )
-    return "^(.* )?(" + "|".join(alternatives) + ")( .*)?$"
+    return "|".join(alternatives)
+
+
+def _scope_regex(scopes: Iterable[str]) -> str:
+    """JavaRegex: one of ``scopes`` is a token of a space-separated string."""
+    return "^(.* )?(" + _alternatives(scopes) + ")( .*)?$"
+
+
+def scp_regex(scopes: Iterable[str]) -> str:
+    """JavaRegex: one of ``scopes`` is an item of an array claim, however rendered."""
+    d = _NOT_SCOPE_CHAR
+    return f"^(.*{d})?({_alternatives(scopes)})({d}.*)?$"
+
+
+def scope_condition(scopes: Iterable[str], token_kind: str = "jwt") -> str:
+    """The condition that is true when the token carries none of ``scopes``."""
+    scopes = list(scopes)
+    if token_kind == "apigee":
+        return f'!(scope ~~ "{_scope_regex(scopes)}")'
+    claim = f"jwt.{VERIFY}.claim"
+    return (
+        f'!(({claim}.scope ~~ "{_scope_regex(scopes)}") or '
+        f'({claim}.scp ~~ "{scp_regex(scopes)}"))'
+    )
 
 
 def _flow_condition(op: Operation) -> str:
@@ -44,9 +95,8 @@ def _flow_condition(op: Operation) -> str:
     return f'(proxy.pathsuffix MatchesPath "{resource}") and {verb}'
 
 
-def _flow(op: Operation, scopes: Iterable[str]) -> str:
-    claim = f"jwt.{VERIFY}.claim.scope"
-    refuse = f'!({claim} ~~ "{_scope_regex(scopes)}")'
+def _flow(op: Operation, scopes: Iterable[str], token_kind: str = "jwt") -> str:
+    refuse = scope_condition(scopes, token_kind)
     return f"""    <Flow name={quoteattr(op.id)}>
       <Description>{escape(f"{op.method} {op.full_template}")}</Description>
       <Request>
@@ -74,13 +124,29 @@ _AMBIGUOUS = (
 )
 
 
-def proxy_endpoint(base_path: str, ops: list[Operation], grants: dict[str, tuple[str, ...]]) -> str:
+def verification_steps(token_kind: str = "jwt") -> tuple[str, ...]:
+    """The PreFlow policies that verify the caller and enforce its app's API products."""
+    if token_kind not in TOKEN_KINDS:
+        raise InputError(f"token kind {token_kind!r} must be one of {', '.join(TOKEN_KINDS)}")
+    return (VERIFY, VERIFY_KEY) if token_kind == "jwt" else (VERIFY_ACCESS_TOKEN,)
+
+
+def proxy_endpoint(
+    base_path: str,
+    ops: list[Operation],
+    grants: dict[str, tuple[str, ...]],
+    token_kind: str = "jwt",
+) -> str:
     """ProxyEndpoint XML: PreFlow checks, one flow per operation, a refusing catch-all."""
     # Apigee runs the first conditional flow that matches: literal segments first.
     ordered = sorted(
         ops, key=lambda o: (-sum(not s.startswith("{") for s in segments(o.path_template)), o.id)
     )
-    flows = "".join(_flow(op, grants[op.id]) for op in ordered)
+    flows = "".join(_flow(op, grants[op.id], token_kind) for op in ordered)
+    verify = "".join(
+        f"      <Step>\n        <Name>{name}</Name>\n      </Step>\n"
+        for name in verification_steps(token_kind)
+    )
     refusals = "".join(
         f"      <Step>\n        <Name>RF-AmbiguousRequest</Name>\n"
         f"        <Condition>{escape(condition)}</Condition>\n      </Step>\n"
@@ -90,10 +156,7 @@ def proxy_endpoint(base_path: str, ops: list[Operation], grants: dict[str, tuple
   <Description>Generated by atc: scope-checked operations only.</Description>
   <PreFlow name="PreFlow">
     <Request>
-{refusals}      <Step>
-        <Name>{VERIFY}</Name>
-      </Step>
-    </Request>
+{refusals}{verify}    </Request>
     <Response/>
   </PreFlow>
   <Flows>
@@ -135,6 +198,39 @@ def verify_jwt_policy(alg: str, jwks_uri: str, issuer: str, audience: str, subje
   <TimeAllowance>30s</TimeAllowance>
   <IgnoreUnresolvedVariables>false</IgnoreUnresolvedVariables>
 </VerifyJWT>
+"""
+
+
+def verify_api_key_policy(name: str = VERIFY_KEY, key_ref: str = "request.header.x-apikey") -> str:
+    """VerifyAPIKey on the key in flow variable ``key_ref``: sets ``client_id`` and
+    refuses a key whose app's API products do not grant this proxy, path and verb."""
+    return f"""{_XML}<VerifyAPIKey continueOnError="false" enabled="true" name={quoteattr(name)}>
+  <DisplayName>{escape(name)}</DisplayName>
+  <APIKey ref={quoteattr(key_ref)}/>
+</VerifyAPIKey>
+"""
+
+
+def client_key_ref(claim: str = "client_id") -> str:
+    """The flow variable VerifyJWT puts the token's client-id claim in."""
+    if not _SAFE_CLAIM.match(claim):
+        raise InputError(f"claim name {claim!r} cannot name a flow variable safely")
+    return f"jwt.{VERIFY}.claim.{claim}"
+
+
+def oauth_verify_access_token_policy(
+    name: str = VERIFY_ACCESS_TOKEN, scopes: Iterable[str] = ()
+) -> str:
+    """OAuthV2 VerifyAccessToken; with ``scopes``, the token must carry one of them."""
+    listed = " ".join(sorted(scopes))
+    for scope in listed.split():
+        if not _SAFE_SCOPE.match(scope):
+            raise InputError(f"scope {scope!r} cannot be written into a policy safely")
+    scope = f"  <Scope>{escape(listed)}</Scope>\n" if listed else ""
+    return f"""{_XML}<OAuthV2 continueOnError="false" enabled="true" name={quoteattr(name)}>
+  <DisplayName>{escape(name)}</DisplayName>
+  <Operation>VerifyAccessToken</Operation>
+{scope}</OAuthV2>
 """
 
 
@@ -196,23 +292,25 @@ def target_endpoint(target_server: str, path: str) -> str:
 """
 
 
-POLICIES = (
-    VERIFY,
-    "RF-AmbiguousRequest",
-    "RF-InsufficientScope",
-    "RF-UnknownOperation",
-    "AM-RemoveAuthorization",
-)
+_COMMON = ("RF-AmbiguousRequest", "RF-InsufficientScope", "RF-UnknownOperation", "AM-RemoveAuthorization")
+POLICIES = (VERIFY, VERIFY_KEY, *_COMMON)
 
 
-def proxy_descriptor(name: str, base_path: str, description: str) -> str:
-    policies = "".join(f"    <Policy>{p}</Policy>\n" for p in POLICIES)
+def policies_for(token_kind: str = "jwt") -> tuple[str, ...]:
+    """The policy names of a bundle for this token kind."""
+    return (*verification_steps(token_kind), *_COMMON)
+
+
+def proxy_descriptor(
+    name: str, base_path: str, description: str, policies: Iterable[str] = POLICIES
+) -> str:
+    listed = "".join(f"    <Policy>{escape(p)}</Policy>\n" for p in policies)
     return f"""{_XML}<APIProxy name={quoteattr(name)} revision="1">
   <DisplayName>{escape(name)}</DisplayName>
   <Description>{escape(description)}</Description>
   <BasePaths>{escape(base_path)}</BasePaths>
   <Policies>
-{policies}  </Policies>
+{listed}  </Policies>
   <ProxyEndpoints>
     <ProxyEndpoint>default</ProxyEndpoint>
   </ProxyEndpoints>
@@ -224,11 +322,31 @@ def proxy_descriptor(name: str, base_path: str, description: str) -> str:
 
 
 def policy_files(
-    alg: str, jwks_uri: str, issuer: str, audience: str, subject: str
+    alg: str,
+    jwks_uri: str,
+    issuer: str,
+    audience: str,
+    subject: str,
+    *,
+    token_kind: str = "jwt",
+    client_id_claim: str = "client_id",
+    scopes: Iterable[str] = (),
 ) -> dict[str, str]:
-    """Every policy of the bundle: file name -> XML."""
+    """Every policy of the bundle: file name -> XML (``scopes``: the apigee kind's <Scope>)."""
+    if token_kind == "apigee":
+        verify = {
+            f"{VERIFY_ACCESS_TOKEN}.xml": oauth_verify_access_token_policy(
+                VERIFY_ACCESS_TOKEN, scopes
+            )
+        }
+    else:
+        verification_steps(token_kind)
+        verify = {
+            f"{VERIFY}.xml": verify_jwt_policy(alg, jwks_uri, issuer, audience, subject),
+            f"{VERIFY_KEY}.xml": verify_api_key_policy(VERIFY_KEY, client_key_ref(client_id_claim)),
+        }
     return {
-        f"{VERIFY}.xml": verify_jwt_policy(alg, jwks_uri, issuer, audience, subject),
+        **verify,
         "RF-AmbiguousRequest.xml": raise_fault_policy(
             "RF-AmbiguousRequest", 400, "Bad Request", "atc.gateway.AmbiguousRequest",
             "The request is ambiguous (method override or unusual path form) and was refused.",

@@ -4,8 +4,10 @@
 validation of drafts, the gateway client in activities, and the local gateway
 emulator. Order of decisions: the method, the headers, the URL (hostile forms
 are refused by :mod:`copilot.scopes.urls`), the proxy owning the path (by base
-path, case-sensitively), then the granted API products with Apigee's own
-resource matching (:mod:`copilot.scopes.matching`).
+path, case-sensitively), the proxy's own flows when it serves only its catalog
+operations (``onlyListedOperations``, see :mod:`copilot.scopes.sources`), then
+the granted API products with Apigee's own resource matching
+(:mod:`copilot.scopes.matching`).
 """
 
 from __future__ import annotations
@@ -105,6 +107,14 @@ def check_request(
     where = dict(operation=operation, proxy=proxy.name, path=path, path_suffix=suffix)
     if not granted:
         return Decision(False, "no scopes were granted", **where)
+    if proxy.listed_only and operation is None:
+        # The proxy's own flows refuse it, whatever a product grants (its catch-all flow).
+        return Decision(
+            False,
+            f"{method} {path} is not an operation of proxy {proxy.name}; the proxy serves only "
+            f"its catalog operations and refuses anything else, whatever the scopes",
+            **where,
+        )
     products = catalog.products_for(granted, environment)
     for product in products:
         rule = product.grant(proxy.name, suffix, method)

@@ -1,8 +1,15 @@
 """Where catalog operations come from, besides the API products themselves.
 
 - ``proxies`` beside the products: ``{"name", "basePath", "operations":
-  [{"method", "path", "operationId"?, "summary"?}]}`` (``operations`` is an atc
-  addition to the management API's shape; ``path`` is relative to basePath).
+  [{"method", "path", "operationId"?, "summary"?}], "onlyListedOperations"?}``
+  (``operations`` and ``onlyListedOperations`` are atc additions to the
+  management API's shape; ``path`` is relative to basePath).
+  ``onlyListedOperations: true`` says the proxy itself has one conditional
+  flow per catalog operation and a last flow that refuses anything else (as
+  the bundles of ``atc scopes artifacts`` do): the product grants a request
+  only if the proxy also serves it as a catalog operation. This is how a
+  grant Apigee products cannot express exactly (an operation on the base path
+  needs resource ``/``, which covers every path) becomes exact.
 - OpenAPI 3 / Swagger 2 documents of the proxies (JSON). Each path is joined
   to the document's server path (``servers[0].url`` or ``basePath``) and
   assigned to the proxy whose base path is its longest prefix.
@@ -31,10 +38,15 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 
 @dataclass(frozen=True)
 class Proxy:
-    """An API proxy: its name and base path."""
+    """An API proxy: its name and base path.
+
+    ``listed_only``: the proxy's flows refuse every request that is not one of
+    its catalog operations (see the module docstring).
+    """
 
     name: str
     base_path: str
+    listed_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,10 @@ def parse_proxies(items: Any) -> tuple[list[Proxy], list[OperationDraft]]:
             raise ProductsError(f"proxy {name!r}: basePath {base!r} ends in '/'")
         if not isinstance(base, str) or not _BASE_PATH.match(base) or "//" in base:
             raise ProductsError(f"proxy {name!r}: basePath {base!r} is not a clean absolute path")
-        proxies.append(Proxy(name, base))
+        listed_only = item.get("onlyListedOperations", False)
+        if not isinstance(listed_only, bool):
+            raise ProductsError(f"proxy {name!r}: onlyListedOperations must be true or false")
+        proxies.append(Proxy(name, base, listed_only))
         ops = item.get("operations") or []
         if not isinstance(ops, list):
             raise ProductsError(f"proxy {name!r}: operations must be a list")

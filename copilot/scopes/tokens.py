@@ -92,11 +92,13 @@ def mint_token(
     ttl_s: int = DEFAULT_TTL_S,
     now: float | None = None,
     scope_claim: str = "scope",
+    client_id: str | None = None,
 ) -> str:
     """Sign a short-lived scoped JWT with the key behind reference ``key``.
 
     ``scope_claim="scp"`` carries the scopes as an ``scp`` array instead of a
-    space-separated ``scope`` string.
+    space-separated ``scope`` string. ``client_id`` adds that claim: the app's
+    API key, which the bundles of ``atc scopes artifacts`` hand to VerifyAPIKey.
     """
     if scope_claim not in SCOPE_CLAIMS:
         raise InputError(f"scope claim {scope_claim!r} must be one of {', '.join(SCOPE_CLAIMS)}")
@@ -120,6 +122,10 @@ def mint_token(
         "exp": issued + int(ttl_s),
         "jti": uuid.uuid4().hex,
     }
+    if client_id is not None:
+        if not isinstance(client_id, str) or not client_id.strip():
+            raise InputError("a client_id claim must be a non-empty string")
+        claims["client_id"] = client_id
     return jwt.encode(claims, signing.key, algorithm=signing.alg, headers={"kid": signing.kid})
 
 

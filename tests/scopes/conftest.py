@@ -3,12 +3,13 @@ and real HTTP servers on 127.0.0.1 (ephemeral ports)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from copilot.scopes import Catalog, load_catalog
+from copilot.scopes import DEFAULT_PRODUCTS, Catalog, build_catalog, load_catalog
 from copilot.scopes.emulator import EmulatorConfig, GatewayEmulator, create_app
 from copilot.scopes.keys import GeneratedKey, generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer, echo_backend_app
@@ -27,6 +28,17 @@ class Keys:
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def products_only() -> Catalog:
+    """The shipped products with proxies that do not refuse unlisted requests: what the
+    API products alone grant (the shipped proxies close the over-grants, see
+    tests/scopes/test_shipped_products.py)."""
+    doc = json.loads(DEFAULT_PRODUCTS.read_text())
+    for proxy in doc["proxies"]:
+        proxy.pop("onlyListedOperations", None)
+    return build_catalog(doc)
 
 
 @pytest.fixture(scope="session")
