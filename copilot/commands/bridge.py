@@ -1,0 +1,59 @@
+"""``atc bridge serve``: the ingress bridge from Apigee to Temporal (docs/bridge.md).
+
+Callers' JWTs are verified against the config's JWKS, issuer and audience; their
+claims pick a route (namespace, task queue, the workflow types, signals and
+updates they may use). Temporal is reached as every atc command reaches it
+(``ATC_TEMPORAL_ADDRESS`` and friends); no worker is needed to start workflows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from copilot.errors import UsageError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("bridge", help="serve the Apigee -> Temporal ingress bridge")
+    parser.description = __doc__
+    parser.set_defaults(func=_no_action)
+    actions = parser.add_subparsers(
+        dest="bridge_action", metavar="ACTION", parser_class=type(parser)
+    )
+    serve = actions.add_parser("serve", help="serve the bridge until interrupted")
+    serve.add_argument("--config", type=Path, required=True, help="bridge TOML (docs/bridge.md)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: loopback only)")
+    serve.add_argument("--port", type=int, default=8088, help="port (0 = any free port)")
+    serve.set_defaults(func=_serve)
+
+
+def _no_action(args: argparse.Namespace) -> int:
+    raise UsageError("atc bridge: choose an action: serve")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from copilot.bridge.app import create_app
+    from copilot.bridge.config import load_config
+    from copilot.config import load_settings
+    from copilot.scopes.server import serve_forever
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a TCP port")
+    config = load_config(args.config)
+    settings = load_settings()
+    app = create_app(config, settings)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+
+    def ready(url: str) -> None:
+        print(
+            f"atc bridge listening on {url} ({len(config.routes)} routes; issuer "
+            f"{config.issuer}, audience {config.audience}; Temporal {settings.temporal_address})",
+            flush=True,
+        )
+
+    serve_forever(app, args.host, args.port, on_ready=ready)
+    print("atc bridge stopped", file=sys.stderr)
+    return 0
