@@ -9,7 +9,7 @@ docs/conditions.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +82,10 @@ class Condition:
         true, unknown = _eval_columns(self.node, columns, n, {})
         return true, unknown
 
+    def renamed(self, rename: Callable[[str], str]) -> Condition:
+        """The same condition reading ``rename(name)`` for every variable (e.g. ``str.lower``)."""
+        return Condition(self.text, self.problem, _rename(self.node, rename), self.note)
+
     def and_(self, other: Condition) -> Condition:
         """Both conditions (a step inside a conditional flow); a problem in either is kept."""
         if self.always:
@@ -110,6 +114,21 @@ def and_all(conditions: Iterable[Condition]) -> Condition:
 
 def _and_parts(node: Node | None) -> tuple[Node, ...]:
     return node.children if isinstance(node, And) else (node,)  # type: ignore[return-value]
+
+
+def _rename(node: Node | None, rename: Callable[[str], str]) -> Node | None:
+    def operand(o: Var | Lit) -> Var | Lit:
+        return Var(rename(o.name)) if isinstance(o, Var) else o
+
+    if isinstance(node, Cmp):
+        return Cmp(node.op, operand(node.left), operand(node.right), node.negate)
+    if isinstance(node, Truthy):
+        return Truthy(Var(rename(node.var.name)))
+    if isinstance(node, Not):
+        return Not(_rename(node.child, rename))  # type: ignore[arg-type]
+    if isinstance(node, And | Or):
+        return type(node)(tuple(_rename(c, rename) for c in node.children))  # type: ignore[misc]
+    return node
 
 
 def _variables(node: Node | None) -> set[str]:

@@ -17,8 +17,6 @@ MAX_DEPTH = 100
 
 
 # --- tree -------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Var:
     name: str
@@ -38,9 +36,7 @@ class Cmp:
 
 
 @dataclass(frozen=True)
-class Truthy:
-    """A bare variable used as a condition (``!valid``)."""
-
+class Truthy:  # a bare variable used as a condition (`!valid`)
     var: Var
 
 
@@ -50,8 +46,8 @@ class Const:
 
 
 @dataclass(frozen=True)
-class Unknown:
-    """Stands for a condition atc could not parse: unknown everywhere."""
+class Unknown:  # stands for a condition atc could not parse: unknown everywhere
+    pass
 
 
 @dataclass(frozen=True)
@@ -91,35 +87,35 @@ PATTERN_OPS = frozenset({"Matches", "NotMatches", "JavaRegex", "MatchesPath"})
 NEGATABLE_OPS = frozenset({"StartsWith", "JavaRegex", "MatchesPath", "Matches"})
 _BOOL_WORDS = {"and": "AND", "&&": "AND", "or": "OR", "||": "OR", "not": "NOT", "!": "NOT"}
 _LITERAL_WORDS = {"true": True, "false": False, "null": None}
+_KEYWORDS: dict[str, tuple[str, object]] = {
+    **{k: ("OP", v) for k, v in OPERATORS.items()},
+    **{k: ("BOOL", v) for k, v in _BOOL_WORDS.items()},
+    **{k: ("LIT", v) for k, v in _LITERAL_WORDS.items()},
+    "(": ("LPAREN", "("),
+    ")": ("RPAREN", ")"),
+}
 
 # Longest symbols first so `~~` is not read as `~` `~`.
 _SYMBOLS = ("~~", "~/", "!~", ":=", "=|", "==", "!=", ">=", "<=", "&&", "||")
 _SINGLE = "=><~!()"
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?([fFdDlL])?(?![\w.-])")
 _WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$.\-]*")
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class _Tok:
     kind: str  # OP, BOOL, LPAREN, RPAREN, VAR, LIT
     value: object
-    pos: int
+    pos: int  # 0-based; messages say 1-based positions
 
 
 def _string(text: str, i: int) -> tuple[str, int]:
-    """A double-quoted literal starting at ``text[i]``; only ``\\"`` is an escape (regexes keep ``\\d``)."""
-    out, j = [], i + 1
-    while j < len(text):
-        c = text[j]
-        if c == "\\" and text[j + 1 : j + 2] == '"':
-            out.append('"')
-            j += 2
-        elif c == '"':
-            return "".join(out), j + 1
-        else:
-            out.append(c)
-            j += 1
-    raise ConditionSyntaxError(f"The string starting at position {i + 1} is never closed.")
+    """A double-quoted literal at ``text[i]``; only ``\\"`` is unescaped (regexes keep ``\\d``)."""
+    if (m := _STRING.match(text, i)) is None:
+        raise ConditionSyntaxError(f"The string starting at position {i + 1} is never closed.")
+    return _ESCAPE.sub(lambda e: '"' if e.group(1) == '"' else e.group(0), m.group(1)), m.end()
 
 
 def tokenize(text: str) -> list[_Tok]:
@@ -143,13 +139,13 @@ def tokenize(text: str) -> list[_Tok]:
             toks.append(_Tok("LIT", _number(m.group(0), m.group(1)), i))
             i = m.end()
         elif m := _WORD.match(text, i):
-            toks.append(_word_token(m.group(0), i))
+            toks.append(_keyword(m.group(0), i))
             i = m.end()
         else:
             sym = next((s for s in _SYMBOLS if text.startswith(s, i)), c if c in _SINGLE else None)
             if sym is None:
                 raise ConditionSyntaxError(f"Unexpected character {c!r} at position {i + 1}.")
-            toks.append(_symbol_token(sym, i))
+            toks.append(_keyword(sym, i))
             i += len(sym)
     return toks
 
@@ -161,23 +157,10 @@ def _number(raw: str, suffix: str | None) -> int | float:
     return int(body)
 
 
-def _word_token(word: str, pos: int) -> _Tok:
-    low = word.lower()
-    if low in _BOOL_WORDS:
-        return _Tok("BOOL", _BOOL_WORDS[low], pos)
-    if low in OPERATORS:
-        return _Tok("OP", OPERATORS[low], pos)
-    if low in _LITERAL_WORDS:
-        return _Tok("LIT", _LITERAL_WORDS[low], pos)
-    return _Tok("VAR", word, pos)
-
-
-def _symbol_token(sym: str, pos: int) -> _Tok:
-    if sym in _BOOL_WORDS:
-        return _Tok("BOOL", _BOOL_WORDS[sym], pos)
-    if sym in ("(", ")"):
-        return _Tok("LPAREN" if sym == "(" else "RPAREN", sym, pos)
-    return _Tok("OP", OPERATORS[sym], pos)
+def _keyword(word: str, pos: int) -> _Tok:
+    """An operator, boolean word, literal or parenthesis; any other word is a variable name."""
+    kind, value = _KEYWORDS.get(word.lower(), ("VAR", word))
+    return _Tok(kind, value, pos)
 
 
 # --- parser: Java precedence (NOT, then comparisons, then AND, then OR) -----------------------
@@ -296,11 +279,6 @@ def _alone(operand: Var | Lit) -> Node:
     raise ConditionSyntaxError(f"The literal {operand.value!r} alone is not a condition.")
 
 
-def parse_tree(text: str) -> Node:
-    """The tree of ``text``; empty text is :class:`Const` true. Raises :class:`ConditionSyntaxError`."""
-    return parse_with_note(text)[0]
-
-
 MIXED_NOTE = (
     "The condition mixes 'and' and 'or' without parentheses; atc reads 'and' first, "
     "as the Apigee reference says (Java precedence)."
@@ -308,7 +286,10 @@ MIXED_NOTE = (
 
 
 def parse_with_note(text: str) -> tuple[Node, str | None]:
-    """The tree of ``text`` and a one-sentence note when its reading depends on precedence."""
+    """The tree of ``text`` (empty: :class:`Const` true) and a note when precedence decides it.
+
+    Raises :class:`ConditionSyntaxError` for text atc cannot read.
+    """
     if len(text) > MAX_LENGTH:
         raise ConditionSyntaxError(f"The condition is longer than {MAX_LENGTH} characters.")
     toks = tokenize(text)

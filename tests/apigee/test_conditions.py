@@ -161,6 +161,10 @@ EVALUATE = [
     ('request.path ~/ "**/india/blr/**"', {"request.path": "/x/india/blr/y"}, True),
     ('request.path ~/ "/%{user%}"', {"request.path": "/{user}"}, True),
     ('request.path ~/ "/statuses"', {"request.path": "/statuses/1"}, False),
+    # strings: only \" is unescaped, so a regex keeps its backslashes
+    (r'x = "say \"hi\""', {"x": 'say "hi"'}, True),
+    (r'x ~~ "a\\"', {"x": "a\\"}, True),
+    (r'x ~~ "a\."', {"x": "ab"}, False),
     # quoted names hold operator characters
     ("'request.header.help!me' = \"x\"", {"request.header.help!me": "x"}, True),
     # a variable on the right
@@ -287,6 +291,15 @@ def test_note_when_and_or_mix_without_parentheses(text: str, mixed: bool) -> Non
     assert cond.problem is None
     assert (cond.note is not None) is mixed
     assert (cond.and_(parse_condition("d = 1")).note is not None) is mixed
+
+
+def test_renamed_reads_other_names_but_keeps_literals() -> None:
+    cond = parse_condition('Request.Verb = "Request.Verb" and !(Request.Header.X = Other) or Flag')
+    low = cond.renamed(str.lower)
+    assert low.variables == {"request.verb", "request.header.x", "other", "flag"}
+    assert low.text == cond.text and low.problem is None
+    assert low.evaluate({"request.verb": "Request.Verb", "request.header.x": 1, "other": 2}) is True
+    assert low.evaluate({"request.verb": "request.verb", "flag": False}) is False
 
 
 def test_always_only_for_the_empty_condition() -> None:
