@@ -9,6 +9,8 @@ one Parquet row group (at most ``row_group_rows`` rows) or Avro blocks.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
@@ -21,11 +23,13 @@ BQ_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 
 def bigquery_types(table: pa.Table) -> pa.Table:
-    """Integer ``*_timestamp`` columns (epoch ms) as BigQuery TIMESTAMPs; dictionaries decoded."""
+    """Integer ``*_timestamp`` columns (epoch ms) as BigQuery TIMESTAMPs; plain strings."""
     columns = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_dictionary(column.type):
             column = pc.cast(column, column.type.value_type)
+        if pa.types.is_large_string(column.type):  # pandas' strings: same bytes either way
+            column = pc.cast(column, pa.string())
         if name.endswith("_timestamp") and pa.types.is_integer(column.type):
             column = pc.cast(pc.multiply(pc.cast(column, pa.int64()), 1000), pa.int64())
             column = column.cast(BQ_TIMESTAMP)
@@ -89,7 +93,9 @@ def write_avro(out: BinaryIO, chunks: Iterable[pa.Table]) -> int:
             counted[0] += table.num_rows
             yield from table.cast(first.schema).to_pylist()
 
-    fastavro.writer(out, schema, rows(), codec="null")
+    # A fixed sync marker (fastavro draws a random one): same records, same bytes.
+    marker = hashlib.md5(json.dumps(avro_schema(first.schema)).encode()).digest()
+    fastavro.writer(out, schema, rows(), codec="null", sync_marker=marker)
     return counted[0]
 
 
