@@ -56,8 +56,11 @@ def temporal_fault(exc: Exception, retry_after: int) -> JSONResponse | None:
         return fault(422, "atc.bridge.UpdateRefused", innermost(exc)[:500])
     if isinstance(exc, RPCError):
         status, code = _RPC.get(exc.status, (502, "atc.bridge.TemporalError"))
-        if exc.status == RPCStatusCode.NOT_FOUND and "completed" in exc.message.lower():
+        text = exc.message.lower()
+        if exc.status == RPCStatusCode.NOT_FOUND and "completed" in text:
             status, code = 409, "atc.bridge.WorkflowClosed"
+        elif exc.status == RPCStatusCode.NOT_FOUND and "namespace" in text:
+            status, code = 404, "atc.bridge.NamespaceNotFound"  # the route names a missing one
         retry = retry_after if status == 503 else None
         return fault(status, code, f"Temporal: {exc.message[:300]}", retry)
     return None
