@@ -54,4 +54,3 @@ def table_to_chunks(
 def _row_text(table: pa.Table, names: list[str], index: int) -> str:
     row = table.select(names).slice(index, 1).to_pylist()[0]
     return " ".join(f"{k}={'' if v is None else v}" for k, v in row.items())
-

@@ -36,10 +36,11 @@ from copilot.errors import UsageError
 from copilot.logs.fields import DEFAULT_SYSLOG_TEMPLATE
 from copilot.logs.flowvars import flatten
 
-# {variable} or {function(args)}; a variable name may hold dots, dashes and colons-free text.
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*\([^{}()]*\)|[A-Za-z0-9_.\-]+)\}")
+# {variable} or {function(args)}; a variable name holds letters, digits, dots and dashes.
+_EXPRESSION = r"[A-Za-z_][A-Za-z0-9_]*\([^{}()]*\)|[A-Za-z0-9_.\-]+"
+_PLACEHOLDER = re.compile(r"\{(" + _EXPRESSION + r")\}")
 _FUNCTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\((?P<args>[^()]*)\)$")
-_KEY_VALUE = re.compile(r'"(?P<key>[^"\\]+)"\s*:\s*"?(?P<ph>' + _PLACEHOLDER.pattern + r')"?')
+_KEY_VALUE = re.compile(r'"(?P<key>[^"\\]+)"\s*:\s*"?\{(?P<expr>' + _EXPRESSION + r')\}"?')
 _RSYSLOG_ESCAPE = re.compile(r"#(0[0-3][0-7]|177)")
 _QUOTED_VALUE = r'[^"]*'
 _BARE_VALUE = r"\S*"
@@ -102,7 +103,7 @@ class Template:
         self.variables = [variable_of(expr) for expr in found]
         self.regex = re.compile(r"^\s*" + _pattern(text) + r"\s*$", re.DOTALL)
         self.keys = {
-            m.group("key"): variable_of(m.group(2)) for m in _KEY_VALUE.finditer(text)
+            m.group("key"): variable_of(m.group("expr")) for m in _KEY_VALUE.finditer(text)
         }
         self.is_json = text.lstrip().startswith("{") and bool(self.keys)
 
@@ -143,8 +144,10 @@ def _pattern(text: str) -> str:
     for index, match in enumerate(matches):
         literal = text[pos : match.start()]
         parts.append(_literal(literal))
-        after = text[match.end() : matches[index + 1].start()] if index + 1 < len(matches) else (
-            text[match.end() :]
+        after = (
+            text[match.end() : matches[index + 1].start()]
+            if index + 1 < len(matches)
+            else (text[match.end() :])
         )
         if literal.endswith('"') and after.startswith('"'):
             value = _QUOTED_VALUE

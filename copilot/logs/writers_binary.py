@@ -60,8 +60,7 @@ def avro_schema(schema: pa.Schema) -> dict[str, Any]:
         "type": "record",
         "name": "ApigeeAnalytics",
         "fields": [
-            {"name": f.name, "type": ["null", _avro_type(f.type)], "default": None}
-            for f in schema
+            {"name": f.name, "type": ["null", _avro_type(f.type)], "default": None} for f in schema
         ],
     }
 
