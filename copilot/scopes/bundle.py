@@ -184,8 +184,12 @@ def proxy_endpoint(
 """
 
 
-def verify_jwt_policy(alg: str, jwks_uri: str, issuer: str, audience: str, subject: str) -> str:
-    """VerifyJWT: signature from the JWKS, issuer, audience, the workflow as subject."""
+def verify_jwt_policy(
+    alg: str, jwks_uri: str, issuer: str, audience: str, subject: str | None
+) -> str:
+    """VerifyJWT: signature from the JWKS, issuer, audience, the workflow as subject
+    (``subject=None``: any subject)."""
+    pinned = f"  <Subject>{escape(subject)}</Subject>\n" if subject is not None else ""
     return f"""{_XML}<VerifyJWT continueOnError="false" enabled="true" name="{VERIFY}">
   <DisplayName>{VERIFY}</DisplayName>
   <Algorithm>{escape(alg)}</Algorithm>
@@ -194,8 +198,7 @@ def verify_jwt_policy(alg: str, jwks_uri: str, issuer: str, audience: str, subje
   </PublicKey>
   <Issuer>{escape(issuer)}</Issuer>
   <Audience>{escape(audience)}</Audience>
-  <Subject>{escape(subject)}</Subject>
-  <TimeAllowance>30s</TimeAllowance>
+{pinned}  <TimeAllowance>30s</TimeAllowance>
   <IgnoreUnresolvedVariables>false</IgnoreUnresolvedVariables>
 </VerifyJWT>
 """

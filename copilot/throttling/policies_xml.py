@@ -10,10 +10,9 @@ Apigee counts them the way the replay did. Per-app policies are attached with
 a ``client_id = "..."`` step condition; they belong after the proxy's key or
 token verification, which sets ``client_id``.
 
-Each proxy gets a bundle ``<out>/<proxy>/apiproxy/`` (descriptor, ProxyEndpoint
-with the steps in flow order: proxy SpikeArrest, per-app SpikeArrests, the
-per-client ceiling, quotas; a TargetEndpoint; the policies) that apigeelint
-accepts with no error; copy the policies and steps into the real proxy.
+Each proxy gets a bundle (:mod:`copilot.throttling.policies_bundle`) that
+apigeelint accepts with no error under both its profiles; copy the policies
+and steps into the real proxy.
 Every value is escaped; rates and time units are validated first, since
 apigeelint does not check them.
 
@@ -33,11 +32,7 @@ descriptive text replaces them with U+FFFD; a condition holding one is refused.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
-import zipfile
-from collections.abc import Iterable
-from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from copilot.errors import InputError
@@ -179,122 +174,14 @@ def quota_xml(
     )
 
 
-def _step(name: str, condition: str | None) -> str:
-    cond = f"        <Condition>{xml_text(condition)}</Condition>\n" if condition else ""
-    return f"      <Step>\n        <Name>{xml_text(name)}</Name>\n{cond}      </Step>\n"
+# The bundle writers live in policies_bundle (this module's size); they are still
+# importable from here. Resolved lazily: policies_bundle imports this module.
+_BUNDLE_NAMES = ("bundle_files", "safe_relative", "write_bundles", "zip_bundles")
 
 
-def _policy_names(proxy: str, policies: list[tuple[str, str, str | None]]) -> None:
-    seen: set[str] = set()
-    for name, _, _ in policies:
-        check_policy_name(name)
-        if name.lower() in seen:  # file names may be case-insensitive
-            raise InputError(f"two policies named {name!r} in the bundle for proxy {proxy!r:.80}")
-        seen.add(name.lower())
+def __getattr__(name: str) -> object:
+    if name in _BUNDLE_NAMES:
+        from copilot.throttling import policies_bundle
 
-
-def bundle_files(
-    proxy: str, policies: Iterable[tuple[str, str, str | None]], base_path: str | None = None
-) -> dict[str, str]:
-    """The files of a bundle attaching ``policies`` ((name, xml, condition), in flow order).
-
-    Keys are relative paths under ``apiproxy/``; every one is a safe path
-    (policy names are checked, the descriptor is named by :func:`file_component`).
-    """
-    policies = list(policies)
-    _policy_names(proxy, policies)
-    base = base_path or f"/{proxy}"
-    names = "".join(f"    <Policy>{xml_text(n)}</Policy>\n" for n, _, _ in policies)
-    steps = "".join(_step(n, c) for n, _, c in policies)
-    files = {
-        f"{file_component(proxy)}.xml": (
-            f'{_XML}<APIProxy revision="1" name={xml_attr(proxy)}>\n'
-            f"  <DisplayName>{xml_text(proxy)}</DisplayName>\n"
-            f"  <Description>Throttling suggested by atc for {xml_text(proxy)}</Description>\n"
-            f"  <BasePaths>{xml_text(base)}</BasePaths>\n"
-            f"  <Policies>\n{names}  </Policies>\n"
-            f"  <ProxyEndpoints>\n    <ProxyEndpoint>default</ProxyEndpoint>\n  </ProxyEndpoints>\n"
-            f"  <TargetEndpoints>\n    <TargetEndpoint>default</TargetEndpoint>\n"
-            f"  </TargetEndpoints>\n</APIProxy>\n"
-        ),
-        "proxies/default.xml": (
-            f'{_XML}<ProxyEndpoint name="default">\n'
-            f"  <Description>Throttling steps suggested by atc, in flow order.</Description>\n"
-            f'  <PreFlow name="PreFlow">\n    <Request>\n{steps}    </Request>\n'
-            f"    <Response/>\n  </PreFlow>\n  <Flows/>\n"
-            f'  <PostFlow name="PostFlow">\n    <Request/>\n    <Response/>\n  </PostFlow>\n'
-            f"  <HTTPProxyConnection>\n    <BasePath>{xml_text(base)}</BasePath>\n"
-            f"  </HTTPProxyConnection>\n"
-            f'  <RouteRule name="default">\n    <TargetEndpoint>default</TargetEndpoint>\n'
-            f"  </RouteRule>\n</ProxyEndpoint>\n"
-        ),
-        "targets/default.xml": (
-            f'{_XML}<TargetEndpoint name="default">\n'
-            f"  <Description>The proxy's backend (a TargetServer per environment).</Description>\n"
-            f'  <PreFlow name="PreFlow">\n    <Request/>\n    <Response/>\n  </PreFlow>\n'
-            f'  <PostFlow name="PostFlow">\n    <Request/>\n    <Response/>\n  </PostFlow>\n'
-            f"  <HTTPTargetConnection>\n    <LoadBalancer>\n"
-            f"      <Server name={xml_attr(policy_name(proxy, 'backend'))}/>\n"
-            f"    </LoadBalancer>\n    <Path>{xml_text(base)}</Path>\n"
-            f"  </HTTPTargetConnection>\n</TargetEndpoint>\n"
-        ),
-    }
-    for name, xml, _ in policies:
-        files[f"policies/{name}.xml"] = xml
-    return files
-
-
-def safe_relative(relative: str) -> tuple[str, ...]:
-    """The parts of a bundle-relative path; InputError if it could leave its folder."""
-    parts = tuple(relative.split("/"))
-    for part in parts:
-        if part in ("", ".", "..") or "\\" in part or ":" in part or "\x00" in part:
-            raise InputError(f"bundle path {relative!r:.120} could leave its folder; refused")
-        if len(part.encode("utf-8", "surrogatepass")) > 255:
-            raise InputError(f"bundle path {relative[:60]!r}... has a name over 255 bytes")
-    return parts
-
-
-def _folders(proxies: Iterable[str]) -> dict[str, str]:
-    """A distinct folder per proxy, even if two names sanitise alike."""
-    used: set[str] = set()
-    out = {}
-    for proxy in sorted(proxies):
-        folder, n = file_component(proxy), 1
-        while folder.lower() in used:  # file systems may ignore case
-            n += 1
-            folder = f"{file_component(proxy)}-{n}"
-        used.add(folder.lower())
-        out[proxy] = folder
-    return out
-
-
-def write_bundles(bundles: dict[str, dict[str, str]], out_dir: str | Path) -> dict[str, Path]:
-    """Write ``{proxy: files}`` as ``out_dir/<folder>/apiproxy/...``; returns the apiproxy dirs.
-
-    Every path is checked to stay inside ``out_dir``, whatever the names hold.
-    """
-    out = Path(out_dir)
-    inside = out.resolve()
-    written = {}
-    for proxy, folder in _folders(bundles).items():
-        root = out / folder / "apiproxy"
-        for relative, text in bundles[proxy].items():
-            path = root.joinpath(*safe_relative(relative))
-            if not path.resolve().is_relative_to(inside):
-                raise InputError(f"{path} would be written outside {out}; refused")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        written[proxy] = root
-    return written
-
-
-def zip_bundles(bundles: dict[str, dict[str, str]]) -> bytes:
-    """All bundles in one zip (``<folder>/apiproxy/...``), for a download."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for proxy, folder in _folders(bundles).items():
-            for relative, text in sorted(bundles[proxy].items()):
-                entry = "/".join((folder, "apiproxy", *safe_relative(relative)))
-                archive.writestr(entry, text)
-    return buffer.getvalue()
+        return getattr(policies_bundle, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

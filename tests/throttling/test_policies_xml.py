@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from copilot.errors import InputError
+from copilot.throttling.policies_bundle import JwtCheck
 from copilot.throttling.policies_xml import (
     bundle_files,
     check_policy_name,
@@ -24,7 +25,7 @@ from copilot.throttling.policies_xml import (
     zip_bundles,
 )
 from copilot.throttling.rates import QUOTA_TYPES, TIME_UNITS, is_valid_rate
-from tests.apigeelint import lint_errors, require_apigeelint
+from tests.apigeelint import PROFILES, lint_errors, require_apigeelint
 from tests.throttling.conftest import BUNDLES
 
 
@@ -34,19 +35,114 @@ def apigeelint() -> Path:
 
 
 @pytest.mark.slow
-def test_every_generated_bundle_lints_clean(apigeelint: Path, sample_run, tmp_path: Path) -> None:
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_generated_bundle_lints_clean(
+    apigeelint: Path, sample_run, tmp_path: Path, profile: str
+) -> None:
     written = write_bundles(sample_run.report.bundles, tmp_path)
     assert set(written) == {s.proxy for s in sample_run.report.suggestions}
     for proxy, bundle in written.items():
-        code, errors = lint_errors(bundle)
+        code, errors = lint_errors(bundle, profile)
         assert errors == [], f"{proxy}: {errors}"
         assert code == 0, f"{proxy}: apigeelint exited {code}"
 
 
+def _app_policies() -> list[tuple[str, str, str | None]]:
+    return [
+        ("SA-orders", spike_arrest_xml("SA-orders", "60pm"), None),
+        ("SA-App-x", spike_arrest_xml("SA-App-x", "10pm"), client_condition("key-x")),
+        ("Q-Client", quota_xml("Q-Client", 100, quota_type="default"), None),
+    ]
+
+
+JWT_CHECK = JwtCheck("https://idp.example/jwks.json", "https://idp.example", "orders-api", "azp")
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("verify", ["apikey", "jwt", "none"])
+def test_bundles_lint_clean_with_every_verification(
+    apigeelint: Path, tmp_path: Path, profile: str, verify: str
+) -> None:
+    files = bundle_files(
+        "orders", _app_policies(), "/v1/orders", verify=verify, jwt_check=JWT_CHECK,
+        target_server="orders-ts",
+    )  # fmt: skip
+    bundle = write_bundles({"orders": files}, tmp_path)["orders"]
+    assert lint_errors(bundle, profile) == (0, [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("proxy", ["orders", "catalog"])
-def test_the_current_policy_fixtures_lint_clean(apigeelint: Path, proxy: str) -> None:
-    assert lint_errors(BUNDLES / proxy / "apiproxy") == (0, [])
+def test_the_current_policy_fixtures_lint_clean(apigeelint: Path, proxy: str, profile: str) -> None:
+    assert lint_errors(BUNDLES / proxy / "apiproxy", profile) == (0, [])
+
+
+def _steps(files: dict[str, str]) -> list[str]:
+    endpoint = ET.fromstring(files["proxies/default.xml"])
+    return [s.findtext("Name") for s in endpoint.iter("Step")]
+
+
+def test_the_caller_is_verified_before_the_first_per_app_step() -> None:
+    files = bundle_files("orders", _app_policies())
+    assert _steps(files) == ["SA-orders", "VA-VerifyAPIKey", "SA-App-x", "Q-Client"]
+    key = ET.fromstring(files["policies/VA-VerifyAPIKey.xml"])
+    assert key.tag == "VerifyAPIKey"
+    assert key.find("APIKey").get("ref") == "request.header.x-apikey"
+    # a quota counting per client_id needs the verification too, even without a condition
+    quota_only = [("Q-Client", quota_xml("Q-Client", 100, quota_type="default"), None)]
+    assert _steps(bundle_files("orders", quota_only)) == ["VA-VerifyAPIKey", "Q-Client"]
+
+
+def test_a_jwt_caller_is_verified_then_its_client_id_claim_is_the_key() -> None:
+    files = bundle_files("orders", _app_policies(), verify="jwt", jwt_check=JWT_CHECK)
+    assert _steps(files) == [
+        "SA-orders",
+        "JWT-VerifyToken",
+        "VA-VerifyAPIKey",
+        "SA-App-x",
+        "Q-Client",
+    ]
+    token = ET.fromstring(files["policies/JWT-VerifyToken.xml"])
+    assert token.find("PublicKey/JWKS").get("uri") == JWT_CHECK.jwks_uri
+    assert token.find("Subject") is None
+    key = ET.fromstring(files["policies/VA-VerifyAPIKey.xml"])
+    assert key.find("APIKey").get("ref") == "jwt.JWT-VerifyToken.claim.azp"
+    assert _steps(bundle_files("orders", _app_policies(), verify="none")) == [
+        "SA-orders", "SA-App-x", "Q-Client",
+    ]  # fmt: skip
+
+
+def test_name_base_path_and_target_server_come_from_the_input() -> None:
+    files = bundle_files("orders", _app_policies(), "/v1/orders", target_server="orders-ts")
+    descriptor = ET.fromstring(files["orders-limits.xml"])
+    assert descriptor.get("name") == "orders-limits"  # never the scopes artifacts' "orders"
+    assert descriptor.findtext("BasePaths") == "/v1/orders"
+    endpoint = ET.fromstring(files["proxies/default.xml"])
+    assert endpoint.findtext("HTTPProxyConnection/BasePath") == "/v1/orders"
+    target = ET.fromstring(files["targets/default.xml"])
+    assert target.find("HTTPTargetConnection/LoadBalancer/Server").get("name") == "orders-ts"
+    default = ET.fromstring(bundle_files("orders", _app_policies())["targets/default.xml"])
+    assert default.find("HTTPTargetConnection/LoadBalancer/Server").get("name") == "orders-backend"
+    assert (
+        ET.fromstring(bundle_files("orders", [])["orders-limits.xml"]).findtext("BasePaths")
+        == "/orders"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"verify": "mtls"}, "must be one of"),
+        ({"verify": "jwt"}, "needs a JwtCheck"),
+        ({"base_path": "v1/orders"}, "not an absolute URL path"),
+        ({"target_server": "bad name!"}, "not one Apigee accepts"),
+    ],
+)
+def test_bad_bundle_options_are_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        bundle_files("orders", _app_policies(), **kwargs)
 
 
 def test_generated_policies_have_valid_rates_units_and_types(sample_run) -> None:
@@ -56,6 +152,8 @@ def test_generated_policies_have_valid_rates_units_and_types(sample_run) -> None
             if not name.startswith("policies/"):
                 continue
             root = ET.fromstring(text)
+            if root.tag == "VerifyAPIKey":  # the caller's verification, not a suggestion
+                continue
             policies += 1
             assert root.get("name") == Path(name).stem
             if root.tag == "SpikeArrest":
@@ -167,7 +265,7 @@ def test_hostile_proxy_names_write_only_inside_the_output_directory(tmp_path: Pa
     for proxy, root in written.items():
         descriptor = next(root.glob("*.xml"))
         kept = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", "\ufffd", proxy)  # XML 1.0 forbids these
-        assert ET.parse(descriptor).getroot().get("name") == kept
+        assert ET.parse(descriptor).getroot().get("name") == kept + "-limits"
         for xml in root.rglob("*.xml"):
             ET.parse(xml)  # well-formed, whatever the name held
 
@@ -245,8 +343,8 @@ def test_a_client_id_a_condition_cannot_hold_exactly_is_refused(client_id: str) 
 def test_xml_forbidden_characters_in_names_keep_the_xml_well_formed() -> None:
     proxy = "ord\x00ers\x08\ud800\ufffe\r\n<&>"
     files = _bundle(proxy)
-    descriptor = ET.fromstring(files[f"{file_component(proxy)}.xml"])
-    assert descriptor.get("name") == "ord\ufffders\ufffd\ufffd\ufffd\r\n<&>"
-    assert descriptor.findtext("DisplayName") == "ord\ufffders\ufffd\ufffd\ufffd\r\n<&>"
+    descriptor = ET.fromstring(files[f"{file_component(proxy + '-limits')}.xml"])
+    assert descriptor.get("name") == "ord\ufffders\ufffd\ufffd\ufffd\r\n<&>-limits"
+    assert descriptor.findtext("DisplayName") == "ord\ufffders\ufffd\ufffd\ufffd\r\n<&>-limits"
     for text in files.values():
         ET.fromstring(text.encode("utf-8"))
