@@ -5,6 +5,7 @@ bridge, the gateway emulator in front of it, a Temporal dev server and a worker)
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -44,7 +45,7 @@ max_body_bytes = 4096
 match = {{ scope = "orders.approve" }}
 namespace = "default"
 task_queue = "{queue}"
-workflows = ["OrderApproval"]        # types this caller may start
+workflows = {workflows}        # types this caller may start
 signals = ["approve", "reject"]
 updates = ["decide"]
 
@@ -86,10 +87,17 @@ def mint(keys: Keys, *, stranger: bool = False, drop: tuple[str, ...] = (), **cl
     return jwt.encode(doc, key.key, algorithm=key.alg, headers={"kid": key.kid})
 
 
-def write_config(folder: Path, keys: Keys, extra: str = "") -> Path:
+def write_config(
+    folder: Path, keys: Keys, extra: str = "", workflows: tuple[str, ...] = ("OrderApproval",)
+) -> Path:
     path = folder / "bridge.toml"
     text = CONFIG.format(
-        jwks=keys.trusted.jwks_path, issuer=ISSUER, audience=AUDIENCE, queue=QUEUE, extra=extra
+        jwks=keys.trusted.jwks_path,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        queue=QUEUE,
+        extra=extra,
+        workflows=json.dumps(list(workflows)),
     )
     path.write_text(text, encoding="utf-8")
     return path
@@ -132,11 +140,20 @@ def start_bridge(
     servers: list[BackgroundServer] = []
 
     def start(
-        address: str, *, extra: str = "", gateway: bool = False, data_dir: Path | None = None
+        address: str,
+        *,
+        extra: str = "",
+        gateway: bool = False,
+        workflows: tuple[str, ...] = ("OrderApproval",),
+        files: dict[str, str] | None = None,
+        **settings_given: Any,
     ) -> Running:
         folder = tmp_path_factory.mktemp("bridge")
-        config = load_config(write_config(folder, keys, extra))
-        settings = Settings(data_dir=data_dir or folder / "data", temporal_address=address)
+        for name, text in (files or {}).items():
+            (folder / name).write_text(text, encoding="utf-8")
+        config = load_config(write_config(folder, keys, extra, workflows))
+        settings_given.setdefault("data_dir", folder / "data")
+        settings = Settings(temporal_address=address, **settings_given)
         bridge = Bridge(config, settings)
         servers.append(BackgroundServer(bridge.app))
         running = Running(servers[-1].start(), bridge, config)
