@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from copilot.analysis.outcomes import E4XX, E5XX, GATEWAY, OK, outcome_codes
+from copilot.analysis.outcomes import E4XX, E5XX, GATEWAY, OK, UNKNOWN, outcome_codes
 from copilot.logs import schema
 
 SA, QV = schema.SPIKE_ARREST_FAULT, schema.QUOTA_FAULT
@@ -32,12 +32,16 @@ CASES = [
     # the target answered 429: a backend 429, whatever the client got
     (429, 429, "", "", E4XX, True),
     (503, 429, "", "", E5XX, True),
+    # no status logged: unknown, never guessed as a success
+    (None, None, "", "", UNKNOWN, False),
+    # no status logged, but the throttling fault was: the gateway refused it
+    (None, None, "SA-Protect", SA, GATEWAY, False),
 ]
 
 
 @pytest.mark.parametrize(("status", "target", "policy", "code", "cls", "backend"), CASES)
 def test_each_response_gets_its_outcome(
-    status: int, target: int | None, policy: str, code: str, cls: int, backend: bool
+    status: int | None, target: int | None, policy: str, code: str, cls: int, backend: bool
 ) -> None:
     frame = schema.conform(
         pd.DataFrame(
@@ -46,7 +50,7 @@ def test_each_response_gets_its_outcome(
                 "proxy": ["p"],
                 "verb": ["GET"],
                 "path": ["/x"],
-                "status": [status],
+                "status": pd.array([status], dtype="Int16"),
                 "target_status": pd.array([target], dtype="Int16"),
                 "fault_policy": [policy],
                 "fault_code": [code],

@@ -78,3 +78,39 @@ def test_bad_usage_exits_2() -> None:
     proc = atc("analyze", "--format", "xml", str(LOGS / "syslog.log"))
     assert proc.returncode == 2 and proc.stderr.startswith("UsageError:")
     assert atc("frobnicate").returncode == 2
+
+
+def test_the_429_accounting_is_stated_in_text_and_json() -> None:
+    text = atc("analyze", str(LOGS / "analytics_export.csv"))
+    body = json.loads(atc("analyze", str(LOGS / "analytics_export.csv"), "--json").stdout)
+    classes = body["status_classes"]
+    assert classes["gateway_429"] == 1  # the SpikeArrest refusal of the fixture
+    assert sum(v for k, v in classes.items() if k != "backend_429") == body["records"]
+    statement = "4xx and 5xx exclude requests refused by the gateway's own SpikeArrest/Quota"
+    assert body["notes"][0].startswith(statement)
+    assert f"Note: {statement}" in text.stdout
+    assert "Status classes: ok" in text.stdout and "gateway_429 1" in text.stdout
+
+
+def test_a_policy_xml_template_file_and_logs_without_paths(tmp_path: Path) -> None:
+    policy = Path(__file__).resolve().parent.parent / "fixtures" / "real" / "logging"
+    policy = policy / "apigee-samples_cloud-logging_ML-CloudLogging.xml"
+    entry = {
+        "insertId": "a1",
+        "logName": "projects/acme/logs/apigee",
+        "timestamp": "2025-11-16T10:00:00.500Z",
+        "jsonPayload": {
+            "organization": "acme",
+            "proxy": "orders",
+            "verb": "GET",
+            "response.code": "429",
+            "response.reason": "Too Many Requests",
+        },
+    }
+    log = tmp_path / "entries.jsonl"
+    log.write_text(json.dumps(entry) + "\n")
+    proc = atc("analyze", str(log), "--template-file", str(policy))
+    assert proc.returncode == 0, proc.stderr
+    assert "endpoints unavailable: the logs carry no request path" in proc.stdout
+    body = json.loads(atc("analyze", str(log), "--template-file", str(policy), "--json").stdout)
+    assert body["endpoints"] == [] and body["status_classes"]["4xx"] == 1

@@ -36,7 +36,16 @@ def test_text_output_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.parametrize(
-    "fmt", ["analytics-csv", "analytics-jsonl", "cloud-logging", "cloud-logging-array", "syslog"]
+    "fmt",
+    [
+        "analytics-csv",
+        "analytics-jsonl",
+        "cloud-logging",
+        "cloud-logging-array",
+        "syslog",
+        "parquet",
+        "avro",
+    ],
 )
 def test_every_format_is_written_and_deterministic(
     tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
@@ -90,3 +99,26 @@ def test_console_entry_point_exit_codes(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     bad = atc("sample", "--days", "-1", "--out", str(tmp_path / "y.csv"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("parquet", b"PAR1"), ("avro", b"Obj\x01")])
+def test_binary_samples_read_back_to_the_records_written(
+    tmp_path: Path, fmt: str, magic: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from copilot.logs.reader import read_logs
+
+    out = tmp_path / f"traffic.{fmt}"
+    assert run(["sample", *SMALL, "--format", fmt, "--out", str(out), "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)["records"]
+    assert out.read_bytes()[:4] == magic
+    frame, q = read_logs([out])
+    assert len(frame) == q.records == written and q.rejected == 0
+
+
+def test_binary_formats_refuse_a_gz_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run(["sample", *SMALL, "--format", "parquet", "--out", str(tmp_path / "t.parquet.gz")]) == 2
+    )
+    assert "compresses its own data" in capsys.readouterr().err
