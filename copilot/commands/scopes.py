@@ -13,6 +13,7 @@ from copilot.commands._output import emit_json, table
 from copilot.errors import ScopeDenied, UsageError
 from copilot.scopes import DEFAULT_PRODUCTS, Catalog, check_request, load_catalog
 from copilot.scopes.artifacts import granted_operations, target_servers, write_artifacts
+from copilot.scopes.grants import scope_grants
 from copilot.scopes.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, parse_scopes
 
 
@@ -38,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("url", metavar="URL", help="a path such as /v1/orders/42, or a URL")
     check.set_defaults(func=_check)
 
-    listing = actions.add_parser("list", help="the operations a scope set allows")
+    listing = actions.add_parser(
+        "list", help="the operations a scope set allows, and every grant behind them"
+    )
     _products_arg(listing)
     listing.add_argument("--scopes", help="comma-separated; default: every operation")
     listing.add_argument("--json", action="store_true", help="print one JSON document")
@@ -146,13 +149,16 @@ def _list(args: argparse.Namespace) -> int:
         operations = catalog.operations_for(scopes)
     else:
         scopes, operations = catalog.scopes, list(catalog.operations)
+    grants = scope_grants(catalog, scopes)
     if args.json:
         emit_json(
             {
                 "ok": True,
+                "error": None,
                 "products": str(args.products),
                 "scopes": list(scopes),
                 "operations": [op.to_dict() for op in operations],
+                "grants": [g.to_dict() for g in grants],
                 "findings": list(catalog.findings),
             }
         )
@@ -160,6 +166,11 @@ def _list(args: argparse.Namespace) -> int:
     rows = [(op.id, op.method, op.full_template, " ".join(op.scopes) or "-") for op in operations]
     print(table(rows, ["operation", "method", "path", "granted by"]))
     print(f"\n{len(operations)} operation(s) for {', '.join(scopes) or 'no scopes'}")
+    grant_rows = [
+        (g.scope, ",".join(g.methods) or "any", g.full_path, g.product, g.origin) for g in grants
+    ]
+    print("\nEvery grant (what `atc scopes check` allows), by scope:")
+    print(table(grant_rows, ["scope", "methods", "path", "product", "origin"]))
     for finding in catalog.findings:
         print(f"finding: {finding}", file=sys.stderr)
     return 0

@@ -218,7 +218,10 @@ def parse_product(obj: Any) -> ApiProduct:
 
 
 def parse_products(doc: Any) -> list[ApiProduct]:
-    """The product list from ``{"apiProduct": [...]}`` or a bare list."""
+    """The product list from ``{"apiProduct": [...]}``, a bare list, or one product object
+    (what ``GET .../apiproducts/{name}`` returns)."""
+    if isinstance(doc, dict) and isinstance(doc.get("name"), str) and _DETAIL_KEYS & doc.keys():
+        doc = [doc]
     items = doc.get("apiProduct", doc.get("apiProducts")) if isinstance(doc, dict) else doc
     if items is None and isinstance(doc, dict):
         raise ProductsError('no "apiProduct" list in the product file')
