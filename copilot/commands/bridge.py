@@ -28,10 +28,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     serve.add_argument("--host", default="127.0.0.1", help="address (default: loopback only)")
     serve.add_argument("--port", type=int, default=8088, help="port (0 = any free port)")
     serve.set_defaults(func=_serve)
+    init = actions.add_parser("init", help="write a starting bridge.toml (atc up then starts it)")
+    init.add_argument("--out", type=Path, help="where (default: <data dir>/bridge.toml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=_init)
 
 
 def _no_action(args: argparse.Namespace) -> int:
-    raise UsageError("atc bridge: choose an action: serve")
+    raise UsageError("atc bridge: choose an action: serve, init")
+
+
+def _init(args: argparse.Namespace) -> int:
+    from copilot.bridge.config import default_config_text
+    from copilot.config import load_settings
+    from copilot.scopes.keys import ensure_keypair
+
+    settings = load_settings()
+    out = args.out or settings.data_dir / "bridge.toml"
+    if out.exists() and not args.force:
+        raise UsageError(f"{out} exists; edit it, or pass --force to replace it")
+    keys = ensure_keypair(settings.data_dir.resolve() / "keys")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(default_config_text(keys.jwks_path, settings.temporal_namespace), "utf-8")
+    print(f"wrote {out}: grant workflow types in its [[bridge.route]], then `atc up`")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -50,7 +50,12 @@ def _rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("llm", state, where))
     else:
         rows.append(("llm", "not configured", llm["detail"]))
-    rows.append(("bridge", "not configured", "-"))
+    bridge = doc["bridge"]
+    if not bridge["configured"]:
+        rows.append(("bridge", "not configured", "-"))
+    else:
+        state = "up" if bridge.get("http_status") == 200 else "down"
+        rows.append(("bridge", state, bridge.get("url") or bridge.get("detail") or "-"))
     for item in doc["schedules"]["items"]:
         rows.append((f"schedule {item['id']}", "scheduled", f"next run {item['next_run']}"))
     return rows

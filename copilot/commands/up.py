@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--port", type=int, default=8501, help="dashboard port (0 = any free)")
     parser.add_argument("--gateway-port", type=int, default=8080, help="gateway emulator port")
     parser.add_argument(
+        "--bridge-port", type=int, default=8088, help="bridge port, when configured"
+    )
+    parser.add_argument(
         "--temporal-port", type=int, help="dev server port (default 7233; 0 = any free)"
     )
     parser.add_argument("--ui-port", type=int, help="Temporal UI port (default: dev port + 1000)")
@@ -37,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _check_ports(args: argparse.Namespace) -> None:
-    for flag in ("port", "gateway_port", "temporal_port", "ui_port"):
+    for flag in ("port", "gateway_port", "bridge_port", "temporal_port", "ui_port"):
         value = getattr(args, flag)
         if value is not None and not 0 <= value <= 65535:
             raise UsageError(f"--{flag.replace('_', '-')} {value} is not a TCP port")
@@ -49,6 +52,8 @@ def _summary(doc: dict[str, Any]) -> str:
     if temporal.get("ui"):
         lines.append(f"Temporal UI {temporal['ui']}")
     lines.append(f"gateway    {doc['gateway']['url']}")
+    if doc.get("bridge"):
+        lines.append(f"bridge     {doc['bridge']['url']}")
     lines += [f"worker     {w['kind']} (pid {w['pid']})" for w in doc["workers"]]
     if doc["dashboard"]:
         lines.append(f"dashboard  {doc['dashboard']['url']}")
@@ -69,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         workers=not args.no_workers,
         dashboard_port=args.port,
         gateway_port=args.gateway_port,
+        bridge_port=args.bridge_port,
         temporal_port=args.temporal_port,
         ui_port=args.ui_port,
     )

@@ -40,6 +40,7 @@ class UpOptions:
     workers: bool = True
     dashboard_port: int = 8501
     gateway_port: int = 8080
+    bridge_port: int = 8088
     temporal_port: int | None = None
     ui_port: int | None = None
 
@@ -139,6 +140,19 @@ def gateway_spec(settings: Settings, port: int, jwks: Path, env: dict[str, str])
     argv += ["--host", LOOPBACK, "--port", str(port)]
     url = f"http://{LOOPBACK}:{port}"
     return ChildSpec("gateway", argv, env, log_says("listening on"), url=url)
+
+
+def bridge_config_path(settings: Settings) -> Path:
+    """Where ``atc up`` looks for the bridge's config (started only when it exists)."""
+    return settings.data_dir.resolve() / "bridge.toml"
+
+
+def bridge_spec(config: Path, port: int, env: dict[str, str]) -> ChildSpec:
+    """``atc bridge serve`` on loopback with the estate's Temporal (docs/bridge.md)."""
+    argv = [sys.executable, "-m", "copilot.cli", "bridge", "serve", "--config", str(config)]
+    argv += ["--host", LOOPBACK, "--port", str(port)]
+    url = f"http://{LOOPBACK}:{port}"
+    return ChildSpec("bridge", argv, env, log_says("listening on"), url=url)
 
 
 def worker_spec(kind: str, module: str, env: dict[str, str]) -> ChildSpec:

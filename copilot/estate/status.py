@@ -207,5 +207,19 @@ def collect_status(settings: Settings, env: dict[str, str]) -> dict[str, Any]:
         else {"url": None, "up": False, "detail": "not started by `atc up`"}
     )
     doc["llm"] = llm_status(settings, env)
-    doc["bridge"] = {"configured": False, "detail": "not configured"}
+    doc["bridge"] = bridge_status(settings, estate)
     return doc
+
+
+def bridge_status(settings: Settings, estate: dict[str, Any] | None) -> dict[str, Any]:
+    """The bridge: configured (``<data_dir>/bridge.toml``)? its ``/healthz`` (Temporal reachable)?"""
+    from copilot.estate.plan import bridge_config_path
+
+    config = bridge_config_path(settings)
+    url = ((estate or {}).get("bridge") or {}).get("url")
+    if not config.exists() and not url:
+        return {"configured": False, "detail": "not configured"}
+    if not url:
+        return {"configured": True, "config": str(config), "url": None, "up": False,
+                "detail": "configured, not started (`atc up` starts it)"}  # fmt: skip
+    return {"configured": True, "config": str(config), "url": url, **http_probe(url + "/healthz")}

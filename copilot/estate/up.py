@@ -18,6 +18,8 @@ from copilot.errors import ExternalError, InputError
 from copilot.estate.estate_file import remove_estate, running_estate, write_estate
 from copilot.estate.plan import (
     UpOptions,
+    bridge_config_path,
+    bridge_spec,
     child_env,
     choose_port,
     dashboard_spec,
@@ -45,7 +47,7 @@ def refuse_if_running(data_dir: Path) -> None:
     if doc is not None:
         where = ", ".join(
             f"{name} {doc[name].get('url') or doc[name].get('address')}"
-            for name in ("temporal", "gateway", "dashboard")
+            for name in ("temporal", "gateway", "bridge", "dashboard")
             if isinstance(doc.get(name), dict)
         )
         raise InputError(
@@ -87,6 +89,21 @@ def _gateway(settings: Settings, port: int, sup: Supervisor, say: Say) -> dict:
     }
 
 
+def _bridge(
+    settings: Settings, port: int, env: dict[str, str], sup: Supervisor, say: Say
+) -> dict | None:
+    """The ingress bridge, when ``<data_dir>/bridge.toml`` exists (``atc bridge init`` writes one)."""
+    config = bridge_config_path(settings)
+    if not config.exists():
+        return None
+    chosen, note = choose_port(port, "bridge")
+    if note:
+        say(note)
+    child = sup.start(bridge_spec(config, chosen, env))
+    say(f"bridge on {child.spec.url} (config {config})")
+    return {"url": child.spec.url, "pid": child.pid, "config": str(config)}
+
+
 def _workers(settings: Settings, env: dict[str, str], sup: Supervisor, say: Say) -> list[dict]:
     workers = []
     for index, (kind, module) in enumerate(worker_modules()):
@@ -124,6 +141,7 @@ def bring_up(
         gateway_url=gateway["url"],
         gateway_key_ref=gateway["key_ref"],
     )
+    bridge = _bridge(settings, options.bridge_port, env, sup, say)
     workers = _workers(settings, env, sup, say) if options.workers else []
     dashboard = (
         _dashboard(settings, options.dashboard_port, env, sup, say) if options.dashboard else None
@@ -135,6 +153,7 @@ def bring_up(
         "logs": str(sup.log_dir),
         "temporal": temporal,
         "gateway": gateway,
+        "bridge": bridge,
         "workers": workers,
         "dashboard": dashboard,
     }
