@@ -70,26 +70,30 @@ class Grant:
 
 
 def _operation_rows(rule: ResourceRule, op: Operation) -> list[str]:
-    """The paths (template syntax) on which ``rule`` grants ``op``; [] when none."""
+    """The paths (template syntax) on which ``rule`` grants ``op``; [] when none.
+
+    A parameter either stays free (``PARAM_SENTINEL``: the rule matches any
+    value there) or takes one of the rule's literal segments, the only values a
+    rule can match that "any value" does not.
+    """
     parts = segments(op.path_template)
     params = [i for i, s in enumerate(parts) if s.startswith("{")]
     literals = [s for s in rule.pattern.text.split("/") if s and s not in ("*", "**")]
     choices = [[PARAM_SENTINEL, *dict.fromkeys(literals)] for _ in params]
-    rows = []
-    for values in itertools.product(*choices):
+
+    def path(values: tuple[str, ...], free: str | None) -> str:
         concrete = list(parts)
         for i, value in zip(params, values, strict=True):
-            concrete[i] = value
-        if not rule.pattern.matches("/" + "/".join(concrete) if concrete else ""):
-            continue
-        if all(v == PARAM_SENTINEL for v in values):
-            return [op.path_template]  # every value: the operation itself
-        shown = [parts[i] if concrete[i] == PARAM_SENTINEL else concrete[i] for i in params]
-        filled = list(parts)
-        for i, value in zip(params, shown, strict=True):
-            filled[i] = value
-        rows.append("/" + "/".join(filled))
-    return rows
+            concrete[i] = parts[i] if value == PARAM_SENTINEL and free else value
+        return "/" + "/".join(concrete) if concrete else ""
+
+    matching = [v for v in itertools.product(*choices) if rule.pattern.matches(path(v, None))]
+
+    def general(a: tuple[str, ...], b: tuple[str, ...]) -> bool:  # b covers a
+        return a != b and all(y in (PARAM_SENTINEL, x) for x, y in zip(a, b, strict=True))
+
+    kept = [v for v in matching if not any(general(v, w) for w in matching)]
+    return [path(v, "template") or "/" for v in kept]
 
 
 def _rows_for(
