@@ -104,11 +104,12 @@ class Catalog:
 
 
 def _granting_scopes(
-    products: Iterable[ApiProduct], proxy: str, method: str, template: str
+    products: Iterable[ApiProduct], proxy: Proxy, method: str, template: str
 ) -> tuple[str, ...]:
     suffix = sample_suffix(template)
-    scopes = {s for p in products if p.grant(proxy, suffix, method) for s in p.scopes}
-    return tuple(sorted(scopes))
+    scopes = {s for p in products if p.grant(proxy.name, suffix, method) for s in p.scopes}
+    # One scope alone grants only if it also passes the proxy's VerifyAccessToken <Scope>.
+    return tuple(sorted(s for s in scopes if proxy.scope_passes([s])))
 
 
 def _product_drafts(products: Iterable[ApiProduct]) -> list[OperationDraft]:
@@ -158,15 +159,15 @@ def build_catalog(
         key=lambda d: ([p.name for p in proxies].index(d.proxy), d.template, d.method),
     )
     ids = assign_ids([(d.proxy, d.method, d.template, d.explicit_id) for d in ordered])
-    base = {p.name: p.base_path for p in proxies}
+    by_name = {p.name: p for p in proxies}
     operations = tuple(
         Operation(
             id=op_id,
             proxy=d.proxy,
-            base_path=base[d.proxy],
+            base_path=by_name[d.proxy].base_path,
             method=d.method,
             path_template=d.template,
-            scopes=_granting_scopes(products, d.proxy, d.method, d.template),
+            scopes=_granting_scopes(products, by_name[d.proxy], d.method, d.template),
             source=d.source,
             summary=d.summary,
         )

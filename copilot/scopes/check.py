@@ -115,6 +115,14 @@ def check_request(
             f"its catalog operations and refuses anything else, whatever the scopes",
             **where,
         )
+    if not proxy.scope_passes(granted):
+        groups = "; ".join(" or ".join(g) for g in proxy.token_scopes)
+        return Decision(
+            False,
+            f"proxy {proxy.name} verifies the access token with <Scope> {groups}; "
+            f"granted: {', '.join(granted)}",
+            **where,
+        )
     products = catalog.products_for(granted, environment)
     for product in products:
         rule = product.grant(proxy.name, suffix, method)

@@ -8,7 +8,7 @@ Per request, in Apigee's order (route, PreFlow policies, conditional flows):
 3. SpikeArrest per proxy (429 ``policies.ratelimit.SpikeArrestViolation``, with a
    ``Retry-After`` header that Apigee only sends if a FaultRule adds it);
 4. VerifyJWT against the JWKS, audience and issuer (401 ``steps.jwt.*``);
-5. the token's scopes must grant the request under the products' resource and
+5. the token's scopes (a ``scope`` string or an ``scp`` array) must grant the request under the products' resource and
    method rules (403 ``steps.oauth.v2.InsufficientScope``);
 6. a non-GET request with an ``Idempotency-Key`` is forwarded once per token
    subject and key; a repeat gets the remembered answer with

@@ -16,7 +16,8 @@ would allow, grant by grant, so nothing it allows is missing from the list:
   When a rule grants an operation only for some parameter values (resource
   ``/admin`` and operation ``/{id}``), the row names those values.
 
-Rules Apigee would not accept grant nothing and are not listed (they are
+A proxy whose VerifyAccessToken ``<Scope>`` refuses the scope lists nothing
+for it. Rules Apigee would not accept grant nothing and are not listed (they are
 findings of the catalog). Environments are not filtered: ``scopes check``
 without ``--environment`` does not filter them either.
 """
@@ -129,8 +130,8 @@ def scope_grants(catalog: Catalog, scopes: Iterable[str] | None = None) -> list[
                     continue
                 targets = [catalog.proxy(rule.proxy)] if rule.proxy else list(catalog.proxies)
                 for proxy in targets:
-                    if proxy is None:
-                        continue  # a proxy without a known base path: check refuses it
+                    if proxy is None or not proxy.scope_passes([scope]):
+                        continue  # unknown base path, or the proxy's <Scope> refuses the scope
                     for grant in _rows_for(catalog, scope, product.name, rule, proxy):
                         key = (grant.scope, grant.proxy, grant.kind, grant.path, grant.methods)
                         if key not in seen:

@@ -10,6 +10,11 @@
   only if the proxy also serves it as a catalog operation. This is how a
   grant Apigee products cannot express exactly (an operation on the base path
   needs resource ``/``, which covers every path) becomes exact.
+  ``verifyAccessTokenScopes: ["a b", ...]`` (atc addition) models the
+  ``<Scope>`` of OAuthV2 VerifyAccessToken policies the proxy runs on every
+  request: each entry is one policy's space-separated list, and the token
+  must carry one scope of every entry (:func:`bundle_token_scopes` reads them
+  from a bundle). (cloud.google.com/apigee/docs/api-platform/reference/policies/oauthv2-policy, "Scope")
 - OpenAPI 3 / Swagger 2 documents of the proxies (JSON). Each path is joined
   to the document's server path (``servers[0].url`` or ``basePath``) and
   assigned to the proxy whose base path is its longest prefix.
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +53,12 @@ class Proxy:
     name: str
     base_path: str
     listed_only: bool = False
+    token_scopes: tuple[tuple[str, ...], ...] = ()  # VerifyAccessToken <Scope> lists
+
+    def scope_passes(self, scopes: Iterable[str]) -> bool:
+        """Whether a token with ``scopes`` passes every VerifyAccessToken <Scope> of the proxy."""
+        held = set(scopes)
+        return all(held.intersection(group) for group in self.token_scopes)
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,13 @@ def parse_proxies(items: Any) -> tuple[list[Proxy], list[OperationDraft]]:
         listed_only = item.get("onlyListedOperations", False)
         if not isinstance(listed_only, bool):
             raise ProductsError(f"proxy {name!r}: onlyListedOperations must be true or false")
-        proxies.append(Proxy(name, base, listed_only))
+        groups = item.get("verifyAccessTokenScopes") or []
+        if not isinstance(groups, list) or not all(isinstance(g, str) and g.split() for g in groups):
+            raise ProductsError(
+                f"proxy {name!r}: verifyAccessTokenScopes must be a list of space-separated scopes"
+            )
+        token_scopes = tuple(tuple(sorted(set(g.split()))) for g in groups)
+        proxies.append(Proxy(name, base, listed_only, token_scopes))
         ops = item.get("operations") or []
         if not isinstance(ops, list):
             raise ProductsError(f"proxy {name!r}: operations must be a list")
@@ -240,3 +258,23 @@ def discovered_drafts(
             seen.add(key)
             drafts.append(OperationDraft(owner.name, method, template, "logs"))
     return drafts
+
+
+def bundle_token_scopes(apiproxy: str | Path) -> list[str]:
+    """The ``<Scope>`` lists of OAuthV2 VerifyAccessToken policies an apiproxy bundle runs
+    unconditionally in a ProxyEndpoint PreFlow (for ``verifyAccessTokenScopes``)."""
+    root = Path(apiproxy)
+    found = []
+    for endpoint in sorted((root / "proxies").glob("*.xml")):
+        request = ET.parse(endpoint).getroot().find("PreFlow/Request")
+        for step in request.iter("Step") if request is not None else []:
+            name = (step.findtext("Name") or "").strip()
+            policy = root / "policies" / f"{name}.xml"
+            if step.find("Condition") is not None or not name or not policy.is_file():
+                continue
+            xml = ET.parse(policy).getroot()
+            operation = (xml.findtext("Operation") or "").strip()
+            scope = (xml.findtext("Scope") or "").strip()
+            if xml.tag == "OAuthV2" and operation == "VerifyAccessToken" and scope:
+                found.append(" ".join(scope.split()))
+    return found

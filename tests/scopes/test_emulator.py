@@ -125,6 +125,19 @@ def test_a_valid_token_reaches_only_what_its_scopes_grant(
     assert "PATCH there needs scope orders.write" in denied.json()["fault"]["faultstring"]
 
 
+def test_scopes_in_an_scp_array_grant_like_a_scope_string(shared: RunningGateway, keys: Keys) -> None:
+    token = _token(keys, "orders.read payments.refund", scope_claim="scp")
+    allowed = _get(shared.url, "/v1/orders/42", token)
+    assert allowed.status_code == 200
+    assert allowed.json()["scopes"] == ["orders.read", "payments.refund"]
+    assert _fault(_get(shared.url, "/v1/orders/42/admin", token)) == (
+        403, "steps.oauth.v2.InsufficientScope",
+    )  # fmt: skip
+    assert _fault(_get(shared.url, "/v1/customers/1", token)) == (
+        403, "steps.oauth.v2.InsufficientScope",
+    )  # fmt: skip
+
+
 def test_es256_tokens_from_the_same_jwks_are_accepted(shared: RunningGateway, keys: Keys) -> None:
     gw = shared
     assert _get(gw.url, "/v1/orders/1", _token(keys, key=keys.ec.ref)).status_code == 200
