@@ -145,6 +145,7 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
             ["kind", "target", "method", "naive MAE", "chosen MAE", "peak", "flag"],
         )  # fmt: skip
     )
+    parts += _current_sections(rep, top)
     findings = [t.to_dict() for t in rep.too_tight] + [f.to_dict() for f in rep.flags]
     if findings:
         parts += ["", "Findings"] + [printable(f"- {_finding(f)}") for f in findings]
@@ -152,6 +153,40 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
         parts += ["", "Policy bundles written"]
         parts += [printable(f"- {p}: {d}") for p, d in written.items()]
     return "\n".join(parts)
+
+
+def _current_sections(rep: Any, top: int) -> list[str]:
+    """The bundle's limits replayed where they run, and what atc could not model."""
+    parts: list[str] = []
+    if rep.current_replays:
+        rows = [
+            [
+                e["proxy"],
+                f"{e['bundle']}/{e['policy']}",
+                e["identity"],
+                e["value"],
+                e["rows"],
+                e["unknown_rows"],
+                "n/a" if e["rejected"] is None else e["rejected"],
+                "n/a"
+                if e["legit_healthy_rejected_share"] is None
+                else f"{e['legit_healthy_rejected_share']:.3%}",
+                "; ".join(e["notes"]),
+            ]
+            for e in rep.current_replays[:top]
+        ]
+        headers = ["proxy", "policy", "per", "value", "replayed", "unknown", "rejects", "legit",
+                   "notes"]  # fmt: skip
+        parts += ["", "Current limits replayed (where their conditions hold)", table(rows, headers)]
+    if rep.warnings:
+        parts += ["", "Warnings"] + [printable(f"- {w}") for w in rep.warnings]
+    if rep.unmodelled:
+        parts += ["", "Not modelled"]
+        parts += [
+            printable(f"- {u['bundle']}/{u['policy'] or '-'}: {u['reason']}")
+            for u in rep.unmodelled
+        ]
+    return parts
 
 
 def _current(current: dict[str, Any] | None) -> str | None:

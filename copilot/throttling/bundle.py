@@ -23,7 +23,14 @@ from pathlib import Path, PurePosixPath
 
 from copilot.errors import BundleError, InputError
 from copilot.throttling import bundle_policies as bp
-from copilot.throttling.bundle_flows import StepRef, and_text, base_paths, step_refs
+from copilot.throttling.bundle_flows import (
+    StepRef,
+    and_text,
+    base_paths,
+    route_condition,
+    route_rules,
+    step_refs,
+)
 from copilot.throttling.bundle_hooks import parse_hooks
 from copilot.throttling.bundle_model import (
     Attachment,
@@ -53,6 +60,7 @@ class _Bundle:
     steps: list[StepRef]
     policies: dict[str, tuple[ET.Element, str]]  # policy name -> (root, file)
     base_paths: tuple[str, ...]
+    aliases: tuple[str, ...] = ()  # other names it may be deployed under (file, folder)
     attached_by: list[str] = field(default_factory=list)
 
 
@@ -80,8 +88,13 @@ def read_estate(paths: str | Path | Iterable[str | Path]) -> Estate:
     for raw in raws:
         b = _load(raw)
         if (raw.kind, b.name) in bundles:
-            notes.append(f"{raw.kind} {b.name} found twice; {raw.label} is ignored")
-            continue
+            # Two descriptors with one name: the deployed name is often the file's or folder's.
+            free = [a for a in b.aliases if (raw.kind, a) not in bundles]
+            if not free:
+                notes.append(f"{raw.kind} {b.name} found twice; {raw.label} is ignored")
+                continue
+            notes.append(f"{raw.kind} {b.name} found twice; {raw.label} is read as {free[0]}")
+            b.name = free[0]
         bundles[(raw.kind, b.name)] = b
     hooks = [h for label, data in hook_files for h in parse_hooks(label, data)]
     placed = _attach(bundles, hooks, notes)
@@ -92,14 +105,19 @@ def _load(raw: RawBundle) -> _Bundle:
     steps: list[StepRef] = []
     paths: list[str] = []
     policies: dict[str, tuple[ET.Element, str]] = {}
-    name = None
+    routes: list[list[tuple[str, str]]] = []  # per ProxyEndpoint
+    name, stem = None, None
     flow_dirs = ("proxies/", "targets/") if raw.kind == "proxy" else ("sharedflows/",)
-    for file, data in sorted(raw.files.items()):
+    for file, data in sorted(raw.files.items()):  # proxies/ before targets/: routes first
         if file.startswith(flow_dirs):
             root = _parse(raw.label, file, data)
-            steps += step_refs(root, file)
+            found = step_refs(root, file)
             if file.startswith("proxies/"):
                 paths += base_paths(root)
+                routes.append(route_rules(root))
+            elif file.startswith("targets/"):
+                found = _routed(found, route_condition(routes, root.get("name") or ""))
+            steps += found
         elif file.startswith("policies/"):
             root = _parse(raw.label, file, data)
             policy = _checked_name(raw.label, file, root.get("name") or PurePosixPath(file).stem)
@@ -107,10 +125,18 @@ def _load(raw: RawBundle) -> _Bundle:
         elif "/" not in file and name is None:
             root = _parse(raw.label, file, data)
             if root.tag in ("APIProxy", "SharedFlowBundle") and root.get("name"):
-                name = str(root.get("name"))
-    if name is None:
-        name = PurePosixPath(raw.label.replace("!", "/")).parent.name or "unknown"
-    return _Bundle(raw, name, steps, policies, tuple(dict.fromkeys(paths)))
+                name, stem = str(root.get("name")), PurePosixPath(file).stem
+    folder = PurePosixPath(raw.label.replace("!", "/")).parent.name
+    name = name or folder or "unknown"
+    aliases = tuple(a for a in dict.fromkeys([stem, folder]) if a and a != name)
+    return _Bundle(raw, name, steps, policies, tuple(dict.fromkeys(paths)), aliases)
+
+
+def _routed(steps: list[StepRef], condition: str | None) -> list[StepRef]:
+    """A TargetEndpoint's steps run only when a RouteRule picks it: add that condition."""
+    if not condition:
+        return steps
+    return [StepRef(s.policy, s.where, (condition, *s.conditions), s.fault) for s in steps]
 
 
 @dataclass(frozen=True)
@@ -140,7 +166,7 @@ def _attach(bundles: dict, hooks: list[tuple[str, str]], notes: list[str]) -> di
         calls.append(_Call(flow, f"flowhook:{point}", (), None, False))
     while calls:
         call = calls.pop(0)
-        target = bundles.get(("sharedflow", call.flow))
+        target = _shared_flow(bundles, call.flow)
         if target is None:
             notes.append(f"{call.via} runs shared flow {call.flow}, which is not among the bundles "
                          f"read: its limits are unknown to atc")  # fmt: skip
@@ -161,6 +187,16 @@ def _attach(bundles: dict, hooks: list[tuple[str, str]], notes: list[str]) -> di
                 target, s, via, call.conditions, call.proxy, call.fault, call.depth + 1
             )
     return placed
+
+
+def _shared_flow(bundles: dict, name: str) -> _Bundle | None:
+    """The shared flow a FlowCallout or flow hook names: by descriptor name, else by the
+    one bundle whose descriptor file or folder carries that name."""
+    found = bundles.get(("sharedflow", name))
+    if found is not None:
+        return found
+    by_alias = [b for (k, _), b in bundles.items() if k == "sharedflow" and name in b.aliases]
+    return by_alias[0] if len(by_alias) == 1 else None
 
 
 def _callouts(

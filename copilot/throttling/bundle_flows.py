@@ -67,3 +67,35 @@ def base_paths(root: ET.Element) -> list[str]:
     return [
         (node.text or "").strip() for node in root.iter("BasePath") if (node.text or "").strip()
     ]
+
+
+def route_rules(root: ET.Element) -> list[tuple[str, str]]:
+    """A ProxyEndpoint's RouteRules in order: (condition, target endpoint name or '')."""
+    return [
+        (
+            (rule.findtext("Condition") or "").strip(),
+            (rule.findtext("TargetEndpoint") or "").strip(),
+        )
+        for rule in root.findall("RouteRule")
+    ]
+
+
+def route_condition(endpoints: list[list[tuple[str, str]]], target: str) -> str | None:
+    """When ``target`` runs: in some ProxyEndpoint, a RouteRule naming it matches and no
+    earlier rule did (the first matching rule wins: cloud.google.com/apigee/docs/
+    api-platform/fundamentals/understanding-routes). None when no rule names it (atc then
+    assumes it runs)."""
+    options = []
+    for routes in endpoints:
+        earlier: list[str] = []
+        for condition, name in routes:
+            if name == target:
+                options.append(and_text([*earlier, condition]))
+            if not condition:
+                break  # an unconditional rule: later rules are never reached
+            earlier.append(f"not ({condition})")
+    if not options:
+        return None
+    if any(not o for o in options):
+        return ""
+    return options[0] if len(options) == 1 else " or ".join(f"({o})" for o in options)

@@ -116,7 +116,8 @@ def quota_fields(root: ET.Element) -> dict:
     elif default is not None:
         count = _int(_text(default, "Allow"))
     ref = allow.get("countRef") if allow is not None else None
-    if allow is None and root.find("UseQuotaConfigInAPIProduct") is not None:
+    product = allow is None and root.find("UseQuotaConfigInAPIProduct") is not None
+    if product:
         ref = "API product quota (UseQuotaConfigInAPIProduct)"
     count_only = _bool(_text(root, "CountOnly"))
     enforce_only = _bool(_text(root, "EnforceOnly"))
@@ -126,7 +127,7 @@ def quota_fields(root: ET.Element) -> dict:
     return dict(
         allow=count,
         allow_ref=ref or None,
-        interval=_int(_text(source, "Interval")) or 1,
+        interval=None if product and _text(source, "Interval") is None else _interval(source),
         interval_ref=_attr(source, "Interval", "ref"),
         time_unit=_text(source, "TimeUnit"),
         time_unit_ref=_attr(source, "TimeUnit", "ref"),
@@ -137,6 +138,14 @@ def quota_fields(root: ET.Element) -> dict:
         quota_role=quota_role,
         shared_name=_text(root, "SharedName"),
     )
+
+
+def _interval(source: ET.Element) -> int | None:
+    """The literal interval; None when only a ref gives it (no fallback to replay)."""
+    literal = _int(_text(source, "Interval"))
+    if literal is None and _attr(source, "Interval", "ref"):
+        return None
+    return literal or 1
 
 
 def _own_text(node: ET.Element) -> str | None:

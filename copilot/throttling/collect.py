@@ -31,6 +31,10 @@ COLUMNS = (
     "fault_policy",
     "fault_code",
 )
+# Columns kept only to evaluate a bundle's step and flow conditions on history
+# (request.verb, proxy.pathsuffix, client.ip...: copilot.throttling.replay_current).
+ATTRS = ("verb", "path", "basepath", "pathsuffix", "client_ip", "api_product")
+EXTRA_COLUMNS = ("basepath", "pathsuffix", "client_ip", "api_product")
 
 
 @dataclass
@@ -47,6 +51,10 @@ class Requests:
     parties: list[tuple[str, str]]  # (app, client id)
     policies: list[str]
     fault_codes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # policy -> codes
+    status: np.ndarray | None = None  # int16 response status (conditions on response.status.code)
+    attrs: dict[str, tuple[np.ndarray, list[str]]] = field(
+        default_factory=dict
+    )  # ATTRS: ids, labels
     _orders: dict = field(default_factory=dict, repr=False)
     _slices: dict = field(default_factory=dict, repr=False)
 
@@ -106,6 +114,7 @@ class Collector:
         self._policy.id("")
         self._parts: list[tuple[np.ndarray, ...]] = []
         self._codes: dict[str, set[str]] = {}  # fault policy -> fault codes seen
+        self._attrs = {name: Vocab(limit=1_000_000) for name in ATTRS}
 
     def add(self, chunk: pd.DataFrame) -> None:
         if len(chunk) == 0:
@@ -121,6 +130,13 @@ class Collector:
         policy = category_ids(chunk["fault_policy"], self._policy, missing="")
         target = chunk["target_ms"].to_numpy(dtype=np.float32, na_value=np.nan)
         self._note_codes(chunk)
+        status = pd.to_numeric(chunk["status"], errors="coerce").fillna(0).to_numpy(np.int16)
+        attrs = tuple(
+            category_ids(chunk[name], self._attrs[name], missing="").astype(np.int32)
+            if name in chunk.columns
+            else np.full(len(chunk), self._attrs[name].id(""), dtype=np.int32)
+            for name in ATTRS
+        )
         self._parts.append(
             (
                 ms,
@@ -129,6 +145,8 @@ class Collector:
                 outcome_codes(chunk).astype(np.int8),
                 policy.astype(np.int16),
                 target,
+                status,
+                *attrs,
             )
         )
 
@@ -150,6 +168,8 @@ class Collector:
         else:
             cols = [np.zeros(0, t) for t in (np.int64, np.int16, np.int32, np.int8, np.int16)]
             cols.append(np.zeros(0, np.float32))
+            cols.append(np.zeros(0, np.int16))
+            cols += [np.zeros(0, np.int32) for _ in ATTRS]
         self._parts = [tuple(cols)] if cols[0].size else []
         ts = cols[0]
         if ts.size > 1 and not (ts[1:] >= ts[:-1]).all():
@@ -157,8 +177,14 @@ class Collector:
             cols = [c[order] for c in cols]
         apps, clients = self._app.labels, self._client.labels
         parties = [(str(apps[a]), str(clients[c])) for a, c in self._party.labels]
+        attrs = {
+            name: (cols[7 + i], [str(v) for v in self._attrs[name].labels])
+            for i, name in enumerate(ATTRS)
+        }
         return Requests(
-            *cols,
+            *cols[:6],
+            status=cols[6],
+            attrs=attrs,
             proxies=[str(p) for p in self._proxy.labels],
             parties=parties,
             policies=[str(p) for p in self._policy.labels],

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from copilot.throttling.abuse import Abusive
-from copilot.throttling.bundle import CurrentPolicy
+from copilot.throttling.bundle import CurrentPolicy, Estate
 from copilot.throttling.collect import Requests
 from copilot.throttling.demand import Demand
 from copilot.throttling.forecast import Forecast
@@ -33,6 +33,7 @@ class Context:
     current: list[CurrentPolicy]
     policy_kinds: dict[str, str]  # policy name seen in the logs -> SpikeArrest | Quota
     headroom: float
+    estate: Estate | None = None  # the bundles read (--bundle), with what they hold
 
     @property
     def days(self) -> int:

@@ -26,10 +26,15 @@ def _bundle_dict(policy: CurrentPolicy) -> dict:
     out = {
         "source": "bundle",
         "policy": policy.name,
+        "bundle": policy.proxy,
+        "bundle_kind": policy.bundle_kind,
+        "identity": policy.identifier_kind,
         "value": policy.value_text(),
         "enabled": policy.enabled,
+        "enforces": policy.enforces,
         "attached": list(policy.attached),
         "conditions": list(policy.conditions),
+        "via": sorted({a.via for a in policy.attachments if a.via}),
     }
     if policy.kind == "SpikeArrest":
         out["rate"] = policy.rate
@@ -49,6 +54,29 @@ def _bundle_dict(policy: CurrentPolicy) -> dict:
     return out
 
 
+def find_policy(ctx: Context, now: dict | None) -> CurrentPolicy | None:
+    """The bundle policy a ``current`` dict describes."""
+    if not now or now.get("source") != "bundle":
+        return None
+    return next(
+        (p for p in ctx.current if (p.proxy, p.name) == (now.get("bundle"), now.get("policy"))),
+        None,
+    )
+
+
+def _authoritative(ctx: Context, proxy: str) -> bool:
+    """A bundle read holds this proxy (or limits running in it): the logs do not add any."""
+    if ctx.estate is not None and any(
+        b.kind == "proxy" and b.name == proxy for b in ctx.estate.bundles
+    ):
+        return True
+    return any(p.runs_in(proxy) for p in ctx.current)
+
+
+def _rank(p: CurrentPolicy) -> tuple:
+    return (not p.enforces, not p.unconditional, p.bundle_kind != "proxy", p.name)
+
+
 def _refusing(ctx: Context, rows: np.ndarray, kind: str) -> list[tuple[str, int]]:
     """(policy, refusals) of that kind among ``rows``."""
     refused = rows[ctx.demand.refused[rows]]
@@ -66,13 +94,13 @@ def for_proxy(ctx: Context, proxy: str) -> dict | None:
     found = [
         p
         for p in ctx.current
-        if p.proxy == proxy and p.kind == "SpikeArrest" and not p.per_client and p.enabled
+        if p.kind == "SpikeArrest" and p.proxy_wide and p.enabled and p.runs_in(proxy)
     ]
     if found:
-        found.sort(key=lambda p: (not p.unconditional, p.name))
+        found.sort(key=_rank)
         return _bundle_dict(found[0])
     pid = ctx.req.proxy_id(proxy)
-    if pid is None or any(p.proxy == proxy for p in ctx.current):
+    if pid is None or _authoritative(ctx, proxy):
         return None  # the bundle is authoritative for its proxy
     seen = _refusing(ctx, ctx.req.rows_of_proxy(pid), "SpikeArrest")
     if not seen:
@@ -91,14 +119,15 @@ def for_client(ctx: Context, proxy: str, party: int, kind: str) -> dict | None:
     found = [
         p
         for p in ctx.current
-        if p.proxy == proxy
-        and p.kind == kind
+        if p.kind == kind
         and p.per_client
         and p.enabled
+        and p.quota_role != "count_only"
+        and p.runs_in(proxy)
         and (p.for_client in (None, client, app))
     ]
     if found:
-        found.sort(key=lambda p: (p.for_client is None, p.name))
+        found.sort(key=lambda p: (p.for_client is None, *_rank(p)))
         out = _bundle_dict(found[0])
         if kind == "Quota" and found[0].allow_ref:
             # The product's value wins over the literal; the logs show what it was.
@@ -107,7 +136,7 @@ def for_client(ctx: Context, proxy: str, party: int, kind: str) -> dict | None:
                 out["allow_inferred"] = inferred
         return out
     pid = ctx.req.proxy_id(proxy)
-    if pid is None or any(p.proxy == proxy for p in ctx.current):
+    if pid is None or _authoritative(ctx, proxy):
         return None  # the bundle is authoritative for its proxy
     rows = ctx.req.rows_of_pair(pid, party)
     seen = _refusing(ctx, rows, kind)
@@ -133,13 +162,13 @@ def for_every_client(ctx: Context, proxy: str) -> dict | None:
     found = [
         p
         for p in ctx.current
-        if p.proxy == proxy
-        and p.kind == "SpikeArrest"
+        if p.kind == "SpikeArrest"
         and p.per_client
         and p.enabled
         and p.for_client is None
+        and p.runs_in(proxy)
     ]
-    return _bundle_dict(sorted(found, key=lambda p: p.name)[0]) if found else None
+    return _bundle_dict(sorted(found, key=_rank)[0]) if found else None
 
 
 def infer_hourly_allow(ctx: Context, party: int, policy: str) -> int | None:

@@ -174,6 +174,9 @@ class Report:
     bundles: dict[str, dict[str, str]]  # proxy -> files of the suggested bundle
     traffic: dict[str, pd.Series]  # proxy -> legit demand per minute (charts)
     notes: list[str] = field(default_factory=list)
+    current_replays: list[dict] = field(default_factory=list)  # each bundle limit replayed
+    warnings: list[str] = field(default_factory=list)  # about the bundles and their replay
+    unmodelled: list[dict] = field(default_factory=list)  # what atc read but does not replay
 
     def suggestion(self, policy: str, target: str) -> Suggestion | None:
         return next(
@@ -198,6 +201,9 @@ class Report:
                 + [f.to_dict() for f in self.flags],
                 "demand": self.demand.to_dict("records"),
                 "current_policies": [c.to_dict() for c in self.current],
+                "current_replays": self.current_replays,
+                "warnings": self.warnings,
+                "unmodelled": self.unmodelled,
                 "notes": self.notes,
             }
         )

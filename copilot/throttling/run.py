@@ -25,14 +25,15 @@ from copilot.pipeline import ANALYSIS_COLUMNS
 from copilot.throttling import current as cur
 from copilot.throttling import suggest_apps, suggest_quotas
 from copilot.throttling.abuse import abusive_parties, find_abusive
-from copilot.throttling.bundle import CurrentPolicy, read_bundles
-from copilot.throttling.collect import Collector, Requests
+from copilot.throttling.bundle import CurrentPolicy, Estate, read_estate
+from copilot.throttling.collect import EXTRA_COLUMNS, Collector, Requests
 from copilot.throttling.context import Context
 from copilot.throttling.demand import measure, too_tight
 from copilot.throttling.forecast import forecast, hourly_peaks
 from copilot.throttling.health import MINUTE_MS, assess
 from copilot.throttling.knee import find_knee
 from copilot.throttling.policies_xml import bundle_files
+from copilot.throttling.replay_estate import replay_estate
 from copilot.throttling.report import ForecastFlag, Report, Suggestion
 from copilot.throttling.suggest import proxy_suggestion
 
@@ -74,11 +75,12 @@ def suggest_paths(
 ) -> SuggestRun:
     """One streaming pass over the logs, then the advice (see module docstring)."""
     headroom = check_headroom(headroom)
-    current = [p for b in bundles for p in read_bundles(b)]  # bad bundles fail before reading
+    bundles = list(bundles)
+    estate = read_estate(bundles) if bundles else None  # bad bundles fail before reading
     paths = [Path(p) for p in paths]
     options = options or ReadOptions()
     if options.columns is None:
-        options = replace(options, columns=ANALYSIS_COLUMNS)
+        options = replace(options, columns=tuple(dict.fromkeys(ANALYSIS_COLUMNS + EXTRA_COLUMNS)))
     quarantine = Quarantine(path=quarantine_path)
     analyzer, collector = Analyzer(), Collector()
     try:
@@ -88,7 +90,7 @@ def suggest_paths(
     finally:
         quarantine.close()
     analysis = analyzer.finish()
-    report = build_report(analysis, collector.finish(), headroom, current)
+    report = build_report(analysis, collector.finish(), headroom, estate=estate)
     return SuggestRun(report, analysis, quarantine, [str(p) for p in paths])
 
 
@@ -97,15 +99,23 @@ def build_report(
     req: Requests,
     headroom: float = DEFAULT_HEADROOM,
     current: list[CurrentPolicy] | None = None,
+    estate: Estate | None = None,
 ) -> Report:
-    """The advice from an analysis and the collected requests of the same logs."""
+    """The advice from an analysis and the collected requests of the same logs.
+
+    ``estate`` (the bundles read) supplies the current limits; ``current`` alone
+    is accepted for limits built by hand."""
+    if estate is not None:
+        current = estate.policies
     abusive = find_abusive(analysis)
     bad_party = abusive_parties(abusive, req.parties)
     demand = measure(req)
     health = assess(analysis, req, abusive)
     active = [p for p in range(len(req.proxies)) if req.rows_of_proxy(p).size]
     knees = {req.proxies[p]: find_knee(req, p) for p in active}
-    ctx = Context(req, demand, health, abusive, bad_party, knees, {}, current or [], {}, headroom)
+    ctx = Context(
+        req, demand, health, abusive, bad_party, knees, {}, current or [], {}, headroom, estate
+    )
     ctx.policy_kinds = cur.logs_kinds(ctx)
     traffic = _forecasts(ctx, active)
     suggestions: list[Suggestion] = []
@@ -117,6 +127,7 @@ def build_report(
         suggestions.append(top)
         suggestions += suggest_apps.spike_arrests(ctx, p, top.value["per_minute"])
         suggestions += suggest_quotas.quotas(ctx, p)
+    replays, warnings = replay_estate(ctx) if ctx.current else ([], [])
     healthy_rows = health.rows(req, np.arange(req.size))
     named = {(a.proxy, a.app, a.client_id) for a in abusive}
     notes = []
@@ -141,6 +152,9 @@ def build_report(
         bundles=_bundles(suggestions),
         traffic=traffic,
         notes=notes,
+        current_replays=replays,
+        warnings=warnings,
+        unmodelled=[] if estate is None else [u.to_dict() for u in estate.unmodelled],
     )
 
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from copilot.throttling import current as cur
 from copilot.throttling.context import Context, excluded_for, rate_stats
 from copilot.throttling.policies_xml import policy_name, spike_arrest_xml
-from copilot.throttling.rates import is_valid_rate
 from copilot.throttling.replay import SpikeArrestSpec
+from copilot.throttling.replay_current import replay_policy
 from copilot.throttling.report import SPIKE_ARREST, Suggestion
 from copilot.throttling.sizing import Stream, impact, least_rate, run, within
 
@@ -60,20 +60,19 @@ def rate_for(ctx: Context, stream: Stream, per_minute: int, sizing: Sizing, cap:
     return f"{per_minute}pm"
 
 
-def current_replay(ctx: Context, stream: Stream, now: dict | None) -> dict | None:
-    """What the current SpikeArrest (rate known from a bundle) would have rejected here."""
-    rate = (now or {}).get("rate")
-    if not rate or not is_valid_rate(rate):
+def current_replay(
+    ctx: Context, now: dict | None, proxy: int, party: int | None = None
+) -> dict | None:
+    """What the current limit (read from a bundle) would have rejected on ``proxy`` (for one
+    app with ``party``): where its conditions hold, one counter per its identity
+    (copilot.throttling.replay_current). Numbers are None when they cannot be known."""
+    policy = cur.find_policy(ctx, now)
+    if policy is None:
         return None
-    spec = SpikeArrestSpec(rate, bool(now.get("use_effective_count")))
-    result = impact(ctx.req, stream, run(ctx.req, stream, spec).rejected)
-    return {
-        "rate": rate,
-        "rejected": result.rejected,
-        "legit_healthy_rejected": result.counted_rejected,
-        "legit_healthy_rejected_share": round(result.share, 6),
-        "abusive_rejected": result.abusive_rejected,
-    }
+    out = replay_policy(ctx, policy, proxy, party)
+    if policy.kind == "SpikeArrest":
+        out["rate"] = policy.rate
+    return out
 
 
 def mode_text(sizing: Sizing) -> str:
@@ -130,7 +129,7 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
         "least_rate_smoothing_pm": sizing.smoothing,
         "least_rate_effective_count_pm": sizing.effective,
         "replay_at_knee_cap": None if at_cap is None else at_cap.to_dict(),
-        "replay_current": current_replay(ctx, stream, now),
+        "replay_current": current_replay(ctx, now, proxy),
     }
     policy = now["policy"] if now and now.get("source") == "bundle" else policy_name("SA", name)
     return Suggestion(

@@ -14,6 +14,7 @@ largest legitimate per-app rate) covers apps not seen yet.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -68,6 +69,24 @@ def app_streams(ctx: Context, proxy: int) -> list[App]:
     return out
 
 
+def app_policy_names(prefix: str, apps: list[App]) -> dict[int, str]:
+    """Party -> policy name, unique within the proxy's bundle (case-insensitively, as file
+    names may be). An app with several client ids, or whose name collides with another's
+    once sanitised, gets a short hash of its app and client id: stable across runs."""
+    base = {a.party: policy_name(prefix, a.app) for a in apps}
+    counts: dict[str, int] = {}
+    for name in base.values():
+        counts[name.lower()] = counts.get(name.lower(), 0) + 1
+    out = {}
+    for a in apps:
+        name = base[a.party]
+        if counts[name.lower()] > 1:
+            digest = hashlib.sha256(f"{a.app}\x00{a.client_id}".encode()).hexdigest()[:8]
+            name = policy_name(prefix, a.app, digest)
+        out[a.party] = name
+    return out
+
+
 def growth_of(ctx: Context, app: str) -> float:
     fc = ctx.forecasts.get(("app", app))
     return 1.0 if fc is None else float(np.clip(fc.growth, 1.0, 1.5))
@@ -86,19 +105,22 @@ def spike_arrests(ctx: Context, proxy: int, proxy_pm: int) -> list[Suggestion]:
     cohort_values = [max(a.own, a.sizing.need) for a in apps if a.enough and a.sizing]
     cohort = int(np.median(cohort_values)) if cohort_values else max(1, proxy_pm // 10)
     name = ctx.req.proxies[proxy]
+    names = app_policy_names("SA-App", [a for a in apps if a.client_id != NOT_SET])
     out, ceiling = [], []
-    for a in sorted(apps, key=lambda a: a.app):
+    for a in sorted(apps, key=lambda a: (a.app, a.client_id)):
         if a.sizing is not None:
             ceiling.append(max(a.own, a.sizing.need) if a.enough else max(cohort, a.sizing.need))
         if a.client_id == NOT_SET:
             continue  # unidentified callers: covered by the proxy limit and the ceiling
-        out.append(_app_spike(ctx, a, cohort, proxy_pm, name))
+        out.append(_app_spike(ctx, a, cohort, proxy_pm, name, names[a.party]))
     if out:
         out.append(_ceiling(ctx, proxy, max(ceiling or [cohort]), proxy_pm))
     return out
 
 
-def _app_spike(ctx: Context, a: App, cohort: int, proxy_pm: int, proxy: str) -> Suggestion:
+def _app_spike(
+    ctx: Context, a: App, cohort: int, proxy_pm: int, proxy: str, name: str
+) -> Suggestion:
     sizing = a.sizing or Sizing(cohort, cohort)
     now = cur.for_client(ctx, proxy, a.party, "SpikeArrest")
     if a.abusive:
@@ -131,7 +153,6 @@ def _app_spike(ctx: Context, a: App, cohort: int, proxy_pm: int, proxy: str) -> 
         why += f" Above the proxy's {proxy_pm} req/min, which binds first."
     rate = f"{max(1, value)}pm"
     spec = SpikeArrestSpec(rate, effective)
-    name = policy_name("SA-App", a.app)
     condition = client_condition(a.client_id)
     return Suggestion(
         policy=SPIKE_ARREST,
@@ -155,7 +176,7 @@ def _app_spike(ctx: Context, a: App, cohort: int, proxy_pm: int, proxy: str) -> 
             "least_rate_effective_count_pm": None if a.sizing is None else sizing.effective,
             "headroom": ctx.headroom,
             "growth": growth_of(ctx, a.app),
-            "replay_current": current_replay(ctx, a.stream, now),
+            "replay_current": current_replay(ctx, now, ctx.req.proxies.index(proxy), a.party),
         },
         replay=impact(ctx.req, a.stream, run(ctx.req, a.stream, spec).rejected),
         confidence=conf,
@@ -192,7 +213,7 @@ def _ceiling(ctx: Context, proxy: int, value: int, proxy_pm: int) -> Suggestion:
         evidence={
             "largest_legitimate_app_rpm": value,
             "proxy_rpm": proxy_pm,
-            "replay_current": current_replay(ctx, stream, now),
+            "replay_current": current_replay(ctx, now, proxy),
         },
         replay=impact(ctx.req, stream, run(ctx.req, stream, spec).rejected),
         confidence="medium",

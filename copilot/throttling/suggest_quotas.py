@@ -21,12 +21,13 @@ import pandas as pd
 from copilot.logs.schema import NOT_SET
 from copilot.throttling import current as cur
 from copilot.throttling.context import DAY_MS, Context, excluded_for
-from copilot.throttling.policies_xml import client_condition, policy_name, quota_xml
+from copilot.throttling.policies_xml import client_condition, quota_xml
 from copilot.throttling.rates import UNIT_MS, tier_up
 from copilot.throttling.replay_quota import QuotaSpec
 from copilot.throttling.report import QUOTA, Suggestion
 from copilot.throttling.sizing import impact, peak_window, run, within
-from copilot.throttling.suggest_apps import App, app_streams, growth_of
+from copilot.throttling.suggest import current_replay
+from copilot.throttling.suggest_apps import App, app_policy_names, app_streams, growth_of
 
 HOUR_MS = 3_600_000
 QUOTA_SAFETY = 1.5
@@ -40,8 +41,9 @@ def quotas(ctx: Context, proxy: int) -> list[Suggestion]:
     well = [plans[a.party] for a in apps if a.enough and not a.abusive and a.stats.get("requests")]
     hourly = [p["base"] * HOUR_MS / p["window_ms"] for p in well]
     cohort = float(np.median(hourly)) if hourly else None  # requests per hour
+    names = app_policy_names("Q-App", apps)
     out = []
-    for a in sorted(apps, key=lambda a: a.app):
+    for a in sorted(apps, key=lambda a: (a.app, a.client_id)):
         plan = plans[a.party]
         if a.abusive and cohort is not None:
             # An abusive app's own history is the abuse: a normal app's hour.
@@ -54,7 +56,7 @@ def quotas(ctx: Context, proxy: int) -> list[Suggestion]:
             }
         elif not a.enough and cohort is not None:
             plan = {**plan, "base": max(plan["base"], cohort * plan["window_ms"] / HOUR_MS)}
-        out.append(_quota(ctx, a, plan, name))
+        out.append(_quota(ctx, a, plan, name, names[a.party]))
     return out
 
 
@@ -71,7 +73,7 @@ def _plan(ctx: Context, a: App) -> dict:
             "rolling_max": rolling, "base": float(rolling if kind == "rollingwindow" else calendar)}  # fmt: skip
 
 
-def _quota(ctx: Context, a: App, plan: dict, proxy: str) -> Suggestion:
+def _quota(ctx: Context, a: App, plan: dict, proxy: str, name: str) -> Suggestion:
     growth = growth_of(ctx, a.app)
     allow = tier_up(max(plan["base"], 1.0) * growth * QUOTA_SAFETY)
     start_ms = int(ctx.req.ts[0] // DAY_MS * DAY_MS) if ctx.req.size else 0
@@ -98,8 +100,8 @@ def _quota(ctx: Context, a: App, plan: dict, proxy: str) -> Suggestion:
         why = f"{a.app} is abusive: its quota comes from the cohort, {allow:,} per {plan['unit']}."
     elif status == "cohort":
         why = f"Too little history: the cohort's rate gives {allow:,} per {plan['unit']}. " + why
-    name = policy_name("Q-App", a.app)
     start = start_text if plan["type"] == "calendar" else None
+    now = cur.for_client(ctx, proxy, a.party, "Quota")
     return Suggestion(
         policy=QUOTA,
         scope="app",
@@ -120,12 +122,13 @@ def _quota(ctx: Context, a: App, plan: dict, proxy: str) -> Suggestion:
             "abusive": a.abusive,
             "growth": growth,
             **{k: plan[k] for k in ("calendar_max", "rolling_max")},
+            "replay_current": current_replay(ctx, now, ctx.req.proxies.index(proxy), a.party),
         },  # fmt: skip
         replay=impact(ctx.req, a.stream, run(ctx.req, a.stream, spec(allow)).rejected),
         confidence=conf,
         rationale=why,
         status=status,
-        current=cur.for_client(ctx, proxy, a.party, "Quota"),
+        current=now,
         excluded=excluded_for(ctx, proxy, a.app),
         xml=quota_xml(
             name,

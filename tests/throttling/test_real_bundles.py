@@ -46,36 +46,7 @@ DEFAULTS = {"enabled": True, "continue_on_error": False, "use_effective_count": 
 # (bundle folder, policy, field) -> why atc's reader and the docs disagree. Each is checked
 # by test_known_gap (strict xfail): when the reader is fixed, delete the line.
 # Field "*": the policy is not read at all; folder-level gaps use policy "".
-_INTERVAL = (
-    "an <Interval> with only a ref (no literal) reads as interval=1; the docs give no "
-    "fallback: the value comes from the reference alone (quota-policy <Interval>)"
-)
-_DUPLICATE = (
-    "two shared flows whose descriptors carry the same name (sample-hello-cicd-sf): the "
-    "second is dropped with a note, so its policy files land nowhere"
-)
-KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    ("gcs-llm-inference-gateway", "Q-TokenQuota", "interval"): _INTERVAL,
-    ("gcs-llm-inference-gateway", "Q-TokenQuotaCounter", "interval"): _INTERVAL,
-    ("gcs-llm-token-limits-per-user", "Q-TokenQuota", "interval"): _INTERVAL,
-    ("gcs-llm-token-limits-per-user", "Q-TokenQuotaCounter", "interval"): _INTERVAL,
-    ("aps-oauth-verify-accesstoken", "CheckQuota", "interval"): _INTERVAL,
-    ("lint-po035-fail-test1", "Quota-1", "interval"): _INTERVAL,
-    ("gcs-llm-circuit-breaking", "Q-LLM-Failover-Counter", "attachments"): (
-        "a TargetEndpoint runs only when the RouteRule choosing it matches; the reader leaves the "
-        "RouteRule's condition (ratelimit.Q-LLM-Failover.failed=false) out of the effective "
-        "condition (understanding-routes)"
-    ),
-    ("gcs-deploy-sharedflow", "", "*"): _DUPLICATE,
-    ("gcs-deploy-sharedflow", "Q-Quota", "*"): _DUPLICATE,
-    ("gcs-deploy-sharedflow", "SA-RateLimit", "*"): _DUPLICATE,
-    ("gcs-deploy-sharedflow", "", "reached_via"): _DUPLICATE,
-    ("gcs-authorize-idp-sharedflow", "", "reached_via"): (
-        "the FlowCallout names authorize-idp-access-tokens (the name the sample deploys it under, "
-        "also its descriptor's file name); the reader knows the shared flow only by its "
-        "descriptor's name attribute, sample-hello-cicd-sf, so it never links the two"
-    ),
-}
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 
 
 def _marked(values, key, ids=None) -> list:

@@ -1,0 +1,110 @@
+"""Every current limit replayed on every proxy it runs in, and what the reader must be warned of.
+
+For each proxy in the logs, each bundle limit that runs there
+(:meth:`CurrentPolicy.runs_in`: its own proxy, the proxies calling its shared
+flow, or every proxy for a flow hook) is replayed by
+:func:`copilot.throttling.replay_current.replay_policy`; a CountOnly and an
+EnforceOnly quota with one ``<SharedName>`` give one entry. Warnings: the
+estate's own (:meth:`Estate.warnings`), a bundle's proxy with no requests in
+the logs, refusals logged by a SpikeArrest or Quota no bundle has, and every
+replay that skipped rows (unknown condition) or has no numbers (an identity
+the logs lack).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from copilot.logs.schema import QUOTA_FAULT, SPIKE_ARREST_FAULT
+from copilot.throttling.bundle import CurrentPolicy
+from copilot.throttling.context import Context
+from copilot.throttling.replay_current import replay_policy
+
+
+def replay_estate(ctx: Context) -> tuple[list[dict], list[str]]:
+    """(one replay entry per limit and proxy it runs in, warnings)."""
+    entries: list[dict] = []
+    warnings: list[str] = [] if ctx.estate is None else list(ctx.estate.warnings())
+    for pid, name in enumerate(ctx.req.proxies):
+        if not ctx.req.rows_of_proxy(pid).size:
+            continue
+        for policy, counter in _units([p for p in ctx.current if p.runs_in(name)]):
+            entry = replay_policy(ctx, policy, pid, counter=counter)
+            entries.append(entry)
+            warnings += _entry_warnings(entry)
+    warnings += absent_proxies(ctx) + unknown_refusers(ctx)
+    return entries, list(dict.fromkeys(warnings))
+
+
+def _units(policies: list[CurrentPolicy]):
+    """(policy, its counter or None): a CountOnly + EnforceOnly pair is one unit."""
+
+    def key(p: CurrentPolicy):
+        return (p.shared_name, p.quota_role) if p.kind == "Quota" and p.shared_name else None
+
+    found = {key(p): p for p in policies if key(p)}
+    for p in sorted(policies, key=lambda p: (p.proxy, p.name)):
+        partner = None
+        if p.shared_name and p.kind == "Quota":
+            if p.quota_role == "count_only" and (p.shared_name, "enforce_only") in found:
+                continue  # replayed with its enforcer
+            if p.quota_role == "enforce_only":
+                partner = found.get((p.shared_name, "count_only"))
+        yield p, partner
+
+
+def _entry_warnings(entry: dict) -> list[str]:
+    where = f"{entry['bundle']}/{entry['policy']} on {entry['proxy']}"
+    out = []
+    if entry["unknown_rows"]:
+        out.append(
+            f"{where}: {entry['unknown_rows']:,} requests not replayed: its condition is unknown "
+            f"without {', '.join(entry['missing_variables']) or 'variables the logs lack'}"
+        )
+    if entry["rejected"] is None and entry["notes"]:
+        out.append(f"{where}: {entry['notes'][-1]}")
+    return out
+
+
+def absent_proxies(ctx: Context) -> list[str]:
+    """A bundle's proxy that has no requests in the logs."""
+    if ctx.estate is None:
+        return []
+    seen = {n for i, n in enumerate(ctx.req.proxies) if ctx.req.rows_of_proxy(i).size}
+    return [
+        f"proxy {b.name} (bundle {b.source}) has no requests in the logs: its limits are not replayed"
+        for b in ctx.estate.bundles
+        if b.kind == "proxy" and b.name not in seen
+    ]
+
+
+def unknown_refusers(ctx: Context) -> list[str]:
+    """SpikeArrest / Quota policies that refused requests in the logs but that no bundle has."""
+    if ctx.estate is None:
+        return []
+    known = {p.name for p in ctx.estate.policies} | {
+        u.policy for u in ctx.estate.unmodelled if u.policy
+    }
+    known |= {o.policy for o in ctx.estate.other}
+    req, out = ctx.req, []
+    names = {
+        i: n
+        for i, n in enumerate(req.policies)
+        if n
+        and n not in known
+        and {SPIKE_ARREST_FAULT, QUOTA_FAULT} & set(req.fault_codes.get(n, ()))
+    }
+    if not names:
+        return []
+    rows = np.flatnonzero(np.isin(req.policy, list(names)))
+    pairs, counts = np.unique(
+        req.proxy[rows].astype(np.int64) * 65_536 + req.policy[rows], return_counts=True
+    )
+    for pair, n in zip(pairs.tolist(), counts.tolist(), strict=True):
+        proxy, policy = divmod(pair, 65_536)
+        out.append(
+            f"the logs show {n:,} requests on {req.proxies[proxy]} refused by {names[policy]}, "
+            f"a SpikeArrest or Quota no bundle read has (an older revision, another environment, "
+            f"or a bundle not given)"
+        )
+    return out
