@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from copilot.apigee.conditions import parse_condition
 from copilot.errors import BundleError
 from copilot.throttling.bundle import Estate, read_bundles, read_estate
 from copilot.throttling.bundle_hooks import parse_hooks
@@ -252,3 +253,71 @@ def test_a_broken_flow_hooks_file_names_itself(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(BundleError, match="flowhooks.json: not JSON or XML"):
         read_estate([ESTATE / "payments", bad])
+
+
+def _proxy(root: Path, endpoint: str, target: str = "", policies: dict | None = None) -> Path:
+    api = root / "apiproxy"
+    for sub in ("policies", "proxies", "targets"):
+        (api / sub).mkdir(parents=True, exist_ok=True)
+    (api / "p.xml").write_text('<APIProxy name="p"/>')
+    (api / "proxies" / "default.xml").write_text(endpoint)
+    if target:
+        (api / "targets" / "backup.xml").write_text(target)
+    for name, xml in (
+        policies or {"SA": '<SpikeArrest name="SA"><Rate>5pm</Rate></SpikeArrest>'}
+    ).items():
+        (api / "policies" / f"{name}.xml").write_text(xml)
+    return root
+
+
+def test_a_target_steps_run_only_when_the_route_rule_choosing_it_matches(tmp_path: Path) -> None:
+    endpoint = (
+        '<ProxyEndpoint name="default">'
+        '<RouteRule name="backup"><Condition>request.header.x-backup = "1"</Condition>'
+        "<TargetEndpoint>backup</TargetEndpoint></RouteRule>"
+        '<RouteRule name="main"><Condition>request.verb = "GET"</Condition>'
+        "<TargetEndpoint>main</TargetEndpoint></RouteRule>"
+        '<RouteRule name="late"><TargetEndpoint>backup</TargetEndpoint></RouteRule>'
+        "</ProxyEndpoint>"
+    )
+    target = ('<TargetEndpoint name="backup"><PreFlow><Request><Step><Name>SA</Name>'
+              "<Condition>client_id != null</Condition></Step></Request></PreFlow></TargetEndpoint>")  # fmt: skip
+    p = _by_name(read_estate(_proxy(tmp_path / "p", endpoint, target)))["SA"]
+    # rule 1 picks it, or rule 3 when rules 1 and 2 did not match
+    assert not parse_condition(p.conditions[0]).problem
+    assert p.conditions == (
+        '((request.header.x-backup = "1") or ((not (request.header.x-backup = "1")) and '
+        '(not (request.verb = "GET")))) and (client_id != null)',
+    )
+
+
+def test_two_shared_flows_with_one_descriptor_name_are_both_read(tmp_path: Path) -> None:
+    for folder, file in (("sf-a", "alpha"), ("sf-b", "beta")):
+        flow = tmp_path / folder / "sharedflowbundle"
+        (flow / "policies").mkdir(parents=True)
+        (flow / "sharedflows").mkdir()
+        (flow / f"{file}.xml").write_text('<SharedFlowBundle name="same-name"/>')
+        (flow / "sharedflows" / "default.xml").write_text(
+            "<SharedFlow name='default'><Step><Name>SA</Name></Step></SharedFlow>"
+        )
+        (flow / "policies" / "SA.xml").write_text(
+            '<SpikeArrest name="SA"><Rate>5pm</Rate></SpikeArrest>'
+        )
+    (tmp_path / "flowhooks.json").write_text(
+        json.dumps([{"flowHookPoint": "PreProxyFlowHook", "sharedFlow": "beta"}])
+    )
+    estate = read_estate(tmp_path)
+    assert sorted(b.name for b in estate.bundles) == ["beta", "same-name"]
+    assert any("found twice" in w and "read as beta" in w for w in estate.warnings())
+    assert [(p.proxy, p.attachments[0].via) for p in estate.policies] == [
+        ("beta", "flowhook:PreProxyFlowHook")
+    ]
+
+
+def test_an_unreadable_condition_is_unmodelled_not_assumed_true(tmp_path: Path) -> None:
+    endpoint = ('<ProxyEndpoint name="default"><PreFlow><Request><Step><Name>SA</Name>'
+                '<Condition>request.verb = "GET" and (</Condition></Step></Request></PreFlow></ProxyEndpoint>')  # fmt: skip
+    estate = read_estate(_proxy(tmp_path / "p", endpoint))
+    loose = [u for u in estate.unmodelled if u.policy is None]
+    assert len(loose) == 1 and "cannot be read" in loose[0].reason
+    assert loose[0].file == "proxies/default.xml"
