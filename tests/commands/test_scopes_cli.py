@@ -165,6 +165,43 @@ def test_artifacts_are_written(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert (Path(doc["bundles"]["orders"]) / "proxies" / "default.xml").exists()
 
 
+def test_artifacts_report_locks_and_take_environments_target_servers_and_token_kind(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = _run(
+        capsys, "scopes", "artifacts", "--json", "--scopes", "orders.read", "--identity", "wf-1",
+        "--out", str(tmp_path), "--token-kind", "apigee", "--env", "test", "--env", "prod",
+        "--target-server", "orders=orders-ts",
+    )  # fmt: skip
+    doc = json.loads(out)
+    assert code == 0 and doc["token_kind"] == "apigee" and doc["environments"] == ["prod", "test"]
+    assert "proxy flow condition" in doc["locks"]["orders.list"]
+    assert doc["locks"]["orders.get"] == "product resource /* exact"
+    bundle = Path(doc["bundles"]["orders"])
+    assert (bundle / "policies" / "OA-VerifyAccessToken.xml").exists()
+    assert 'name="orders-ts"' in (bundle / "targets" / "default.xml").read_text()
+    code, out, _ = _run(
+        capsys, "scopes", "artifacts", "--scopes", "orders.read", "--identity", "wf-1",
+        "--out", str(tmp_path / "text"), "--jwks-uri", "https://idp.example/jwks",
+    )  # fmt: skip
+    assert code == 0 and "product resource / (GET on every path of orders)" in out
+    code, _, err = _run(
+        capsys, "scopes", "artifacts", "--scopes", "orders.read", "--identity", "wf-1",
+        "--out", str(tmp_path / "x"),
+    )  # fmt: skip
+    assert code == 2 and "--jwks-uri is needed" in err
+
+
+def test_list_shows_every_grant_check_allows(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "scopes", "list", "--json", "--scopes", "catalog.read")
+    grants = json.loads(out)["grants"]
+    assert code == 0
+    assert {(g["path"], tuple(g["methods"])) for g in grants} == {
+        ("/products", ("GET",)), ("/products/{sku}", ("GET",)), ("/search", ("GET",)),
+    }  # fmt: skip
+    assert all(g["origin"].startswith("apiResources") for g in grants)
+
+
 def test_artifacts_for_an_ungranted_operation_exit_3(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
