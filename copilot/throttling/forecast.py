@@ -1,50 +1,108 @@
-"""Next week's peak: hourly forecasts chosen by a backtest against seasonal naive.
+"""Next week's peak: hourly forecasts chosen by a week-ahead backtest, with an interval.
 
 The series is hourly: the busiest minute's legitimate, healthy demand in each
-hour (requests/min), NaN for hours wholly inside excluded windows. Candidate
-methods, all in numpy:
+hour (requests/min), NaN for hours wholly inside excluded windows. The
+candidate methods are in ``forecast_methods`` (seasonal naive, the seasonal
+median, damped-trend exponential smoothing from statsmodels).
 
-- ``seasonal_naive`` (the baseline): the same hour one season ago, repeated;
-- ``seasonal_median``: the median of the same hour over the last seasons (up
-  to 7), and with a daily season only over days of the same type
-  (weekday/weekend) when there are any — a weekly seasonal median is hard to
-  beat (Kaggle Web Traffic; docs/throttling.md, 'Forecast anchor');
-- ``holt_winters``: additive level + damped trend + seasonal terms, the
-  smoothing constants picked on a small grid by one-step error.
+The backtest is *horizon-matched* and rolling-origin: from origins a day
+apart, each with at least a week of history behind it, every method forecasts
+the following week (168 h) and its mean absolute error (MAE) over the
+non-missing hours is kept, with the log error of the week's peak. Up to
+``MAX_ORIGINS`` origins, spread over the history, the latest always in. The
+method with the lowest mean MAE is chosen (seasonal naive wins ties, so the
+choice is never worse than it on the backtest); every method's mean MAE and
+spread (standard deviation over origins) are reported.
 
-The season is a week (168 h) with 14 days or more of history, else a day
-(24 h). The backtest is rolling-origin: each of the last ``folds`` days (or
-weeks, with three weeks of data) is forecast from everything before it, and
-the mean absolute error (MAE) over its non-missing hours is averaged. The
-method with the lowest backtest MAE is chosen; seasonal naive is one of the
-candidates, so the choice is never worse than it on the backtest. Both errors
-are reported.
+With less than two weeks of history no week-ahead origin exists: the backtest
+then says so, forecasts as far ahead as the history allows (at least four days
+of training), and the interval is widened by sqrt(168 / horizon) — the random
+walk's growth of error with horizon — rather than pretending. Under five days
+nothing is backtested and the interval is wide by construction.
+
+The interval of next week's peak (``forecast_interval``) comes from the chosen
+method's peak errors over the origins.
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-HOURS_PER_WEEK = 168
-_GRID = list(itertools.product((0.05, 0.2, 0.5), (0.0, 0.05), (0.05, 0.2, 0.5)))
-_PHI = 0.9
+from copilot.throttling.forecast_interval import PeakInterval, peak_interval
+from copilot.throttling.forecast_methods import (
+    FLAT,
+    HOURS_PER_WEEK,
+    METHODS,
+    filled,
+    future_index,
+    log_residuals,
+    noisy_peak,
+    season_of,
+    seasonal_median,
+    seasonal_naive,
+)
+
+__all__ = [
+    "FLAT",
+    "HOURS_PER_WEEK",
+    "METHODS",
+    "Backtest",
+    "Forecast",
+    "PeakInterval",
+    "backtest",
+    "filled",
+    "forecast",
+    "hourly_peaks",
+    "season_of",
+    "seasonal_median",
+    "seasonal_naive",
+]
+
+MAX_ORIGINS = 5
+MIN_TRAIN_DAYS = 7  # a week-ahead origin needs a week behind it (a weekly shape)
+MIN_SHORT_TRAIN_DAYS = 4
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Per method: MAE per origin and log error of the horizon's peak per origin."""
+
+    horizon: int  # hours ahead at each origin
+    origins: int
+    mae: dict[str, list[float]] = field(default_factory=dict)
+    peak_errors: dict[str, list[float]] = field(default_factory=dict)
+    text: str = ""
+
+    @property
+    def week_ahead(self) -> bool:
+        return self.horizon == HOURS_PER_WEEK and self.origins > 0
+
+    def errors(self) -> dict[str, float]:
+        return {m: float(np.mean(e)) for m, e in self.mae.items() if e}
+
+    def spread(self) -> dict[str, float]:
+        return {m: float(np.std(e, ddof=1)) if len(e) > 1 else 0.0 for m, e in self.mae.items() if e}
 
 
 @dataclass(frozen=True)
 class Forecast:
-    """One series' forecast, its backtest and next week's peak."""
+    """One series' forecast, its backtest and next week's peak with its interval."""
 
     target: str
     kind: str  # proxy | app
     method: str
-    errors: dict[str, float]  # backtest MAE per method (req/min)
+    errors: dict[str, float]  # mean backtest MAE per method (req/min)
     history: pd.Series  # hourly, UTC
-    values: pd.Series  # next week's hourly forecast
+    values: pd.Series  # next week's hourly forecast (the point path)
     backtest: str
+    spread: dict[str, float] = field(default_factory=dict)  # std of MAE over origins
+    interval: PeakInterval | None = None
+    horizon: int = HOURS_PER_WEEK  # the backtest's hours ahead
+    origins: int = 0
+    point_peak: float | None = None  # the path's peak with hourly noise put back
 
     @property
     def naive_error(self) -> float | None:
@@ -56,7 +114,26 @@ class Forecast:
 
     @property
     def peak(self) -> float:
+        """Next week's point peak (what sizing multiplies by headroom).
+
+        A smooth path's own maximum under-states the busiest hour of a real
+        week, so it is the path with the history's hourly noise put back.
+        """
+        if self.point_peak is not None:
+            return self.point_peak
         return float(np.nanmax(self.values.to_numpy())) if len(self.values) else 0.0
+
+    @property
+    def p50(self) -> float:
+        return self.interval.p50 if self.interval else self.peak
+
+    @property
+    def p90(self) -> float:
+        return self.interval.p90 if self.interval else self.peak
+
+    @property
+    def p99(self) -> float:
+        return self.interval.p99 if self.interval else self.peak
 
     @property
     def peak_at(self) -> pd.Timestamp | None:
@@ -70,6 +147,12 @@ class Forecast:
         return float(np.nanmax(tail)) if np.isfinite(tail).any() else 0.0
 
     @property
+    def highest_seen(self) -> float:
+        """The highest healthy hourly peak in the whole history."""
+        values = self.history.to_numpy()
+        return float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+
+    @property
     def growth(self) -> float:
         """Next week's mean over the last week's mean (1.0 when unknown)."""
         tail = self.history.to_numpy()[-HOURS_PER_WEEK:]
@@ -77,142 +160,91 @@ class Forecast:
         ahead = float(np.nanmean(self.values.to_numpy())) if len(self.values) else 0.0
         return ahead / past if past > 0 else 1.0
 
-
-def season_of(hours: int) -> int:
-    return HOURS_PER_WEEK if hours >= 14 * 24 else 24
-
-
-def seasonal_naive(history: np.ndarray, index: pd.DatetimeIndex, horizon: int) -> np.ndarray:
-    season = season_of(history.size)
-    last = _filled(history, index)[-season:]
-    return np.resize(last, horizon)
+    def probability_above(self, limit: float) -> float:
+        """Probability that next week's peak exceeds ``limit`` req/min."""
+        return self.interval.probability_above(limit) if self.interval else float(self.peak > limit)
 
 
-def seasonal_median(history: np.ndarray, index: pd.DatetimeIndex, horizon: int) -> np.ndarray:
-    season = season_of(history.size)
-    n = history.size
-    weekend = pd.DatetimeIndex(index).day_of_week.to_numpy() >= 5
-    future_weekend = _future(index, horizon).day_of_week.to_numpy() >= 5
-    out = np.full(horizon, np.nan)
-    for h in range(horizon):
-        step = n + h
-        lags = [step - k * season for k in range(1, 8) if 0 <= step - k * season < n]
-        if season == 24:
-            same = [i for i in lags if weekend[i] == future_weekend[h]]
-            if not same and n >= 7 * 24:
-                same = [i for i in range(step % 24, n, 24) if weekend[i] == future_weekend[h]]
-            lags = same or lags
-        values = history[lags] if lags else np.array([np.nan])
-        out[h] = np.nanmedian(values) if np.isfinite(values).any() else np.nan
-    return _fill_nan(out, history)
+def _cuts(n: int, horizon: int, min_train: int) -> list[int]:
+    """Origins (history lengths) a day apart, the latest first, at most MAX_ORIGINS spread out."""
+    last = n - horizon
+    if last < min_train:
+        return []
+    cuts = list(range(last, min_train - 1, -24))
+    if len(cuts) <= MAX_ORIGINS:
+        return cuts
+    pick = np.unique(np.round(np.linspace(0, len(cuts) - 1, MAX_ORIGINS)).astype(int))
+    return [cuts[i] for i in pick]
 
 
-def holt_winters(history: np.ndarray, index: pd.DatetimeIndex, horizon: int) -> np.ndarray:
-    season = season_of(history.size)
-    y = _filled(history, index)
-    if y.size < 2 * season:
-        return seasonal_median(history, index, horizon)
-    best, best_err = None, np.inf
-    for alpha, beta, gamma in _GRID:
-        err, state = _hw_fit(y, season, alpha, beta, gamma)
-        if err < best_err:
-            best, best_err = state, err
-    level, trend, seasonal = best
-    steps = np.arange(1, horizon + 1)
-    damped = np.cumsum(_PHI**steps)
-    pos = (y.size + steps - 1) % season
-    return np.maximum(level + damped * trend + seasonal[pos], 0.0)
-
-
-def _hw_fit(y: np.ndarray, season: int, alpha: float, beta: float, gamma: float):
-    level = float(y[:season].mean())
-    trend = float((y[season : 2 * season].mean() - y[:season].mean()) / season)
-    seasonal = y[:season] - level
-    seasonal = np.r_[seasonal, np.zeros(y.size - season)]
-    sse = 0.0
-    for t in range(season, y.size):
-        s = seasonal[t - season]
-        pred = level + _PHI * trend + s
-        sse += (y[t] - pred) ** 2
-        new_level = alpha * (y[t] - s) + (1 - alpha) * (level + _PHI * trend)
-        trend = beta * (new_level - level) + (1 - beta) * _PHI * trend
-        seasonal[t] = gamma * (y[t] - new_level) + (1 - gamma) * s
-        level = new_level
-    by_phase = np.empty(season)
-    by_phase[np.arange(y.size - season, y.size) % season] = seasonal[-season:]
-    return sse, (level, trend, by_phase)
-
-
-METHODS = {
-    "seasonal_naive": seasonal_naive,
-    "seasonal_median": seasonal_median,
-    "holt_winters": holt_winters,
-}
-
-
-def _future(index: pd.DatetimeIndex, horizon: int) -> pd.DatetimeIndex:
-    start = index[-1] + pd.Timedelta(hours=1) if len(index) else pd.Timestamp(0, tz="UTC")
-    return pd.date_range(start, periods=horizon, freq="h")
-
-
-def _filled(history: np.ndarray, index: pd.DatetimeIndex) -> np.ndarray:
-    """Missing hours filled from the same hour of other days (the day-type median)."""
-    y = history.astype(float).copy()
-    missing = np.flatnonzero(np.isnan(y))
-    if missing.size == 0:
-        return y
-    hour = index.hour.to_numpy()
-    weekend = index.day_of_week.to_numpy() >= 5
-    for i in missing:
-        pool = y[(hour == hour[i]) & (weekend == weekend[i])]
-        pool = pool[np.isfinite(pool)]
-        if pool.size == 0:
-            pool = y[(hour == hour[i]) & np.isfinite(y)]
-        y[i] = np.median(pool) if pool.size else (np.nanmedian(y) if np.isfinite(y).any() else 0.0)
-    return y
-
-
-def _fill_nan(values: np.ndarray, history: np.ndarray) -> np.ndarray:
-    fallback = np.nanmedian(history) if np.isfinite(history).any() else 0.0
-    return np.where(np.isnan(values), fallback, values)
-
-
-def backtest(series: pd.Series, folds: int = 3) -> tuple[dict[str, float], str]:
-    """Rolling-origin MAE per method over the last ``folds`` periods (see module docstring)."""
+def backtest(series: pd.Series) -> Backtest:
+    """Rolling-origin errors per method at the forecast's horizon (see module docstring)."""
     values = series.to_numpy(dtype=float)
     index = pd.DatetimeIndex(series.index)
-    horizon = HOURS_PER_WEEK if values.size >= 21 * 24 else 24
-    folds = min(folds, values.size // horizon - 3 if horizon == 24 else values.size // horizon - 2)
-    if folds < 1:
-        return {}, "too little history to backtest (needs 4 days)"
-    errors: dict[str, list[float]] = {m: [] for m in METHODS}
-    for f in range(folds, 0, -1):
-        cut = values.size - f * horizon
+    horizon = HOURS_PER_WEEK
+    cuts = _cuts(values.size, horizon, MIN_TRAIN_DAYS * 24)
+    short = ""
+    if not cuts:
+        horizon = min(HOURS_PER_WEEK, (values.size // 24 - MIN_SHORT_TRAIN_DAYS) * 24)
+        if horizon < 24:
+            return Backtest(0, 0, text="too little history to backtest (needs 5 days); "
+                            "the interval is wide by construction")  # fmt: skip
+        cuts = _cuts(values.size, horizon, MIN_SHORT_TRAIN_DAYS * 24)
+        short = (
+            f"too little history for a week-ahead backtest (needs 14 days, has "
+            f"{values.size / 24:.0f}): backtested {horizon // 24} day(s) ahead, interval widened; "
+        )
+    mae: dict[str, list[float]] = {m: [] for m in METHODS}
+    peaks: dict[str, list[float]] = {m: [] for m in METHODS}
+    for cut in cuts:
         actual = values[cut : cut + horizon]
         ok = np.isfinite(actual)
         if not ok.any():
             continue
+        noise = log_residuals(values[:cut], index[:cut])
         for name, method in METHODS.items():
             predicted = method(values[:cut], index[:cut], horizon)
-            errors[name].append(float(np.mean(np.abs(predicted[ok] - actual[ok]))))
-    unit = "week" if horizon == HOURS_PER_WEEK else "day"
-    text = f"rolling origin, {folds} x one {unit} ahead, MAE in req/min"
-    return {m: float(np.mean(e)) for m, e in errors.items() if e}, text
+            mae[name].append(float(np.mean(np.abs(predicted[ok] - actual[ok]))))
+            peak = peak_of(name, predicted, noise)
+            peaks[name].append(_log_ratio(float(actual[ok].max()), peak))
+    used = len(mae["seasonal_naive"])
+    ahead = "one week" if horizon == HOURS_PER_WEEK else f"{horizon // 24} day(s)"
+    text = f"{short}rolling origin, {used} origin(s) a day apart x {ahead} ahead, MAE in req/min"
+    return Backtest(horizon, used, mae, peaks, text)
+
+
+def peak_of(method: str, path: np.ndarray, noise: np.ndarray) -> float:
+    """A path's forecast peak: seasonal naive repeats real (noisy) hours, the rest are smooth."""
+    if method == "seasonal_naive" or path.size == 0:
+        return float(path.max()) if path.size else 0.0
+    return max(noisy_peak(path, noise), float(path.max()))
+
+
+def _log_ratio(actual: float, predicted: float) -> float:
+    # +1 keeps quiet series (0-2 req/min) from exploding the ratio
+    return float(np.log((actual + 1.0) / (max(predicted, 0.0) + 1.0)))
 
 
 def forecast(series: pd.Series, target: str, kind: str, horizon: int = HOURS_PER_WEEK) -> Forecast:
-    """Backtest every method, keep the best, forecast the next ``horizon`` hours."""
-    errors, text = backtest(series)
+    """Backtest every method, keep the best, forecast the next ``horizon`` hours with an interval."""
+    bt = backtest(series)
+    errors = bt.errors()
     method = (
         min(errors, key=lambda m: (errors[m], m != "seasonal_naive"))
         if errors
-        else ("seasonal_median")
+        else "seasonal_median"
     )
     values = series.to_numpy(dtype=float)
     index = pd.DatetimeIndex(series.index)
     ahead = METHODS[method](values, index, horizon) if values.size else np.zeros(horizon)
-    future = _future(index, horizon)
-    return Forecast(target, kind, method, errors, series, pd.Series(ahead, index=future), text)
+    path = pd.Series(ahead, index=future_index(index, horizon))
+    point = peak_of(method, ahead, log_residuals(values, index)) if values.size else 0.0
+    interval = peak_interval(point, bt.peak_errors.get(method, []), bt.horizon)
+    return Forecast(
+        target, kind, method, errors, series, path, bt.text,
+        spread=bt.spread(), interval=interval, horizon=bt.horizon, origins=bt.origins,
+        point_peak=point,
+    )  # fmt: skip
 
 
 def hourly_peaks(counts: np.ndarray, healthy: np.ndarray, first_minute: int) -> pd.Series:
