@@ -40,17 +40,13 @@ from copilot.throttling.bundle_model import (
     OtherPolicy,
     Unmodelled,
 )
+from copilot.throttling.bundle_notes import condition_notes, limit_notes, never_runs
 from copilot.throttling.bundle_read import RawBundle, find
 from copilot.throttling.policies_xml import check_policy_name
 
 __all__ = ["Attachment", "BundleInfo", "CurrentPolicy", "Estate", "OtherPolicy", "Unmodelled",
            "read_bundles", "read_estate"]  # fmt: skip
 MAX_CALL_DEPTH = 8  # shared flows calling shared flows; deeper is a loop
-_NO_LOG_IDENTITY = {
-    "developer": "the developer (the logs carry no developer field)",
-    "jwt_claim": "a JWT claim (the logs carry no claims)",
-    "custom": "a custom flow variable (the logs cannot say its value)",
-}
 
 
 @dataclass
@@ -223,18 +219,18 @@ def _estate(bundles: dict, placed: dict, notes: list[str]) -> Estate:
             if root.tag in bp.LIMITS:
                 if not where:
                     unmodelled.append(
-                        Unmodelled(name, policy, source, _never_runs(kind, name, root.tag))
+                        Unmodelled(name, policy, source, never_runs(kind, name, root.tag))
                     )
                     continue
                 p = _limit(root, name, kind, policy, source, tuple(where))
                 policies.append(p)
-                unmodelled += _limit_notes(p)
+                unmodelled += limit_notes(p)
             elif root.tag in bp.UNMODELLED_LIMITS:
                 reason = f"{root.tag} {policy} {bp.UNMODELLED_LIMITS[root.tag]}"
                 unmodelled.append(Unmodelled(name, policy, source, reason))
             else:
                 other.append(OtherPolicy(name, policy, root.tag, bp.role(root)))
-    unmodelled += _condition_notes(policies)
+    unmodelled += condition_notes(policies)
     for b in bundles.values():
         known = set(b.policies)
         for s in b.steps:
@@ -245,49 +241,11 @@ def _estate(bundles: dict, placed: dict, notes: list[str]) -> Estate:
     return Estate(infos, policies, other, unmodelled, notes)
 
 
-def _never_runs(kind: str, name: str, tag: str) -> str:
-    if kind == "sharedflow":
-        return (f"{tag} in shared flow {name}, which no flow hook or FlowCallout atc read attaches: "
-                f"not attached to any flow; never runs (atc assumes so; pass the environment's "
-                f"flowhooks file if a hook attaches it)")  # fmt: skip
-    return f"{tag} not attached to any flow; never runs (no <Step> names it), so atc ignores it"
-
-
 def _limit(root, bundle: str, kind: str, name: str, source: str, where) -> CurrentPolicy:
     fields = bp.common_fields(root)
     fields.update(bp.spike_fields(root) if root.tag == "SpikeArrest" else bp.quota_fields(root))
     return CurrentPolicy(proxy=bundle, name=name, source=source, bundle_kind=kind,
                          attachments=where, **fields)  # fmt: skip
-
-
-def _limit_notes(p: CurrentPolicy) -> list[Unmodelled]:
-    out = []
-    if p.identifier_kind in _NO_LOG_IDENTITY:
-        out.append(Unmodelled(p.proxy, None, p.source, (
-            f"{p.name} counts per {_NO_LOG_IDENTITY[p.identifier_kind]} "
-            f"(Identifier ref {p.identifier}); atc cannot key its replay, so it has none")))  # fmt: skip
-    if p.message_weight_ref:
-        out.append(Unmodelled(p.proxy, None, p.source, (
-            f"{p.name} weighs each request by {p.message_weight_ref}, which the logs do not carry; "
-            f"atc gives no replay numbers for it")))  # fmt: skip
-    return out
-
-
-def _condition_notes(policies: list[CurrentPolicy]) -> list[Unmodelled]:
-    try:
-        from copilot.apigee.conditions import parse_condition
-    except ImportError:  # the condition reader is not installed yet
-        return []
-    out, seen = [], set()
-    for p in policies:
-        for a in p.attachments:
-            problem = parse_condition(a.condition).problem if a.condition else ""
-            if problem and (p.proxy, a.condition) not in seen:
-                seen.add((p.proxy, a.condition))
-                out.append(Unmodelled(p.proxy, None, a.where.split(" / ")[0], (
-                    f"condition {a.condition!r} on {p.name} cannot be read ({problem}); atc treats "
-                    f"the rows it governs as unknown and replays none of them")))  # fmt: skip
-    return out
 
 
 def _parse(label: str, name: str, data: bytes) -> ET.Element:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from copilot.apigee.conditions import Condition, parse_condition
 from copilot.logs.schema import NOT_SET
 from copilot.throttling.bundle import CurrentPolicy
 from copilot.throttling.context import Context
@@ -116,8 +117,6 @@ def runs_on(
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(rows of ``proxy`` where the policy runs, rows where that is unknown, variables the
     logs lack)."""
-    from copilot.apigee.conditions import parse_condition  # the condition reader
-
     rows = ctx.req.rows_of_proxy(proxy)
     name = ctx.req.proxies[proxy]
     true = np.zeros(rows.size, dtype=bool)
@@ -149,16 +148,9 @@ def _lower(columns: dict) -> dict:
     return {k.lower(): v for k, v in columns.items()}
 
 
-def _lower_condition(cond):
+def _lower_condition(cond: Condition) -> Condition:
     """Apigee variable names are matched without regard to case here (``Request.Verb``)."""
-    from copilot.apigee.conditions import parse_condition
-
-    if all(v == v.lower() for v in cond.variables):
-        return cond
-    text = cond.text
-    for v in sorted(cond.variables, key=len, reverse=True):
-        text = text.replace(v, v.lower())
-    return parse_condition(text)
+    return cond.renamed(str.lower)
 
 
 def _failed(ctx: Context, rows: np.ndarray) -> np.ndarray:
