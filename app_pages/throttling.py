@@ -6,7 +6,12 @@ import altair as alt
 import streamlit as st
 
 from app_pages._source import choose_logs
-from app_pages._throttling_data import suggestions_for
+from app_pages._throttling_data import (
+    forecast_band,
+    forecast_intervals,
+    retry_storms,
+    suggestions_for,
+)
 from copilot.throttling import views
 
 st.title("Throttling")
@@ -45,6 +50,8 @@ for s in report.suggestions:
         st.warning(f"**{s.target}** — {s.conflict}")
 for a in report.abusive:
     st.error(f"Abusive client **{a.app}** (`{a.client_id}`) on {a.proxy}: {'; '.join(a.reasons)}")
+for r in report.retry_storms:
+    st.info(f"Retries without backoff — **{r.app}** on {r.proxy}: {r.advice}")
 
 st.subheader("Per proxy: traffic, limits and what replay would have rejected")
 left, right = st.columns([3, 1])
@@ -78,6 +85,11 @@ if chart is not None and not chart.empty:
 
 st.subheader("Forecast: next week's busiest minute per hour")
 st.dataframe(views.forecast_table(report), hide_index=True, width="stretch")
+st.caption(
+    "Next week's peak with its interval (log-normal from the week-ahead backtest's errors); "
+    "'needs throttling' is decided on p90 against the knee's lower bound or the current limit."
+)
+st.dataframe(forecast_intervals(report), hide_index=True, width="stretch")
 label = st.selectbox("Series", views.forecast_targets(report), key="forecast_target")
 if label:
     series = views.forecast_chart(report, label)
@@ -97,7 +109,24 @@ if label:
         .mark_rect(opacity=0.12, color="orange")
         .encode(x="start:T", x2="end:T")
     )
-    st.altair_chart(alt.layer(shade, line).properties(height=260), width="stretch")
+    band = forecast_band(report, label)
+    p50_p90 = (
+        alt.Chart(band)
+        .mark_rect(opacity=0.25, color="crimson")
+        .encode(x="start:T", x2="end:T", y="p50:Q", y2="p90:Q", tooltip=["p50:Q", "p90:Q", "p99:Q"])
+    )
+    p99 = (
+        alt.Chart(band)
+        .mark_rule(strokeDash=[4, 4], color="crimson")
+        .encode(x="start:T", x2="end:T", y="p99:Q")
+    )
+    layers = alt.layer(shade, p50_p90, p99, line).properties(height=260)
+    st.altair_chart(layers, width="stretch")
+    st.caption("Band: next week's peak, p50 to p90; dashed: p99.")
+
+if report.retry_storms:
+    st.subheader("Retries without backoff")
+    st.dataframe(retry_storms(report), hide_index=True, width="stretch")
 
 st.subheader("Excluded from the statistics")
 st.dataframe(views.excluded_table(report), hide_index=True, width="stretch")

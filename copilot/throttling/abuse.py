@@ -15,6 +15,11 @@ well-behaved batch job or partner looks like.
 
 Anonymous traffic (client id ``(not set)``) cannot be named, so is never
 abusive here; the proxy-level limit covers it.
+
+A client that retries its refusals without backoff (``retries``) is refused
+often and fast *because* it retries: for it ``throttled`` and ``rate`` are not
+evidence, and it is reported as a retry storm instead, unless its 4xx and a
+surge it drove still make two signals.
 """
 
 from __future__ import annotations
@@ -52,8 +57,12 @@ class Abusive:
         }
 
 
-def find_abusive(analysis: Analysis) -> list[Abusive]:
-    """Abusive consumers, busiest first (see module docstring)."""
+def find_abusive(
+    analysis: Analysis, retrying: set[tuple[str, str, str]] | frozenset = frozenset()
+) -> list[Abusive]:
+    """Abusive consumers, busiest first (see module docstring).
+
+    ``retrying``: (proxy, app, client id) of clients retrying without backoff."""
     consumers = analysis.tables["consumers"]
     if consumers.empty:
         return []
@@ -87,6 +96,9 @@ def find_abusive(analysis: Analysis) -> list[Abusive]:
             if surge:
                 signals.append("surge")
                 reasons.append(surge)
+            if (str(proxy), row.app, row.client_id) in retrying:
+                kept = [k for k, s in enumerate(signals) if s not in ("throttled", "rate")]
+                signals, reasons = [signals[k] for k in kept], [reasons[k] for k in kept]
             behaves_badly = "errors" in signals or "throttled" in signals
             if len(signals) >= 2 and behaves_badly:
                 found.append(

@@ -1,7 +1,9 @@
 """The capacity knee of a proxy's backend: the throughput above which it degrades.
 
 docs/throttling.md, 'Capacity knee': the lowest throughput bin where the
-median latency exceeds ~1.5x its healthy value or the 5xx share exceeds ~1 %.
+median latency exceeds ~1.5x its healthy value or the 5xx share exceeds 2 %
+(a backend failing 1 % at its knee shows 1 % a bin early in minute counts:
+a minute's bursts already cross it, so 2 % marks the bin the knee is in).
 Throughput is the requests per minute the gateway let through (its own
 SpikeArrest/Quota refusals never reach the backend); latency is the target's
 time, pooled over every request of the bin's minutes (a 2 % log histogram, not
@@ -11,6 +13,15 @@ minutes at or below the median throughput. A bin counts only with enough
 minutes and requests behind it, and a knee must be *sustained*: most supported
 bins above it are degraded too, so one unlucky bin is not a knee. When no bin
 qualifies the answer is "none found" up to the highest throughput observed.
+
+The knee is not the knee bin's lower edge: between the last healthy bin and
+the knee bin (at their mean loads) the severity — median latency over 1.5x
+healthy, or, for an errors-only knee, the error share over its line — is
+interpolated to where it crosses 1. Its interval is a bootstrap over minutes
+(``BOOTSTRAP`` Poisson(1)-weighted resamples, fixed seed): the 5th-95th
+percentile of the resampled knees, and the share of resamples finding one.
+Flags ("needs throttling next week") compare with the lower bound, for
+safety; sizing uses the point, for fairness to legitimate traffic.
 """
 
 from __future__ import annotations
@@ -26,10 +37,11 @@ from copilot.analysis.scoring import count_score
 from copilot.throttling.collect import Requests
 
 LATENCY_FACTOR = 1.5
-ERROR_SHARE = 0.01
+ERROR_SHARE = 0.02
 MIN_MINUTES = 5
 MIN_REQUESTS = 30
 _LOG_STEP = math.log(1.02)
+BOOTSTRAP = 40  # resamples of minutes (Poisson weights) for the knee's interval
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,9 @@ class Knee:
     error_share_at_knee: float | None
     reason: str
     bins: pd.DataFrame  # throughput bin -> minutes, requests, latency, error share, degraded
+    rpm_low: float | None = None  # bootstrap 5th percentile: what safety uses
+    rpm_high: float | None = None  # bootstrap 95th percentile
+    found_share: float | None = None  # share of bootstrap resamples that found a knee
 
     @property
     def rps(self) -> float | None:
@@ -63,6 +78,11 @@ class Knee:
             "error_share_at_knee": None
             if self.error_share_at_knee is None
             else round(self.error_share_at_knee, 4),
+            "rpm_low": None if self.rpm_low is None else round(self.rpm_low, 2),
+            "rpm_high": None if self.rpm_high is None else round(self.rpm_high, 2),
+            "found_share": None if self.found_share is None else round(self.found_share, 3),
+            "interval": "bootstrap over minutes, 5th-95th percentile",
+            "use": "the lower bound where safety needs it (flags), the point for sizing",
             "reason": self.reason,
         }
 
@@ -71,8 +91,8 @@ def _round(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else round(value, 1)
 
 
-def find_knee(req: Requests, proxy: int) -> Knee:
-    """The knee of one proxy (see module docstring)."""
+def find_knee(req: Requests, proxy: int, resamples: int = BOOTSTRAP) -> Knee:
+    """The knee of one proxy, with a bootstrap interval (see module docstring)."""
     name = req.proxies[proxy]
     rows = req.rows_of_proxy(proxy)
     cls = req.outcome[rows] >> 1
@@ -88,38 +108,104 @@ def find_knee(req: Requests, proxy: int) -> Knee:
     fine = (per_minute // width).astype(np.int64)
     edges = _pooled_edges(fine, np.bincount(fine[per_row]))  # sparse bins pooled upwards
     minute_bin = np.searchsorted(edges, fine, side="right") - 1
-    row_bin = minute_bin[per_row]
-    n_bins = edges.size
-    bad = (cls == E5XX) | ((req.outcome[rows] & 1) == 1)
     lat = req.target_ms[rows]
     has = ~np.isnan(lat) & (lat > 0)
     bucket = np.floor(np.log(np.maximum(lat[has], 1e-3)) / _LOG_STEP).astype(np.int64)
-    lo_bucket = int(bucket.min()) if bucket.size else 0
-    hist = np.zeros((n_bins, int(bucket.max() - lo_bucket) + 1 if bucket.size else 1))
-    np.add.at(hist, (row_bin[has], bucket - lo_bucket), 1)
-    minutes = np.bincount(minute_bin, minlength=n_bins)
-    requests = np.bincount(row_bin, minlength=n_bins)
-    errors = np.bincount(row_bin, weights=bad, minlength=n_bins)
-    latency = np.array([_median(h, lo_bucket) for h in hist])
+    prep = _Prep(
+        n_bins=edges.size,
+        width=width,
+        edges=edges,
+        top=int(fine.max()) + 1,
+        load=per_minute,
+        minute_bin=minute_bin,
+        per_row=per_row,
+        bad=(cls == E5XX) | ((req.outcome[rows] & 1) == 1),
+        has=has,
+        bucket=bucket - (int(bucket.min()) if bucket.size else 0),
+        lo_bucket=int(bucket.min()) if bucket.size else 0,
+        calm=per_minute[per_row] <= np.median(per_minute),
+    )
+    point = _judge(prep, np.ones(uniq.size))
+    low = high = share = None
+    if resamples:
+        rng = np.random.default_rng(0)  # same logs, same interval
+        found = [
+            _judge(prep, rng.poisson(1.0, uniq.size).astype(float)).rpm for _ in range(resamples)
+        ]
+        hits = np.array([f for f in found if f is not None])
+        share = hits.size / resamples
+        if point.rpm is not None and hits.size:
+            low, high = (float(v) for v in np.quantile(hits, [0.05, 0.95]))
+            low, high = min(low, point.rpm), max(high, point.rpm)
+    if point.rpm is None:
+        return Knee(
+            name, None, observed, point.base_lat, point.base_err, None, None,
+            f"no sustained rise in latency or errors up to {observed:.0f} req/min", point.bins,
+            found_share=share,
+        )  # fmt: skip
+    return Knee(
+        name, point.rpm, observed, point.base_lat, point.base_err, point.latency, point.share,
+        f"from {point.rpm:.0f} req/min: " + point.why, point.bins, low, high, share,
+    )  # fmt: skip
 
-    calm = per_minute[per_row] <= np.median(per_minute)
-    calm_hist = np.bincount(bucket[calm[has]] - lo_bucket, minlength=hist.shape[1])
-    base_lat = _median(calm_hist, lo_bucket)
-    base_err = float(bad[calm].mean()) if calm.any() else 0.0
+
+@dataclass(frozen=True)
+class _Prep:
+    n_bins: int
+    width: int
+    edges: np.ndarray
+    top: int
+    load: np.ndarray  # per minute
+    minute_bin: np.ndarray
+    per_row: np.ndarray  # row -> minute
+    bad: np.ndarray
+    has: np.ndarray  # row has a latency
+    bucket: np.ndarray  # per row with latency, from 0
+    lo_bucket: int
+    calm: np.ndarray  # row in a minute at or below the median load
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    rpm: float | None
+    base_lat: float
+    base_err: float
+    latency: float | None
+    share: float | None
+    why: str
+    bins: pd.DataFrame
+
+
+def _judge(p: _Prep, weight: np.ndarray) -> _Verdict:
+    """The knee under per-minute weights (all 1: the data; Poisson(1): a bootstrap resample)."""
+    w_row = weight[p.per_row]
+    row_bin = p.minute_bin[p.per_row]
+    n_buckets = int(p.bucket.max()) + 1 if p.bucket.size else 1
+    hist = np.bincount(
+        row_bin[p.has] * n_buckets + p.bucket, weights=w_row[p.has], minlength=p.n_bins * n_buckets
+    ).reshape(p.n_bins, n_buckets)
+    minutes = np.bincount(p.minute_bin, weights=weight, minlength=p.n_bins)
+    requests = np.bincount(row_bin, weights=w_row, minlength=p.n_bins)
+    errors = np.bincount(row_bin, weights=w_row * p.bad, minlength=p.n_bins)
+    load = np.bincount(p.minute_bin, weights=weight * p.load, minlength=p.n_bins)
+    latency = np.array([_median(h, p.lo_bucket) for h in hist])
+    calm_w = w_row * p.calm
+    base_lat = _median(
+        np.bincount(p.bucket, weights=calm_w[p.has], minlength=n_buckets), p.lo_bucket
+    )
+    base_err = float((calm_w * p.bad).sum() / calm_w.sum()) if calm_w.sum() else 0.0
     with np.errstate(all="ignore"):
         share = np.where(requests > 0, errors / requests, np.nan)
+        centre = np.where(minutes > 0, load / minutes, np.nan)
     supported = (minutes >= MIN_MINUTES) & (requests >= MIN_REQUESTS)
     slow = latency > LATENCY_FACTOR * base_lat
-    failing = (
-        (share > max(ERROR_SHARE, 3 * base_err))
-        & (errors >= 3)
-        & (count_score(errors, base_err * requests) > 3.0)
-    )
+    err_line = max(ERROR_SHARE, 3 * base_err)
+    failing = (share > err_line) & (errors >= 3) & (count_score(errors, base_err * requests) > 3.0)
     degraded = supported & (slow | failing)
     bins = pd.DataFrame(
         {
-            "rpm_from": edges * width,
-            "rpm_to": np.r_[edges[1:], fine.max() + 1] * width,
+            "rpm_from": p.edges * p.width,
+            "rpm_to": np.r_[p.edges[1:], p.top] * p.width,
             "minutes": minutes,
             "requests": requests,
             "latency_ms": latency,
@@ -128,22 +214,27 @@ def find_knee(req: Requests, proxy: int) -> Knee:
             "degraded": degraded,
         }
     )
-    knee_bin = _sustained(degraded, supported)
-    if knee_bin is None:
-        return Knee(
-            name, None, observed, base_lat, base_err, None, None,
-            f"no sustained rise in latency or errors up to {observed:.0f} req/min", bins,
-        )  # fmt: skip
+    k = _sustained(degraded, supported)
+    if k is None:
+        return _Verdict(None, base_lat, base_err, None, None, "", bins)
+    # severity >= 1 is degraded; the knee is where it crosses 1 between the last
+    # healthy supported bin and the knee bin (their mean loads), not the bin's lower edge
+    with np.errstate(all="ignore"):  # latency first: a median shrugs off a minute's bursts
+        severity = latency / (LATENCY_FACTOR * base_lat) if slow[k] else share / err_line
+    below = [b for b in range(k) if supported[b] and not degraded[b]]
+    rpm = float(p.edges[k] * p.width)
+    if below and np.isfinite(severity[[below[-1], k]]).all() and severity[k] > severity[below[-1]]:
+        j = below[-1]
+        t = (1.0 - severity[j]) / (severity[k] - severity[j])
+        rpm = float(centre[j] + np.clip(t, 0.0, 1.0) * (centre[k] - centre[j]))
     why = []
-    if slow[knee_bin]:
-        why.append(f"median target latency {latency[knee_bin]:.0f} ms vs {base_lat:.0f} ms healthy")
-    if failing[knee_bin]:
-        why.append(f"{share[knee_bin]:.1%} 5xx/backend 429 vs {base_err:.2%} healthy")
-    rpm = float(edges[knee_bin] * width)
-    return Knee(
-        name, rpm, observed, base_lat, base_err, float(latency[knee_bin]), float(share[knee_bin]),
-        f"from {rpm:.0f} req/min: " + "; ".join(why), bins,
-    )  # fmt: skip
+    if slow[k]:
+        why.append(f"median target latency {latency[k]:.0f} ms vs {base_lat:.0f} ms healthy")
+    if failing[k]:
+        why.append(f"{share[k]:.1%} 5xx/backend 429 vs {base_err:.2%} healthy")
+    return _Verdict(
+        rpm, base_lat, base_err, float(latency[k]), float(share[k]), "; ".join(why), bins
+    )
 
 
 def _pooled_edges(fine: np.ndarray, per_bin_minutes: np.ndarray) -> np.ndarray:
