@@ -22,6 +22,7 @@ from copilot.throttling.demand import TooTight
 from copilot.throttling.forecast import Forecast
 from copilot.throttling.health import ExcludedWindow
 from copilot.throttling.knee import Knee
+from copilot.throttling.retries import RetryStorm
 from copilot.throttling.sizing import Impact
 
 SPIKE_ARREST, QUOTA = "spike_arrest", "quota"
@@ -105,13 +106,23 @@ class Suggestion:
 
 @dataclass
 class ForecastFlag:
-    """A forecast that says an API needs throttling next week."""
+    """A forecast that says an API needs throttling next week (decided on its p90 peak),
+    or that it will run beyond the highest load ever seen with no knee found."""
 
     target: str
     kind: str
-    peak_rpm: float
+    peak_rpm: float  # p50 of next week's peak
     limit_rpm: float
-    against: str  # knee | current limit
+    against: str  # knee (lower bound) | current limit | capacity unknown
+    p90_rpm: float | None = None
+    p99_rpm: float | None = None
+    probability: float | None = None  # that next week's peak exceeds limit_rpm
+
+    @classmethod
+    def of(cls, fc: Forecast, limit: float, against: str) -> ForecastFlag:
+        return cls(
+            fc.target, fc.kind, fc.p50, limit, against, fc.p90, fc.p99, fc.probability_above(limit)
+        )
 
     def about(self, kind: str, target: str) -> bool:
         """Whether this flag concerns the forecast ``kind``/``target`` (an app's on any proxy)."""
@@ -120,11 +131,17 @@ class ForecastFlag:
         return self.target == target if kind == "proxy" else self.target.endswith(f" · {target}")
 
     def to_dict(self) -> dict:
+        unknown = self.against == "capacity unknown"
         return {
             "target": self.target,
             "kind": self.kind,
-            "finding": "needs throttling next week",
+            "finding": f"capacity unknown beyond {self.limit_rpm:.0f} req/min"
+            if unknown
+            else "needs throttling next week",
             "forecast_peak_rpm": round(self.peak_rpm, 2),
+            "forecast_p90_rpm": _r(self.p90_rpm),
+            "forecast_p99_rpm": _r(self.p99_rpm),
+            "probability": None if self.probability is None else round(self.probability, 3),
             "against": self.against,
             "limit_rpm": round(self.limit_rpm, 2),
         }
@@ -140,13 +157,20 @@ def forecast_dict(f: Forecast, flags: list[ForecastFlag]) -> dict:
             "method": f.method,
             "backtest": f.backtest,
             "errors": {k: round(v, 3) for k, v in f.errors.items()},
+            "errors_spread": {k: round(v, 3) for k, v in f.spread.items()},
+            "backtest_horizon_hours": f.horizon,
+            "backtest_origins": f.origins,
             "seasonal_naive_mae": _r(f.naive_error),
             "chosen_mae": _r(f.chosen_error),
             "next_week_peak_rpm": round(f.peak, 2),
+            "next_week_peak": None if f.interval is None else f.interval.to_dict(),
             "next_week_peak_at": None if f.peak_at is None else f.peak_at.isoformat(),
             "last_week_peak_rpm": round(f.last_week_peak, 2),
             "growth": round(f.growth, 3),
-            "needs_throttling_next_week": bool(mine),
+            "needs_throttling_next_week": any(
+                x["against"] != "capacity unknown" for x in mine
+            ),
+            "capacity_unknown": any(x["against"] == "capacity unknown" for x in mine),
             "flags": mine,
             "hourly": [round(float(v), 2) for v in f.values.to_numpy()],
             "hourly_start": f.values.index[0].isoformat() if len(f.values) else None,
@@ -177,6 +201,7 @@ class Report:
     current_replays: list[dict] = field(default_factory=list)  # each bundle limit replayed
     warnings: list[str] = field(default_factory=list)  # about the bundles and their replay
     unmodelled: list[dict] = field(default_factory=list)  # what atc read but does not replay
+    retry_storms: list[RetryStorm] = field(default_factory=list)  # retries without backoff
 
     def suggestion(self, policy: str, target: str) -> Suggestion | None:
         return next(
@@ -197,8 +222,10 @@ class Report:
                 "excluded": [w.to_dict() for w in self.excluded],
                 "knees": [k.to_dict() for k in self.knees],
                 "abusive_clients": [a.to_dict() for a in self.abusive],
+                "retry_storms": [r.to_dict() for r in self.retry_storms],
                 "findings": [t.to_dict() for t in self.too_tight]
-                + [f.to_dict() for f in self.flags],
+                + [f.to_dict() for f in self.flags]
+                + [r.to_dict() for r in self.retry_storms],
                 "demand": self.demand.to_dict("records"),
                 "current_policies": [c.to_dict() for c in self.current],
                 "current_replays": self.current_replays,
