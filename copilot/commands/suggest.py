@@ -147,6 +147,7 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
     )
     parts += _current_sections(rep, top)
     findings = [t.to_dict() for t in rep.too_tight] + [f.to_dict() for f in rep.flags]
+    findings += [r.to_dict() for r in rep.retry_storms]
     if findings:
         parts += ["", "Findings"] + [printable(f"- {_finding(f)}") for f in findings]
     if written:
@@ -208,7 +209,15 @@ def _finding(f: dict[str, Any]) -> str:
             f"{f['refused']} of {f['app']}'s {f['demand']} requests on {f['proxy']} "
             f"({f['share']:.1%}) in healthy time"
         )
+    if f["finding"] == "retries without backoff":
+        return f"retries without backoff on {f['proxy']}: {f['advice']}"
+    odds = f" (p90 {f.get('forecast_p90_rpm')}, P = {f.get('probability')})"
+    if f.get("against") == "capacity unknown":
+        return (
+            f"{f['finding']}: {f['target']} is forecast at {f['forecast_peak_rpm']} req/min{odds}, "
+            "past the highest healthy load seen, and no knee was found"
+        )
     return (
         f"needs throttling next week: {f['target']} is forecast at {f['forecast_peak_rpm']} "
-        f"req/min, above its {f['against']} ({f['limit_rpm']})"
+        f"req/min{odds}, above its {f['against']} ({f['limit_rpm']})"
     )
