@@ -190,12 +190,13 @@ def _suggestions(suggest: dict[str, Any]) -> Table:
 
 def _flags(suggest: dict[str, Any]) -> Table:
     rows = [
-        [f.get("target"), f.get("kind"), f.get("forecast_peak_rpm"), f.get("against"),
-         f.get("limit_rpm")]
+        [f.get("target"), f.get("kind"), f.get("forecast_peak_rpm"), f.get("forecast_p90_rpm"),
+         f.get("probability"), f.get("against"), f.get("limit_rpm")]
         for f in suggest.get("findings", [])
         if f.get("finding") == NEEDS_THROTTLING
     ]  # fmt: skip
-    headers = ["target", "kind", "forecast peak req/min", "against", "limit req/min"]
+    headers = ["target", "kind", "forecast peak req/min (p50)", "p90 req/min",
+               "P(peak > limit)", "against", "limit req/min"]  # fmt: skip
     return Table("needs_throttling", "Needs throttling next week", headers, rows)
 
 
