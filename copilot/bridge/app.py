@@ -33,11 +33,11 @@ from copilot.bridge.identity import Identity, merge_attributes, reset_identity, 
 from copilot.bridge.inputs import check_drafted, check_schema, check_secrets
 from copilot.bridge.routes import BadTarget, Caller, Target, caller_of, match_route, parse_target
 from copilot.bridge.routes import refusal as route_refusal
+from copilot.bridge.verify import TokenRefused, Verifier, read_token
 from copilot.config import Settings
-from copilot.errors import InputError, TokenInvalid
+from copilot.errors import InputError
 from copilot.scopes.keys import load_jwks
 from copilot.scopes.server import ALL_METHODS
-from copilot.scopes.tokens import fault_code, verify_token
 
 log = logging.getLogger("atc.bridge")
 _PRINTABLE = set(map(chr, range(0x20, 0x7F)))
@@ -58,7 +58,7 @@ class Bridge:
         self, config: BridgeConfig, settings: Settings, connector: Connector | None = None
     ) -> None:
         self.config, self.settings = config, settings
-        self.jwks = load_jwks(config.jwks_ref)
+        self.verifier = Verifier(config, load_jwks(config.jwks_ref))
         self.temporal = Temporal(settings, connector)
         self.admission = Admission(config.max_in_flight, config.queue_wait_s)
         self.recent: deque[dict[str, Any]] = deque(maxlen=200)
@@ -149,17 +149,14 @@ class Bridge:
         return b"".join(chunks)
 
     def _verify(self, request: Request) -> dict[str, Any]:
-        token = _token(request, self.config.token_header)
-        config = self.config
+        header = self.config.token_header
         try:
-            verified = verify_token(
-                token, self.jwks, audience=config.audience, issuer=config.issuer,
-                algorithms=config.algorithms, leeway_s=config.leeway_s,
-                max_lifetime_s=config.max_token_lifetime_s, require_scope=False,
-            )  # fmt: skip
-        except TokenInvalid as exc:
-            raise Refused(401, fault_code(exc), exc.message) from None
-        return verified.claims
+            token = read_token(
+                request.headers.getlist("authorization"), request.headers.getlist(header), header
+            )
+            return self.verifier.claims(token)
+        except TokenRefused as exc:
+            raise Refused(401, exc.code, exc.reason) from None
 
     def _message_id(self, request: Request) -> str:
         value = request.headers.get(self.config.message_id_header, "")
@@ -286,31 +283,6 @@ class Bridge:
             return await call
         finally:
             self.admission.leave()
-
-
-def _token(request: Request, forwarded_header: str) -> str:
-    """The caller's JWT: ``Authorization: Bearer``, else the header Apigee forwards it in."""
-    authorization = request.headers.getlist("authorization")
-    forwarded = request.headers.getlist(forwarded_header)
-    if len(authorization) > 1 or len(forwarded) > 1:
-        raise Refused(401, "steps.jwt.InvalidToken", "more than one token header")
-    bearer = ""
-    if authorization:
-        scheme, _, bearer = authorization[0].partition(" ")
-        if scheme.lower() != "bearer" or not bearer.strip():
-            raise Refused(
-                401, "steps.jwt.FailedToResolveVariable", "Authorization is not a Bearer token"
-            )
-    carried = forwarded[0].removeprefix("Bearer ").strip() if forwarded else ""
-    if bearer and carried and bearer.strip() != carried:
-        raise Refused(401, "steps.jwt.InvalidToken", f"Authorization and {forwarded_header} differ")
-    token = bearer.strip() or carried
-    if not token:
-        raise Refused(
-            401, "steps.jwt.FailedToResolveVariable",
-            f"no caller token (Authorization: Bearer, or {forwarded_header})",
-        )  # fmt: skip
-    return token
 
 
 def _json(body: bytes) -> Any:

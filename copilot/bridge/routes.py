@@ -22,6 +22,7 @@ from typing import Any
 from copilot.bridge.config import Route
 
 _SET_CLAIMS = {"scope", "scp", "groups"}
+_PLAIN_PATH = re.compile(r"[\x21-\x24\x26-\x5b\x5d-\x7e]*")  # printable ASCII but % and \\
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@~-]{0,199}$")
 
 
@@ -109,7 +110,7 @@ def parse_target(method: str, raw_path: str, query: str = "", prefix: str = "") 
     """The operation a raw request target names; BadTarget otherwise (nothing decoded)."""
     if query:
         raise BadTarget("the bridge takes no query parameters")
-    if any(c in raw_path for c in "%\\") or any(ord(c) < 0x21 or ord(c) > 0x7E for c in raw_path):
+    if not _PLAIN_PATH.fullmatch(raw_path):
         raise BadTarget("percent-encoding, backslashes and non-ASCII are refused in the path")
     if prefix:
         if not raw_path.startswith(prefix + "/"):
