@@ -102,7 +102,7 @@ class Bridge:
     async def _decide(self, request: Request, path: str, note: dict[str, Any]) -> Response:
         query = request.scope.get("query_string", b"").decode("latin-1")
         try:
-            target = parse_target(request.method, path, query, self.config.public_base_path)
+            target = parse_target(request.method, path, query)
         except BadTarget as exc:
             code = {400: "AmbiguousRequest", 404: "NotFound", 405: "MethodNotAllowed"}[exc.status]
             raise Refused(exc.status, f"atc.bridge.{code}", exc.reason) from None

@@ -67,6 +67,7 @@ class BridgeConfig:
     queue_wait_s: float = 2.0
     retry_after_s: int = 1
     update_timeout_s: float = 10.0
+    # The path callers see at the gateway (status_url starts with it); the gateway strips it.
     public_base_path: str = ""
     schemas: dict[str, Path] = field(default_factory=dict)
     source: str = ""

@@ -106,16 +106,12 @@ class BadTarget(ValueError):
         self.reason, self.status = reason, status
 
 
-def parse_target(method: str, raw_path: str, query: str = "", prefix: str = "") -> Target:
+def parse_target(method: str, raw_path: str, query: str = "") -> Target:
     """The operation a raw request target names; BadTarget otherwise (nothing decoded)."""
     if query:
         raise BadTarget("the bridge takes no query parameters")
     if not _PLAIN_PATH.fullmatch(raw_path):
         raise BadTarget("percent-encoding, backslashes and non-ASCII are refused in the path")
-    if prefix:
-        if not raw_path.startswith(prefix + "/"):
-            raise BadTarget(f"not found: paths start with {prefix}/", 404)
-        raw_path = raw_path[len(prefix) :]
     if "//" in raw_path or not raw_path.startswith("/") or raw_path.endswith("/"):
         raise BadTarget("empty path segments (doubled or trailing slashes) are refused")
     parts = raw_path[1:].split("/")

@@ -28,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     serve.add_argument("--host", default="127.0.0.1", help="address (default: loopback only)")
     serve.add_argument("--port", type=int, default=8088, help="port (0 = any free port)")
     serve.set_defaults(func=_serve)
+    products = actions.add_parser(
+        "products", help="write the gateway catalog (proxy + one product per route) for the bridge"
+    )
+    products.add_argument("--config", type=Path, required=True, help="bridge TOML")
+    products.add_argument("--out", type=Path, required=True, help="products JSON to write")
+    products.set_defaults(func=_products)
     init = actions.add_parser("init", help="write a starting bridge.toml (atc up then starts it)")
     init.add_argument("--out", type=Path, help="where (default: <data dir>/bridge.toml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -35,7 +41,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _no_action(args: argparse.Namespace) -> int:
-    raise UsageError("atc bridge: choose an action: serve, init")
+    raise UsageError("atc bridge: choose an action: serve, init, products")
+
+
+def _products(args: argparse.Namespace) -> int:
+    import json
+
+    from copilot.bridge.catalog import bridge_catalog
+    from copilot.bridge.config import load_config
+
+    doc, findings = bridge_catalog(load_config(args.config))
+    args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    for finding in findings:
+        print(f"note: {finding}", file=sys.stderr)
+    print(f"wrote {args.out}: proxy atc-bridge (/bridge), {len(doc['apiProduct'])} products")
+    return 0
 
 
 def _init(args: argparse.Namespace) -> int:

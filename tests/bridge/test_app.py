@@ -90,7 +90,7 @@ def worker(server: DevServer) -> Iterator[ThreadWorker]:
 @pytest.fixture(scope="module")
 def front(server: DevServer, start_bridge: Callable[..., Running], bridge_log: LogLines) -> Running:
     """The bridge behind the emulator (``gateway`` + ``/bridge`` is the public URL)."""
-    return start_bridge(server.address, gateway=True)
+    return start_bridge(server.address, gateway=True, extra='public_base_path = "/bridge"')
 
 
 def _wait_for(check: Callable[[], Any], what: str, timeout_s: float = 30) -> Any:
@@ -115,7 +115,7 @@ def test_a_start_signal_and_update_through_the_gateway_carry_the_callers_identit
     doc = started.json()
     assert set(doc) == {"workflow_id", "run_id", "namespace", "status_url"}
     assert (
-        doc["namespace"] == "default" and doc["status_url"] == f"/v1/workflows/{doc['workflow_id']}"
+        doc["namespace"] == "default" and doc["status_url"] == f"/bridge/v1/workflows/{doc['workflow_id']}"
     )
     wid = doc["workflow_id"]
 

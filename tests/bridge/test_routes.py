@@ -107,9 +107,3 @@ def test_targets_outside_the_grammar_are_refused(
     with pytest.raises(BadTarget) as caught:
         parse_target(method, path, query)
     assert caught.value.status == status
-
-
-def test_a_public_base_path_is_stripped_and_required() -> None:
-    assert parse_target("GET", "/bridge/v1/workflows/x", prefix="/bridge") == Target("status", "x")
-    with pytest.raises(BadTarget):
-        parse_target("GET", "/v1/workflows/x", prefix="/bridge")
