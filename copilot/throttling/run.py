@@ -204,7 +204,7 @@ def _forecasts(ctx: Context, active: list[int]) -> dict[str, pd.Series]:
 
 def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
     """APIs whose next-week p90 peak exceeds their knee (its lower bound: safety) or current
-    limit, and those whose forecast (p50) passes the highest healthy load seen, no knee found."""
+    limit, and those whose forecast path passes the highest healthy load seen, no knee found."""
     out = []
     for (kind, target), fc in ctx.forecasts.items():
         if kind != "proxy":
@@ -214,7 +214,7 @@ def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
             safe = knee.rpm_low if knee.rpm_low is not None else knee.rpm
             if fc.p90 > safe:
                 out.append(ForecastFlag.of(fc, safe, "knee (lower bound)"))
-        elif knee is not None and fc.p50 > max(knee.observed_max_rpm, fc.highest_seen):
+        elif knee is not None and fc.values.max() > max(knee.observed_max_rpm, fc.highest_seen):
             # no knee in the data is no evidence of capacity beyond what was seen
             seen = max(knee.observed_max_rpm, fc.highest_seen)
             out.append(ForecastFlag.of(fc, seen, "capacity unknown"))
