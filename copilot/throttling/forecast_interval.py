@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SIGMA_FLOOR = 0.07
+SIGMA_FLOOR = 0.04
 SIGMA_UNKNOWN = 0.5
 MIN_SPREAD_ORIGINS = 3
 Z90, Z99 = 1.2816, 2.3263
