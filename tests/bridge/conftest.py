@@ -193,11 +193,16 @@ class ThreadWorker:
         from temporalio.client import Client
         from temporalio.worker import Worker
 
-        from tests.bridge.sample_workflow import OrderApproval
+        from tests.bridge.sample_workflow import CallerInterceptor, OrderApproval
 
         client = await Client.connect(self.address)
         self._stop = asyncio.Event()
-        async with Worker(client, task_queue=self.task_queue, workflows=[OrderApproval]):
+        async with Worker(
+            client,
+            task_queue=self.task_queue,
+            workflows=[OrderApproval],
+            interceptors=[CallerInterceptor()],
+        ):
             self._ready.set()
             await self._stop.wait()
 

@@ -10,8 +10,32 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
+from temporalio.worker import (
+    ExecuteWorkflowInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
 
 TYPE = "OrderApproval"
+HEADER = "atc-caller"  # copilot.bridge.identity.HEADER (not imported: workflow sandbox)
+
+
+class _ReadCaller(WorkflowInboundInterceptor):
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        payload = input.headers.get(HEADER)
+        if payload is not None:
+            workflow.instance().caller = workflow.payload_converter().from_payload(payload)
+        return await super().execute_workflow(input)
+
+
+class CallerInterceptor(Interceptor):
+    """How a worker hands the bridge's ``atc-caller`` header to its workflows."""
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        return _ReadCaller
 
 
 @workflow.defn(name=TYPE)
@@ -19,11 +43,17 @@ class OrderApproval:
     def __init__(self) -> None:
         self.signals: list[str] = []
         self.decision: str | None = None
+        self.caller: dict[str, Any] | None = None  # set by CallerInterceptor from the header
 
     @workflow.run
     async def run(self, order: dict[str, Any]) -> dict[str, Any]:
         await workflow.wait_condition(lambda: self.decision is not None)
-        return {"order": order.get("order_id"), "decision": self.decision, "signals": self.signals}
+        return {
+            "order": order.get("order_id"),
+            "decision": self.decision,
+            "signals": self.signals,
+            "started_by": (self.caller or {}).get("sub"),
+        }
 
     @workflow.signal(name="approve")
     def approve(self, note: Any = None) -> None:

@@ -115,7 +115,8 @@ def test_a_start_signal_and_update_through_the_gateway_carry_the_callers_identit
     doc = started.json()
     assert set(doc) == {"workflow_id", "run_id", "namespace", "status_url"}
     assert (
-        doc["namespace"] == "default" and doc["status_url"] == f"/bridge/v1/workflows/{doc['workflow_id']}"
+        doc["namespace"] == "default"
+        and doc["status_url"] == f"/bridge/v1/workflows/{doc['workflow_id']}"
     )
     wid = doc["workflow_id"]
 
@@ -139,6 +140,7 @@ def test_a_start_signal_and_update_through_the_gateway_carry_the_callers_identit
         "order": "o-1",
         "decision": "approve",
         "signals": ["approve"],
+        "started_by": "alice@example.test",  # read from the header by a workflow interceptor
     }
 
     async def inspect(client: Client) -> tuple[dict, Any, list]:
