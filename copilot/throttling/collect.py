@@ -105,7 +105,9 @@ class Requests:
 class Collector:
     """Fold canonical chunks into compact per-request arrays (see module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, attrs: tuple[str, ...] = ATTRS) -> None:
+        """``attrs``: the ATTRS columns to keep (only those some bundle condition reads)."""
+        self.attr_names = tuple(a for a in ATTRS if a in attrs)
         self._proxy = Vocab()
         self._app = Vocab()
         self._client = Vocab()
@@ -114,7 +116,7 @@ class Collector:
         self._policy.id("")
         self._parts: list[tuple[np.ndarray, ...]] = []
         self._codes: dict[str, set[str]] = {}  # fault policy -> fault codes seen
-        self._attrs = {name: Vocab(limit=1_000_000) for name in ATTRS}
+        self._attrs = {name: Vocab(limit=1_000_000) for name in self.attr_names}
 
     def add(self, chunk: pd.DataFrame) -> None:
         if len(chunk) == 0:
@@ -135,7 +137,7 @@ class Collector:
             category_ids(chunk[name], self._attrs[name], missing="").astype(np.int32)
             if name in chunk.columns
             else np.full(len(chunk), self._attrs[name].id(""), dtype=np.int32)
-            for name in ATTRS
+            for name in self.attr_names
         )
         self._parts.append(
             (
@@ -169,7 +171,7 @@ class Collector:
             cols = [np.zeros(0, t) for t in (np.int64, np.int16, np.int32, np.int8, np.int16)]
             cols.append(np.zeros(0, np.float32))
             cols.append(np.zeros(0, np.int16))
-            cols += [np.zeros(0, np.int32) for _ in ATTRS]
+            cols += [np.zeros(0, np.int32) for _ in self.attr_names]
         self._parts = [tuple(cols)] if cols[0].size else []
         ts = cols[0]
         if ts.size > 1 and not (ts[1:] >= ts[:-1]).all():
@@ -179,7 +181,7 @@ class Collector:
         parties = [(str(apps[a]), str(clients[c])) for a, c in self._party.labels]
         attrs = {
             name: (cols[7 + i], [str(v) for v in self._attrs[name].labels])
-            for i, name in enumerate(ATTRS)
+            for i, name in enumerate(self.attr_names)
         }
         return Requests(
             *cols[:6],

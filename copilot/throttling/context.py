@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ class Context:
     policy_kinds: dict[str, str]  # policy name seen in the logs -> SpikeArrest | Quota
     headroom: float
     estate: Estate | None = None  # the bundles read (--bundle), with what they hold
+    memo: dict = field(default_factory=dict, repr=False)  # per-run caches (replay_current)
 
     @property
     def days(self) -> int:

@@ -23,93 +23,17 @@ fallback replayed here, with a note that the value may differ.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from copilot.apigee.conditions import Condition, parse_condition
-from copilot.logs.schema import NOT_SET
 from copilot.throttling.bundle import CurrentPolicy
 from copilot.throttling.context import Context
 from copilot.throttling.current_spec import never_rejects, replay_spec
+from copilot.throttling.flow_columns import available, column, flow_columns
 from copilot.throttling.sizing import impact, run
 
-_FIELDS = {  # flow variable (lower case) -> what atc reads it from
-    "request.verb": "verb",
-    "request.path": "path",
-    "request.uri": "path",  # the query string is not logged
-    "proxy.pathsuffix": "pathsuffix",
-    "proxy.basepath": "basepath",
-    "client.ip": "client_ip",
-    "proxy.client.ip": "client_ip",
-    "apiproduct.name": "api_product",
-    "client_id": "client_id",
-    "developer.app.name": "app",
-    "app.name": "app",
-    "apiproxy.name": "proxy",
-    "response.status.code": "status",
-    "message.status.code": "status",
-}
 _KEY_FIELD = {"app": "app", "client_id": "client_id", "api_key": "client_id",
               "client_ip": "client_ip", "product": "api_product"}  # fmt: skip
 _NO_FIELD = {"developer": "developer", "jwt_claim": "JWT claims", "custom": "that variable"}
-
-
-def flow_columns(ctx: Context, proxy: int, rows: np.ndarray, base_paths=()) -> dict[str, pd.Series]:
-    """Flow variable -> values over ``rows`` (null where Apigee's variable would be null);
-    a variable the logs do not carry is absent (unavailable)."""
-    out = {}
-    for var, name in _FIELDS.items():
-        col = _column(ctx, name, proxy, rows, base_paths)
-        if col is not None:
-            out[var] = col
-    return out
-
-
-def _column(ctx: Context, name: str, proxy: int, rows: np.ndarray, base_paths) -> pd.Series | None:
-    req = ctx.req
-    if name == "proxy":
-        return pd.Series(np.full(rows.size, req.proxies[proxy], dtype=object))
-    if name == "status":
-        if req.status is None or not (req.status > 0).any():
-            return None
-        status = req.status[rows].astype(float)
-        return pd.Series(np.where(status > 0, status, np.nan))  # 0: not logged
-    if name in ("app", "client_id"):
-        i = 0 if name == "app" else 1
-        labels = [None if p[i] == NOT_SET else p[i] for p in req.parties]
-        if all(v is None for v in labels):
-            return None
-        return _categorical(req.party[rows], labels)
-    if name not in req.attrs:
-        return None
-    ids, labels = req.attrs[name]
-    if name == "pathsuffix" and not any(labels) and base_paths and "path" in req.attrs:
-        return _suffix(req, rows, base_paths)
-    if not any(v and v != NOT_SET for v in labels):
-        return None
-    return _categorical(ids[rows], labels)
-
-
-def _categorical(ids: np.ndarray, labels: list) -> pd.Series:
-    """Values by id as a categorical; empty and (not set) are null (Apigee: unset variable)."""
-    cats: dict[str, int] = {}
-    codes = np.full(len(labels) + 1, -1, dtype=np.int64)
-    for i, v in enumerate(labels):
-        if v is not None and v != "" and v != NOT_SET:
-            codes[i] = cats.setdefault(v, len(cats))
-    return pd.Series(pd.Categorical.from_codes(codes[ids], list(cats)))
-
-
-def _suffix(req, rows: np.ndarray, base_paths) -> pd.Series:
-    ids, labels = req.attrs["path"]
-    bases = sorted(base_paths, key=len, reverse=True)
-
-    def cut(path: str) -> str | None:
-        for b in bases:
-            if path == b or path.startswith(b.rstrip("/") + "/"):
-                return path[len(b.rstrip("/")) :]
-        return None
-
-    return pd.Series(np.array([cut(v) for v in labels], dtype=object)[ids[rows]])
 
 
 def runs_on(
@@ -129,7 +53,7 @@ def runs_on(
             t, u = np.ones(rows.size, dtype=bool), np.zeros(rows.size, dtype=bool)
         else:
             if columns is None:
-                columns = _lower(flow_columns(ctx, proxy, rows, _base_paths(ctx, name)))
+                columns = flow_columns(ctx, proxy, rows, _base_paths(ctx, name))
             lowered = _lower_condition(cond)
             t, u = lowered.evaluate_columns(columns, rows.size)
             missing |= {v for v in lowered.variables if v not in columns}
@@ -142,10 +66,6 @@ def runs_on(
         unknown |= u
     unknown &= ~true
     return rows[true], rows[unknown], sorted(missing)
-
-
-def _lower(columns: dict) -> dict:
-    return {k.lower(): v for k, v in columns.items()}
 
 
 def _lower_condition(cond: Condition) -> Condition:
@@ -180,10 +100,9 @@ def identity_keys(
             None,
             f"per-{kind} limit; the logs have no {_NO_FIELD.get(kind, kind)}, so its replay is unavailable",
         )
-    col = _column(ctx, field, 0, rows, ())
-    if col is None:
+    if not available(ctx, field, ()):
         return None, f"per-{kind} limit; the logs have no {field}, so its replay is unavailable"
-    codes = col.cat.codes.to_numpy().astype(np.int64)
+    codes = column(ctx, field, 0, rows, ()).cat.codes.to_numpy().astype(np.int64)
     return codes, None  # unidentified callers (-1) share one counter, as a null identifier does
 
 
@@ -199,7 +118,10 @@ def replay_policy(
     With ``counter`` (a CountOnly quota sharing its SharedName), the requests counted
     are those the counter runs on (module docstring)."""
     name = ctx.req.proxies[proxy]
-    rows, unsure, missing = runs_on(ctx, counter or policy, proxy)
+    key = ("runs_on", (counter or policy).proxy, (counter or policy).name, proxy)
+    if key not in ctx.memo:  # one evaluation per policy and proxy, shared by every app
+        ctx.memo[key] = runs_on(ctx, counter or policy, proxy)
+    rows, unsure, missing = ctx.memo[key]
     if party is not None:
         rows = rows[ctx.req.party[rows] == party]
         unsure = unsure[ctx.req.party[unsure] == party]
