@@ -36,6 +36,7 @@ from copilot.throttling.knee import find_knee
 from copilot.throttling.policies_xml import bundle_files
 from copilot.throttling.replay_estate import replay_estate
 from copilot.throttling.report import ForecastFlag, Report, Suggestion
+from copilot.throttling.retries import find_retry_storms, storm_keys
 from copilot.throttling.suggest import proxy_suggestion
 
 DEFAULT_HEADROOM = 1.3
@@ -111,9 +112,10 @@ def build_report(
     is accepted for limits built by hand."""
     if estate is not None:
         current = estate.policies
-    abusive = find_abusive(analysis)
-    bad_party = abusive_parties(abusive, req.parties)
     demand = measure(req)
+    storms = find_retry_storms(req, demand)  # retrying clients are not abusive for it
+    abusive = find_abusive(analysis, storm_keys(storms))
+    bad_party = abusive_parties(abusive, req.parties)
     health = assess(analysis, req, abusive)
     active = [p for p in range(len(req.proxies)) if req.rows_of_proxy(p).size]
     knees = {req.proxies[p]: find_knee(req, p) for p in active}
@@ -159,6 +161,7 @@ def build_report(
         current_replays=replays,
         warnings=warnings,
         unmodelled=[] if estate is None else [u.to_dict() for u in estate.unmodelled],
+        retry_storms=storms,
     )
 
 
@@ -198,19 +201,24 @@ def _forecasts(ctx: Context, active: list[int]) -> dict[str, pd.Series]:
 
 
 def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
-    """APIs whose forecast peak exceeds their knee or current limit next week."""
+    """APIs whose next-week p90 peak exceeds their knee (its lower bound: safety) or current
+    limit, and those whose forecast path passes the highest healthy load seen, no knee found."""
     out = []
     for (kind, target), fc in ctx.forecasts.items():
         if kind != "proxy":
             continue
         knee = ctx.knees.get(target)
-        if knee is not None and knee.rpm and fc.peak > knee.rpm:
-            out.append(ForecastFlag(target, kind, fc.peak, knee.rpm, "knee"))
+        if knee is not None and knee.rpm:
+            safe = knee.rpm_low if knee.rpm_low is not None else knee.rpm
+            if fc.p90 > safe:
+                out.append(ForecastFlag.of(fc, safe, "knee (lower bound)"))
+        elif knee is not None and fc.values.max() > max(knee.observed_max_rpm, fc.highest_seen):
+            # no knee in the data is no evidence of capacity beyond what was seen
+            seen = max(knee.observed_max_rpm, fc.highest_seen)
+            out.append(ForecastFlag.of(fc, seen, "capacity unknown"))
         now = cur.for_proxy(ctx, target)
-        if now and now.get("per_minute") and fc.peak > float(now["per_minute"]):
-            out.append(
-                ForecastFlag(target, kind, fc.peak, float(now["per_minute"]), "current limit")
-            )
+        if now and now.get("per_minute") and fc.p90 > float(now["per_minute"]):
+            out.append(ForecastFlag.of(fc, float(now["per_minute"]), "current limit"))
     for s in suggestions:
         fc = ctx.forecasts.get(("app", s.app or ""))
         now = s.current or {}
@@ -222,14 +230,18 @@ def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
         ):
             continue
         share = _share(ctx, s.proxy, s.app)
-        if fc.peak * share > float(now["per_minute"]):
+        if fc.p90 * share > float(now["per_minute"]):
+            limit = float(now["per_minute"])
             out.append(
                 ForecastFlag(
                     f"{s.proxy} · {s.app}",
                     "app",
-                    fc.peak * share,
-                    float(now["per_minute"]),
+                    fc.p50 * share,
+                    limit,
                     "current limit",
+                    p90_rpm=fc.p90 * share,
+                    p99_rpm=fc.p99 * share,
+                    probability=fc.probability_above(limit / share) if share else 0.0,
                 )  # fmt: skip
             )
     return out
