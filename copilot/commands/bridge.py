@@ -34,6 +34,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     products.add_argument("--config", type=Path, required=True, help="bridge TOML")
     products.add_argument("--out", type=Path, required=True, help="products JSON to write")
     products.set_defaults(func=_products)
+    artifacts = actions.add_parser(
+        "artifacts", help="write the Apigee proxy bundle and API products that front the bridge"
+    )
+    artifacts.add_argument("--config", type=Path, required=True, help="bridge TOML")
+    artifacts.add_argument("--out", type=Path, required=True, help="output directory")
+    artifacts.add_argument(
+        "--target-server", default="atc-bridge-backend", help="TargetServer that names the bridge"
+    )
+    artifacts.add_argument(
+        "--jwks-uri", help="https JWKS URL for VerifyJWT (default: the config's, if https)"
+    )
+    artifacts.add_argument("--rate", default="30ps", help="SpikeArrest rate per caller")
+    artifacts.add_argument("--env", action="append", default=[], help="product environment(s)")
+    artifacts.set_defaults(func=_artifacts)
     init = actions.add_parser("init", help="write a starting bridge.toml (atc up then starts it)")
     init.add_argument("--out", type=Path, help="where (default: <data dir>/bridge.toml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -41,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _no_action(args: argparse.Namespace) -> int:
-    raise UsageError("atc bridge: choose an action: serve, init, products")
+    raise UsageError("atc bridge: choose an action: serve, init, products, artifacts")
 
 
 def _products(args: argparse.Namespace) -> int:
@@ -55,6 +69,25 @@ def _products(args: argparse.Namespace) -> int:
     for finding in findings:
         print(f"note: {finding}", file=sys.stderr)
     print(f"wrote {args.out}: proxy atc-bridge (/bridge), {len(doc['apiProduct'])} products")
+    return 0
+
+
+def _artifacts(args: argparse.Namespace) -> int:
+    from copilot.bridge.artifacts import write_bridge_artifacts
+    from copilot.bridge.config import load_config
+
+    config = load_config(args.config)
+    written = write_bridge_artifacts(
+        config,
+        args.out,
+        jwks_uri=args.jwks_uri or config.jwks,
+        target_server=args.target_server,
+        rate=args.rate,
+        environments=tuple(args.env or ["prod"]),
+    )
+    for finding in written.findings:
+        print(f"note: {finding}", file=sys.stderr)
+    print(f"wrote {written.bundle} ({len(written.operations)} flows) and {written.products}")
     return 0
 
 
