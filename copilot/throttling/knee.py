@@ -4,8 +4,10 @@ docs/throttling.md, 'Capacity knee': the lowest throughput bin where the
 median latency exceeds ~1.5x its healthy value or the 5xx share exceeds 2 %
 (a backend failing 1 % at its knee shows 1 % a bin early in minute counts:
 a minute's bursts already cross it, so 2 % marks the bin the knee is in).
-Throughput is the requests per minute the gateway let through (its own
-SpikeArrest/Quota refusals never reach the backend); latency is the target's
+Throughput is, per request, the requests the gateway let through in the
+minute up to it (its own SpikeArrest/Quota refusals never reach the backend):
+each request is binned by the load it met, not by its calendar minute's count
+(see ``_trailing_load``); a bin's minutes are its requests' 1/load summed. Latency is the target's
 time, pooled over every request of the bin's minutes (a 2 % log histogram, not
 a median of noisy per-minute medians); errors are 5xx and backend 429s (both
 capacity signals). The healthy reference is the busier half's lower part: the
@@ -18,7 +20,9 @@ The knee is not the knee bin's lower edge: between the last healthy bin and
 the knee bin (at their mean loads) the severity — median latency over 1.5x
 healthy, or, for an errors-only knee, the error share over its line — is
 interpolated to where it crosses 1. Its interval is a bootstrap over minutes
-(``BOOTSTRAP`` Poisson(1)-weighted resamples, fixed seed): the 5th-95th
+(``BOOTSTRAP`` Poisson(1)-weighted resamples, fixed seed, each with its bin
+edges shifted by a random fraction of a bin so the bins' coarseness is in the
+interval too): the 5th-95th
 percentile of the resampled knees, and the share of resamples finding one.
 Flags ("needs throttling next week") compare with the lower bound, for
 safety; sizing uses the point, for fairness to legitimate traffic.
@@ -41,6 +45,7 @@ ERROR_SHARE = 0.02
 MIN_MINUTES = 5
 MIN_REQUESTS = 30
 _LOG_STEP = math.log(1.02)
+_WINDOW_MS = 60_000  # the trailing window of a request's load
 BOOTSTRAP = 40  # resamples of minutes (Poisson weights) for the knee's interval
 
 
@@ -100,37 +105,35 @@ def find_knee(req: Requests, proxy: int, resamples: int = BOOTSTRAP) -> Knee:
     if rows.size == 0:
         return Knee(name, None, 0.0, None, 0.0, None, None, "no traffic reached the backend",
                     pd.DataFrame())  # fmt: skip
-    minute = req.ts[rows] // 60_000
-    uniq, per_row = np.unique(minute, return_inverse=True)
-    per_minute = _load(uniq, np.bincount(per_row))
-    observed = float(per_minute.max())
+    ts = req.ts[rows]
+    uniq, per_row = np.unique(ts // 60_000, return_inverse=True)  # minutes: the bootstrap's unit
+    load = _trailing_load(ts)
+    observed = float(load.max())
     width = max(1, math.ceil(observed / 40))
-    fine = (per_minute // width).astype(np.int64)
-    edges = _pooled_edges(fine, np.bincount(fine[per_row]))  # sparse bins pooled upwards
-    minute_bin = np.searchsorted(edges, fine, side="right") - 1
     lat = req.target_ms[rows]
     has = ~np.isnan(lat) & (lat > 0)
     bucket = np.floor(np.log(np.maximum(lat[has], 1e-3)) / _LOG_STEP).astype(np.int64)
     prep = _Prep(
-        n_bins=edges.size,
         width=width,
-        edges=edges,
-        top=int(fine.max()) + 1,
-        load=per_minute,
-        minute_bin=minute_bin,
+        load=load,
         per_row=per_row,
         bad=(cls == E5XX) | ((req.outcome[rows] & 1) == 1),
         has=has,
         bucket=bucket - (int(bucket.min()) if bucket.size else 0),
         lo_bucket=int(bucket.min()) if bucket.size else 0,
-        calm=per_minute[per_row] <= np.median(per_minute),
+        calm=load <= np.median(np.bincount(per_row)),
     )
-    point = _judge(prep, np.ones(uniq.size))
+    point = _judge(prep, np.ones(uniq.size), _Bins.of(load, width, 0.0))
     low = high = share = None
     if resamples:
         rng = np.random.default_rng(0)  # same logs, same interval
         found = [
-            _judge(prep, rng.poisson(1.0, uniq.size).astype(float)).rpm for _ in range(resamples)
+            _judge(
+                prep,
+                rng.poisson(1.0, uniq.size).astype(float),
+                _Bins.of(load, width, float(rng.uniform())),
+            ).rpm
+            for _ in range(resamples)
         ]
         hits = np.array([f for f in found if f is not None])
         share = hits.size / resamples
@@ -150,13 +153,32 @@ def find_knee(req: Requests, proxy: int, resamples: int = BOOTSTRAP) -> Knee:
 
 
 @dataclass(frozen=True)
-class _Prep:
+class _Bins:
+    """Throughput bins: fine bins of ``width`` req/min shifted by ``offset`` widths, pooled."""
+
     n_bins: int
-    width: int
-    edges: np.ndarray
+    edges: np.ndarray  # lower edges in fine-bin units
     top: int
-    load: np.ndarray  # per minute
-    minute_bin: np.ndarray
+    offset: float
+    row_bin: np.ndarray
+
+    @classmethod
+    def of(cls, load: np.ndarray, width: int, offset: float) -> _Bins:
+        # a resample's random offset puts its bin edges elsewhere: the interval then
+        # carries the bins' coarseness as well as the minutes' sampling
+        fine = np.floor(load / width + offset).astype(np.int64)
+        edges = _pooled_edges(np.bincount(fine, weights=1.0 / load))  # sparse bins pooled
+        row_bin = np.searchsorted(edges, fine, side="right") - 1
+        return cls(edges.size, edges, int(fine.max()) + 1, offset, row_bin)
+
+    def rpm(self, edge: np.ndarray | int, width: int) -> np.ndarray:
+        return (np.asarray(edge) - self.offset) * width
+
+
+@dataclass(frozen=True)
+class _Prep:
+    width: int
+    load: np.ndarray  # per row: requests/min over the trailing minute
     per_row: np.ndarray  # row -> minute
     bad: np.ndarray
     has: np.ndarray  # row has a latency
@@ -176,18 +198,19 @@ class _Verdict:
     bins: pd.DataFrame
 
 
-def _judge(p: _Prep, weight: np.ndarray) -> _Verdict:
+def _judge(p: _Prep, weight: np.ndarray, b: _Bins) -> _Verdict:
     """The knee under per-minute weights (all 1: the data; Poisson(1): a bootstrap resample)."""
     w_row = weight[p.per_row]
-    row_bin = p.minute_bin[p.per_row]
+    row_bin = b.row_bin
     n_buckets = int(p.bucket.max()) + 1 if p.bucket.size else 1
     hist = np.bincount(
-        row_bin[p.has] * n_buckets + p.bucket, weights=w_row[p.has], minlength=p.n_bins * n_buckets
-    ).reshape(p.n_bins, n_buckets)
-    minutes = np.bincount(p.minute_bin, weights=weight, minlength=p.n_bins)
-    requests = np.bincount(row_bin, weights=w_row, minlength=p.n_bins)
-    errors = np.bincount(row_bin, weights=w_row * p.bad, minlength=p.n_bins)
-    load = np.bincount(p.minute_bin, weights=weight * p.load, minlength=p.n_bins)
+        row_bin[p.has] * n_buckets + p.bucket, weights=w_row[p.has], minlength=b.n_bins * n_buckets
+    ).reshape(b.n_bins, n_buckets)
+    # a request at load L stands for 1/L of a minute spent at that load
+    minutes = np.bincount(row_bin, weights=w_row / p.load, minlength=b.n_bins)
+    requests = np.bincount(row_bin, weights=w_row, minlength=b.n_bins)
+    errors = np.bincount(row_bin, weights=w_row * p.bad, minlength=b.n_bins)
+    load = np.bincount(row_bin, weights=w_row * p.load, minlength=b.n_bins)
     latency = np.array([_median(h, p.lo_bucket) for h in hist])
     calm_w = w_row * p.calm
     base_lat = _median(
@@ -196,7 +219,7 @@ def _judge(p: _Prep, weight: np.ndarray) -> _Verdict:
     base_err = float((calm_w * p.bad).sum() / calm_w.sum()) if calm_w.sum() else 0.0
     with np.errstate(all="ignore"):
         share = np.where(requests > 0, errors / requests, np.nan)
-        centre = np.where(minutes > 0, load / minutes, np.nan)
+        centre = np.where(requests > 0, load / requests, np.nan)
     supported = (minutes >= MIN_MINUTES) & (requests >= MIN_REQUESTS)
     slow = latency > LATENCY_FACTOR * base_lat
     err_line = max(ERROR_SHARE, 3 * base_err)
@@ -204,8 +227,8 @@ def _judge(p: _Prep, weight: np.ndarray) -> _Verdict:
     degraded = supported & (slow | failing)
     bins = pd.DataFrame(
         {
-            "rpm_from": p.edges * p.width,
-            "rpm_to": np.r_[p.edges[1:], p.top] * p.width,
+            "rpm_from": b.rpm(b.edges, p.width),
+            "rpm_to": b.rpm(np.r_[b.edges[1:], b.top], p.width),
             "minutes": minutes,
             "requests": requests,
             "latency_ms": latency,
@@ -222,7 +245,7 @@ def _judge(p: _Prep, weight: np.ndarray) -> _Verdict:
     with np.errstate(all="ignore"):  # latency first: a median shrugs off a minute's bursts
         severity = latency / (LATENCY_FACTOR * base_lat) if slow[k] else share / err_line
     below = [b for b in range(k) if supported[b] and not degraded[b]]
-    rpm = float(p.edges[k] * p.width)
+    rpm = float(b.rpm(b.edges[k], p.width))
     if below and np.isfinite(severity[[below[-1], k]]).all() and severity[k] > severity[below[-1]]:
         j = below[-1]
         t = (1.0 - severity[j]) / (severity[k] - severity[j])
@@ -237,30 +260,36 @@ def _judge(p: _Prep, weight: np.ndarray) -> _Verdict:
     )
 
 
-def _pooled_edges(fine: np.ndarray, per_bin_minutes: np.ndarray) -> np.ndarray:
+def _pooled_edges(per_bin_minutes: np.ndarray) -> np.ndarray:
     """Lower edges (fine-bin units) of bins pooled upwards until each has MIN_MINUTES."""
-    counts = np.bincount(fine)
-    edges, held = [], 0
-    for b, n in enumerate(counts.tolist()):
+    edges, held = [], 0.0
+    for b, n in enumerate(per_bin_minutes.tolist()):
         if held == 0:
             edges.append(b)
         held += n
         if held >= MIN_MINUTES:
-            held = 0
+            held = 0.0
     return np.asarray(edges, dtype=np.int64)
 
 
-def _load(minutes: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Each active minute's load: the mean over it and its neighbours (quiet ones as 0).
+def _trailing_load(ts: np.ndarray) -> np.ndarray:
+    """Per request: the requests that reached the backend in the minute up to it (itself in).
 
-    A backend feels the rate of the last minute or so, not the calendar minute:
-    the centred 3-minute mean follows it better than one noisy count.
+    A backend feels the rate of the last minute or so when a request arrives,
+    not the calendar minute's count: binning minutes by their count mixes, in
+    one bin, requests that met a burst with requests that met a lull, and since
+    latency climbs convexly past the knee the bursts' slow calls raise the
+    bin's median already below the knee (the estimate erred ~20 % low). Binned
+    by each request's own trailing load, a bin holds calls that met that load.
     """
-    first = int(minutes[0])
-    dense = np.zeros(int(minutes[-1]) - first + 3)
-    dense[minutes - first + 1] = counts
-    smooth = (dense[:-2] + dense[1:-1] + dense[2:]) / 3.0
-    return np.round(smooth[minutes - first], 2)
+    order = np.argsort(ts, kind="stable")
+    sorted_ts = ts[order]
+    count = np.searchsorted(sorted_ts, sorted_ts, side="right") - np.searchsorted(
+        sorted_ts, sorted_ts - _WINDOW_MS, side="right"
+    )
+    load = np.empty(ts.size)
+    load[order] = count
+    return load
 
 
 def _median(hist: np.ndarray, lo_bucket: int) -> float:
