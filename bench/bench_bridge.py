@@ -182,11 +182,20 @@ def main() -> int:
             figures = asyncio.run(
                 bench(server.address, url, token, args.starts, args.concurrency, args.rounds)
             )
+            # CPU the bridge process used, per start it served (warm-up included)
+            ticks = sum(
+                int(x)
+                for x in Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]
+            )
+            figures["bridge_cpu_ms_per_start"] = (
+                ticks / os.sysconf("SC_CLK_TCK") * 1000 / (args.starts + 100)
+            )
         finally:
             proc.terminate()
             proc.wait(30)
             server.stop()
     direct, bridge = figures["direct"], figures["bridge"]
+    cpu = figures.pop("bridge_cpu_ms_per_start")
     doc = {
         "concurrency": args.concurrency,
         "cpus": os.cpu_count(),
@@ -194,6 +203,7 @@ def main() -> int:
         "added_p50_ms": bridge["p50_ms"] - direct["p50_ms"],
         "added_p99_ms": bridge["p99_ms"] - direct["p99_ms"],
         "rate_kept": bridge["starts_per_s"] / direct["starts_per_s"],
+        "bridge_cpu_ms_per_start": cpu,
     }
     (OUT / "bridge_results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"| side | starts | starts/s | p50 ms | p99 ms |  (concurrency {args.concurrency})")
@@ -204,7 +214,8 @@ def main() -> int:
             f"| {side} | {f['starts']} | {f['starts_per_s']:.0f} | {f['p50_ms']:.1f} | {f['p99_ms']:.1f} |"
         )
     print(f"bridge adds {doc['added_p50_ms']:.1f} ms at p50, {doc['added_p99_ms']:.1f} ms at p99; "
-          f"keeps {doc['rate_kept']:.0%} of the direct rate")  # fmt: skip
+          f"keeps {doc['rate_kept']:.0%} of the direct rate; the bridge process used "
+          f"{cpu:.2f} ms CPU per start")  # fmt: skip
     return 0
 
 

@@ -108,12 +108,10 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from copilot.bridge.app import create_app
     from copilot.bridge.config import load_config
+    from copilot.bridge.serve import serve
     from copilot.config import load_settings
-    from copilot.scopes.server import bind
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not a TCP port")
@@ -129,12 +127,6 @@ def _serve(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    sock = bind(args.host, args.port)
-    ready(f"http://{args.host}:{sock.getsockname()[1]}")
-    # The bridge logs one line per request itself; uvicorn's access log would double it.
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    )
-    server.run(sockets=[sock])
+    serve(app, args.host, args.port, on_ready=ready)
     print("atc bridge stopped", file=sys.stderr)
     return 0
