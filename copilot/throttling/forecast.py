@@ -103,6 +103,7 @@ class Forecast:
     horizon: int = HOURS_PER_WEEK  # the backtest's hours ahead
     origins: int = 0
     point_peak: float | None = None  # the path's peak with hourly noise put back
+    peak_errors: tuple[float, ...] = ()  # the chosen method's backtest log peak errors
 
     @property
     def naive_error(self) -> float | None:
@@ -243,7 +244,7 @@ def forecast(series: pd.Series, target: str, kind: str, horizon: int = HOURS_PER
     return Forecast(
         target, kind, method, errors, series, path, bt.text,
         spread=bt.spread(), interval=interval, horizon=bt.horizon, origins=bt.origins,
-        point_peak=point,
+        point_peak=point, peak_errors=tuple(bt.peak_errors.get(method, [])),
     )  # fmt: skip
 
 
