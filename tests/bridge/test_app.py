@@ -355,6 +355,24 @@ def test_a_retried_post_returns_the_same_run_and_keys_are_per_caller(
     assert _code(bad) == (400, "atc.bridge.InvalidIdempotencyKey")
 
 
+def test_the_apigee_message_id_can_be_the_idempotency_key(
+    server: DevServer, start_bridge: Callable[..., Running], keys: Keys
+) -> None:
+    running = start_bridge(server.address, extra="message_id_idempotency = true")
+    token, message = _token(keys), {"X-Apigee-Message-Id": f"rrt-{time.time_ns()}-1"}
+    first = _call(
+        running.url, "POST", "/v1/workflows/OrderApproval", token, {"order_id": "m"}, **message
+    )
+    again = _call(
+        running.url, "POST", "/v1/workflows/OrderApproval", token, {"order_id": "m"}, **message
+    )
+    other = _call(running.url, "POST", "/v1/workflows/OrderApproval", token, {"order_id": "m"})
+    assert first.status_code == again.status_code == other.status_code == 202
+    assert (
+        first.json() == again.json() and other.json()["workflow_id"] != first.json()["workflow_id"]
+    )
+
+
 def test_a_saturated_bridge_answers_503_with_retry_after(
     server: DevServer, start_bridge: Callable[..., Running], keys: Keys
 ) -> None:
