@@ -107,7 +107,12 @@ def validate_attempt(
 ) -> ValidateOutput:
     """One attempt's checks: the rules, then (only if they pass) the dry run."""
     validation = validate_document(
-        data.answer, catalog, tuple(data.scopes), sandbox=sandbox, parse_error=data.parse_error
+        data.answer,
+        catalog,
+        tuple(data.scopes),
+        sandbox=sandbox,
+        parse_error=data.parse_error,
+        request=data.request or None,
     )
     findings = list(validation.findings)
     report = None

@@ -65,6 +65,7 @@ class ValidateInput:
     scopes: list[str]
     products: str
     run_dry_run: bool = True
+    request: str = ""  # the request in words: rule WF011 checks the spec does all of it
 
 
 @dataclass
@@ -175,7 +176,12 @@ class AttemptLoop:
     def validate_input(self, plan: PlanOutput) -> ValidateInput:
         """What to check for ``plan``'s answer."""
         return ValidateInput(
-            plan.document, plan.parse_error, list(self.scopes), self.products, self.run_dry_run
+            plan.document,
+            plan.parse_error,
+            list(self.scopes),
+            self.products,
+            self.run_dry_run,
+            self.request,
         )
 
     def fold(self, plan: PlanOutput, checked: ValidateOutput) -> None:

@@ -149,7 +149,14 @@ def edit_spec(
     draft = store.get(draft_id)
     catalog = load_catalog(draft["products"])
     checked = validate_attempt(
-        ValidateInput(read_spec(spec), None, list(draft["scopes"]), draft["products"], run_dry_run),
+        ValidateInput(
+            read_spec(spec),
+            None,
+            list(draft["scopes"]),
+            draft["products"],
+            run_dry_run,
+            draft["request"],
+        ),
         catalog,
     )
     who = f"{actor} ({'verified' if verified else 'unverified'})"

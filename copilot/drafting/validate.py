@@ -81,10 +81,16 @@ def _deeper_than(doc: Any, limit: int) -> bool:
 
 
 def spec_context(
-    doc: Any, catalog: Catalog, scopes: tuple[str, ...], parse_error: str | None = None
+    doc: Any,
+    catalog: Catalog,
+    scopes: tuple[str, ...],
+    parse_error: str | None = None,
+    request: str | None = None,
 ) -> RuleContext:
     """The rule context for a decoded document (schema errors captured, not raised)."""
-    ctx = RuleContext(catalog=catalog, scopes=scopes, doc=doc, parse_error=parse_error)
+    ctx = RuleContext(
+        catalog=catalog, scopes=scopes, doc=doc, parse_error=parse_error, request=request
+    )
     if parse_error is None:
         try:
             ctx.spec = WorkflowSpec.model_validate(doc)
@@ -130,11 +136,15 @@ def validate_document(
     *,
     sandbox: bool = True,
     parse_error: str | None = None,
+    request: str | None = None,
 ) -> Validation:
-    """Spec rules, then (if they pass) render and the code rules. Timed per stage."""
+    """Spec rules, then (if they pass) render and the code rules. Timed per stage.
+
+    ``request``, the request in words, lets WF011 check that every clause has a step.
+    """
     started = time.perf_counter()
     doc, error = decode(answer) if parse_error is None else (None, parse_error)
-    ctx = spec_context(doc, catalog, scopes, error)
+    ctx = spec_context(doc, catalog, scopes, error, request)
     out = Validation(findings=run_stage("spec", ctx), spec=ctx.spec)
     out.seconds["spec_rules"] = time.perf_counter() - started
     if out.errors or ctx.spec is None:

@@ -40,7 +40,8 @@ class Finding:
 class RuleContext:
     """Everything a rule may look at. Spec rules read ``spec``/``doc``; code rules
     read ``code``/``tree`` (``limit_error`` says why code too large or too deep was
-    not parsed); ``prior`` holds the findings of rules that ran before."""
+    not parsed); ``prior`` holds the findings of rules that ran before; ``request`` is
+    the request in words, when known."""
 
     catalog: Catalog
     scopes: tuple[str, ...]
@@ -55,6 +56,8 @@ class RuleContext:
     filename: str = "workflow.py"
     sandbox: bool = True
     prior: list[Finding] = field(default_factory=list)
+    # The request in words the spec was drafted for (WF011 checks the spec does all of it).
+    request: str | None = None
 
     def errors_from(self, *rule_ids: str) -> bool:
         """Whether an earlier rule (any of ``rule_ids``; all when empty) found an error."""
