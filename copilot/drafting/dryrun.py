@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from copilot.drafting.branches import branch_scenarios, coverage, default_answers
 from copilot.drafting.isolation import run_isolated, scrubbed_env
 from copilot.drafting.spec import ApprovalStep, WorkflowSpec
 
@@ -41,6 +42,7 @@ class DryRunReport:
     gateway: list[dict[str, Any]] = field(default_factory=list)
     duration_s: float = 0.0
     isolation: str = "none"
+    branches: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +52,7 @@ class DryRunReport:
             "isolation": self.isolation,
             "scenarios": self.scenarios,
             "gateway": self.gateway,
+            "branches": self.branches,
         }
 
     def failures(self) -> list[str]:
@@ -79,12 +82,19 @@ def sample_inputs(spec: WorkflowSpec) -> dict[str, Any]:
 
 
 def scenarios_for(spec: WorkflowSpec) -> list[dict[str, Any]]:
-    """Approve everything; with approvals also reject everything and answer nothing.
+    """Approve everything; with approvals also reject everything and answer nothing; then
+    each side of every branch (:mod:`copilot.drafting.branches`).
 
     In ``no-answer`` every approval times out, so the run shows what each one
     states for silence (stop, escalate to its step, ...); ``on_timeout`` names it
-    per approval, for the report's reader.
+    per approval, for the report's reader. The mock backend's default answers
+    end every poll and take every branch's true side.
     """
+    answers = default_answers(spec)
+    return [{**s, **answers} for s in _approval_scenarios(spec)] + branch_scenarios(spec)
+
+
+def _approval_scenarios(spec: WorkflowSpec) -> list[dict[str, Any]]:
     approvals = [s for s in spec.steps if isinstance(s, ApprovalStep)]
     if not approvals:
         return [{"name": "run", "answers": {}}]
@@ -151,6 +161,7 @@ def dry_run(
         gateway=report.get("gateway", []),
         duration_s=round(time.monotonic() - started, 3),
         isolation=run.isolation,
+        branches=coverage(spec, report.get("scenarios", [])),
     )
 
 

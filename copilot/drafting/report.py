@@ -39,7 +39,12 @@ def dry_run_summary(record: DraftRecord) -> dict[str, Any] | None:
     dry = record.dry_run
     if dry is None:
         return None
-    out = {"ok": dry.get("ok", False), "error": dry.get("error"), "scenarios": []}
+    out = {
+        "ok": dry.get("ok", False),
+        "error": dry.get("error"),
+        "scenarios": [],
+        "branches": dry.get("branches", []),
+    }
     if "isolation" in dry:
         out["isolation"] = dry["isolation"]
     for s in dry.get("scenarios", []):
@@ -63,6 +68,17 @@ def dry_run_summary(record: DraftRecord) -> dict[str, Any] | None:
     return out
 
 
+def clause_links(record: DraftRecord, catalog: Catalog) -> list[dict[str, Any]]:
+    """Each clause of the request with the step(s) implementing it (empty: none does)."""
+    from copilot.drafting.clauses import extract_clauses
+    from copilot.drafting.trace import trace_clauses
+
+    spec = spec_of(record)
+    if spec is None:
+        return [{**c.to_dict(), "steps": [], "how": ""} for c in extract_clauses(record.request)]
+    return [link.to_dict() for link in trace_clauses(spec, catalog, request=record.request)]
+
+
 def report(
     record: DraftRecord,
     catalog: Catalog,
@@ -80,6 +96,7 @@ def report(
         "scopes": list(record.scopes),
         "findings": list(record.findings),
         "operations": operations(record, catalog),
+        "clauses": clause_links(record, catalog),
         "files": files,
         "llm": record.llm(),
         "notes": record.notes,

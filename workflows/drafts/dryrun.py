@@ -4,7 +4,9 @@
 
 REQUEST holds the code, the spec's workflow input, the product file, the
 scopes and the scenarios (how the harness answers approvals: ``approve``,
-``reject`` or ``timeout`` per step, ``"*"`` for any). The harness starts, on
+``reject`` or ``timeout`` per step, ``"*"`` for any; ``inputs`` to override
+the workflow input; ``responses``: per operation id, the body fields the
+mock backend answers with, to take each side of a branch). The harness starts, on
 127.0.0.1, a mock backend and the gateway emulator (JWT + Apigee scope
 matching), with a throwaway keypair it generates in its own temporary
 directory, and the Temporal time-skipping test server from the
@@ -46,8 +48,9 @@ from copilot.scopes import load_catalog
 from copilot.scopes.client import GatewaySettings
 from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import generate_keypair, load_jwks
-from copilot.scopes.server import BackgroundServer, echo_backend_app
+from copilot.scopes.server import BackgroundServer
 from workflows.drafts.activities import GatewayActivities
+from workflows.drafts.mock_backend import ScriptedBackend
 from workflows.drafts.shared import TASK_QUEUE, ApprovalDecision, StepStatus
 from workflows.drafts.worker import LoadedDraft, draft_worker, load_draft_module
 
@@ -107,16 +110,24 @@ def _failed_as_specified(message: str, scenario: dict) -> bool:
 
 
 async def _scenario(
-    env: WorkflowEnvironment, draft: LoadedDraft, request: dict, scenario: dict, calls: list
+    env: WorkflowEnvironment,
+    draft: LoadedDraft,
+    request: dict,
+    scenario: dict,
+    calls: list,
+    backend: ScriptedBackend,
 ) -> dict[str, Any]:
     first_call = len(calls)
+    # How the mock backend answers each operation in this scenario (branch sides, poll exits).
+    backend.responses = scenario.get("responses", {})
+    inputs = {**request["inputs"], **scenario.get("inputs", {})}
     answers = scenario.get("answers", {})
     answered: list[dict[str, str]] = []
     out: dict[str, Any] = {"name": scenario["name"], "answers": answers, "completed": False}
     timeout = request.get("execution_timeout_s")
     handle = await env.client.start_workflow(
         draft.workflow_type,
-        draft.input_class(**request["inputs"]),
+        draft.input_class(**inputs),
         id=f"dry-run-{scenario['name']}",
         task_queue=TASK_QUEUE,
         execution_timeout=timedelta(seconds=timeout) if timeout else None,
@@ -158,14 +169,15 @@ async def run_dry_run(request: dict, workdir: Path) -> dict[str, Any]:
     key = generate_keypair(workdir / "keys", "RS256")
     draft = load_draft_module(request["code"], workdir / "module")
     calls: list[dict[str, Any]] = []
-    with BackgroundServer(echo_backend_app(), host=LOOPBACK) as backend:
+    scripted = ScriptedBackend(catalog)
+    with BackgroundServer(scripted.app, host=LOOPBACK) as backend:
         app = create_app(
             EmulatorConfig(
                 catalog=catalog,
                 jwks=load_jwks(key.jwks_path),
                 audience=AUDIENCE,
                 issuer=ISSUER,
-                backends={"*": backend.url},
+                backends=scripted.routes(backend.url),
                 spike_arrest=None,
             )
         )
@@ -187,7 +199,8 @@ async def run_dry_run(request: dict, workdir: Path) -> dict[str, Any]:
             )
             async with env, draft_worker(env.client, draft, activities):
                 scenarios = [
-                    await _scenario(env, draft, request, s, calls) for s in request["scenarios"]
+                    await _scenario(env, draft, request, s, calls, scripted)
+                    for s in request["scenarios"]
                 ]
             gateway_log = list(app.state.emulator.log)
     ok = all(s["completed"] for s in scenarios)
