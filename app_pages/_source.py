@@ -1,49 +1,139 @@
-"""The log source picker shared by the pages: bundled sample, a path on disk, or an upload."""
+"""The session's log source and advice options, chosen once in the sidebar for every page.
+
+``app.py`` calls :func:`sidebar` once per run, before the page; a page asks
+:func:`current_source` (or :func:`choose_logs`) and gets what the sidebar
+chose. Run on its own (as AppTest runs one page), a page renders the sidebar
+itself. The widgets are rendered on every page with the same keys, so
+Streamlit keeps their values when the page changes.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import streamlit as st
 
 from copilot.config import load_settings
+from copilot.dashboard.sources import Source, content_hash, dedupe, store_upload
+from copilot.errors import AtcError
 from copilot.logs.detect import FORMATS
 
 SAMPLE = "Bundled sample"
 DISK = "Path on disk"
 UPLOAD = "Upload"
+_RENDERED = "_atc_sidebar_rendered"
+_SOURCE = "_atc_source"
+_ADVICE = "_atc_advice"
+_STORED = "_atc_uploads"  # upload file_id -> stored path (hashing once per upload)
+DEFAULT_HEADROOM = 1.3
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _hash(path: str, mtime_ns: int, size: int) -> str:
+    # Keyed on mtime and size too, so an edited file is hashed again.
+    return content_hash(path)
+
+
+def _hashes(paths: list[str]) -> list[str]:
+    out = []
+    for p in paths:
+        stat = Path(p).stat()
+        out.append(_hash(p, stat.st_mtime_ns, stat.st_size))
+    return out
+
+
+def _disk_files(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    files, missing = [], []
+    for raw in (p.strip() for p in text.split(",")):
+        if not raw:
+            continue
+        path = Path(raw).expanduser()
+        (files if path.is_file() else missing).append((str(path), path.name))
+    return files, [Path(p).name or p for p in (m[0] for m in missing)]
+
+
+def _upload_files(uploads: list, data_dir: Path) -> list[tuple[str, str]]:  # noqa: ANN001
+    stored = st.session_state.setdefault(_STORED, {})
+    files = []
+    for upload in uploads:
+        if upload.file_id not in stored:
+            stored[upload.file_id] = str(store_upload(upload.name, upload.getvalue(), data_dir))
+        if Path(stored[upload.file_id]).exists():
+            files.append((stored[upload.file_id], upload.name))
+    return files
+
+
+def _render() -> Source:
+    settings = load_settings()
+    st.subheader("Logs")
+    kind = st.radio(
+        "Source", [SAMPLE, DISK, UPLOAD], key="source_kind", label_visibility="collapsed"
+    )
+    fmt = st.selectbox("Format", ["auto-detect", *FORMATS], key="source_format")
+    forced = None if fmt == "auto-detect" else fmt
+    files: list[tuple[str, str]] = []
+    if kind == SAMPLE:
+        files = [(str(settings.sample_path), "bundled sample (7 days)")]
+    elif kind == DISK:
+        text = st.text_input("File path(s), comma-separated", key="source_paths")
+        files, missing = _disk_files(text)
+        for name in missing:
+            st.warning(f"{name}: no such file; check the path.")
+    else:
+        uploads = st.file_uploader(
+            "Apigee log files", key="source_upload", accept_multiple_files=True
+        )
+        files = _upload_files(list(uploads or []), settings.data_dir)
+    try:
+        source = dedupe(kind, files, _hashes([p for p, _ in files]), forced)
+    except AtcError as exc:  # a file vanished or cannot be read
+        from copilot.dashboard.errors import say
+
+        st.error(say(exc))
+        source = Source(kind, fmt=forced)
+    for notice in source.notices:
+        st.info(notice)
+    st.caption(f"Analysing: **{source.label}**")
+    return source
+
+
+def _render_advice() -> tuple[float, str | None]:
+    st.subheader("Advice")
+    headroom = st.slider(
+        "Headroom on the forecast peak", 1.0, 2.0, DEFAULT_HEADROOM, 0.05, key="atc_headroom"
+    )
+    bundle = st.text_input("Current proxy bundle (folder or .zip, optional)", key="atc_bundle")
+    return float(headroom), bundle.strip() or None
+
+
+def sidebar() -> Source:
+    """Render the sidebar's source and advice controls (once per run) and remember them."""
+    with st.sidebar:
+        st.session_state[_SOURCE] = _render()
+        st.session_state[_ADVICE] = _render_advice()
+    st.session_state[_RENDERED] = True
+    return st.session_state[_SOURCE]
+
+
+def done() -> None:
+    """End of a run of app.py: the next run renders the sidebar again."""
+    st.session_state[_RENDERED] = False
+
+
+def current_source() -> Source:
+    """The source the sidebar chose in this run (rendering the sidebar if app.py did not)."""
+    if not st.session_state.get(_RENDERED):
+        return sidebar()
+    return st.session_state[_SOURCE]
+
+
+def advice_options() -> tuple[float, str | None]:
+    """Headroom and the current proxy bundle (or None), as chosen in the sidebar."""
+    current_source()
+    return st.session_state[_ADVICE]
 
 
 def choose_logs() -> tuple[tuple[str, ...], str | None]:
-    """Render the sidebar picker; return the chosen file paths and forced format (if any)."""
-    settings = load_settings()
-    with st.sidebar:
-        st.subheader("Logs")
-        kind = st.radio(
-            "Source", [SAMPLE, DISK, UPLOAD], key="source_kind", label_visibility="collapsed"
-        )
-        fmt = st.selectbox("Format", ["auto-detect", *FORMATS], key="source_format")
-        paths: tuple[str, ...] = ()
-        if kind == SAMPLE:
-            paths = (str(settings.sample_path),)
-            st.caption("7 days of generated Apigee analytics (see copilot/data/sample).")
-        elif kind == DISK:
-            text = st.text_input("File path(s), comma-separated", key="source_paths")
-            paths = tuple(p.strip() for p in text.split(",") if p.strip())
-        else:
-            upload = st.file_uploader("Apigee log file", key="source_upload")
-            if upload is not None:
-                paths = (str(_save_upload(upload.name, upload.getvalue(), settings.data_dir)),)
-    return paths, None if fmt == "auto-detect" else fmt
-
-
-def _save_upload(name: str, data: bytes, data_dir: Path) -> Path:
-    # Content-addressed, so a re-run of the page hits the analysis cache.
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    safe = "".join(c for c in Path(name).name if c.isalnum() or c in "._-") or "upload.log"
-    target = data_dir / "uploads" / f"{digest}-{safe}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    return target
+    """The chosen file paths and forced format (if any): the source as earlier pages took it."""
+    source = current_source()
+    return source.paths, source.fmt

@@ -1,81 +1,75 @@
-"""Traffic overview: what the gateway saw, per proxy, app and endpoint."""
+"""Traffic: what the gateway saw, per proxy, app and endpoint.
+
+The analysis is read once per source (cached); the proxy filter and the
+resolution only change the view, so they live in a fragment: changing them
+reruns the fragment, not the page.
+"""
 
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
-from app_pages._data import analysis_for
-from app_pages._source import choose_logs
+from app_pages._data import analysis_for, table
 from copilot import views
+from copilot.dashboard.charts import traffic_chart
+from copilot.dashboard.fmt import share, utc_range
 
 st.title("Traffic")
-paths, fmt = choose_logs()
-run = analysis_for(paths, fmt)
+run = analysis_for()
 if run is None:
     st.stop()
 analysis = run.analysis
-head = views.summary(run)
-
-cols = st.columns(6)
-cols[0].metric("Records", f"{head['records']:,}")
-cols[1].metric("Rejected lines", f"{head['rejected']:,}")
-cols[2].metric("Proxies / apps", f"{head['proxies']} / {head['apps']}")
-cols[3].metric("5xx rate", f"{head['rate_5xx']:.2%}")
-cols[4].metric("Gateway 429s", f"{head['gateway_429']:,}")
-cols[5].metric("Anomalies", head["anomalies"])
-st.caption(f"{head['start']:%Y-%m-%d %H:%M} → {head['end']:%Y-%m-%d %H:%M} UTC")
-
 all_proxies = [g.key["proxy"] for g in analysis.proxies]
-left, right = st.columns([3, 1])
-chosen = left.multiselect("Proxies", all_proxies, default=all_proxies, key="traffic_proxies")
-resolution = right.selectbox(
-    "Resolution", list(views.RESOLUTIONS), index=1, key="traffic_resolution"
+st.caption(
+    f"{run.quarantine.records:,} records read, {run.quarantine.rejected:,} lines rejected; "
+    f"{utc_range(analysis.start, analysis.end)}. All times are UTC."
 )
-series = views.traffic_series(analysis, chosen, views.RESOLUTIONS[resolution])
-anomalies = views.anomaly_table(analysis, chosen)
 
 
-def _chart(field: str, title: str, metric: str, fmt: str = "") -> alt.LayerChart:
-    lines = (
-        alt.Chart(series)
-        .mark_line()
-        .encode(
-            x=alt.X("time:T", title=None),
-            y=alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=fmt) if fmt else alt.Axis()),
-            color="proxy:N",
-            tooltip=["time:T", "proxy:N", alt.Tooltip(f"{field}:Q", format=fmt or ",.1f")],
-        )
+@st.fragment
+def traffic_view() -> None:
+    left, right = st.columns([3, 1])
+    chosen = left.multiselect(
+        "Proxies", all_proxies, default=all_proxies, key="traffic_proxies",
+        help="Every number, chart and table below counts only these proxies.",
+    )  # fmt: skip
+    resolution = right.selectbox(
+        "Resolution", list(views.RESOLUTIONS), index=1, key="traffic_resolution"
     )
-    windows = (
-        alt.Chart(anomalies)
-        .mark_rect(opacity=0.15, color="red")
-        .encode(
-            x="start:T",
-            x2="end:T",
-            tooltip=["proxy:N", "metric:N", "start:T", "end:T", "driven by:N"],
-        )
-    )
-    return alt.layer(windows, lines).properties(height=260)
+    chosen = chosen or all_proxies
+    head = views.summary(run, chosen)
+    cols = st.columns(5)
+    cols[0].metric("Requests", f"{head['requests']:,}", help="Requests to the chosen proxies.")
+    cols[1].metric("Proxies / apps", f"{head['proxies']} / {head['apps']}")
+    cols[2].metric("5xx rate", share(head["rate_5xx"], 2), help="Share answered 5xx.")
+    cols[3].metric("Gateway 429s", f"{head['gateway_429']:,}", help="Refused by Apigee limits.")
+    cols[4].metric("Anomalies", head["anomalies"])
+
+    series = views.traffic_series(analysis, chosen, views.RESOLUTIONS[resolution])
+    anomalies = views.anomaly_table(analysis, chosen)
+    st.subheader(f"Requests per {resolution}")
+    st.caption("Lines: one per proxy. Shaded: anomaly windows (hover for what drove them).")
+    st.altair_chart(traffic_chart(series, anomalies, "requests", "requests"), width="stretch")
+    a, b = st.columns(2)
+    with a:
+        st.subheader("5xx share")
+        st.altair_chart(traffic_chart(series, anomalies, "rate_5xx", "5xx", ".1%"), width="stretch")
+    with b:
+        st.subheader("p95 latency (worst minute, ms)")
+        st.altair_chart(traffic_chart(series, anomalies, "p95_ms", "ms"), width="stretch")
+
+    st.subheader("Anomalies")
+    if anomalies.empty:
+        st.caption("No anomaly on the chosen proxies.")
+    else:
+        table(anomalies, "anomalies", key="traffic_anomalies")
+    tabs = st.tabs(["Proxies", "Apps", "Endpoints"])
+    for tab, kind in zip(tabs, ("proxies", "consumers", "endpoints"), strict=True):
+        with tab:
+            table(views.group_table(views.groups_on(analysis, kind, chosen)), "groups")
 
 
-st.subheader("Requests per bucket")
-st.caption("Shaded: anomaly windows of the metric in each chart.")
-st.altair_chart(_chart("requests", "requests", "requests"), width="stretch")
-a, b = st.columns(2)
-with a:
-    st.subheader("5xx share")
-    st.altair_chart(_chart("rate_5xx", "5xx", "error_rate", ".1%"), width="stretch")
-with b:
-    st.subheader("p95 latency (worst minute, ms)")
-    st.altair_chart(_chart("p95_ms", "ms", "latency_p95"), width="stretch")
-
-st.subheader("Anomalies")
-st.dataframe(anomalies, hide_index=True, width="stretch")
-tabs = st.tabs(["Proxies", "Apps", "Endpoints"])
-tabs[0].dataframe(views.group_table(analysis.proxies), hide_index=True, width="stretch")
-tabs[1].dataframe(views.group_table(analysis.apps), hide_index=True, width="stretch")
-tabs[2].dataframe(views.group_table(analysis.endpoints), hide_index=True, width="stretch")
-if head["rejected"]:
-    with st.expander(f"Rejected lines ({head['rejected']:,}; first shown)"):
-        st.dataframe(views.rejected_table(run), hide_index=True, width="stretch")
+traffic_view()
+if run.quarantine.rejected:
+    with st.expander(f"Rejected lines ({run.quarantine.rejected:,}; the first are shown)"):
+        table(views.rejected_table(run), "rejected")

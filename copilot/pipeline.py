@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,8 +36,12 @@ def analyze_paths(
     paths: Iterable[Path | str],
     options: ReadOptions | None = None,
     quarantine_path: Path | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> AnalysisRun:
-    """Stream every file through the analyzer; memory stays flat as files grow."""
+    """Stream every file through the analyzer; memory stays flat as files grow.
+
+    ``progress`` is called after each chunk with the records read so far.
+    """
     paths = [Path(p) for p in paths]
     options = options or ReadOptions()
     if options.columns is None:
@@ -47,6 +51,8 @@ def analyze_paths(
     try:
         for chunk in iter_chunks(paths, quarantine, options):
             analyzer.add(chunk)
+            if progress is not None:
+                progress(quarantine.records)
     finally:
         quarantine.close()
     return AnalysisRun(analyzer.finish(), quarantine, [str(p) for p in paths])

@@ -17,10 +17,10 @@ RESOLUTIONS = {"1 min": "1min", "5 min": "5min", "15 min": "15min", "1 hour": "1
 _COUNTS = ["requests", "errors_4xx", "errors_5xx", "gateway_429", "backend_429"]
 
 
-def summary(run: AnalysisRun) -> dict[str, object]:
-    """Headline figures for the metric row."""
+def summary(run: AnalysisRun, chosen: Sequence[str] | None = None) -> dict[str, object]:
+    """Headline figures for the metric row; with ``chosen``, only those proxies count."""
     a = run.analysis
-    proxies = a.proxies
+    proxies = [p for p in a.proxies if not chosen or p.key["proxy"] in chosen]
     requests = sum(p.requests for p in proxies)
     errors_5xx = sum(p.errors_5xx for p in proxies)
     throttled = sum(p.gateway_429 for p in proxies)
@@ -30,11 +30,22 @@ def summary(run: AnalysisRun) -> dict[str, object]:
         "start": a.start,
         "end": a.end,
         "proxies": len(proxies),
-        "apps": len(a.apps),
+        "apps": len(a.apps) if not chosen else _apps_on(a, chosen),
+        "requests": requests,
         "rate_5xx": errors_5xx / requests if requests else 0.0,
         "gateway_429": throttled,
-        "anomalies": len(a.anomalies),
+        "anomalies": sum(1 for x in a.anomalies if not chosen or x.proxy in chosen),
     }
+
+
+def _apps_on(analysis: Analysis, chosen: Sequence[str]) -> int:
+    consumers = analysis.tables["consumers"]
+    return int(consumers.loc[consumers["proxy"].isin(list(chosen)), "app"].nunique())
+
+
+def groups_on(analysis: Analysis, kind: str, chosen: Sequence[str] | None) -> list[GroupStats]:
+    """Proxies, consumers (proxy, app, key) or endpoints, only on the ``chosen`` proxies."""
+    return [g for g in analysis.groups(kind) if not chosen or g.key.get("proxy") in chosen]
 
 
 def traffic_series(

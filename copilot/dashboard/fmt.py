@@ -1,0 +1,91 @@
+"""How the dashboard writes numbers and times: rates as ``6/min`` or ``13/s``, times in UTC, 24-hour."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pandas as pd
+
+UTC_MINUTE = "%Y-%m-%d %H:%M UTC"
+# Vega-Lite: a UTC time unit makes the scale and every label UTC, whatever the browser's zone.
+CHART_TIME_UNIT = "utcyearmonthdatehoursminutes"
+# A tick at midnight shows the date; every other tick the 24-hour time.
+CHART_TIME_LABEL = (
+    "utchours(datum.value) == 0 && utcminutes(datum.value) == 0"
+    " ? utcFormat(datum.value, '%d %b') : utcFormat(datum.value, '%H:%M')"
+)
+CHART_TOOLTIP_FORMAT = "%Y-%m-%d %H:%M UTC"
+
+
+def number(value: float) -> str:
+    """A count or rate without false precision: 13, 6.5, 0.42."""
+    if value >= 10 or value == int(value):
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{value:.2g}"
+
+
+def rate(value: float | None, per: str = "min") -> str:
+    """A rate as people write it: ``6/min``, ``13/s``; ``unknown`` when there is none.
+
+    ``per`` is the unit ``value`` is counted in (``s``, ``min`` or ``h``). A rate
+    below one per unit is shown in the next larger unit, so ``0.1/s`` reads ``6/min``.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "unknown"
+    if per == "s" and 0 < value < 1:
+        return rate(value * 60, "min")
+    if per == "min" and 0 < value < 1:
+        return rate(value * 60, "h")
+    return f"{number(value)}/{per}"
+
+
+def policy_rate(text: str | None) -> str:
+    """An Apigee rate (``600pm``, ``20ps``) as ``600/min`` or ``20/s``; other text unchanged."""
+    if not text:
+        return "unknown"
+    units = {"ps": "s", "pm": "min"}
+    for suffix, per in units.items():
+        head = text[: -len(suffix)]
+        if text.endswith(suffix) and head.replace(".", "", 1).isdigit():
+            return f"{number(float(head))}/{per}"
+    return text
+
+
+def utc_time(when: datetime | pd.Timestamp | str | None) -> str:
+    """``2026-11-19 17:40 UTC`` (naive values are taken as UTC); ``–`` for none."""
+    if when is None or when is pd.NaT:
+        return "–"
+    stamp = pd.Timestamp(when)
+    if pd.isna(stamp):
+        return "–"
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.strftime(UTC_MINUTE)
+
+
+def utc_range(start: datetime | pd.Timestamp, end: datetime | pd.Timestamp) -> str:
+    """``2026-11-16 00:00 → 2026-11-22 23:59 UTC``."""
+    return f"{utc_time(start)[:-4]} → {utc_time(end)}"
+
+
+def share(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage; ``–`` for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{100 * value:.{digits}f}%"
+
+
+def as_utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """``frame`` with ``columns`` as timezone-aware UTC times (charts read naive times as local)."""
+    out = frame.copy()
+    for column in columns:
+        if column in out:
+            values = pd.to_datetime(out[column])
+            out[column] = (
+                values.dt.tz_localize("UTC")
+                if values.dt.tz is None
+                else values.dt.tz_convert("UTC")
+            )
+    return out
