@@ -12,7 +12,8 @@
    ``suggest`` pipeline runs on the CSV. Per scenario: the knee point and
    bootstrap interval vs the truth, where the suggested orders SpikeArrest sits
    between the legitimate peak and the true knee (0 = at the peak, 1 = at the
-   knee), and abuse findings (true: the generator's scraper; false: anyone else
+   knee; both from ground truth: the peak is the busiest minute of orders
+   requests outside the flash sale, ``legit_peak``), and abuse findings (true: the generator's scraper; false: anyone else
    — the nightly batch reconciler must not be).
 3. A retry storm: the same logs with one catalog client retrying every 429 three
    times within 0.7 s; it must be reported as "retries without backoff", not abusive.
@@ -53,15 +54,30 @@ def knee_rows(tmp: Path) -> pd.DataFrame:
         scenario = dataclasses.replace(scenario, backend=backend)
         path = tmp / f"knee-{m}.csv"
         write_records(iter_chunks(scenario), path)
-        rows.append(_judge(suggest_paths([path]).report, scenario, f"knee x{m:g} legit peak"))
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        report = suggest_paths([path]).report
+        rows.append(
+            _judge(report, scenario, f"knee x{m:g} legit peak", legit_peak(frame, scenario))
+        )
     return pd.DataFrame(rows)
 
 
-def _judge(report, scenario, name: str) -> dict:
+def legit_peak(frame: pd.DataFrame, scenario) -> float:
+    """Ground truth: the busiest calendar minute of orders requests outside the flash sale.
+
+    Every orders caller is legitimate in the generator (the scraper is on catalog);
+    the flash sale is an incident, not the demand a limit is sized for.
+    """
+    ts = frame["client_received_start_timestamp"].astype("int64")
+    start, end = scenario.incident.window.ms()
+    mine = (frame["apiproxy"] == "orders") & ~ts.between(start, end - 1)
+    return float((ts[mine] // 60_000).value_counts().max())
+
+
+def _judge(report, scenario, name: str, peak: float) -> dict:
     truth = scenario.backend.knee_rps * 60
     knee = next(k for k in report.knees if k.proxy == "orders")
     top = report.suggestion("spike_arrest", "orders")
-    peak = float(top.evidence.get("peak_rpm", 0)) if top else float("nan")
     limit = float(top.value["per_minute"]) if top else float("nan")
     abusive = {a.app for a in report.abusive}
     true_app = scenario.abusive.developer_app
@@ -75,7 +91,10 @@ def _judge(report, scenario, name: str) -> dict:
         "knee error": None if knee.rpm is None else round(knee.rpm / truth - 1, 3),
         "legit peak": peak,
         "limit": limit,
-        "limit position": round((limit - peak) / (truth - peak), 2) if truth != peak else None,
+        # undefined when the knee sits at the peak (within 5 %): no room to place a limit in
+        "limit position": round((limit - peak) / (truth - peak), 2)
+        if abs(truth - peak) > 0.05 * peak
+        else None,
         "true abuse": int(true_app in abusive),
         "false abuse": len(abusive - {true_app}),
         "retry storms": ", ".join(sorted({r.app for r in report.retry_storms})) or "-",
@@ -88,7 +107,10 @@ def retry_storm_row(tmp: Path) -> dict:
     write_records(iter_chunks(scenario), path)
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     fault = frame["ax_edge_execution_fault_code"].str.contains("SpikeArrest|Quota", regex=True)
-    victim = frame[fault & (frame["apiproxy"] == "catalog") & (frame["client_id"] != "(not set)")]
+    legit = (frame["client_id"] != "(not set)") & (
+        frame["developer_app"] != scenario.abusive.developer_app
+    )
+    victim = frame[fault & (frame["apiproxy"] == "catalog") & legit]
     app = victim["developer_app"].value_counts().index[0]
     mine = victim[victim["developer_app"] == app]
     copies = []
@@ -102,7 +124,9 @@ def retry_storm_row(tmp: Path) -> dict:
     )
     out = tmp / "storm.csv"
     stormy.to_csv(out, index=False)
-    row = _judge(suggest_paths([out]).report, scenario, f"retry storm ({app})")
+    row = _judge(
+        suggest_paths([out]).report, scenario, f"retry storm ({app})", legit_peak(frame, scenario)
+    )
     row["storm named"] = int(app in row["retry storms"])
     return row
 

@@ -6,9 +6,17 @@ request within ``window_ms`` is a retry that did not wait (``demand.RETRY_MS``,
 the proxy adds one, so the window is what a client that backs off would at
 least wait; pass the ``Retry-After`` the proxy sends when it does).
 
-An identified client is reported as *retries without backoff* when it was
-refused at least ``MIN_REFUSALS`` times and at least ``MIN_RETRY_SHARE`` of its
-refusals were retried within the window. Its *demand* is its attempts with the
+A retry is the *same request* again: when the logs' verb and path were kept
+(``Requests.attrs``), the next request must repeat the refused one's verb and
+path; a scraper's next request after a 429 is the next page, not a retry. An
+identified client is reported as *retries without backoff* when it was
+refused at least ``MIN_REFUSALS`` times, at least ``MIN_RETRY_SHARE`` of its
+refusals were retried within the window, and its collapsed demand is
+*modest*: its busiest minute of distinct requests is at most
+``MODEST_OVER_ACCEPTED`` times its busiest minute of accepted ones, i.e. the
+limit would have let most of what it really wants through had it waited. A
+client whose distinct requests alone overrun the limit is high volume, not
+retrying (abuse.find_abusive judges it). Its *demand* is its attempts with the
 retries collapsed into the first (``demand.measure``); its *refusal share* is
 refused attempts over attempts. Such a client is not abusive for being
 refused or fast (``abuse.find_abusive`` drops those two signals for it): the
@@ -20,6 +28,7 @@ limits are sized on the collapsed demand.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +39,7 @@ from copilot.throttling.demand import RETRY_MS, Demand
 
 MIN_REFUSALS = 20
 MIN_RETRY_SHARE = 0.5
+MODEST_OVER_ACCEPTED = 2.0
 MINUTE_MS = 60_000
 
 
@@ -48,6 +58,7 @@ class RetryStorm:
     attempts_peak_rpm: int  # busiest minute of its attempts
     median_gap_ms: float  # refusal -> next attempt
     window_ms: int
+    window_source: str = "default"  # "Retry-After" when the proxy's own header set it
 
     @property
     def refusal_share(self) -> float:
@@ -58,10 +69,16 @@ class RetryStorm:
         return self.retries / self.refused if self.refused else 0.0
 
     @property
+    def window_text(self) -> str:
+        if self.window_source == "Retry-After":
+            return f"the proxy's Retry-After ({self.window_ms / 1000:g} s)"
+        return f"default {self.window_ms / 1000:g} s (no Retry-After known for {self.proxy})"
+
+    @property
     def advice(self) -> str:
         return (
             f"{self.app} retries {self.retry_share:.0%} of its 429s after a median "
-            f"{self.median_gap_ms:,.0f} ms: its real demand is {self.demand:,} requests "
+            f"{self.median_gap_ms:,.0f} ms (retry window: {self.window_text}): its real demand is {self.demand:,} requests "
             f"(busiest minute {self.demand_peak_rpm}/min), not {self.attempts:,} "
             f"({self.attempts_peak_rpm}/min). Ask its owner to honour Retry-After and back off "
             "exponentially with jitter; make the limit's 429 carry a Retry-After header "
@@ -85,15 +102,24 @@ class RetryStorm:
             "attempts_peak_rpm": self.attempts_peak_rpm,
             "median_gap_ms": round(self.median_gap_ms, 1),
             "retry_window_ms": self.window_ms,
+            "retry_window_source": self.window_text,
             "advice": self.advice,
         }
 
 
 def find_retry_storms(
-    req: Requests, demand: Demand, window_ms: int = RETRY_MS
+    req: Requests,
+    demand: Demand,
+    window_ms: int = RETRY_MS,
+    retry_after_s: Mapping[str, float] | None = None,
 ) -> list[RetryStorm]:
-    """Clients retrying refusals within ``window_ms`` (see module docstring), busiest first."""
+    """Clients retrying refusals within the window (see module docstring), busiest first.
+
+    ``retry_after_s``: proxy -> the Retry-After (s) its 429s carry, where a bundle or
+    the logs show one; that proxy's window is then the Retry-After, else ``window_ms``.
+    """
     out = []
+    known = dict(retry_after_s or {})
     for proxy, party in req.pairs():
         app, client = req.parties[party]
         if client == NOT_SET:
@@ -102,17 +128,20 @@ def find_retry_storms(
         refused = demand.refused[rows]
         if int(refused.sum()) < MIN_REFUSALS:
             continue
+        name = req.proxies[proxy]
+        window = int(known[name] * 1000) if name in known else int(window_ms)
         gaps = np.diff(req.ts[rows])
-        after_refusal = refused[:-1]
-        quick = after_refusal & (gaps <= window_ms)
+        quick = refused[:-1] & (gaps <= window) & _same_request(req, rows)
         retries = int(quick.sum())
         if retries < MIN_RETRY_SHARE * int(refused.sum()):
             continue
         fresh = np.r_[True, ~quick]  # a quick retry is the same demand again
         minute = req.ts[rows] // MINUTE_MS
+        if _peak(minute[fresh]) > MODEST_OVER_ACCEPTED * max(_peak(minute[~refused]), 1):
+            continue  # its distinct requests alone overrun the limit: volume, not retries
         out.append(
             RetryStorm(
-                proxy=req.proxies[proxy],
+                proxy=name,
                 app=app,
                 client_id=client,
                 attempts=int(rows.size),
@@ -122,10 +151,23 @@ def find_retry_storms(
                 demand_peak_rpm=_peak(minute[fresh]),
                 attempts_peak_rpm=_peak(minute),
                 median_gap_ms=float(np.median(gaps[quick])),
-                window_ms=int(window_ms),
+                window_ms=window,
+                window_source="Retry-After" if name in known else "default",
             )
         )
     return sorted(out, key=lambda s: (-s.attempts, s.proxy, s.app))
+
+
+def _same_request(req: Requests, rows: np.ndarray) -> np.ndarray:
+    """Per consecutive pair of ``rows``: does the second repeat the first's verb and path?
+
+    All True when the logs' verb/path were not kept (the gap alone then decides).
+    """
+    keys = [req.attrs[name][0][rows] for name in ("verb", "path") if name in req.attrs]
+    same = np.ones(max(rows.size - 1, 0), dtype=bool)
+    for ids in keys:
+        same &= ids[1:] == ids[:-1]
+    return same
 
 
 def _peak(minutes: np.ndarray) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 
 from copilot.analysis.outcomes import GATEWAY
@@ -74,3 +75,36 @@ def test_a_retrying_client_is_not_abusive_for_being_refused_and_fast() -> None:
 def test_storm_keys_name_proxy_app_and_client() -> None:
     req = client(gap_ms=100)
     assert storm_keys(find_retry_storms(req, measure(req))) == {("catalog", "retrier", "key-r")}
+
+
+def scraper(requests: int = 600) -> object:
+    """Back-to-back GETs of ever new pages 300 ms apart; the limit refuses two in three."""
+    ts = [T0 + i * 300 for i in range(requests)]
+    outcome = [0 if i % 3 == 0 else 2 * GATEWAY for i in range(requests)]
+    return make_requests(ts, outcome=outcome, proxies=("catalog",),
+                         parties=(("dealfinder", "key-d"),))  # fmt: skip
+
+
+def test_a_scraper_asking_for_new_pages_after_429s_is_not_a_storm() -> None:
+    req = scraper()
+    paths = [f"/products/{i}" for i in range(req.size)]
+    req.attrs["verb"] = (np.zeros(req.size, dtype=np.int32), ["GET"])
+    req.attrs["path"] = (np.arange(req.size, dtype=np.int32), paths)
+    assert find_retry_storms(req, measure(req)) == []
+
+
+def test_the_same_request_repeated_after_a_429_is_a_retry() -> None:
+    req = client(gap_ms=150)
+    req.attrs["verb"] = (np.zeros(req.size, dtype=np.int32), ["GET"])
+    req.attrs["path"] = (np.zeros(req.size, dtype=np.int32), ["/search"])
+    assert len(find_retry_storms(req, measure(req))) == 1
+
+
+def test_the_proxy_retry_after_sets_the_window_and_the_output_says_which() -> None:
+    req = client(gap_ms=3_000)  # waits 3 s: beyond the default 2 s window
+    assert find_retry_storms(req, measure(req)) == []
+    storms = find_retry_storms(req, measure(req), retry_after_s={"catalog": 5})
+    assert len(storms) == 1 and storms[0].window_ms == 5_000
+    assert "Retry-After (5 s)" in storms[0].to_dict()["retry_window_source"]
+    default = find_retry_storms(client(gap_ms=150), measure(client(gap_ms=150)))[0]
+    assert "default 2 s" in default.advice
