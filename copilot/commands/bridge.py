@@ -110,8 +110,8 @@ def _init(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from copilot.bridge.app import create_app
     from copilot.bridge.config import load_config
-    from copilot.bridge.serve import serve
     from copilot.config import load_settings
+    from copilot.scopes.server import serve_forever
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not a TCP port")
@@ -127,6 +127,6 @@ def _serve(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    serve(app, args.host, args.port, on_ready=ready)
+    serve_forever(app, args.host, args.port, on_ready=ready, access_log=False)
     print("atc bridge stopped", file=sys.stderr)
     return 0

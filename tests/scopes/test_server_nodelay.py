@@ -1,14 +1,14 @@
-"""The bridge's listening socket: accepted connections send without Nagle's delay."""
+"""The servers' listening socket (gateway emulator, bridge): accepted connections send without Nagle's delay."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 
-from copilot.bridge.serve import bind_tcp
+from copilot.scopes.server import bind
 
 
-def test_connections_accepted_on_the_bridge_socket_have_tcp_nodelay() -> None:
+def test_connections_accepted_on_a_served_socket_have_tcp_nodelay() -> None:
     seen: list[int] = []
 
     async def main() -> None:
@@ -17,7 +17,7 @@ def test_connections_accepted_on_the_bridge_socket_have_tcp_nodelay() -> None:
             seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
             writer.close()
 
-        server = await asyncio.start_server(handle, sock=bind_tcp("127.0.0.1", 0))
+        server = await asyncio.start_server(handle, sock=bind("127.0.0.1", 0))
         port = server.sockets[0].getsockname()[1]
         async with server:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
