@@ -36,7 +36,9 @@ def sides(condition: Condition) -> tuple[Any, Any] | None:
     """(a value making ``condition`` true, one making it false), or None when unknown."""
     right, op = condition.right, condition.op
     n = _number(right)
-    other: Any = (not right) if isinstance(right, bool) else (n + 1 if n is not None else f"not-{right}")
+    other: Any = (
+        (not right) if isinstance(right, bool) else (n + 1 if n is not None else f"not-{right}")
+    )
     table: dict[str, tuple[Any, Any] | None] = {
         "eq": (right, other),
         "ne": (other, right),

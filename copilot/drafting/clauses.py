@@ -121,7 +121,9 @@ def _condition(piece: str) -> tuple[str, str | float | None] | None:
     if (value := _threshold(piece)) is not None:
         return "threshold", value
     if _CONDITION.search(piece) and not _WAIT.search(piece):
-        trigger = re.search(r"\b(?:is|are|gets|has been|was)\s+(created|placed|submitted|opened|received)\b", piece)
+        trigger = re.search(
+            r"\b(?:is|are|gets|has been|was)\s+(created|placed|submitted|opened|received)\b", piece
+        )
         return None if trigger else ("if", None)
     return None
 
@@ -143,7 +145,9 @@ def _kind_of(piece: str) -> dict[str, Any] | None:
         return {"kind": "wait", "seconds": seconds(*wait.groups())}
     if found:
         return {"kind": "condition", "role": found[0], "value": found[1]}
-    if NOTIFY.search(piece) and not _VERB_WORDS.search(piece.split(NOTIFY.search(piece).group(0))[0]):
+    if NOTIFY.search(piece) and not _VERB_WORDS.search(
+        piece.split(NOTIFY.search(piece).group(0))[0]
+    ):
         return {"kind": "notify"}
     if _VERB_WORDS.search(piece):
         return {"kind": "call"}
@@ -161,7 +165,9 @@ def extract_clauses(request: str) -> list[Clause]:
         # "cancel it and notify the customer": a call and a notification in one piece
         m = NOTIFY.search(piece) if fields["kind"] == "call" else None
         if m and _VERB_WORDS.search(piece[: m.start()]):
-            call = re.sub(r"\s+(?:and|to)?\s*(?:send\s+\w+\s*)?(?:an?\s+)?$", "", piece[: m.start()])
+            call = re.sub(
+                r"\s+(?:and|to)?\s*(?:send\s+\w+\s*)?(?:an?\s+)?$", "", piece[: m.start()]
+            )
             out.append(Clause(index=len(out), text=call.strip() or piece, **fields))
             out.append(Clause(index=len(out), text=piece[m.start() :], kind="notify"))
         else:

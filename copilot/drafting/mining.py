@@ -10,7 +10,10 @@ From canonical records (:func:`copilot.logs.reader.read_logs`) it finds
   seconds by a call to B, often (a workflow runs them as one unit).
 
 Each suggestion carries a draft request written by atc from catalog terms
-only, the operations and scopes it needs, and its evidence. Log fields
+only, the operations and scopes it needs, its evidence, and the shape its
+draft must have (:func:`copilot.drafting.trace.shape_of`): polling -> a
+bounded loop with a wait and an exit condition, then the notification;
+retry storm -> a bounded retry with backoff; call chain -> a sequence. Log fields
 (app names, paths, user agents) are hostile input: they appear only in the
 evidence, which planners receive as quoted data, never in the request.
 """
@@ -33,6 +36,13 @@ RETRY_GAP_S = 10
 CHAIN_GAP_S, CHAIN_MIN_SUPPORT, CHAIN_MIN_CONFIDENCE = 30, 20, 0.2
 TOP = 3
 _DONE = {"shipment": "delivered", "order": "shipped", "payment": "settled"}
+# Each pattern's draft shape, in the terms of copilot.drafting.trace.shape_of.
+SHAPES = {
+    "polling": ("loop", "sleep", "exit", "sequence"),
+    "retry_storm": ("backoff",),
+    "call_chain": ("sequence",),
+}
+RETRY_ATTEMPTS = 5
 
 
 @dataclass
@@ -46,9 +56,15 @@ class Suggestion:
     scopes: list[str]
     evidence: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def shape(self) -> list[str]:
+        """What the drafted workflow must do over time (see ``SHAPES``)."""
+        return list(SHAPES[self.kind])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
+            "shape": self.shape,
             "title": self.title,
             "request": self.request,
             "operations": self.operations,
@@ -165,7 +181,10 @@ def retry_storms(df: pd.DataFrame, catalog: Catalog) -> list[Suggestion]:
         if n < 3:
             continue
         rows = retries[retries["operation"] == op_id]
-        request = f"{_phrase(catalog, op_id).capitalize()} with up to 5 attempts"
+        request = (
+            f"{_phrase(catalog, op_id).capitalize()} with up to {RETRY_ATTEMPTS} attempts, "
+            "backing off between them"
+        )
         suggestions.append(Suggestion(
             "retry_storm", f"Retry {op_id} with backoff instead of client retry storms", request,
             [op_id], _scopes(catalog, [op_id]),

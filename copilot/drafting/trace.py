@@ -137,7 +137,9 @@ def _condition(spec: WorkflowSpec, clause: Clause) -> tuple[list[str], str]:
 
 
 def _clause_verbs(text: str) -> set[str]:
-    verbs = {v for v, phrases in VERBS.items() if any(re.search(rf"\b{p}\b", text) for p in phrases)}
+    verbs = {
+        v for v, phrases in VERBS.items() if any(re.search(rf"\b{p}\b", text) for p in phrases)
+    }
     if re.search(r"\bpoll\b", text):
         verbs.add("get")
     if re.search(r"\bsend\b.*\bfulfil", text) or "ship" in verbs:

@@ -11,6 +11,7 @@ reads one (a field given ``None`` is left out of the answer).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.applications import Starlette
@@ -62,7 +63,5 @@ class ScriptedBackend:
         fields = self.responses.get(op or "", {})
         if not fields:
             return echoed
-        import json
-
         body = with_fields(json.loads(bytes(echoed.body)), fields)
         return JSONResponse(body, status_code=echoed.status_code)
