@@ -32,9 +32,4 @@ pages = [
     for file, title, icon in _PAGES
     if (PAGES / file).exists()
 ]
-page = st.navigation(pages)
-_source.sidebar()
-try:
-    page.run()
-finally:
-    _source.done()
+_source.run_page(st.navigation(pages))

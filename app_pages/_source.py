@@ -111,25 +111,40 @@ def sidebar() -> Source:
     with st.sidebar:
         st.session_state[_SOURCE] = _render()
         st.session_state[_ADVICE] = _render_advice()
-    st.session_state[_RENDERED] = True
     return st.session_state[_SOURCE]
 
 
-def done() -> None:
-    """End of a run of app.py: the next run renders the sidebar again."""
-    st.session_state[_RENDERED] = False
+def run_page(page: st.Page) -> None:  # type: ignore[name-defined]
+    """app.py: render the sidebar, then the page, which reads the sidebar's choices."""
+    sidebar()
+    st.session_state[_RENDERED] = True
+    try:
+        page.run()
+    finally:
+        # The next run renders the sidebar again; a page run alone renders its own.
+        st.session_state[_RENDERED] = False
 
 
 def current_source() -> Source:
-    """The source the sidebar chose in this run (rendering the sidebar if app.py did not)."""
+    """The source the sidebar chose in this run.
+
+    When app.py did not render the sidebar (a page run on its own), this
+    renders the source controls: call it once per run.
+    """
     if not st.session_state.get(_RENDERED):
-        return sidebar()
+        with st.sidebar:
+            return _render()
     return st.session_state[_SOURCE]
 
 
 def advice_options() -> tuple[float, str | None]:
-    """Headroom and the current proxy bundle (or None), as chosen in the sidebar."""
-    current_source()
+    """Headroom and the current proxy bundle (or None), as chosen in the sidebar.
+
+    Like :func:`current_source`, renders its controls on a page run alone: call it once per run.
+    """
+    if not st.session_state.get(_RENDERED):
+        with st.sidebar:
+            return _render_advice()
     return st.session_state[_ADVICE]
 
 

@@ -13,14 +13,14 @@ from copilot.dashboard import overview as view
 from copilot.dashboard.fmt import utc_range
 
 st.title("Overview")
-run = analysis_for()
+source = current_source()
+run = analysis_for(source)
 if run is None:
     st.stop()
 analysis = run.analysis
 st.caption(f"{run.quarantine.records:,} records, {utc_range(analysis.start, analysis.end)}.")
 
 headroom, bundle = advice_options()
-source = current_source()
 advice = suggestions_for(source.paths, source.fmt, headroom, bundle)
 drafts = store().list()
 problem = temporal_down("failed runs")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from copilot.dashboard.errors import say
 from copilot.errors import AtcError
 from copilot.scopes import DEFAULT_PRODUCTS, Catalog, check_request, load_catalog
 from copilot.scopes.urls import METHODS
@@ -42,7 +43,7 @@ file = Path(path)
 try:
     catalog = _catalog(path, file.stat().st_mtime_ns if file.is_file() else 0)
 except AtcError as exc:
-    st.error(exc.line())
+    st.error(say(exc))
     st.stop()
 
 default = [s for s in ("orders.read",) if s in catalog.scopes]
@@ -67,7 +68,7 @@ if granted:
             for op in granted
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * min(len(table), 25))
 else:
     st.info("No operation is granted: pick one or more scopes.")
 

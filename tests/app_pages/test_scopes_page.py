@@ -73,6 +73,7 @@ def test_a_bad_product_file_shows_one_error(app: AppTest, tmp_path: Path) -> Non
     app.run()
     app.text_input(key="scopes_products").input(str(bad)).run()
     assert not app.exception
-    assert app.error[0].value.startswith("ProductsError: product 'x' carries only its name")
+    assert app.error[0].value.startswith("Product 'x' carries only its name")
+    assert "ProductsError" not in app.error[0].value and str(tmp_path) not in app.error[0].value
     app.text_input(key="scopes_products").input(str(tmp_path / "absent.json")).run()
     assert "no such file" in app.error[0].value

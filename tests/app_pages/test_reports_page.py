@@ -1,0 +1,36 @@
+"""The Reports page: delivered copies open in the page even with Temporal down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.app_pages.conftest import page
+
+
+def _deliver(data_dir: Path, name: str, stamp: str, title: str) -> None:
+    # The layout `atc reports` writes: <data_dir>/reports/<NAME>/<timestamp>/report.html ...
+    folder = data_dir / "reports" / name / stamp
+    folder.mkdir(parents=True)
+    (folder / "report.html").write_text(f"<html><body><h1>{title}</h1></body></html>")
+    (folder / "report.md").write_text(f"# {title}\n")
+
+
+def test_nothing_delivered_and_temporal_down(page_env: Path) -> None:
+    app = page("app_pages/reports.py")
+    app.run()
+    assert not app.exception
+    assert app.info[0].value.startswith("No report delivered yet")
+    assert "so report schedules cannot be shown" in app.warning[0].value
+
+
+def test_delivered_copies_are_listed_newest_first_and_the_html_opens(page_env: Path) -> None:
+    _deliver(page_env, "weekly", "20261123T060000.000Z", "Week 47")
+    _deliver(page_env, "weekly", "20261130T060000.000Z", "Week 48")
+    app = page("app_pages/reports.py")
+    app.run()
+    assert not app.exception
+    listed = app.dataframe[0].value
+    assert list(listed["last delivered"]) == ["2026-11-30 06:00 UTC", "2026-11-23 06:00 UTC"]
+    assert app.selectbox(key="reports_open").value == "weekly — 2026-11-30 06:00 UTC"
+    shown = [e for e in app.get("iframe")]
+    assert shown and "Week 48" in shown[0].proto.srcdoc
