@@ -3,8 +3,14 @@
 A decision names the version the reviewer saw *and* its content hash, so it
 approves exactly what was reviewed: when a newer version was stored in the
 meantime, or the hash does not match, it is refused. A decided draft is not
-decided again until a new version re-opens it. ``decision_id`` makes a
-retried write idempotent: the second write returns what the first landed.
+decided again until a new version re-opens it, except by an explicit change
+of decision (``change``): the opposite action on the same version, with its
+own comment. ``decision_id`` makes a retried write idempotent: the second
+write returns what the first landed.
+
+The version under review is the latest one that passed validation: a later
+version that failed validation is its own (failed) version and does not take
+the earlier valid one out of review.
 """
 
 from __future__ import annotations
@@ -28,11 +34,12 @@ class ReviewDecision:
     spec_hash: str = ""
     verified: bool = False
     decision_id: str = ""
+    change: bool = False  # reverses the decision on this version; needs its own comment
 
 
 @dataclass
 class VersionState:
-    """The draft's latest version and status, as the store sees it."""
+    """The version under review (the latest valid one, else the latest) and the draft's status."""
 
     version: int
     valid: bool
@@ -59,12 +66,9 @@ def decision_problem(state: VersionState, decision: ReviewDecision) -> str | Non
         return "a decision must name its reviewer"
     if decision.action == "comment":
         return None
-    if state.status != "draft":
-        by = f" by {state.decided_by}" if state.decided_by else ""
-        return (
-            f"the draft is already {state.status}{by}; a decision needs a new version "
-            "(edit the spec or re-draft)"
-        )
+    problem = _change_problem(state, decision)
+    if problem:
+        return problem
     if decision.version != state.version or not hash_matches(decision.spec_hash, state.spec_hash):
         return (
             f"version {decision.version} (spec {decision.spec_hash[:12] or '?'}) is not the "
@@ -72,4 +76,27 @@ def decision_problem(state: VersionState, decision: ReviewDecision) -> str | Non
         )
     if decision.action == "approve" and not state.valid:
         return f"version {state.version} failed validation; it cannot be approved"
+    return None
+
+
+_OPPOSITE = {"approved": "reject", "rejected": "approve"}
+
+
+def _change_problem(state: VersionState, decision: ReviewDecision) -> str | None:
+    """Why a decision is refused for being (or not being) a change of decision."""
+    if state.status == "draft":
+        if decision.change:
+            return "the draft is not decided yet: there is no decision to change"
+        return None
+    by = f" by {state.decided_by}" if state.decided_by else ""
+    if not decision.change:
+        return (
+            f"the draft is already {state.status}{by}; to reverse that, use Change decision "
+            "(with its own comment), or make a new version (edit the spec or re-draft)"
+        )
+    if decision.action != _OPPOSITE.get(state.status):
+        wanted = _OPPOSITE.get(state.status, "differ")
+        return f"the draft is already {state.status}{by}; a change of decision must {wanted}"
+    if not decision.comment.strip():
+        return "a change of decision needs its own comment saying why"
     return None

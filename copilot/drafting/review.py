@@ -23,7 +23,7 @@ from typing import Any
 from copilot.config import Settings, load_settings
 from copilot.drafting.decision import ReviewDecision
 from copilot.drafting.store import DraftStore
-from copilot.errors import AtcError, ConfigError, TokenInvalid
+from copilot.errors import AtcError, ConfigError, PolicyDenied, TokenInvalid
 
 # Identity tokens from proxies live longer than atc's own scoped tokens.
 REVIEWER_TOKEN_MAX_LIFETIME_S = 24 * 3600
@@ -84,11 +84,15 @@ def decide(
     comment: str = "",
     settings: Settings | None = None,
     temporal: bool = False,
+    change: bool = False,
 ) -> dict[str, Any]:
     """Approve, reject or comment on ``version`` (named with its spec hash); returns the draft.
 
     Through the draft's review workflow when it has one (or ``temporal`` asks
-    for one), else by the store's compare-and-set.
+    for one), else by the store's compare-and-set. ``change`` reverses the
+    draft's decision on that version (the opposite action, with its own
+    comment); a review workflow ends with its decision, so a draft reviewed
+    by one changes its decision only with a new version.
     """
     settings = settings or load_settings()
     store = DraftStore.in_data_dir(settings.data_dir)
@@ -100,8 +104,14 @@ def decide(
         spec_hash,
         reviewer.verified,
         decision_id=f"dec-{uuid.uuid4().hex}",
+        change=change,
     )
     workflow_id = store.get(draft_id).get("review_workflow_id")
+    if change and (workflow_id or temporal):
+        raise PolicyDenied(
+            f"draft {draft_id} was decided in its Temporal review, which ends with the decision; "
+            "to change it, make a new version (edit the spec or re-draft)"
+        )
     if workflow_id or temporal:
         from workflows.drafting.starter import decide_temporal
 

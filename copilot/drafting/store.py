@@ -6,8 +6,12 @@ the code the trusted renderer made of it, the findings, the dry-run report,
 the planner, model and the hashes of the model identity, the prompt, the
 spec and the code, and a unified diff against the version before. A spec
 edit or a re-draft adds a version. Status moves ``draft`` -> ``approved`` /
-``rejected``; a version that fails validation is stored as rejected with its
-findings (never fixed silently), and a later valid version re-opens the draft.
+``rejected`` (and back only by an explicit change of decision). Each version
+has its own status (:func:`copilot.drafting.store_read.version_status`): a
+version that fails validation is stored with its findings (never fixed
+silently) as failed, and leaves the draft and its earlier valid version as
+they were; a draft with no valid version at all is rejected by atc. A later
+valid version re-opens the draft.
 
 Decisions are compare-and-set in one write transaction: they name the
 version and its spec hash, and land only if that is still the latest
@@ -173,15 +177,23 @@ class DraftStore(DraftReads):
                 v.completion_tokens, json.dumps(v.notes or []), diff,
             ),
         )  # fmt: skip
-        # A version that fails validation leaves the draft rejected, with its findings.
+        rules = sorted({f["rule_id"] for f in v.findings if f.get("severity") == "error"})
+        comment = "failed validation: " + (", ".join(rules) or "dry run")
+        earlier_valid = db.execute(
+            "SELECT 1 FROM versions WHERE draft_id = ? AND version < ? AND valid = 1",
+            (draft_id, number),
+        ).fetchone()
+        if not v.valid and earlier_valid:
+            # Its own failure: the earlier valid version stays under review (or decided).
+            self._audit(db, draft_id, number, "atc", "failed validation", comment)
+            return
+        # A valid version re-opens the draft; a draft with no valid version is rejected.
         db.execute(
             "UPDATE drafts SET status = ?, approved_version = NULL, approved_spec_hash = NULL, "
             "updated_at = ? WHERE id = ?",
             ("draft" if v.valid else "rejected", now, draft_id),
         )
         if not v.valid:
-            rules = sorted({f["rule_id"] for f in v.findings if f.get("severity") == "error"})
-            comment = "failed validation: " + (", ".join(rules) or "dry run")
             self._audit(db, draft_id, number, "atc", "rejected", comment)
 
     def _audit(
@@ -243,12 +255,16 @@ class DraftStore(DraftReads):
             return
         action = "approved" if d.action == "approve" else "rejected"
         approved = state.version if action == "approved" else None
+        if d.change:  # the trail says plainly that an earlier decision was reversed
+            action_label = f"changed to {action}"
+        else:
+            action_label = action
         db.execute(
             "UPDATE drafts SET status = ?, approved_version = ?, approved_spec_hash = ?, "
             "updated_at = ? WHERE id = ?",
             (action, approved, state.spec_hash if approved else None, self.clock(), draft_id),
         )
-        self._audit(db, draft_id, state.version, d.reviewer, action, d.comment, d)
+        self._audit(db, draft_id, state.version, d.reviewer, action_label, d.comment, d)
 
     def comment(self, draft_id: str, actor: str, comment: str, *, verified: bool = False) -> None:
         self.decide(draft_id, ReviewDecision("comment", actor, comment, verified=verified))

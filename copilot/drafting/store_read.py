@@ -1,4 +1,4 @@
-"""Reading the draft store: drafts, versions, the latest version's state (see store.py)."""
+"""Reading the draft store: drafts, versions and their own status, the version under review."""
 
 from __future__ import annotations
 
@@ -11,6 +11,31 @@ from typing import Any
 
 from copilot.drafting.decision import VersionState
 from copilot.errors import InputError
+
+DECISION_ACTIONS = ("approved", "rejected", "changed to approved", "changed to rejected")
+DECISIONS_SQL = ", ".join(f"'{a}'" for a in DECISION_ACTIONS)
+
+
+def review_version(versions: list[dict[str, Any]]) -> int | None:
+    """The version under review: the latest that passed validation (None: none did)."""
+    valid = [v["version"] for v in versions if v["valid"]]
+    return max(valid) if valid else None
+
+
+def version_status(draft: dict[str, Any], number: int) -> str:
+    """One version's own status: ``failed validation``, ``approved``, ``rejected``,
+    ``awaiting review`` or ``superseded`` (a later valid version is under review)."""
+    version = next(v for v in draft["versions"] if v["version"] == number)
+    if not version["valid"]:
+        return "failed validation"
+    under_review = review_version(draft["versions"])
+    if number != under_review:
+        return "superseded"
+    if draft["status"] == "approved" and draft["approved_version"] == number:
+        return "approved"
+    if draft["status"] == "rejected":
+        return "rejected"
+    return "awaiting review"
 
 
 class DraftReads:
@@ -36,13 +61,14 @@ class DraftReads:
 
     def _state(self, db: sqlite3.Connection, draft_id: str) -> VersionState:
         row = self._draft_row(db, draft_id)
+        # Under review: the latest version that passed validation (else the latest at all).
         latest = db.execute(
             "SELECT version, valid, spec_hash, code_hash FROM versions WHERE draft_id = ? "
-            "ORDER BY version DESC LIMIT 1",
+            "ORDER BY valid DESC, version DESC LIMIT 1",
             (draft_id,),
         ).fetchone()
         decided = db.execute(
-            "SELECT actor FROM audit WHERE draft_id = ? AND action IN ('approved', 'rejected') "
+            f"SELECT actor FROM audit WHERE draft_id = ? AND action IN ({DECISIONS_SQL}) "
             "ORDER BY id DESC LIMIT 1",
             (draft_id,),
         ).fetchone()
@@ -52,7 +78,7 @@ class DraftReads:
         )  # fmt: skip
 
     def state(self, draft_id: str) -> VersionState:
-        """The latest version, its hashes and the draft's status."""
+        """The version under review, its hashes and the draft's status."""
         with self._db() as db:
             return self._state(db, draft_id)
 
@@ -78,6 +104,9 @@ class DraftReads:
         row["scopes"] = json.loads(row["scopes"])
         row["versions"] = [{**dict(v), "valid": bool(v["valid"])} for v in versions]
         row["audit"] = [{**dict(a), "verified": bool(a["verified"])} for a in audit]
+        row["review_version"] = review_version(row["versions"])
+        for v in row["versions"]:
+            v["status"] = version_status(row, v["version"])
         return row
 
     def version(self, draft_id: str, number: int | None = None) -> dict[str, Any]:

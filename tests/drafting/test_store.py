@@ -165,11 +165,59 @@ def test_a_decided_draft_is_not_decided_again_until_a_new_version(store: DraftSt
     assert draft["status"] == "rejected" and draft["approved_version"] is None
 
 
-def test_a_failed_version_cannot_be_approved(store: DraftStore) -> None:
+def test_a_failed_version_is_its_own_and_the_earlier_valid_one_can_still_be_approved(
+    store: DraftStore,
+) -> None:
     draft_id = _draft(store)
+    v1 = store.version(draft_id, 1)
     store.add_version(draft_id, _version(minimal(timeout_s=45), valid=False), "carol", "edit")
-    with pytest.raises(PolicyDenied, match="already rejected"):
-        store.decide(draft_id, _decision(store, draft_id))
+    v2 = store.version(draft_id, 2)
+    draft = store.get(draft_id)
+    assert draft["status"] == "draft", "one invalid edit does not reject the draft"
+    assert [v["status"] for v in draft["versions"]] == ["awaiting review", "failed validation"]
+    assert (draft["review_version"], draft["audit"][-1]["action"]) == (1, "failed validation")
+    failed = ReviewDecision("approve", "bob", version=2, spec_hash=v2["spec_hash"])
+    with pytest.raises(PolicyDenied, match="is not the current version 1"):
+        store.decide(draft_id, failed)
+    landed = store.decide(
+        draft_id, ReviewDecision("approve", "bob", version=1, spec_hash=v1["spec_hash"])
+    )
+    assert (landed["status"], landed["approved_version"]) == ("approved", 1)
+    assert [v["status"] for v in landed["versions"]] == ["approved", "failed validation"]
+
+
+def test_a_draft_whose_only_version_failed_is_rejected_by_atc(store: DraftStore) -> None:
+    draft_id = store.create(
+        "get an order", SCOPES, str(DEFAULT_PRODUCTS), _version(valid=False), "alice"
+    )
+    draft = store.get(draft_id)
+    assert draft["status"] == "rejected" and draft["review_version"] is None
+    assert draft["versions"][0]["status"] == "failed validation"
+    with pytest.raises(PolicyDenied, match="failed validation"):
+        store.decide(draft_id, _decision(store, draft_id, change=True, comment="try anyway"))
+
+
+def test_a_decision_changes_only_explicitly_with_its_own_comment(store: DraftStore) -> None:
+    draft_id = _draft(store)
+    store.decide(draft_id, _decision(store, draft_id, comment="fine"))
+    with pytest.raises(PolicyDenied, match="use Change decision"):
+        store.decide(draft_id, _decision(store, draft_id, "reject", comment="fine"))
+    with pytest.raises(PolicyDenied, match="needs its own comment"):
+        store.decide(draft_id, _decision(store, draft_id, "reject", change=True))
+    with pytest.raises(PolicyDenied, match="must reject"):
+        store.decide(draft_id, _decision(store, draft_id, change=True, comment="again"))
+    changed = store.decide(
+        draft_id, _decision(store, draft_id, "reject", "erin", change=True, comment="wrong team")
+    )
+    assert (changed["status"], changed["approved_version"]) == ("rejected", None)
+    assert [(a["action"], a["actor"], a["comment"]) for a in changed["audit"][-2:]] == [
+        ("approved", "bob", "fine"),
+        ("changed to rejected", "erin", "wrong team"),
+    ]
+    assert store.state(draft_id).decided_by == "erin"
+    with pytest.raises(PolicyDenied, match="no decision to change"):
+        fresh = _draft(store)
+        store.decide(fresh, _decision(store, fresh, change=True, comment="x"))
 
 
 def test_a_retried_decision_returns_what_landed(store: DraftStore) -> None:
