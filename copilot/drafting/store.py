@@ -255,10 +255,8 @@ class DraftStore(DraftReads):
             return
         action = "approved" if d.action == "approve" else "rejected"
         approved = state.version if action == "approved" else None
-        if d.change:  # the trail says plainly that an earlier decision was reversed
-            action_label = f"changed to {action}"
-        else:
-            action_label = action
+        # The trail says plainly when an earlier decision was reversed.
+        action_label = f"changed to {action}" if d.change else action
         db.execute(
             "UPDATE drafts SET status = ?, approved_version = ?, approved_spec_hash = ?, "
             "updated_at = ? WHERE id = ?",
