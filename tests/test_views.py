@@ -56,3 +56,18 @@ def test_anomaly_table_names_the_drivers_of_the_sample_incident(sample_run: Anal
     table = views.anomaly_table(sample_run.analysis, ["catalog"])
     assert (table["proxy"] == "catalog").all()
     assert table["driven by"].str.contains("dealfinder-app").any()
+
+
+def test_summary_with_chosen_proxies_counts_only_them(sample_run: AnalysisRun) -> None:
+    everything = views.summary(sample_run)
+    orders = views.summary(sample_run, ["orders"])
+    expected = next(p.requests for p in sample_run.analysis.proxies if p.key["proxy"] == "orders")
+    assert orders["requests"] == expected < everything["requests"]
+    assert orders["proxies"] == 1
+    assert orders["anomalies"] == sum(1 for a in sample_run.analysis.anomalies if a.proxy == "orders")
+
+
+def test_groups_on_keeps_only_the_chosen_proxies(sample_run: AnalysisRun) -> None:
+    for kind in ("proxies", "consumers", "endpoints"):
+        kept = views.groups_on(sample_run.analysis, kind, ["catalog"])
+        assert kept and {g.key["proxy"] for g in kept} == {"catalog"}
