@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from copilot.commands._output import emit_json, table
 from copilot.commands.analyze import add_read_arguments, read_options
+from copilot.errors import UsageError
 from copilot.logs.printable import printable
 
 if TYPE_CHECKING:
+    from copilot.throttling.policies_bundle import BundleOptions
     from copilot.throttling.run import SuggestRun
 
 
@@ -35,6 +37,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument(
         "--headroom", type=float, default=1.3, help="multiplier on the forecast peak (1.0-5.0)"
     )
+    out = parser.add_argument_group("--policies-out bundles")
+    out.add_argument(
+        "--verify",
+        choices=["apikey", "jwt", "none"],
+        default="apikey",
+        help="how the bundle sets client_id before per-app steps: VerifyAPIKey on the request's "
+        "key, VerifyJWT then VerifyAPIKey on the token's client-id claim, or none (your proxy "
+        "already verifies)",
+    )
+    out.add_argument("--key-ref", default=None, help="flow variable holding the API key (apikey)")
+    out.add_argument("--jwks-uri", help="https JWKS URL VerifyJWT uses (jwt)")
+    out.add_argument("--issuer", help="token issuer (jwt)")
+    out.add_argument("--audience", help="token audience (jwt)")
+    out.add_argument("--client-id-claim", default="client_id", help="claim holding the app key (jwt)")
+    out.add_argument("--target-server", help="TargetServer name (default <proxy>-backend)")
     parser.add_argument("--top", type=int, default=40, help="rows per table in the text output")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(func=run)
@@ -51,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         headroom=args.headroom,
         bundles=args.bundle,
         quarantine_path=args.quarantine,
+        bundle_options=bundle_options(args),
     )
     written: dict[str, Path] = {}
     if args.policies_out:
@@ -62,6 +80,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(result, args.top, written))
     return 0
+
+
+def bundle_options(args: argparse.Namespace) -> BundleOptions:
+    """The ``--policies-out`` options; ``--verify jwt`` needs the token's JWKS, issuer, audience."""
+    from copilot.throttling.policies_bundle import DEFAULT_KEY_REF, BundleOptions, JwtCheck
+
+    jwt = None
+    if args.verify == "jwt":
+        missing = [f for f in ("jwks_uri", "issuer", "audience") if not getattr(args, f)]
+        if missing:
+            flags = ", ".join("--" + f.replace("_", "-") for f in missing)
+            raise UsageError(f"--verify jwt needs {flags}")
+        jwt = JwtCheck(args.jwks_uri, args.issuer, args.audience, args.client_id_claim)
+    return BundleOptions(args.verify, args.key_ref or DEFAULT_KEY_REF, jwt, args.target_server)
 
 
 def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:

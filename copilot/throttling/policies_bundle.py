@@ -53,6 +53,16 @@ class JwtCheck:
     alg: str = "RS256"
 
 
+@dataclass(frozen=True)
+class BundleOptions:
+    """How ``--policies-out`` bundles verify the caller and reach the backend (see module docstring)."""
+
+    verify: str = "apikey"
+    key_ref: str = DEFAULT_KEY_REF
+    jwt_check: JwtCheck | None = None
+    target_server: str | None = None
+
+
 def _verification(
     verify: str, key_ref: str, jwt_check: JwtCheck | None
 ) -> list[tuple[str, str, str | None]]:

@@ -33,7 +33,7 @@ from copilot.throttling.flow_columns import needed_attrs
 from copilot.throttling.forecast import forecast, hourly_peaks
 from copilot.throttling.health import MINUTE_MS, assess
 from copilot.throttling.knee import find_knee
-from copilot.throttling.policies_xml import bundle_files
+from copilot.throttling.policies_bundle import BundleOptions, bundle_files
 from copilot.throttling.replay_estate import replay_estate
 from copilot.throttling.report import ForecastFlag, Report, Suggestion
 from copilot.throttling.retries import find_retry_storms, storm_keys
@@ -74,13 +74,15 @@ def suggest_paths(
     headroom: float = DEFAULT_HEADROOM,
     bundles: Iterable[Path | str] = (),
     quarantine_path: Path | None = None,
+    bundle_options: BundleOptions | None = None,
 ) -> SuggestRun:
     """One streaming pass over the logs, then the advice (see module docstring)."""
     headroom = check_headroom(headroom)
     bundles = list(bundles)
     estate = read_estate(bundles) if bundles else None  # bad bundles fail before reading
-    # Keep only the request columns some bundle condition reads (memory, time).
-    attrs = needed_attrs(estate.policies if estate else [])
+    # Verb and path tell a retry (the same request again) from a scraper's next page; other
+    # request columns are kept only when some bundle condition reads them (memory, time).
+    attrs = tuple(dict.fromkeys(("verb", "path", *needed_attrs(estate.policies if estate else []))))
     paths = [Path(p) for p in paths]
     options = options or ReadOptions()
     if options.columns is None:
@@ -95,7 +97,9 @@ def suggest_paths(
     finally:
         quarantine.close()
     analysis = analyzer.finish()
-    report = build_report(analysis, collector.finish(), headroom, estate=estate)
+    report = build_report(
+        analysis, collector.finish(), headroom, estate=estate, bundle_options=bundle_options
+    )
     return SuggestRun(report, analysis, quarantine, [str(p) for p in paths])
 
 
@@ -105,11 +109,13 @@ def build_report(
     headroom: float = DEFAULT_HEADROOM,
     current: list[CurrentPolicy] | None = None,
     estate: Estate | None = None,
+    bundle_options: BundleOptions | None = None,
 ) -> Report:
     """The advice from an analysis and the collected requests of the same logs.
 
-    ``estate`` (the bundles read) supplies the current limits; ``current`` alone
-    is accepted for limits built by hand."""
+    ``estate`` (the bundles read) supplies the current limits and the base paths of
+    the ``--policies-out`` bundles; ``current`` alone is accepted for limits built by
+    hand. ``bundle_options``: how those bundles verify the caller."""
     if estate is not None:
         current = estate.policies
     demand = measure(req)
@@ -155,7 +161,7 @@ def build_report(
             policies=[", ".join(p) for p in demand.table["policies"]]
         ),
         current=list(current or []),
-        bundles=_bundles(suggestions),
+        bundles=_bundles(suggestions, estate, bundle_options or BundleOptions()),
         traffic=traffic,
         notes=notes,
         current_replays=replays,
@@ -254,7 +260,17 @@ def _share(ctx: Context, proxy: str, app: str | None) -> float:
     return float(mine.loc[mine["proxy"] == proxy, "demand"].sum()) / total if total else 0.0
 
 
-def _bundles(suggestions: list[Suggestion]) -> dict[str, dict[str, str]]:
+def _base_paths(estate: Estate | None) -> dict[str, str]:
+    """Each proxy's first base path, from the bundles read (none for shared flows)."""
+    if estate is None:
+        return {}
+    return {b.name: b.base_paths[0] for b in estate.bundles if b.kind == "proxy" and b.base_paths}
+
+
+def _bundles(
+    suggestions: list[Suggestion], estate: Estate | None, options: BundleOptions
+) -> dict[str, dict[str, str]]:
+    base_paths = _base_paths(estate)
     rank = {"proxy": 0, "app": 1, "app_default": 2}
     by_proxy: dict[str, list[Suggestion]] = {}
     for s in suggestions:
@@ -263,6 +279,12 @@ def _bundles(suggestions: list[Suggestion]) -> dict[str, dict[str, str]]:
     for proxy, items in by_proxy.items():
         items.sort(key=lambda s: (s.policy == "quota", rank[s.scope], s.app or ""))
         out[proxy] = bundle_files(
-            proxy, [(s.policy_name, s.xml, s.condition) for s in items if s.xml]
+            proxy,
+            [(s.policy_name, s.xml, s.condition) for s in items if s.xml],
+            base_paths.get(proxy),
+            verify=options.verify,
+            key_ref=options.key_ref,
+            jwt_check=options.jwt_check,
+            target_server=options.target_server,
         )
     return out

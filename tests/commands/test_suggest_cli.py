@@ -60,6 +60,28 @@ def test_policies_out_writes_a_bundle_per_proxy(sample_json) -> None:
     assert sa.tag == "SpikeArrest" and sa.findtext("Rate").endswith("pm")
 
 
+def test_policies_out_bundles_take_the_input_base_path_and_verify_before_per_app_steps(
+    sample_json,
+) -> None:
+    body, _ = sample_json
+    orders = Path(body["policies_out"]["orders"])
+    endpoint = ET.parse(orders / "proxies" / "default.xml").getroot()
+    assert endpoint.findtext("HTTPProxyConnection/BasePath") == "/v1/orders"  # as in shopco
+    assert ET.parse(next(orders.glob("*.xml"))).getroot().get("name") == "orders-limits"
+    steps = [s.findtext("Name") for s in endpoint.iter("Step")]
+    first_per_app = next(i for i, s in enumerate(endpoint.iter("Step")) if s.findtext("Condition"))
+    assert "VA-VerifyAPIKey" in steps[:first_per_app]
+
+
+def test_policies_out_target_server_is_a_parameter(tmp_path: Path) -> None:
+    proc = atc("suggest", str(SAMPLE), "--json", "--policies-out", str(tmp_path),
+               "--target-server", "shop-backend")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    servers = {s.get("name") for s in ET.parse(
+        tmp_path / "orders" / "apiproxy" / "targets" / "default.xml").getroot().iter("Server")}  # fmt: skip
+    assert servers == {"shop-backend"}
+
+
 def test_text_output_lists_suggestions_conflicts_and_forecast() -> None:
     proc = atc("suggest", str(SAMPLE), "--headroom", "1.5")
     assert proc.returncode == 0, proc.stderr
@@ -75,6 +97,7 @@ def test_text_output_lists_suggestions_conflicts_and_forecast() -> None:
         (["--headroom", "abc"], "UsageError:"),
         (["--bundle", str(LOGS / "notes.txt")], "BundleError:"),
         (["--bundle", "/no/such/bundle"], "BundleError:"),
+        (["--verify", "jwt", "--policies-out", "/tmp/x"], "UsageError: --verify jwt needs"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(args: list[str], prefix: str) -> None:
