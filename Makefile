@@ -37,6 +37,9 @@ bench: install
 	$(PY) bench/bench_analyze.py --rows 1000000 5000000
 	$(PY) bench/bench_suggest.py --rows 1000000 5000000
 	$(PY) bench/bench_reports.py --rows 1000000
+	$(PY) bench/bench_ingest.py --rows 1000000
+	$(PY) bench/bench_bridge.py --starts 2000 --concurrency 32
+	$(PY) -m bench.eval_advice
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache
