@@ -210,9 +210,11 @@ def _callouts(
 def _estate(bundles: dict, placed: dict, notes: list[str]) -> Estate:
     infos, policies, other, unmodelled = [], [], [], []
     for (kind, name), b in bundles.items():
-        infos.append(
-            BundleInfo(name, kind, b.base_paths, b.raw.label, tuple(dict.fromkeys(b.attached_by)))
-        )
+        waits = [bp.retry_after(root) for policy, (root, _) in sorted(b.policies.items())
+                 if placed.get((kind, name, policy))]  # fmt: skip
+        wait = next((w for w in waits if w is not None), None)
+        attached_by = tuple(dict.fromkeys(b.attached_by))
+        infos.append(BundleInfo(name, kind, b.base_paths, b.raw.label, attached_by, wait))
         for policy, (root, file) in sorted(b.policies.items()):
             where = placed.get((kind, name, policy), [])
             source = f"{b.raw.label}/{file}"

@@ -166,6 +166,7 @@ class BundleInfo:
     attached_by: tuple[
         str, ...
     ] = ()  # e.g. ("flowhook:PreProxyFlowHook", "FlowCallout FC in proxy x")
+    retry_after_s: float | None = None  # a literal Retry-After an attached policy sets
 
 
 @dataclass(frozen=True)

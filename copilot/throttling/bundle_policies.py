@@ -175,3 +175,22 @@ def _int(text: str | None) -> int | None:
         return None if text is None else int(text)
     except ValueError:
         return None
+
+
+def retry_after(root: ET.Element) -> float | None:
+    """The literal ``Retry-After`` seconds an AssignMessage or RaiseFault sets, if any.
+
+    Apigee adds no Retry-After to its own 429s; proxies that want clients to back off
+    set one in a FaultRule (AssignMessage/RaiseFault ``<Set>``/``<Add>`` ``<Headers>``).
+    A templated value (``{ratelimit...}``) is not a number atc can use.
+    """
+    if root.tag not in ("AssignMessage", "RaiseFault"):
+        return None
+    for header in root.iter("Header"):
+        if (header.get("name") or "").strip().lower() == "retry-after":
+            try:
+                value = float((header.text or "").strip())
+            except ValueError:
+                return None
+            return value if 0 < value <= 86_400 else None
+    return None

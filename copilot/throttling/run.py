@@ -119,7 +119,8 @@ def build_report(
     if estate is not None:
         current = estate.policies
     demand = measure(req)
-    storms = find_retry_storms(req, demand)  # retrying clients are not abusive for it
+    waits = {b.name: b.retry_after_s for b in estate.bundles if b.retry_after_s} if estate else {}
+    storms = find_retry_storms(req, demand, retry_after_s=waits)  # retriers are not abusive for it
     abusive = find_abusive(analysis, storm_keys(storms))
     bad_party = abusive_parties(abusive, req.parties)
     health = assess(analysis, req, abusive)

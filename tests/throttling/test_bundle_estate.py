@@ -321,3 +321,32 @@ def test_an_unreadable_condition_is_unmodelled_not_assumed_true(tmp_path: Path) 
     loose = [u for u in estate.unmodelled if u.policy is None]
     assert len(loose) == 1 and "cannot be read" in loose[0].reason
     assert loose[0].file == "proxies/default.xml"
+
+
+@pytest.mark.parametrize(
+    ("header", "attached", "expected"),
+    [
+        ('<Header name="Retry-After">30</Header>', True, 30.0),
+        ('<Header name="retry-after">5</Header>', True, 5.0),
+        ('<Header name="Retry-After">{ratelimit.SA.expiry}</Header>', True, None),
+        ('<Header name="Retry-After">30</Header>', False, None),  # a policy no step runs
+        ('<Header name="X-Other">30</Header>', True, None),
+    ],
+)
+def test_a_retry_after_the_proxy_sets_on_refusals_is_read(
+    tmp_path: Path, header: str, attached: bool, expected: float | None
+) -> None:
+    root = tmp_path / "estate"
+    shutil.copytree(ESTATE, root)
+    proxy = root / "payments" / "apiproxy"
+    (proxy / "policies" / "AM-RetryAfter.xml").write_text(
+        f'<AssignMessage name="AM-RetryAfter"><Set><Headers>{header}</Headers></Set>'
+        "<AssignTo createNew=\"false\" type=\"response\"/></AssignMessage>"
+    )
+    if attached:
+        endpoint = proxy / "proxies" / "default.xml"
+        endpoint.write_text(endpoint.read_text().replace(
+            "<Name>SA-Fault</Name>", "<Name>SA-Fault</Name>\n      </Step>\n      <Step>\n        <Name>AM-RetryAfter</Name>", 1
+        ))  # fmt: skip
+    info = {b.name: b for b in read_estate(root).bundles}["payments"]
+    assert info.retry_after_s == expected
