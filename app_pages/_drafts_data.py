@@ -85,12 +85,90 @@ def save_spec(draft_id: str, spec: str | dict[str, Any], reviewer: Reviewer) -> 
 
 
 def decide(
-    draft_id: str, action: str, number: int, spec_hash: str, reviewer: Reviewer, comment: str
+    draft_id: str,
+    action: str,
+    number: int,
+    spec_hash: str,
+    reviewer: Reviewer,
+    comment: str,
+    *,
+    change: bool = False,
 ) -> dict[str, Any]:
-    """Approve or reject the version the reviewer saw, named by its number and spec hash."""
+    """Approve or reject the version the reviewer saw, named by its number and spec hash.
+
+    The same path as ``atc drafts approve/reject``: the draft's review workflow
+    when it has one, else the store's compare-and-set. ``change`` reverses the
+    draft's decision (with its own comment).
+    """
     return review.decide(
-        draft_id, action, version=number, spec_hash=spec_hash, reviewer=reviewer, comment=comment
+        draft_id,
+        action,
+        version=number,
+        spec_hash=spec_hash,
+        reviewer=reviewer,
+        comment=comment,
+        change=change,
     )
+
+
+# The store's word for an undecided draft, in the page's words.
+STATUS_WORDS = {"draft": "awaiting review"}
+
+
+def status_word(status: str) -> str:
+    return STATUS_WORDS.get(status, status)
+
+
+def version_label(draft: dict[str, Any], number: int) -> str:
+    """'2 · failed validation' for the Version selector."""
+    version = next(v for v in draft["versions"] if v["version"] == number)
+    return f"{number} · {version['status']}"
+
+
+def approval_summary(draft: dict[str, Any], version: dict[str, Any], cat: Catalog) -> str:
+    """Exactly what approving ``version`` approves: draft, version, hash, scopes, operations."""
+    spec = spec_of(version)
+    rows = scope_rows(spec, cat, draft["scopes"]) if spec is not None else []
+    calls = ", ".join(f"{r['operation']} ({r['method']} {r['path']})" for r in rows) or "nothing"
+    return (
+        f"Approve draft {draft['id']} version {version['version']} "
+        f"(spec sha256 {version['spec_hash']}). It may call {calls}, "
+        f"with the scopes {', '.join(draft['scopes'])}; once approved, it can be run."
+    )
+
+
+def clause_rows(request: str, version: dict[str, Any], cat: Catalog) -> list[dict[str, Any]]:
+    """Each clause of the request beside the step(s) implementing it (or 'no step')."""
+    from copilot.drafting.clauses import extract_clauses
+    from copilot.drafting.trace import trace_clauses
+
+    spec = spec_of(version)
+    if spec is None:
+        links = [(c, [], "") for c in extract_clauses(request)]
+    else:
+        links = [(x.clause, x.steps, x.how) for x in trace_clauses(spec, cat, request=request)]
+    return [
+        {
+            "clause": clause.text,
+            "kind": clause.kind,
+            "step": ", ".join(steps) or "no step",
+            "how": how or "-",
+        }
+        for clause, steps, how in links
+    ]
+
+
+def branch_rows(dry: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Per branch: its condition and the dry-run scenarios that took each side."""
+    return [
+        {
+            "branch": b["step"],
+            "condition": b["condition"],
+            "true side": ", ".join(b["true"]) or "not reached",
+            "false side": ", ".join(b["false"]) or "not reached",
+        }
+        for b in (dry or {}).get("branches", [])
+    ]
 
 
 def signed_in(headers: Mapping[str, str]) -> Reviewer | None:
@@ -122,7 +200,8 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def decision_line(draft: dict[str, Any]) -> str | None:
     """'approved version N (spec sha256 abcd…) by X (verified)' for a decided draft."""
     status = draft["status"]
-    row = next((a for a in reversed(draft["audit"]) if a["action"] == status), None)
+    actions = (status, f"changed to {status}")
+    row = next((a for a in reversed(draft["audit"]) if a["action"] in actions), None)
     if status not in ("approved", "rejected") or row is None:
         return None
     number = draft["approved_version"] or row["version"]
@@ -131,7 +210,8 @@ def decision_line(draft: dict[str, Any]) -> str | None:
     how = "verified" if row.get("verified") else "unverified"
     if row["actor"] == "atc":
         how = row["comment"] or "automatic"
-    return f"{status} version {number} (spec sha256 {sha}…) by {row['actor']} ({how})"
+    changed = ", changing an earlier decision" if row["action"].startswith("changed") else ""
+    return f"{status} version {number} (spec sha256 {sha}…) by {row['actor']} ({how}){changed}"
 
 
 def spec_of(version: dict[str, Any]) -> WorkflowSpec | None:

@@ -81,7 +81,11 @@ if st.button(
     try:
         with st.spinner("Planning, validating and dry-running…"):
             doc = data.generate(request, scopes, products, reviewer.name, context_logs)
-        st.session_state["drafts_selected"] = doc["draft_id"]
+        # The review below is drawn later in this run: pointing its selectors at the new
+        # draft and version now shows what was just produced, not the one before.
+        st.session_state["drafts_pick"] = doc["draft_id"]
+        st.session_state[f"drafts_version_{doc['draft_id']}"] = doc["version"]
+        review_ui.forget_pending()
         (st.success if doc["valid"] else st.error)(
             f"Draft {doc['draft_id']}: {'valid' if doc['valid'] else 'rejected'} "
             f"({doc['llm']['planner']} planner; validation {doc['timings_s'].get('validation', 0):.2f} s)"
@@ -99,31 +103,35 @@ if not drafts:
     st.info("No drafts yet: generate one above.")
     st.stop()
 ids = [d["id"] for d in drafts]
-chosen = st.session_state.get("drafts_selected")
-names = {d["id"]: f"{d['id']} · {d['status']} · {d['name'] or '(no name)'}" for d in drafts}
-draft_id = st.selectbox(
-    "Draft",
-    ids,
-    index=ids.index(chosen) if chosen in ids else 0,
-    format_func=names.__getitem__,
-    key="drafts_pick",
-)
+if st.session_state.get("drafts_pick") not in ids:
+    st.session_state.pop("drafts_pick", None)
+names = {
+    d["id"]: f"{d['id']} · {data.status_word(d['status'])} · {d['name'] or '(no name)'}"
+    for d in drafts
+}
+draft_id = st.selectbox("Draft", ids, format_func=names.__getitem__, key="drafts_pick")
 draft = store.get(draft_id)
 numbers = [v["version"] for v in draft["versions"]]
 shown_key = f"drafts_version_{draft_id}"
 pending = st.session_state.pop("drafts_show_version", None)
-show_new = bool(pending) and pending[0] == draft_id and pending[1] in numbers
-if show_new:
+if pending and pending[0] == draft_id and pending[1] in numbers:
     st.session_state[shown_key] = pending[1]  # a saved edit: show the version it made
-# The index only applies when no value was set above (setting both makes Streamlit warn).
-index = 0 if show_new else len(numbers) - 1
-number = st.selectbox("Version", numbers, index=index, key=shown_key)
-version = store.version(draft_id, number)
+if st.session_state.get(shown_key) not in numbers:
+    st.session_state[shown_key] = numbers[-1]
+number = st.selectbox(
+    "Version",
+    numbers,
+    format_func=lambda n: data.version_label(draft, n),
+    key=shown_key,
+)
+version = next(v for v in draft["versions"] if v["version"] == number)
+version = {**store.version(draft_id, number), "status": version["status"]}
 status = {"approved": st.success, "rejected": st.error}.get(draft["status"], st.info)
 status(
-    f"Status: {draft['status']}"
+    f"Status: {data.status_word(draft['status'])}"
     + (f" (version {draft['approved_version']})" if draft["approved_version"] else "")
 )
+st.text(f"Version {number}: {version['status']}")
 decided = data.decision_line(draft)
 if decided:
     st.text(decided[0].upper() + decided[1:])
@@ -134,7 +142,19 @@ st.caption(
 )
 
 spec = data.spec_of(version)
-tabs = st.tabs(["Steps", "Flow", "Code", "Scopes", "Findings", "Dry run", "History"])
+clauses_tab, *tabs = st.tabs(
+    ["Request → steps", "Steps", "Flow", "Code", "Scopes", "Findings", "Dry run", "History"]
+)
+with clauses_tab:
+    st.caption(
+        "Each clause of the request beside the step that does it. A repeat, wait, condition, "
+        "approval or retry with no step is a WF011 finding: such a draft is not valid."
+    )
+    st.dataframe(
+        pd.DataFrame(data.clause_rows(draft["request"], version, catalog)),
+        hide_index=True,
+        width="stretch",
+    )
 with tabs[0]:
     if spec is not None:
         st.dataframe(pd.DataFrame(data.step_rows(spec)), hide_index=True, width="stretch")
@@ -184,10 +204,14 @@ with tabs[5]:
             ]
             if calls:
                 st.dataframe(pd.DataFrame(calls), hide_index=True, width="stretch")
+        branches = data.branch_rows(dry)
+        if branches:
+            st.caption("Branches: the scenarios that took each side")
+            st.dataframe(pd.DataFrame(branches), hide_index=True, width="stretch")
 with tabs[6]:
     st.dataframe(
         pd.DataFrame(draft["versions"])[
-            ["version", "created_at", "author", "source", "valid", "planner"]
+            ["version", "status", "created_at", "author", "source", "valid", "planner"]
         ],
         hide_index=True,
         width="stretch",
@@ -202,4 +226,4 @@ else:
     st.info(f"Edits start from the latest version ({numbers[-1]}); select it to edit.")
 
 st.subheader("Decide")
-review_ui.decision_form(draft, version, reviewer)
+review_ui.decision_form(draft, version, reviewer, data.approval_summary(draft, version, catalog))

@@ -112,6 +112,7 @@ def test_an_out_of_scope_request_is_stored_rejected_with_its_finding(app: AppTes
     assert list(_table(app, "allowed by")["allowed by"]) == ["DENIED"]
     assert app.button(key="drafts_approve").disabled
     assert app.button(key="drafts_reject").disabled, "a failed version is already rejected"
+    assert "No version passed validation" in _captions(app)
 
 
 def test_the_code_is_shown_read_only_and_nothing_edits_code(app: AppTest, seeded: str) -> None:
@@ -162,7 +163,9 @@ def test_a_spec_edit_through_the_table_makes_a_new_version(
     app.button(key="drafts_save_spec").click().run()
     assert not app.exception
     assert _shown(app.success[0].value) == "Version 2: valid"
-    assert app.selectbox(key=f"drafts_version_{seeded}").value == 2, "the new version is shown"
+    picker = app.selectbox(key=f"drafts_version_{seeded}")
+    assert picker.value == 2, "the new version is shown"
+    assert picker.options == ["1 · superseded", "2 · awaiting review"], "listed at once"
     store = DraftStore.in_data_dir(data_dir)
     v2 = store.version(seeded, 2)
     approval = next(
@@ -185,13 +188,44 @@ def test_rows_that_cannot_be_a_spec_are_refused_before_anything_is_stored(
     assert len(DraftStore.in_data_dir(data_dir).get(seeded)["versions"]) == 1
 
 
-def test_approve_names_the_shown_version_and_its_hash(
+def _approve(app: AppTest, comment: str = "") -> None:
+    """Approve…, then Confirm approval (what a reviewer clicks)."""
+    if comment:
+        app.text_input(key="drafts_comment").input(comment)
+    app.button(key="drafts_approve").click().run()
+    app.button(key="drafts_confirm_approve").click().run()
+
+
+def _buttons(app: AppTest) -> set[str]:
+    return {b.key for b in app.button if b.key}
+
+
+def test_approve_first_states_exactly_what_it_approves(
     app: AppTest, seeded: str, data_dir: Path
 ) -> None:
     app.run()
     shown = DraftStore.in_data_dir(data_dir).version(seeded, 1)
     app.text_input(key="drafts_comment").input("matches the policy")
     app.button(key="drafts_approve").click().run()
+    assert not app.exception
+    assert DraftStore.in_data_dir(data_dir).get(seeded)["status"] == "draft", "not yet"
+    summary = _shown(app.warning[-1].value)
+    assert f"Approve draft {seeded} version 1 (spec sha256 {shown['spec_hash']})" in summary
+    for op in ("fulfilment.create_shipment", "orders.cancel", "notifications.send_email"):
+        assert op in summary
+    assert "with the scopes " + ", ".join(FLAGSHIP_SCOPES) in summary
+    assert "Your comment: matches the policy" in _texts(app)
+    app.button(key="drafts_confirm_cancel").click().run()
+    assert "drafts_confirm_approve" not in _buttons(app)
+    assert DraftStore.in_data_dir(data_dir).get(seeded)["status"] == "draft", "cancelled"
+
+
+def test_approve_names_the_shown_version_and_its_hash_and_clears_the_form(
+    app: AppTest, seeded: str, data_dir: Path
+) -> None:
+    app.run()
+    shown = DraftStore.in_data_dir(data_dir).version(seeded, 1)
+    _approve(app, "matches the policy")
     assert not app.exception
     draft = DraftStore.in_data_dir(data_dir).get(seeded)
     assert (draft["status"], draft["approved_version"]) == ("approved", 1)
@@ -206,6 +240,44 @@ def test_approve_names_the_shown_version_and_its_hash(
     line = f"Approved version 1 (spec sha256 {shown['spec_hash'][:12]}…) by reviewer (unverified)"
     assert line in _texts(app)
     assert app.button(key="drafts_reject").disabled and app.button(key="drafts_approve").disabled
+    assert app.text_input(key="drafts_comment").value == "", "the comment box is emptied"
+    # "draft" is not shown anywhere once approved: the draft, the version and the status say so.
+    assert "Status: approved (version 1)" in [s.value for s in app.success]
+    pick = app.selectbox(key="drafts_pick")
+    assert pick.format_func(pick.value).split(" · ")[1] == "approved"
+    picker = app.selectbox(key=f"drafts_version_{seeded}")
+    assert picker.format_func(1) == "1 · approved" and "Version 1: approved" in _texts(app)
+
+
+def test_the_opposite_action_needs_change_decision_with_its_own_comment(
+    app: AppTest, seeded: str, data_dir: Path
+) -> None:
+    app.run()
+    _approve(app, "matches the policy")
+    assert app.button(key="drafts_reject").disabled, "no one-click reversal"
+    assert "use Change decision" in _captions(app)
+    app.button(key="drafts_change").click().run()
+    assert app.text_input(key="drafts_change_comment").value == "", "its own comment, empty"
+    app.button(key="drafts_change_submit").click().run()  # no comment: refused
+    assert not app.exception
+    assert "needs its own comment" in _shown(app.error[0].value)
+    store = DraftStore.in_data_dir(data_dir)
+    assert store.get(seeded)["status"] == "approved"
+    app.text_input(key="drafts_change_comment").input("the amount limit changed")
+    app.button(key="drafts_change_submit").click().run()
+    assert not app.exception
+    draft = store.get(seeded)
+    assert (draft["status"], draft["approved_version"]) == ("rejected", None)
+    assert [(a["action"], a["comment"]) for a in draft["audit"][-2:]] == [
+        ("approved", "matches the policy"),
+        ("changed to rejected", "the amount limit changed"),
+    ]
+    assert (
+        _shown(app.success[0].value)
+        == "Rejected version 1 (unverified reviewer) (decision changed)."
+    )
+    assert "changing an earlier decision" in _texts(app)
+    assert "drafts_change_submit" not in _buttons(app), "the change form is closed"
     assert app.text_input(key="drafts_comment").value == ""
 
 
@@ -214,9 +286,10 @@ def test_a_stale_page_is_refused_with_the_reason_and_reloads(
 ) -> None:
     app.run()
     store = DraftStore.in_data_dir(data_dir)
-    store.add_version(seeded, seed["v2"], "someone else", "edit")  # after the page loaded
     app.text_input(key="drafts_comment").input("looks fine")
     app.button(key="drafts_approve").click().run()
+    store.add_version(seeded, seed["v2"], "someone else", "edit")  # while confirming
+    app.button(key="drafts_confirm_approve").click().run()
     assert not app.exception
     assert re.fullmatch(
         r"Not recorded\. PolicyDenied: .*version 1 \(spec \w{12}\) is not the current version 2 .*reload.*",
@@ -250,11 +323,56 @@ def test_an_older_version_can_be_read_but_not_decided_or_edited(
 ) -> None:
     DraftStore.in_data_dir(data_dir).add_version(seeded, seed["v2"], "someone else", "edit")
     app.run()
-    app.selectbox(key=f"drafts_version_{seeded}").set_value(1).run()
+    picker = app.selectbox(key=f"drafts_version_{seeded}")
+    assert picker.options == ["1 · superseded", "2 · awaiting review"]
+    picker.set_value(1).run()
     assert not app.exception
     assert app.button(key="drafts_approve").disabled and app.button(key="drafts_reject").disabled
-    assert "decisions are for the latest, 2" in _captions(app)
+    assert "decisions are for version 2, the version under review" in _captions(app)
     assert not app.data_editor, "edits start from the latest version"
+
+
+def test_the_review_shows_each_clause_beside_its_step(app: AppTest, seeded: str) -> None:
+    app.run()
+    clauses = _table(app, "clause")
+    pairs = dict(zip(clauses["clause"], clauses["step"], strict=True))
+    assert pairs["when an order over 10,000 is created"] == "check_amount"
+    assert pairs["hold it for a manager's approval for up to 48 hours"] == "manager_approval"
+    assert pairs["on rejection"] == "manager_approval" and pairs["cancel it"] == "cancel_order"
+    assert "no step" not in set(clauses["step"])
+
+
+def test_an_edit_that_drops_a_clause_fails_wf011_and_shows_no_step(
+    app: AppTest, seeded: str, data_dir: Path
+) -> None:
+    app.run()
+    editor = app.text_area(key=f"drafts_json_{seeded}_1")
+    spec = json.loads(editor.value)
+    spec["steps"] = [s for s in spec["steps"] if s["id"] != "check_amount"]  # the threshold
+    editor.input(json.dumps(spec)).run()
+    app.button(key="drafts_save_json").click().run()
+    assert not app.exception
+    assert _shown(app.error[0].value) == "Version 2: rejected"
+    assert "WF011" in set(_table(app, "rule_id")["rule_id"])
+    clauses = _table(app, "clause")
+    row = list(clauses["clause"]).index("when an order over 10,000 is created")
+    assert clauses["step"][row] == "no step"
+
+
+def test_generating_shows_the_draft_just_produced(app: AppTest, seeded: str) -> None:
+    app.run()
+    assert app.selectbox(key="drafts_pick").value == seeded
+    made = []
+    for text in ("Refund the payment", "Refund the payment twice"):
+        app.text_area(key="drafts_request").input(text).run()
+        app.multiselect(key="drafts_scopes").set_value(["orders.read"]).run()
+        app.button(key="drafts_generate").click().run()
+        assert not app.exception
+        made.append(re.search(r"drf_\w+", app.error[0].value).group(0))
+        assert app.selectbox(key="drafts_pick").value == made[-1], "no lag by one step"
+        assert f"Request: {text}" in _texts(app)
+        assert "Version 1: failed validation" in _texts(app)
+    assert made[0] != made[1]
 
 
 @pytest.mark.slow
@@ -275,10 +393,11 @@ def test_generate_review_and_approve_the_flagship(app: AppTest) -> None:
         "notifications.send_email": "notifications.send",
     }
     assert "approve: check_amount -> manager_approval -> create_shipment (completed)" in _texts(app)
-    app.text_input(key="drafts_comment").input("matches the policy")
-    app.button(key="drafts_approve").click().run()
+    _approve(app, "matches the policy")
     assert not app.exception
     assert "Status: approved (version 1)" in [s.value for s in app.success]
+    clauses = _table(app, "clause")
+    assert "no step" not in set(clauses["step"])
     audit = _table(app, "actor")
     assert (
         list(audit["action"])[-1] == "approved"
@@ -314,5 +433,15 @@ def test_a_json_edit_out_of_scope_is_stored_rejected_and_nothing_drafted_is_impo
     assert _shown(app.error[0].value) == "Version 2: rejected"
     assert "WF003" in set(_table(app, "rule_id")["rule_id"]), "the findings come with it"
     assert app.selectbox(key=f"drafts_version_{seeded}").value == 2
-    assert DraftStore.in_data_dir(data_dir).get(seeded)["status"] == "rejected"
     assert {m for m in sys.modules if m.startswith("atc_draft_")} == before
+    # One invalid edit is its own failure: the draft stays under review on version 1.
+    store = DraftStore.in_data_dir(data_dir)
+    assert store.get(seeded)["status"] == "draft"
+    assert "Version 2: failed validation" in _texts(app)
+    assert app.button(key="drafts_approve").disabled
+    app.selectbox(key=f"drafts_version_{seeded}").set_value(1).run()
+    _approve(app)
+    assert not app.exception
+    draft = store.get(seeded)
+    assert (draft["status"], draft["approved_version"]) == ("approved", 1)
+    assert [v["status"] for v in draft["versions"]] == ["approved", "failed validation"]
