@@ -100,9 +100,9 @@ def _render() -> Source:
 def _render_advice() -> tuple[float, str | None]:
     st.subheader("Advice")
     headroom = st.slider(
-        "Headroom on the forecast peak", 1.0, 2.0, DEFAULT_HEADROOM, 0.05, key="atc_headroom"
+        "Headroom on the forecast peak", 1.0, 2.0, DEFAULT_HEADROOM, 0.05, key="headroom"
     )
-    bundle = st.text_input("Current proxy bundle (folder or .zip, optional)", key="atc_bundle")
+    bundle = st.text_input("Current proxy bundle (folder or .zip, optional)", key="bundle_path")
     return float(headroom), bundle.strip() or None
 
 

@@ -41,8 +41,9 @@ else:
                     label, value=bool(f["default"]), help=f["help"], key=key
                 )
             elif f["type"] in ("integer", "number"):
-                step = 1 if f["type"] == "integer" else 0.01
-                default = f["default"] if f["default"] is not None else 0
+                cast = int if f["type"] == "integer" else float
+                default = cast(f["default"] if f["default"] is not None else 0)
+                step = cast(1 if f["type"] == "integer" else 0.01)
                 value = st.number_input(label, value=default, step=step, help=f["help"], key=key)
                 given[f["name"]] = int(value) if f["type"] == "integer" else float(value)
             else:

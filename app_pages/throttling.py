@@ -5,22 +5,21 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from app_pages._source import choose_logs
+from app_pages._source import advice_options, choose_logs
 from app_pages._throttling_data import (
     forecast_band,
     forecast_intervals,
     retry_storms,
     suggestions_for,
 )
+from copilot.dashboard.fmt import labelled_rows
 from copilot.throttling import views
 
 st.title("Throttling")
 paths, fmt = choose_logs()
-with st.sidebar:
-    st.subheader("Advice")
-    headroom = st.slider("Headroom on the forecast peak", 1.0, 2.0, 1.3, 0.05, key="headroom")
-    bundle = st.text_input("Current proxy bundle (dir or zip, optional)", key="bundle_path")
-run = suggestions_for(paths, fmt, float(headroom), bundle.strip() or None)
+# Headroom and bundle are chosen once in the sidebar (app.py) and hold across pages.
+headroom, bundle = advice_options()
+run = suggestions_for(paths, fmt, headroom, bundle)
 if run is None:
     st.stop()
 report = run.report
@@ -80,8 +79,11 @@ if chart is not None and not chart.empty:
     if chosen is not None:
         with st.expander(f"Evidence for {proxy}: {chosen.value_text()}"):
             st.write(chosen.rationale)
-            st.json(chosen.to_dict()["evidence"], expanded=False)
-            st.json(chosen.to_dict()["replay"], expanded=False)
+            doc = chosen.to_dict()
+            st.caption("Evidence")
+            st.dataframe(labelled_rows(doc.get("evidence") or {}), hide_index=True, width="stretch")
+            st.caption("Replay of the suggested limit over the logs")
+            st.dataframe(labelled_rows(doc.get("replay") or {}), hide_index=True, width="stretch")
 
 st.subheader("Forecast: next week's busiest minute per hour")
 st.dataframe(views.forecast_table(report), hide_index=True, width="stretch")

@@ -89,3 +89,29 @@ def as_utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
                 else values.dt.tz_convert("UTC")
             )
     return out
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "unknown"
+    if isinstance(value, float):
+        return number(value)
+    if isinstance(value, dict):
+        return "; ".join(f"{_label(k)}: {_cell(v)}" for k, v in value.items()) or "–"
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value) or "–"
+    return str(value)
+
+
+def labelled_rows(doc: dict) -> pd.DataFrame:
+    """A nested document (evidence, replay) as a two-column table of labelled values, never JSON.
+
+    Keys become words (``legit_healthy_rejected_share`` reads "legit healthy
+    rejected share"); None reads "unknown"; nested values are written inline.
+    """
+    rows = [{"what": _label(str(k)), "value": _cell(v)} for k, v in doc.items()]
+    return pd.DataFrame(rows, columns=["what", "value"])

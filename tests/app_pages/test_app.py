@@ -17,12 +17,12 @@ def test_the_log_source_holds_when_the_page_changes(page_env: Path) -> None:
     assert app.title[0].value == "Overview"
     app.radio(key="source_kind").set_value("Path on disk").run()
     app.text_input(key="source_paths").input(str(LOGS / "analytics_export.csv")).run()
-    app.slider(key="atc_headroom").set_value(1.5).run()
+    app.slider(key="headroom").set_value(1.5).run()
     for target in ("app_pages/traffic.py", "app_pages/scopes.py", "app_pages/traffic.py"):
         app.switch_page(target).run()
         assert not app.exception
         assert app.radio(key="source_kind").value == "Path on disk"
-        assert app.slider(key="atc_headroom").value == 1.5
+        assert app.slider(key="headroom").value == 1.5
         assert any("Analysing: **analytics_export.csv**" in c.value for c in app.sidebar.caption)
     assert {m.label: m.value for m in app.metric}["Requests"] == "7"
 
