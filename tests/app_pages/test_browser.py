@@ -152,6 +152,7 @@ def test_drafts_page_shows_code_read_only_and_records_a_verified_approval(
         assert not [t for t in texts if "@workflow.defn" in t], "no editable area holds code"
         assert code.first.locator("textarea, [contenteditable=true]").count() == 0
         page.get_by_role("button", name="Approve").click()
+        page.get_by_role("button", name="Confirm approval").click()  # approving asks first
         page.get_by_text("Approved version 1 (verified reviewer).").wait_for(timeout=60_000)
         decided = page.get_by_text("Approved version 1 (spec sha256 ")
         assert decided.inner_text().endswith("by alice@example.com (verified)")
