@@ -1,4 +1,7 @@
-"""``atc analyze PATH... [--json]``: what the gateway saw, per proxy, app and endpoint."""
+"""``atc analyze PATH... [--json] [--temporal [--partitions N] [--shared-dir DIR]]``: what the
+gateway saw, per proxy, app and endpoint. ``--temporal`` fans the reading out over the
+``atc worker fanout`` processes of the configured Temporal (docs/fanout.md); the result is
+the same."""
 
 from __future__ import annotations
 
@@ -19,6 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_read_arguments(parser)
     parser.add_argument("--top", type=int, default=10, help="rows per table in the text output")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    fan = parser.add_argument_group("fan-out over Temporal workers (docs/fanout.md)")
+    fan.add_argument(
+        "--temporal", action="store_true", help="read partitions on `atc worker fanout` processes"
+    )
+    fan.add_argument(
+        "--partitions", type=int, default=0, help="about this many partitions (default: one a file)"
+    )
+    fan.add_argument(
+        "--shared-dir", type=Path, help="storage every worker sees (default: DATA_DIR/fanout)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -54,6 +67,8 @@ def read_options(args: argparse.Namespace) -> ReadOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.temporal:
+        return _run_temporal(args)
     from copilot.pipeline import analyze_paths  # pandas/pyarrow load only for this command
 
     result = analyze_paths(args.paths, read_options(args), args.quarantine)
@@ -64,7 +79,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_text(result: AnalysisRun, top: int) -> str:
+def _run_temporal(args: argparse.Namespace) -> int:
+    from copilot.fanout.cli import analyze_on_temporal
+
+    body = analyze_on_temporal(args, read_options(args))
+    if args.json:
+        emit_json({"ok": True, "error": None, **body})
+    else:
+        print(render_text(_Body(body), args.top))
+    return 0
+
+
+class _Body:
+    """An analysis document standing in for the AnalysisRun it was made of."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.body
+
+
+def render_text(result: AnalysisRun | _Body, top: int) -> str:
     """The human summary: totals, then a table per dimension, anomalies and rejects."""
     body = result.to_dict()
     span = body.get("time_range") or {}

@@ -1,4 +1,8 @@
-"""``atc worker``: run the drafting + review worker on the configured Temporal.
+"""``atc worker [KIND]``: run a worker on the configured Temporal (default: drafting).
+
+KIND is one of ``atc up``'s worker kinds (drafting, runs, reports, fanout);
+``atc worker fanout`` reads analysis partitions (docs/fanout.md). Without
+KIND, the drafting + review worker:
 
 Serves ``DraftRequestWorkflow``, ``ReviewWorkflow`` and their activities
 (planning, validation with the dry run, the draft store) on
@@ -20,10 +24,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "worker", help="run the drafting and review Temporal worker", description=__doc__
     )
+    parser.add_argument(
+        "kind", nargs="?", default="drafting", choices=[k for k, _ in _kinds()],
+        help="which worker (default drafting)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
+def _kinds() -> tuple[tuple[str, str], ...]:
+    from copilot.estate.plan import WORKER_MODULES
+
+    return WORKER_MODULES
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "kind", "drafting") != "drafting":
+        import importlib
+
+        # Each kind's module has the process entry point (signals, JSON logs, clean exit).
+        importlib.import_module(dict(_kinds())[args.kind]).main()
+        return 0
     from copilot.config import load_settings
     from workflows.drafting.worker import serve
 

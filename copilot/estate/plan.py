@@ -28,6 +28,7 @@ WORKER_MODULES = (
     ("drafting", "workflows.drafting.worker"),
     ("runs", "workflows.runs.worker"),
     ("reports", "workflows.reports.worker"),
+    ("fanout", "workflows.fanout.worker"),
 )
 PORT_SCAN = 50
 

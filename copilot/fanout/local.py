@@ -1,0 +1,86 @@
+"""The fan-out steps as plain functions, and all of them in one process."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from copilot.fanout.merge import merge
+from copilot.fanout.partial import PartialFile, read_partial, write_partial
+from copilot.fanout.partition import Partition, plan
+from copilot.fanout.read import read_partition
+from copilot.logs.reader import ReadOptions, detect_format
+from copilot.pipeline import AnalysisRun
+
+
+def plan_paths(
+    paths: Iterable[Path | str], partitions: int, options: ReadOptions | None = None
+) -> list[Partition]:
+    """Detect each file's format and split the files into about ``partitions`` parts."""
+    options = options or ReadOptions()
+    files = [Path(p) for p in paths]
+    formats = [detect_format(p, options) for p in files]
+    return plan(files, formats, max(1, partitions), headerless=options.csv_columns is not None)
+
+
+@dataclass(frozen=True)
+class PartitionDone:
+    """A partition's partial on disk, and the counts worth showing."""
+
+    partial: PartialFile
+    records: int
+    rejected: int
+    chunks: int
+
+
+def run_partition(
+    part: Partition,
+    run_dir: Path,
+    options: ReadOptions | None = None,
+    *,
+    keep_rejects: bool = False,
+    on_chunk: Callable[[int], None] = lambda _n: None,
+) -> PartitionDone:
+    """Read one partition and write its partial (and rejected lines) under ``run_dir``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rejects_tmp = run_dir / f".{part.id}.{os.getpid()}.rejects.tmp" if keep_rejects else None
+    if rejects_tmp is not None:
+        rejects_tmp.unlink(missing_ok=True)
+    reading = read_partition(part, options, quarantine_path=rejects_tmp, on_chunk=on_chunk)
+    rejects = None
+    if rejects_tmp is not None:
+        rejects = f"{part.id}.rejects.jsonl"
+        if rejects_tmp.exists():
+            os.replace(rejects_tmp, run_dir / rejects)
+        else:
+            (run_dir / rejects).write_text("", encoding="utf-8")
+    partial = write_partial(run_dir, part, reading, rejects)
+    q = reading.quarantine
+    return PartitionDone(partial, q.records, q.rejected, reading.chunks)
+
+
+def merge_files(
+    partials: Iterable[PartialFile],
+    sources: list[str],
+    quarantine_path: Path | None = None,
+) -> AnalysisRun:
+    """Read the partials (checksums checked) and merge them."""
+    loaded = [read_partial(Path(p.path), p.sha256) for p in partials]
+    return merge(loaded, sources, quarantine_path)
+
+
+def analyze_partitioned(
+    paths: Iterable[Path | str],
+    partitions: int,
+    run_dir: Path,
+    options: ReadOptions | None = None,
+    quarantine_path: Path | None = None,
+) -> AnalysisRun:
+    """``analyze_paths`` by partitions, in this process: the fan-out without Temporal."""
+    files = [Path(p) for p in paths]
+    parts = plan_paths(files, partitions, options)
+    keep = quarantine_path is not None
+    done = [run_partition(p, run_dir, options, keep_rejects=keep) for p in parts]
+    return merge_files([d.partial for d in done], [str(p) for p in files], quarantine_path)

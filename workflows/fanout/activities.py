@@ -1,0 +1,122 @@
+"""The fan-out activities: plan the partitions, read one partition, merge the partials.
+
+Each is synchronous (file reading, NumPy) and runs on the worker's thread
+pool. ``partition`` heartbeats after every chunk, so a worker killed
+mid-partition is noticed within the heartbeat timeout and the partition is
+read again, from its start, by whichever worker polls next; its partial is
+written to a temporary name and renamed, keyed by partition id and content
+hash, so a retry never double-counts. Only the references the workflow
+collected (one per partition) are merged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import socket
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from copilot import failpoints
+from copilot.commands._output import to_json
+from copilot.errors import AtcError
+from copilot.fanout import merge_files, plan_paths, run_partition
+from copilot.fanout.partial import PartialFile
+from copilot.fanout.partition import Partition
+from copilot.logs.reader import ReadOptions
+from workflows.fanout.shared import (
+    MERGE_ACTIVITY,
+    PARTITION_ACTIVITY,
+    PLAN_ACTIVITY,
+    MergedRef,
+    MergeInput,
+    PartialRef,
+    PartitionInput,
+    PartitionSpec,
+    PlanInput,
+    ReadSpec,
+)
+
+MERGED_FILE = "analysis.json"
+REJECTS_FILE = "rejects.jsonl"
+
+
+def identity() -> str:
+    """This worker process, as Temporal's default client identity spells it."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def _stop(exc: AtcError) -> ApplicationError:
+    # The type is the atc error's class name: the starter raises the same class.
+    return ApplicationError(exc.message, type=type(exc).__name__, non_retryable=True)
+
+
+def read_options(spec: ReadSpec) -> ReadOptions:
+    columns = tuple(spec.csv_columns) if spec.csv_columns else None
+    return ReadOptions(fmt=spec.fmt, template=spec.template, csv_columns=columns)
+
+
+@activity.defn(name=PLAN_ACTIVITY)
+def plan(data: PlanInput) -> list[PartitionSpec]:
+    """Split the files into partitions (0 asks for one per file)."""
+    try:
+        wanted = data.partitions or len(data.paths)
+        parts = plan_paths(data.paths, wanted, read_options(data.read))
+    except AtcError as exc:
+        raise _stop(exc) from None
+    return [PartitionSpec(**dataclasses.asdict(p)) for p in parts]
+
+
+@activity.defn(name=PARTITION_ACTIVITY)
+def partition(data: PartitionInput) -> PartialRef:
+    """Read one partition and write its partial under the run directory."""
+    part = Partition(**dataclasses.asdict(data.partition))
+    activity.heartbeat({"partition": part.id, "chunks": 0})
+
+    def on_chunk(n: int) -> None:
+        activity.heartbeat({"partition": part.id, "chunks": n})
+        failpoints.hit(f"fanout.partition.chunk{n}")
+
+    try:
+        done = run_partition(
+            part, Path(data.run_dir), read_options(data.read),
+            keep_rejects=data.keep_rejects, on_chunk=on_chunk,
+        )  # fmt: skip
+    except AtcError as exc:
+        raise _stop(exc) from None
+    p = done.partial
+    return PartialRef(
+        part.id, p.path, p.sha256, p.bytes, done.records, done.rejected, done.chunks,
+        identity(), activity.info().attempt,
+    )  # fmt: skip
+
+
+@activity.defn(name=MERGE_ACTIVITY)
+def merge(data: MergeInput) -> MergedRef:
+    """Merge the partials the workflow collected; write the analysis document beside them."""
+    run_dir = Path(data.run_dir)
+    rejects = run_dir / REJECTS_FILE if data.quarantine_file else None
+    if rejects is not None:
+        rejects.unlink(missing_ok=True)  # a retried merge starts the file again
+    partials = [PartialFile(r.path, r.sha256, r.bytes) for r in data.refs]
+    try:
+        run = merge_files(partials, data.sources, rejects)
+    except AtcError as exc:
+        raise _stop(exc) from None
+    if data.quarantine_file:
+        run.quarantine.path = Path(data.quarantine_file)  # shown as the caller asked
+    body = to_json(run.to_dict()).encode("utf-8")
+    out = run_dir / MERGED_FILE
+    tmp = run_dir / f".{MERGED_FILE}.{os.getpid()}.tmp"
+    tmp.write_bytes(body)
+    os.replace(tmp, out)
+    return MergedRef(
+        str(out), hashlib.sha256(body).hexdigest(), len(body), run.quarantine.records,
+        str(rejects) if rejects else None,
+    )  # fmt: skip
+
+
+ALL = [plan, partition, merge]

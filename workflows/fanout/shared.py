@@ -1,0 +1,135 @@
+"""Inputs, outputs and names shared by the fan-out workflow, its activities and starter.
+
+Pure dataclasses (imported inside the workflow sandbox). Payloads carry
+paths, checksums and counts only: partial aggregates travel by reference as
+files under the shared directory, so a run's history stays small whatever
+the size of the logs (a few hundred bytes per partition).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+TASK_QUEUE = "atc-fanout"
+TASK_QUEUE_ENV = "ATC_FANOUT_TASK_QUEUE"
+SLOTS_ENV = "ATC_FANOUT_SLOTS"  # partitions one worker process reads at a time
+WORKFLOW = "FanoutAnalysisWorkflow"
+WORKFLOW_PREFIX = "analyze-"
+PLAN_ACTIVITY = "atc.fanout.plan"
+PARTITION_ACTIVITY = "atc.fanout.partition"
+MERGE_ACTIVITY = "atc.fanout.merge"
+INPUT_ERROR = "InputError"  # ApplicationError type: bad input, not retried
+DEFAULT_HEARTBEAT_S = 30.0
+DEFAULT_CONCURRENCY = 16
+
+
+def task_queue() -> str:
+    """The fan-out task queue (``ATC_FANOUT_TASK_QUEUE``, default ``atc-fanout``)."""
+    return os.environ.get(TASK_QUEUE_ENV) or TASK_QUEUE
+
+
+@dataclass
+class ReadSpec:
+    """How to read the logs (``copilot.logs.reader.ReadOptions`` minus the column subset)."""
+
+    fmt: str | None = None
+    template: str | None = None
+    csv_columns: list[str] | None = None
+
+
+@dataclass
+class FanoutInput:
+    """Analyse ``paths`` in about ``partitions`` parts; partials go under ``shared_dir``.
+
+    ``paths`` and ``shared_dir`` must be absolute and visible at the same
+    place on every worker host. ``quarantine_file``: where the caller wants
+    the rejected lines (the merge leaves them in the run directory).
+    """
+
+    paths: list[str]
+    shared_dir: str
+    partitions: int = 0  # 0: one per file
+    read: ReadSpec = field(default_factory=ReadSpec)
+    max_concurrent: int = DEFAULT_CONCURRENCY
+    heartbeat_s: float = DEFAULT_HEARTBEAT_S
+    quarantine_file: str | None = None
+
+
+@dataclass
+class PlanInput:
+    paths: list[str]
+    partitions: int
+    read: ReadSpec
+
+
+@dataclass
+class PartitionSpec:
+    """One partition (the fields of ``copilot.fanout.partition.Partition``)."""
+
+    id: str
+    path: str
+    fmt: str
+    kind: str
+    start: int
+    end: int
+    first_row: int
+    header: bool
+    file_index: int
+    size: int
+
+
+@dataclass
+class PartitionInput:
+    run_dir: str
+    partition: PartitionSpec
+    read: ReadSpec
+    keep_rejects: bool = False
+
+
+@dataclass
+class PartialRef:
+    """A written partial: where, its sha256, its counts, and who wrote it."""
+
+    partition: str
+    path: str
+    sha256: str
+    bytes: int
+    records: int
+    rejected: int
+    chunks: int
+    worker: str  # pid@host of the worker process
+    attempt: int
+
+
+@dataclass
+class MergeInput:
+    run_dir: str
+    refs: list[PartialRef]
+    sources: list[str]
+    quarantine_file: str | None = None
+
+
+@dataclass
+class MergedRef:
+    """The merged analysis document (``atc analyze --json``'s body) on shared storage."""
+
+    path: str
+    sha256: str
+    bytes: int
+    records: int
+    rejects_path: str | None = None
+
+
+@dataclass
+class FanoutResult:
+    """What a run did: the merged document's reference and every partition's."""
+
+    merged: MergedRef
+    partitions: list[PartialRef]
+    run_dir: str
+
+
+def status_task_queues(_settings: object) -> list[str]:
+    """The queues ``atc status`` describes for this worker kind."""
+    return [task_queue()]

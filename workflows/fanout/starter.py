@@ -1,0 +1,75 @@
+"""Start a fan-out analysis and wait for it: what ``atc analyze --temporal`` does.
+
+The merged document is read back from the shared directory (checksum
+checked) and returned as the body ``atc analyze --json`` prints; the
+workflow's own result is references only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError, FailureError
+
+from copilot import errors
+from workflows.fanout.shared import WORKFLOW_PREFIX, FanoutInput, FanoutResult
+from workflows.fanout.workflows import FanoutAnalysisWorkflow
+
+
+def atc_error(exc: BaseException) -> errors.AtcError:
+    """The atc error a failed run stands for: its ApplicationError's type names the class."""
+    cause: BaseException | None = exc
+    while isinstance(cause, FailureError) and not isinstance(cause, ApplicationError):
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        kind = getattr(errors, cause.type or "", None)
+        if isinstance(kind, type) and issubclass(kind, errors.AtcError):
+            return kind(cause.message)
+    return errors.TemporalError(f"the fan-out analysis failed: {exc}")
+
+
+def fanout_input(paths: list[Path], shared_dir: Path, **options: Any) -> FanoutInput:
+    """A FanoutInput with absolute paths (workers may run in another directory)."""
+    absolute = [str(Path(p).expanduser().absolute()) for p in paths]
+    return FanoutInput(absolute, str(Path(shared_dir).expanduser().absolute()), **options)
+
+
+async def start(client: Client, data: FanoutInput, queue: str) -> WorkflowHandle:
+    return await client.start_workflow(
+        FanoutAnalysisWorkflow.run,
+        data,
+        id=f"{WORKFLOW_PREFIX}{uuid.uuid4().hex[:16]}",
+        task_queue=queue,
+        result_type=FanoutResult,
+    )
+
+
+def load_merged(result: FanoutResult) -> dict[str, Any]:
+    """The merged analysis document, checked against the checksum the run returned."""
+    body = Path(result.merged.path).read_bytes()
+    if hashlib.sha256(body).hexdigest() != result.merged.sha256:
+        raise errors.TemporalError(f"{result.merged.path}: changed since the run wrote it")
+    return json.loads(body)
+
+
+async def run_fanout(
+    client: Client, data: FanoutInput, queue: str
+) -> tuple[FanoutResult, dict[str, Any], WorkflowHandle]:
+    """Run one fan-out analysis to its end: (result, merged document, handle)."""
+    handle = await start(client, data, queue)
+    try:
+        result: FanoutResult = await handle.result()
+    except WorkflowFailureError as exc:
+        raise atc_error(exc.cause) from None
+    return result, load_merged(result), handle
+
+
+async def history_bytes(handle: WorkflowHandle) -> int:
+    """The size of a run's event history as the server keeps it (protobuf bytes)."""
+    history = await handle.fetch_history()
+    return len(history.to_proto().SerializeToString())
