@@ -72,4 +72,4 @@ async def run_fanout(
 async def history_bytes(handle: WorkflowHandle) -> int:
     """The size of a run's event history as the server keeps it (protobuf bytes)."""
     history = await handle.fetch_history()
-    return len(history.to_proto().SerializeToString())
+    return sum(event.ByteSize() for event in history.events)

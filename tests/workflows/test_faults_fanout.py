@@ -1,0 +1,179 @@
+"""Fan-out analysis on a real dev server with real worker processes, under faults.
+
+Two ``python -m workflows.fanout.worker`` processes share the partitions of
+one run (each activity result names the process that read it); a worker
+that dies hard in the middle of a partition (a failpoint ends it with
+``os._exit(137)``, what ``kill -9`` looks like, right after its first chunk's
+heartbeat) loses that partition only: another worker reads it again after
+the heartbeat timeout and the merged result is the single pass's, byte for
+byte. Partials travel by reference: a run's history stays a few kilobytes
+while the partials on disk are far larger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import redirect_stdout, suppress
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from copilot.cli import run as cli
+from copilot.pipeline import analyze_paths
+from tests.fanout.estates import atc_sample, canonical
+from tests.workflows.devserver import ROOT, DevServer, worker_env
+from workflows.fanout.shared import FanoutInput, FanoutResult
+from workflows.fanout.starter import fanout_input, history_bytes, run_fanout
+
+pytestmark = pytest.mark.slow
+HEARTBEAT_S = 3.0
+
+
+class FanoutWorker:
+    """``python -m workflows.fanout.worker`` in its own process group."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "workflows.fanout.worker"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while "atc fanout worker: polling" not in log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    @property
+    def identity(self) -> str:
+        import socket
+
+        return f"{self.proc.pid}@{socket.gethostname()}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+class Estate:
+    def __init__(self, server: DevServer, tmp: Path) -> None:
+        self.server, self.tmp = server, tmp
+        self.data, self.queue = tmp / "data", f"atc-fanout-{uuid.uuid4().hex[:8]}"
+        self.shared = tmp / "shared"
+        self.workers: list[FanoutWorker] = []
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return worker_env(self.server, self.data, "unused", ATC_FANOUT_TASK_QUEUE=self.queue,
+                          **extra)  # fmt: skip
+
+    def worker(self, **extra: str) -> FanoutWorker:
+        log = self.tmp / f"worker-{len(self.workers)}.log"
+        self.workers.append(FanoutWorker(self.env(**extra), log))
+        return self.workers[-1]
+
+    def data_for(self, logs: list[Path], partitions: int) -> FanoutInput:
+        return fanout_input(logs, self.shared, partitions=partitions, heartbeat_s=HEARTBEAT_S)
+
+
+@pytest.fixture
+def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
+    running = Estate(server, tmp_path)
+    yield running
+    for worker in running.workers:
+        worker.stop()
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three daily exports from ``atc sample`` (about 40,000 rows each)."""
+    root = tmp_path_factory.mktemp("logs")
+    files = []
+    for day in ("2026-11-16", "2026-11-17", "2026-11-18"):
+        files.append(root / f"{day}.csv")
+        atc_sample(files[-1], "--days", "1", "--seed", "8", "--rows", "40000", "--start", day)
+    return files
+
+
+def _run(estate: Estate, data: FanoutInput) -> tuple[FanoutResult, dict, int]:
+    async def go() -> tuple[FanoutResult, dict, int]:
+        client = await Client.connect(estate.server.address)
+        result, body, handle = await run_fanout(client, data, estate.queue)
+        return result, body, await history_bytes(handle)
+
+    return asyncio.run(go())
+
+
+def test_two_workers_share_the_partitions_and_the_result_is_one_pass(
+    estate: Estate, logs: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = estate.worker(), estate.worker()
+    result, body, history = _run(estate, estate.data_for(logs, 8))
+    assert canonical(body) == canonical(analyze_paths(logs))
+    readers = {ref.worker for ref in result.partitions}
+    assert readers == {first.identity, second.identity}  # both processes read partitions
+    assert len(result.partitions) >= 8 and all(r.attempt == 1 for r in result.partitions)
+    # By reference: the history is small next to what the partials hold.
+    partial_bytes = sum(ref.bytes for ref in result.partitions)
+    per_partition = history / len(result.partitions)
+    with capsys.disabled():
+        print(f"\nfan-out history {history:,} B for {len(result.partitions)} partitions "
+              f"({per_partition:,.0f} B each); partials {partial_bytes:,} B; "
+              f"merged document {result.merged.bytes:,} B")  # fmt: skip
+    assert history < partial_bytes / 10 and history < result.merged.bytes
+    assert per_partition < 4096
+
+
+def test_a_worker_killed_mid_partition_loses_only_that_partition(
+    estate: Estate, logs: list[Path]
+) -> None:
+    doomed = estate.worker(ATC_FAILPOINTS="fanout.partition.chunk1")
+    survivor = estate.worker()
+    data = estate.data_for(logs, 6)
+
+    async def go() -> FanoutResult:
+        client = await Client.connect(estate.server.address)
+        task = asyncio.create_task(run_fanout(client, data, estate.queue))
+        assert await asyncio.to_thread(doomed.proc.wait, 180) == 137  # died inside a partition
+        result, body, _ = await task
+        bodies.append(body)
+        return result
+
+    bodies: list[dict] = []
+    result = asyncio.run(go())
+    assert canonical(bodies[0]) == canonical(analyze_paths(logs))  # nothing lost, nothing twice
+    retried = [ref for ref in result.partitions if ref.attempt > 1]
+    assert retried and all(ref.worker == survivor.identity for ref in retried)
+    assert len({ref.partition for ref in result.partitions}) == len(result.partitions)
+
+
+def test_atc_analyze_temporal_prints_what_atc_analyze_prints(
+    estate: Estate, logs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate.worker()
+    for key, value in estate.env().items():
+        if key.startswith("ATC_"):
+            monkeypatch.setenv(key, value)
+
+    def atc(*argv: str) -> str:
+        out = io.StringIO()
+        with redirect_stdout(out):
+            assert cli(["analyze", *map(str, logs), *argv]) == 0
+        return out.getvalue()
+
+    fanned = atc("--json", "--temporal", "--partitions", "5", "--shared-dir", str(estate.shared))
+    assert canonical(json.loads(fanned)) == canonical(json.loads(atc("--json")))
+    assert atc("--temporal") == atc()  # the text summary too
+    assert not any((estate.shared / "runs").iterdir())  # run directories are removed once read
