@@ -8,7 +8,7 @@ APIGEELINT := $(TOOLS)/node_modules/.bin/apigeelint
 APIGEELINT_VERSION := 2.85.1
 PORT ?= 8501
 
-.PHONY: install run test lint bench sample clean
+.PHONY: install run test lint bench sample screenshots clean
 
 install: $(STAMP) $(APIGEELINT)
 
@@ -40,6 +40,10 @@ bench: install
 	$(PY) bench/bench_ingest.py --rows 1000000
 	$(PY) bench/bench_bridge.py --starts 2000 --concurrency 32
 	$(PY) -m bench.eval_advice
+
+# Regenerate docs/screenshots/*.png from a real Chromium walk of every dashboard page.
+screenshots: install
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache
