@@ -30,7 +30,7 @@ test: install
 	$(PY) -m tests.run
 
 lint: install
-	$(VENV)/bin/ruff check copilot workflows app.py app_pages tests bench
+	$(VENV)/bin/ruff check copilot workflows app.py app_pages tests bench scripts
 
 bench: install
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,bench]'
