@@ -1,0 +1,92 @@
+"""Partials: deterministic bytes, named by content, refused when altered or foreign."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from copilot.errors import InputError
+from copilot.fanout import plan_paths, run_partition
+from copilot.fanout.partial import encode, read_partial
+from tests.fanout.estates import atc_sample
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("partial") / "day.jsonl"
+    atc_sample(path, "--days", "1", "--seed", "4", "--rows", "8000", "--format", "analytics-jsonl")
+    return path
+
+
+def test_reading_a_partition_twice_writes_the_same_file(log: Path, tmp_path: Path) -> None:
+    part = plan_paths([log], 3)[1]
+    first = run_partition(part, tmp_path / "a").partial
+    again = run_partition(part, tmp_path / "b").partial
+    assert first.sha256 == again.sha256 and Path(first.path).name == Path(again.path).name
+    assert Path(first.path).name.startswith(part.id)
+    assert hashlib.sha256(Path(first.path).read_bytes()).hexdigest() == first.sha256
+    assert not list((tmp_path / "a").glob(".*.tmp"))  # written, then renamed
+    loaded = read_partial(Path(first.path), first.sha256)
+    assert loaded.meta["records"] == loaded.meta["quarantine"]["records"] > 0
+
+
+def _rewrite(path: Path, change) -> Path:
+    """The partial with its metadata and arrays passed through ``change``."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {n: npz[n] for n in npz.files}
+    meta = json.loads(arrays.pop("meta").tobytes())
+    change(meta, arrays)
+    out = path.with_name("changed.npz")
+    out.write_bytes(encode(meta, arrays))
+    return out
+
+
+def _bad_group(meta: dict, arrays: dict) -> None:
+    arrays["proxy_seconds.keys"] = arrays["proxy_seconds.keys"] | 1000
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda m, a: m.update(version=99), "version 99"),
+        (lambda m, a: m.update(format="other"), "wrong format"),
+        (lambda m, a: m.update(records=m["records"] + 1), "records vs outcome totals"),
+        (_bad_group, "proxy_seconds groups"),
+        (lambda m, a: a.pop("endpoints.seconds.counts"), "endpoints.seconds missing"),
+        (lambda m, a: a.update({"app_seconds.counts": a["app_seconds.counts"] * 0}), "values"),
+    ],
+)
+def test_a_partial_that_does_not_add_up_is_refused(
+    log: Path, tmp_path: Path, change, says: str
+) -> None:
+    done = run_partition(plan_paths([log], 2)[0], tmp_path)
+    with pytest.raises(InputError, match=says):
+        read_partial(_rewrite(Path(done.partial.path), change))
+
+
+def test_a_changed_file_fails_its_checksum(log: Path, tmp_path: Path) -> None:
+    done = run_partition(plan_paths([log], 2)[0], tmp_path)
+    path = Path(done.partial.path)
+    body = bytearray(path.read_bytes())
+    body[-100] ^= 0xFF
+    path.write_bytes(bytes(body))
+    with pytest.raises(InputError, match="checksum mismatch"):
+        read_partial(path, done.partial.sha256)
+
+
+def test_pickled_objects_are_never_loaded(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        payload = io.BytesIO()
+        np.save(payload, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+        zf.writestr("meta.npy", payload.getvalue())
+    path = tmp_path / "pickled.npz"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(InputError, match="not a valid atc partial"):
+        read_partial(path)
