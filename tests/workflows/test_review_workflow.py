@@ -91,7 +91,6 @@ def test_bad_decisions_are_refused_before_history_and_an_approval_is_audited(
     async def go() -> None:
         async with running_worker(Settings(data_dir=tmp_path)) as client:
             handle = await _start(client, draft_id)
-            seen = _decision(store, draft_id)
             out["refused"] = [
                 await _refused(handle, _decision(store, draft_id, "maybe")),
                 await _refused(handle, _decision(store, draft_id, reviewer="  ")),
@@ -99,10 +98,13 @@ def test_bad_decisions_are_refused_before_history_and_an_approval_is_audited(
                 await _refused(handle, _decision(store, draft_id, spec_hash="0" * 64)),
             ]
             out["audit_before"] = len(store.get(draft_id)["audit"])
-            # A new version that fails validation: the review learns of it and refuses approval.
+            # A new version that fails validation is its own: the review keeps version 1
+            # under review and refuses to approve the failed one.
             store.add_version(draft_id, _version(False, 45), "carol", "edit")
-            await handle.execute_update(ReviewWorkflow.refresh)
-            out["refused"] += [await _refused(handle, seen)]
+            out["after_failed"] = await handle.execute_update(ReviewWorkflow.refresh)
+            failed_hash = store.version(draft_id, 2)["spec_hash"]
+            failed = _decision(store, draft_id, version=2, spec_hash=failed_hash)
+            out["refused"] += [await _refused(handle, failed)]
             store.add_version(draft_id, _version(True, 50), "carol", "edit")
             await handle.execute_update(ReviewWorkflow.refresh)
             out["state"] = await handle.execute_update(
@@ -116,7 +118,8 @@ def test_bad_decisions_are_refused_before_history_and_an_approval_is_audited(
     refused = out["refused"]
     assert "unknown action" in refused[0] and "reviewer" in refused[1]
     assert "not the current version" in refused[2] and "not the current version" in refused[3]
-    assert "already rejected" in refused[4]
+    assert "is not the current version 1" in refused[4]
+    assert out["after_failed"].version == 1 and out["after_failed"].status == "pending"
     assert out["audit_before"] == 1  # only "created": refusals wrote nothing
     assert out["state"].status == "approved" and out["result"].status == "approved"
     assert out["result"].decisions[0]["reviewer"] == "alice"
