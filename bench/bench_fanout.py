@@ -1,0 +1,201 @@
+"""Benchmark: fan-out analysis on 1 vs 2 worker processes, one process alone, and DuckDB.
+
+    .venv/bin/python bench/bench_fanout.py --rows 5000000 [--partitions 7] [--repeat 1]
+
+The estate is 7 daily CSV exports written by ``atc sample`` (cached in
+bench/out/fanout-<rows>/). Per configuration, in the same run and on the same
+files: ``atc analyze`` in one process; the fan-out workflow on a real
+Temporal dev server with 1 and then 2 fresh ``python -m workflows.fanout.worker``
+processes (wall time from start to the merged document read back, each
+worker's peak RSS from /proc VmHWM, the run's history size); and DuckDB's
+same aggregation over the 7 files. Every fan-out run's record count is
+checked against the single pass. Figures go to bench/out/fanout.json and
+stdout as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+DAYS = 7
+sys.path.insert(0, str(ROOT))  # tests.workflows.devserver: the dev server the fault tests use
+SINGLE = """
+import json, resource, sys, time
+from pathlib import Path
+from copilot.pipeline import analyze_paths
+start = time.perf_counter()
+run = analyze_paths(sorted(Path(sys.argv[1]).glob('*.csv')))
+print(json.dumps({"seconds": time.perf_counter() - start, "records": run.quarantine.records,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def generate(rows: int) -> Path:
+    """Seven daily exports of about ``rows / 7`` rows each (generated once)."""
+    from copilot.cli import run as cli
+
+    where = OUT / f"fanout-{rows}"
+    where.mkdir(parents=True, exist_ok=True)
+    for day in range(DAYS):
+        path = where / f"day-{day + 1}.csv"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            argv = ["sample", "--days", "1", "--seed", str(40 + day), "--rows", str(rows // DAYS)]
+            argv += ["--start", f"2026-11-{16 + day:02d}", "--out", str(tmp)]
+            assert cli(argv) == 0
+            tmp.rename(path)
+    return where
+
+
+def _json_line(argv: list[str]) -> dict[str, object]:
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def single(where: Path) -> dict[str, object]:
+    return _json_line([sys.executable, "-c", SINGLE, str(where)])
+
+
+def duckdb(where: Path) -> dict[str, object]:
+    return _json_line([sys.executable, "-m", "bench.duckdb_reference", str(where / "*.csv")])
+
+
+def _peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def fanout(server: object, where: Path, workers: int, partitions: int) -> dict[str, object]:
+    """One run on ``workers`` fresh worker processes; wall time, peak RSS, history."""
+    from temporalio.client import Client
+
+    from tests.workflows.devserver import worker_env
+    from workflows.fanout.starter import fanout_input, history_bytes, run_fanout
+
+    queue = f"bench-fanout-{uuid.uuid4().hex[:8]}"
+    tmp = Path(tempfile.mkdtemp(prefix="atc-bench-fanout-"))
+    env = worker_env(server, tmp / "data", "unused", ATC_FANOUT_TASK_QUEUE=queue)  # type: ignore[arg-type]
+    procs = []
+    for k in range(workers):
+        log = tmp / f"worker-{k}.log"
+        with log.open("wb") as out:
+            procs.append(subprocess.Popen([sys.executable, "-m", "workflows.fanout.worker"],
+                                          cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))  # fmt: skip
+        while "polling" not in log.read_text(errors="replace"):
+            if procs[-1].poll() is not None:
+                raise RuntimeError(log.read_text())
+            time.sleep(0.1)
+    files = sorted(where.glob("*.csv"))
+    data = fanout_input(files, tmp / "shared", partitions=partitions)
+
+    async def go() -> tuple[object, dict, int, float]:
+        client = await Client.connect(server.address)  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        result, body, handle = await run_fanout(client, data, queue)
+        elapsed = time.perf_counter() - start
+        return result, body, await history_bytes(handle), elapsed
+
+    try:
+        result, body, history, elapsed = asyncio.run(go())
+        peaks = [round(_peak_mb(p.pid)) for p in procs]
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(60)
+    by_worker: dict[str, int] = {}
+    for ref in result.partitions:  # type: ignore[attr-defined]
+        by_worker[ref.worker] = by_worker.get(ref.worker, 0) + 1
+    return {
+        "seconds": elapsed,
+        "records": body["records"],
+        "partitions": len(result.partitions),  # type: ignore[attr-defined]
+        "partitions_per_worker": sorted(by_worker.values()),
+        "peak_rss_mb": peaks,
+        "history_bytes": history,
+        "partial_bytes": sum(r.bytes for r in result.partitions),  # type: ignore[attr-defined]
+    }
+
+
+def run(rows: int, partitions: int, repeat: int) -> dict[str, object]:
+    from tests.workflows.devserver import DevServer
+
+    where = generate(rows)
+    size_mb = sum(p.stat().st_size for p in where.glob("*.csv")) / 1e6
+    runs: dict[str, list[dict[str, object]]] = {"single": [], "w1": [], "w2": [], "duckdb": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = DevServer(Path(tmp) / "temporal.db", Path(tmp) / "temporal.log")
+        server.start()
+        try:
+            for _ in range(repeat):
+                runs["single"].append(single(where))
+                runs["w1"].append(fanout(server, where, 1, partitions))
+                runs["w2"].append(fanout(server, where, 2, partitions))
+                runs["duckdb"].append(duckdb(where))
+        finally:
+            server.stop()
+    records = runs["single"][0]["records"]
+    for name in ("w1", "w2"):
+        assert all(r["records"] == records for r in runs[name]), f"{name}: records differ"
+    return {"rows": records, "files": DAYS, "csv_mb": round(size_mb, 1), "cores": os.cpu_count(),
+            "partitions": partitions, "runs": runs}  # fmt: skip
+
+
+def _median(runs: list[dict[str, object]], key: str) -> float:
+    return statistics.median(float(r[key]) for r in runs)  # type: ignore[arg-type]
+
+
+def table(result: dict[str, object]) -> str:
+    runs = result["runs"]  # type: ignore[index]
+    rows = int(result["rows"])  # type: ignore[arg-type]
+    lines = [
+        f"{rows:,} rows in {result['files']} CSV files ({result['csv_mb']} MB), "
+        f"{result['partitions']} partitions asked, {result['cores']} cores",
+        "",
+        "| run | seconds | rows/s | peak RSS per process | partitions per worker | history |",
+        "|---|---|---|---|---|---|",
+    ]
+    labels = {"single": "atc analyze, one process", "w1": "fan-out, 1 worker",
+              "w2": "fan-out, 2 workers", "duckdb": "DuckDB (same files)"}  # fmt: skip
+    for name, label in labels.items():
+        mine = runs[name]
+        seconds = _median(mine, "seconds")
+        rss = mine[-1]["peak_rss_mb"]
+        rss_text = " + ".join(f"{x} MB" for x in rss) if isinstance(rss, list) else f"{rss:.0f} MB"
+        per = mine[-1].get("partitions_per_worker", "")
+        history = f"{mine[-1]['history_bytes']:,} B" if "history_bytes" in mine[-1] else ""
+        lines.append(f"| {label} | {seconds:.1f} | {rows / seconds:,.0f} | {rss_text} | {per} | "
+                     f"{history} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--partitions", type=int, default=DAYS)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    result = run(args.rows, args.partitions, args.repeat)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "fanout.json").write_text(json.dumps(result, indent=2))
+    print(table(result))
+
+
+if __name__ == "__main__":
+    main()
