@@ -9,7 +9,7 @@ ceiling) with their replays, and the policy bundles.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -75,8 +75,12 @@ def suggest_paths(
     bundles: Iterable[Path | str] = (),
     quarantine_path: Path | None = None,
     bundle_options: BundleOptions | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> SuggestRun:
-    """One streaming pass over the logs, then the advice (see module docstring)."""
+    """One streaming pass over the logs, then the advice (see module docstring).
+
+    ``progress`` is called after each chunk with the records read so far.
+    """
     headroom = check_headroom(headroom)
     bundles = list(bundles)
     estate = read_estate(bundles) if bundles else None  # bad bundles fail before reading
@@ -94,6 +98,8 @@ def suggest_paths(
         for chunk in iter_chunks(paths, quarantine, options):
             analyzer.add(chunk)
             collector.add(chunk)
+            if progress is not None:
+                progress(quarantine.records)
     finally:
         quarantine.close()
     analysis = analyzer.finish()
