@@ -373,6 +373,13 @@ def test_a_rendered_draft_dry_runs_to_completion_isolated() -> None:
     code = render(spec, FLAGSHIP_SCOPES)
     report = dry_run(code, spec, products=DEFAULT_PRODUCTS, scopes=FLAGSHIP_SCOPES)
     assert report.ok, report.failures()
-    assert [s["name"] for s in report.scenarios] == ["approve", "reject", "no-answer"]
+    assert [s["name"] for s in report.scenarios] == [
+        "approve",
+        "reject",
+        "no-answer",
+        "is_large-true",
+        "is_large-false",
+    ]
+    assert [b["covered"] for b in report.branches] == [True]
     assert report.to_dict()["isolation"] == report.isolation
     assert _is_what_this_machine_offers(report.isolation)
