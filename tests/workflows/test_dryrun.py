@@ -32,7 +32,24 @@ def _scenario(report, name: str) -> dict:
 
 def test_every_scenario_completes(report) -> None:
     assert report.ok and report.error is None
-    assert [s["name"] for s in report.scenarios] == ["approve", "reject", "no-answer"]
+    assert [s["name"] for s in report.scenarios] == [
+        "approve",
+        "reject",
+        "no-answer",
+        "is_large-true",
+        "is_large-false",
+    ]
+
+
+def test_both_sides_of_the_branch_are_driven_and_reported(report) -> None:
+    assert _scenario(report, "is_large-false")["path"] == ["get_order", "is_large", "ship"]
+    assert _scenario(report, "is_large-true")["path"][:3] == [
+        "get_order",
+        "is_large",
+        "manager_approval",
+    ]
+    (branch,) = report.branches
+    assert branch["false"] == ["is_large-false"] and branch["covered"]
 
 
 def test_the_approved_path_ships_the_order(report) -> None:
