@@ -1,96 +1,120 @@
-"""Cached calls into copilot.throttling for the Throttling page (no business logic here)."""
+"""The throttling advice for the pages: one cached computation shared by Overview and Throttling.
+
+Keyed on the source's content hashes and format, the headroom and the
+bundle's content, so visiting both pages (in any order, in any session)
+computes it once. First load shows progress with counts. The analysis the
+advice reads on the way is handed to the Traffic cache too.
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from app_pages._data import file_stamp
-from copilot.errors import AtcError
+from app_pages._data import PROGRESS_EVERY_S, _analyses, column_config
+from app_pages._source import UPLOAD, current_source
+from copilot.dashboard.cache import LruCache
+from copilot.dashboard.errors import say
+from copilot.dashboard.sources import Source, bundle_hash
+from copilot.errors import AtcError, BundleError
 from copilot.logs.reader import ReadOptions
+from copilot.pipeline import AnalysisRun
 from copilot.throttling.run import SuggestRun, suggest_paths
 
 
-@st.cache_data(show_spinner="Reading logs, replaying limits, forecasting…", max_entries=8)
-def _suggest(
-    stamped: tuple[tuple[str, float, int], ...],
-    fmt: str | None,
-    headroom: float,
-    bundle: tuple[tuple[str, float, int], ...],
-) -> SuggestRun:
-    return suggest_paths(
-        [p for p, _, _ in stamped],
-        ReadOptions(fmt=fmt),
+@st.cache_resource(show_spinner=False)
+def advice_cache() -> LruCache[SuggestRun]:
+    # Shared by every session and both pages; the pages only read the advice.
+    return LruCache(4)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _bundle_digest(path: str, stamp: tuple[int, int, int]) -> str:
+    # Keyed on the newest mtime, file count and total size: an edited bundle is hashed again.
+    return bundle_hash(path)
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    stats = [f.stat() for f in files]
+    return max((s.st_mtime_ns for s in stats), default=0), len(stats), sum(s.st_size for s in stats)
+
+
+def advice_key(source: Source, headroom: float, bundle: str | None) -> tuple:
+    """What the advice depends on: the logs' contents, format, headroom and bundle contents."""
+    digest = _bundle_digest(bundle, _stamp(Path(bundle))) if bundle else None
+    return ("advice", source.key, round(float(headroom), 4), digest)
+
+
+def _compute(source: Source, headroom: float, bundle: str | None) -> SuggestRun:
+    box = st.status(f"Reading {source.label}…", expanded=False)
+    started, last = time.monotonic(), 0.0
+
+    def progress(records: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY_S:
+            last = now
+            box.update(
+                label=f"Reading {source.label}: {records:,} records so far "
+                "(then: replaying limits, forecasting)…"
+            )
+
+    run = suggest_paths(
+        list(source.paths),
+        ReadOptions(fmt=source.fmt),
         headroom=headroom,
-        bundles=[p for p, _, _ in bundle],
+        bundles=[bundle] if bundle else [],
+        progress=progress,
     )
+    took = time.monotonic() - started
+    box.update(
+        label=f"Advice from {run.quarantine.records:,} records: "
+        f"{len(run.report.suggestions)} suggestions in {took:.1f} s",
+        state="complete",
+    )
+    # The same pass analysed the traffic: Traffic and Overview need not read the files again.
+    analyses = _analyses()
+    if source.key not in analyses:
+        analyses.put(source.key, AnalysisRun(run.analysis, run.quarantine, run.sources))
+    return run
 
 
-def suggestions_for(
-    paths: tuple[str, ...], fmt: str | None, headroom: float, bundle: str | None
-) -> SuggestRun | None:
-    """The advice for ``paths`` (cached on paths, mtimes, sizes and options), or None."""
-    if not paths:
-        st.info("Choose a log source in the sidebar.")
-        return None
-    bundle_paths = (bundle,) if bundle and Path(bundle).exists() else ()
-    if bundle and not bundle_paths:
-        st.error(f"BundleError: {bundle}: no such file or directory")
+def advice_for(source: Source | None, headroom: float, bundle: str | None) -> SuggestRun | None:
+    """The advice for the session's source (cached), or None after saying why."""
+    source = source or current_source()
+    if not source.paths:
+        st.info(
+            "Choose a log source in the sidebar: the bundled sample, files on disk or an upload."
+        )
         return None
     try:
-        return _suggest(file_stamp(paths), fmt, headroom, file_stamp(bundle_paths))
+        if bundle and not Path(bundle).exists():
+            raise BundleError(f"{bundle}: no such file or folder")
+        key = advice_key(source, headroom, bundle)
+        return advice_cache().get_or_make(key, lambda: _compute(source, headroom, bundle))
     except AtcError as exc:
-        st.error(exc.line())
+        st.error(say(exc, source.name_map()))
+        if source.kind == UPLOAD and not isinstance(exc, BundleError):
+            from app_pages._data import _discard
+
+            _discard(source, exc)
         return None
 
 
-def forecast_intervals(report) -> pd.DataFrame:
-    """Next week's peak per series: p50/p90/p99, the backtest, and what it is flagged against."""
-    rows = []
-    for f in report.forecasts:
-        mine = [x for x in report.flags if x.about(f.kind, f.target)]
-        rows.append(
-            {
-                "kind": f.kind,
-                "target": f.target,
-                "p50": round(f.p50, 1),
-                "p90": round(f.p90, 1),
-                "p99": round(f.p99, 1),
-                "backtest": f"{f.origins} origin(s) x {f.horizon} h",
-                "flag": "; ".join(
-                    f"{x.against} {x.limit_rpm:.0f} (P={x.probability or 0:.0%})" for x in mine
-                ),
-            }
-        )
-    return pd.DataFrame(rows, columns=["kind", "target", "p50", "p90", "p99", "backtest", "flag"])
-
-
-def forecast_band(report, label: str) -> pd.DataFrame:
-    """``start, end, p50, p90, p99`` over next week for one forecast label (``kind: target``)."""
-    kind, _, target = label.partition(": ")
-    f = next((x for x in report.forecasts if x.kind == kind and x.target == target), None)
-    if f is None or not len(f.values):
-        return pd.DataFrame(columns=["start", "end", "p50", "p90", "p99"])
-    return pd.DataFrame(
-        [{"start": f.values.index[0], "end": f.values.index[-1], "p50": f.p50, "p90": f.p90,
-          "p99": f.p99}]
-    )  # fmt: skip
-
-
-def retry_storms(report) -> pd.DataFrame:
-    cols = ["proxy", "app", "attempts", "demand", "refusal share", "retry share", "advice"]
-    rows = [
-        {
-            "proxy": r.proxy,
-            "app": r.app,
-            "attempts": r.attempts,
-            "demand": r.demand,
-            "refusal share": round(r.refusal_share, 3),
-            "retry share": round(r.retry_share, 3),
-            "advice": r.advice,
-        }
-        for r in report.retry_storms
-    ]
-    return pd.DataFrame(rows, columns=cols)
+def show(frame, name: str, *, key: str, percent: tuple[str, ...] = ()) -> None:  # noqa: ANN001
+    """A sortable table as tall as its rows, with help on every column; ``percent`` columns as %."""
+    config = column_config(frame, name)
+    for column in percent:
+        help_text = config[column].get("help") if column in config else None
+        config[column] = st.column_config.NumberColumn(column, help=help_text, format="percent")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=38 + 35 * max(1, len(frame)),
+        column_config=config,
+        key=key,
+    )

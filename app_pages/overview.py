@@ -8,20 +8,23 @@ from app_pages._data import analysis_for, table
 from app_pages._runs_data import runs_list, store
 from app_pages._source import advice_options, current_source
 from app_pages._status_data import settings, temporal_down
-from app_pages._throttling_data import suggestions_for
+from app_pages._throttling_data import advice_for
 from copilot.dashboard import overview as view
 from copilot.dashboard.fmt import utc_range
 
 st.title("Overview")
 source = current_source()
+headroom, bundle = advice_options()
+# The advice is shared with the Throttling page (one computation for both); its pass over
+# the logs also fills the Traffic analysis, so analysis_for below does not read them again.
+advice = advice_for(source, headroom, bundle) if source.paths else None
+if source.paths and advice is None and not bundle:
+    st.stop()  # the logs cannot be read: advice_for said why
 run = analysis_for(source)
 if run is None:
     st.stop()
 analysis = run.analysis
 st.caption(f"{run.quarantine.records:,} records, {utc_range(analysis.start, analysis.end)}.")
-
-headroom, bundle = advice_options()
-advice = suggestions_for(source.paths, source.fmt, headroom, bundle)
 drafts = store().list()
 problem = temporal_down("failed runs")
 runs = [] if problem else runs_list(settings().temporal_address)

@@ -1,138 +1,129 @@
-"""Throttling: SpikeArrest and Quota suggestions with evidence, replay, forecast and XML."""
+"""Throttling: SpikeArrest and Quota suggestions with findings, evidence, replay, forecast and XML.
+
+The advice is computed once per (source, headroom, bundle) and shared with
+Overview. The proxy filter only changes the view, so it lives in a fragment:
+changing it reruns the fragment, not the page, and it applies to every number.
+"""
 
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
-from app_pages._source import advice_options, choose_logs
-from app_pages._throttling_data import (
-    forecast_band,
-    forecast_intervals,
-    retry_storms,
-    suggestions_for,
-)
-from copilot.dashboard.fmt import labelled_rows
+from app_pages._source import advice_options, current_source
+from app_pages._throttling_data import advice_for, show
+from copilot.dashboard import advice
+from copilot.dashboard import throttling as view
+from copilot.dashboard.charts import forecast_chart, replay_chart
+from copilot.dashboard.fmt import utc_range
 from copilot.throttling import views
 
 st.title("Throttling")
-paths, fmt = choose_logs()
-# Headroom and bundle are chosen once in the sidebar (app.py) and hold across pages.
+source = current_source()
 headroom, bundle = advice_options()
-run = suggestions_for(paths, fmt, headroom, bundle)
+run = advice_for(source, headroom, bundle)
 if run is None:
     st.stop()
 report = run.report
-head = views.headline(report)
-
-cols = st.columns(5)
-cols[0].metric("Suggestions", head["suggestions"])
-cols[1].metric("Capacity conflicts", head["conflicts"])
-cols[2].metric("Abusive clients", head["abusive"])
-cols[3].metric("Excluded windows", head["excluded"])
-cols[4].metric("Needs throttling next week", head["flags"])
 st.caption(
-    "Every suggestion was replayed through an Apigee-faithful SpikeArrest/Quota simulator; "
-    "none may reject more than 0.1% of healthy legitimate requests."
+    f"{run.quarantine.records:,} records, {utc_range(report.start, report.end)}; headroom "
+    f"× {headroom:g}; current limits {'from the bundle given' if bundle else 'from the logs only'}. "
+    "All times are UTC. Every suggestion was replayed through an Apigee-faithful "
+    "SpikeArrest/Quota simulator; none may reject more than 0.1% of healthy legitimate requests."
 )
 
-st.subheader("Suggestions")
-table = views.suggestions_table(report)
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    column_config={"legit rejected": st.column_config.NumberColumn(format="percent")},
-)
-for s in report.suggestions:
-    if s.conflict:
-        st.warning(f"**{s.target}** — {s.conflict}")
-for a in report.abusive:
-    st.error(f"Abusive client **{a.app}** (`{a.client_id}`) on {a.proxy}: {'; '.join(a.reasons)}")
-for r in report.retry_storms:
-    st.info(f"Retries without backoff — **{r.app}** on {r.proxy}: {r.advice}")
 
-st.subheader("Per proxy: traffic, limits and what replay would have rejected")
-left, right = st.columns([3, 1])
-proxy = left.selectbox("Proxy", views.proxies(report), key="throttling_proxy")
-resolution = right.selectbox("Resolution", list(views.RESOLUTIONS), index=1, key="throttling_res")
-chart = views.proxy_chart(report, proxy, views.RESOLUTIONS[resolution]) if proxy else None
-if chart is not None and not chart.empty:
-    lines = (
-        alt.Chart(chart[chart["series"] != "rejected by replay"])
-        .mark_line()
-        .encode(
-            x=alt.X("time:T", title=None),
-            y=alt.Y("rpm:Q", title="requests / min"),
-            color=alt.Color("series:N", title=None),
-            strokeDash=alt.StrokeDash("series:N", legend=None),
-            tooltip=["time:T", "series:N", alt.Tooltip("rpm:Q", format=",.0f")],
-        )
+def _limits(chosen: list[str]) -> None:
+    st.subheader("Suggestions")
+    show(view.suggestions(report, chosen), "suggestions", key="t_sugg", percent=("legit rejected",))
+    st.caption(view.CURRENT_NOTE)
+    st.subheader("Per proxy: demand, limits and what the suggested limit would have rejected")
+    left, right = st.columns([3, 1])
+    proxy = left.selectbox("Proxy", advice.in_chosen(report, chosen), key="throttling_proxy")
+    resolution = right.selectbox(
+        "Resolution", list(views.RESOLUTIONS), index=1, key="throttling_res"
     )
-    bars = (
-        alt.Chart(chart[chart["series"] == "rejected by replay"])
-        .mark_bar(color="crimson", opacity=0.6)
-        .encode(x="time:T", y="rpm:Q", tooltip=["time:T", alt.Tooltip("rpm:Q", title="rejected")])
+    frame = views.proxy_chart(report, proxy, views.RESOLUTIONS[resolution]) if proxy else None
+    if frame is None or frame.empty:
+        return
+    st.altair_chart(replay_chart(frame), width="stretch")
+    st.caption(
+        f"Blue: legitimate demand, the busiest minute of each {resolution}. Dashed: the suggested "
+        "limit and, when a bundle is given, the current one. Red bars: requests the suggested "
+        "limit would have refused (busiest minute of each bucket)."
     )
-    st.altair_chart(alt.layer(bars, lines).properties(height=300), width="stretch")
-    chosen = report.suggestion("spike_arrest", proxy)
-    if chosen is not None:
-        with st.expander(f"Evidence for {proxy}: {chosen.value_text()}"):
-            st.write(chosen.rationale)
-            doc = chosen.to_dict()
+    chosen_s = report.suggestion("spike_arrest", proxy)
+    if chosen_s is not None:
+        st.markdown(f"**{proxy}: {view.suggested_text(chosen_s)}** — {view.rationale(chosen_s)}")
+        a, b = st.columns(2)
+        with a:
             st.caption("Evidence")
-            st.dataframe(labelled_rows(doc.get("evidence") or {}), hide_index=True, width="stretch")
+            show(advice.evidence(chosen_s), "evidence", key="t_evidence")
+        with b:
             st.caption("Replay of the suggested limit over the logs")
-            st.dataframe(labelled_rows(doc.get("replay") or {}), hide_index=True, width="stretch")
+            show(advice.replay(chosen_s), "evidence", key="t_replay")
 
-st.subheader("Forecast: next week's busiest minute per hour")
-st.dataframe(views.forecast_table(report), hide_index=True, width="stretch")
-st.caption(
-    "Next week's peak with its interval (log-normal from the week-ahead backtest's errors); "
-    "'needs throttling' is decided on p90 against the knee's lower bound or the current limit."
-)
-st.dataframe(forecast_intervals(report), hide_index=True, width="stretch")
-label = st.selectbox("Series", views.forecast_targets(report), key="forecast_target")
-if label:
-    series = views.forecast_chart(report, label)
-    line = (
-        alt.Chart(series)
-        .mark_line()
-        .encode(
-            x=alt.X("time:T", title=None),
-            y=alt.Y("rpm:Q", title="busiest minute (req/min)"),
-            color=alt.Color("part:N", title=None),
-            tooltip=["time:T", "part:N", alt.Tooltip("rpm:Q", format=",.1f")],
+
+def _forecast(chosen: list[str]) -> None:
+    st.subheader("Forecast: next week's busiest minute")
+    show(view.forecast(report, chosen), "forecast", key="t_forecast")
+    st.caption(
+        "Interval from the week-ahead backtest's errors (log-normal); a series is flagged when its "
+        "p90 passes the knee's lower bound or the current limit."
+    )
+    label = st.selectbox("Series", view.forecast_targets(report, chosen), key="forecast_target")
+    if label:
+        chart = forecast_chart(
+            views.forecast_chart(report, label), view.forecast_band(report, label)
         )
-    )
-    ahead = series[series["part"] == "next week"]
-    shade = (
-        alt.Chart(ahead.agg(start=("time", "min"), end=("time", "max")))
-        .mark_rect(opacity=0.12, color="orange")
-        .encode(x="start:T", x2="end:T")
-    )
-    band = forecast_band(report, label)
-    p50_p90 = (
-        alt.Chart(band)
-        .mark_rect(opacity=0.25, color="crimson")
-        .encode(x="start:T", x2="end:T", y="p50:Q", y2="p90:Q", tooltip=["p50:Q", "p90:Q", "p99:Q"])
-    )
-    p99 = (
-        alt.Chart(band)
-        .mark_rule(strokeDash=[4, 4], color="crimson")
-        .encode(x="start:T", x2="end:T", y="p99:Q")
-    )
-    layers = alt.layer(shade, p50_p90, p99, line).properties(height=260)
-    st.altair_chart(layers, width="stretch")
-    st.caption("Band: next week's peak, p50 to p90; dashed: p99.")
+        st.altair_chart(chart, width="stretch")
+        st.caption(
+            "Busiest minute of each hour: blue the logs, orange the forecast path for next week; "
+            "shaded: next week's peak from p50 to p90; dashed red: its p99."
+        )
 
-if report.retry_storms:
-    st.subheader("Retries without backoff")
-    st.dataframe(retry_storms(report), hide_index=True, width="stretch")
 
-st.subheader("Excluded from the statistics")
-st.dataframe(views.excluded_table(report), hide_index=True, width="stretch")
+@st.fragment
+def throttling_view() -> None:
+    every = views.proxies(report)
+    chosen = st.multiselect(
+        "Proxies", every, default=every, key="throttling_proxies",
+        help="Every number, table and chart below counts only these proxies.",
+    ) or every  # fmt: skip
+    head = view.headline(report, chosen)
+    cols = st.columns(5)
+    cols[0].metric("Suggestions", head["suggestions"], help="Limits suggested on these proxies.")
+    cols[1].metric("Capacity conflicts", head["conflicts"], help="Where the backend's knee is "
+                   "below legitimate demand: add capacity, a limit cannot help.")  # fmt: skip
+    cols[2].metric("Abusive clients", head["abusive"], help="Apps behaving unlike their cohort.")
+    cols[3].metric("Excluded windows", head["excluded"], help="Incidents, attacks, abusive runs.")
+    cols[4].metric("Needs throttling next week", head["flags"], help="Forecast flags (p90).")
+    st.subheader("What needs attention")
+    found = advice.findings(report, chosen)
+    for f in found:
+        getattr(st, f.level)(f.text)
+    if not found:
+        st.success("Nothing needs attention on these proxies.")
+    _limits(chosen)
+    replays = view.current_replays(report, chosen)
+    if not replays.empty:
+        st.subheader("Current limits replayed")
+        show(replays, "current_replays", key="t_current", percent=("legit rejected",))
+        st.caption(
+            "Each limit of the given bundle replayed over the logs where its conditions hold."
+        )
+    _forecast(chosen)
+    storms = view.retry_storms(report, chosen)
+    if not storms.empty:
+        st.subheader("Retries without backoff")
+        show(storms, "retry_storms", key="t_storms")
+    st.subheader("Excluded from the statistics")
+    show(view.excluded(report, chosen), "excluded", key="t_excluded")
+    st.caption(
+        "Windows left out of the demand statistics and forecasts; their requests still replay."
+    )
 
+
+throttling_view()
 st.subheader("Policy XML")
 st.download_button(
     "Download the proxy bundles (zip)",
@@ -141,8 +132,8 @@ st.download_button(
     mime="application/zip",
     key="download_bundles",
 )
-if proxy:
-    with st.expander(f"{proxy}: policies and steps"):
-        for name, text in views.policy_files(report, proxy).items():
-            st.caption(name)
+for name in views.proxies(report):
+    with st.expander(f"{name}: policies and steps"):
+        for file, text in views.policy_files(report, name).items():
+            st.caption(file)
             st.code(text, language="xml")

@@ -74,3 +74,115 @@ def traffic_chart(
         )
     )
     return alt.layer(shaded, lines).resolve_scale(color="independent").properties(height=260)
+
+
+DEMAND, REJECTED = "demand (busiest minute)", "rejected by replay"
+SUGGESTED, CURRENT = "suggested limit", "current limit"
+_REPLAY_COLORS = {
+    DEMAND: "steelblue",
+    SUGGESTED: "seagreen",
+    CURRENT: "darkorange",
+    REJECTED: "crimson",
+}
+
+
+def replay_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Demand, the suggested and current limits (dashed) and the replay's rejections (bars).
+
+    ``frame`` is long: ``time, series, rpm``. One legend names every layer,
+    the limit lines and the rejected bars included.
+    """
+    present = [s for s in _REPLAY_COLORS if s in set(frame["series"])]
+    color = alt.Color(
+        "series:N",
+        title=None,
+        scale=alt.Scale(domain=present, range=[_REPLAY_COLORS[s] for s in present]),
+        legend=alt.Legend(orient="top"),
+    )
+    tooltip = [
+        time_tooltip(),
+        alt.Tooltip("series:N"),
+        alt.Tooltip("rpm:Q", title="req/min", format=",.0f"),
+    ]
+    lines = (
+        alt.Chart(frame[frame["series"] != REJECTED])
+        .mark_line()
+        .encode(
+            x=time_x(),
+            y=alt.Y("rpm:Q", title="requests / min"),
+            color=color,
+            strokeDash=alt.condition(
+                alt.datum.series == DEMAND, alt.value([1, 0]), alt.value([6, 3])
+            ),
+            tooltip=tooltip,
+        )
+    )
+    bars = (
+        alt.Chart(frame[frame["series"] == REJECTED])
+        .mark_bar(opacity=0.6)
+        .encode(x=time_x(), y="rpm:Q", color=color, tooltip=tooltip)
+    )
+    return alt.layer(bars, lines).properties(height=300)
+
+
+def forecast_chart(series: pd.DataFrame, band: pd.DataFrame) -> alt.LayerChart:
+    """Busiest minute per hour: history, next week's path, and next week's peak interval.
+
+    ``series``: ``time, rpm, part`` (history | next week); ``band``: one row
+    ``start, end, p50, p90, p99``. The band (p50 to p90) and the p99 line are in the legend.
+    """
+    parts = alt.Color(
+        "part:N",
+        title=None,
+        scale=alt.Scale(domain=["history", "next week"], range=["steelblue", "darkorange"]),
+        legend=alt.Legend(orient="top"),
+    )
+    line = (
+        alt.Chart(series)
+        .mark_line()
+        .encode(
+            x=time_x(),
+            y=alt.Y("rpm:Q", title="busiest minute (req/min)"),
+            color=parts,
+            tooltip=[time_tooltip(), alt.Tooltip("part:N"), alt.Tooltip("rpm:Q", format=",.1f")],
+        )
+    )
+    marks = band.assign(interval="next week's peak, p50 to p90", tail="next week's peak, p99")
+    shade = (
+        alt.Chart(marks)
+        .mark_rect(opacity=0.2)
+        .encode(
+            x=time_x("start"),
+            x2=time_x2("end"),
+            y="p50:Q",
+            y2="p90:Q",
+            fill=alt.Fill(
+                "interval:N",
+                title=None,
+                scale=alt.Scale(range=["crimson"]),
+                legend=alt.Legend(orient="top", symbolOpacity=0.3),
+            ),
+            tooltip=[alt.Tooltip("p50:Q", format=",.0f"), alt.Tooltip("p90:Q", format=",.0f")],
+        )  # fmt: skip
+    )
+    p99 = (
+        alt.Chart(marks)
+        .mark_rule(strokeDash=[4, 4])
+        .encode(
+            x=time_x("start"),
+            x2=time_x2("end"),
+            y="p99:Q",
+            stroke=alt.Stroke(
+                "tail:N",
+                title=None,
+                scale=alt.Scale(range=["crimson"]),
+                legend=alt.Legend(orient="top", symbolDash=[4, 4], symbolType="stroke"),
+            ),
+            tooltip=[alt.Tooltip("p99:Q", format=",.0f")],
+        )  # fmt: skip
+    )
+    return (
+        alt.layer(shade, p99, line)
+        .resolve_scale(color="independent", fill="independent", stroke="independent")
+        .properties(height=260)
+    )

@@ -72,6 +72,69 @@ _STATUS = {
     "state": "up, down or not configured.",
     "detail": "Address, what answered, or what to do.",
 }
+SUGGESTION_COLUMNS = {
+    "target": "The proxy, or proxy · app; 'every client' is the default for apps without their own.",
+    "policy": "SpikeArrest (a rate) or Quota (a count per interval).",
+    "current": "The limit in force now (see the note under the table).",
+    "suggested": "The limit to set: a rate per minute or second, or a count per interval.",
+    "confidence": "high, medium or low: how much data and how good a forecast stand behind it.",
+    "status": "ok; capacity conflict (the backend cannot take the demand); abusive client; "
+    "or sized from similar apps (too little traffic of its own).",
+    "replay rejects": "Requests the suggested limit would have refused over the logs.",
+    "legit rejected": "Share of healthy legitimate requests the replay refused (rule: at most 0.1%).",
+    "abusive rejected": "Requests from abusive clients the replay refused.",
+    "busiest minute": "Legitimate demand in its busiest minute ('–': not measured for this row).",
+    "p99 minute": "Legitimate demand per minute, 99th percentile over the minutes with traffic.",
+    "days seen": "Days of the logs with traffic for this target.",
+    "rationale": "Why this value, in the words of the advice.",
+}
+
+FORECAST_COLUMNS = {
+    "series": "A proxy, or one of the busiest apps (across its proxies).",
+    "last week": "The busiest minute of the last week in the logs (legitimate, healthy).",
+    "next week peak": "Next week's forecast peak: the number the advice multiplies by the headroom.",
+    "p50": "Next week's busiest minute: as likely below as above this.",
+    "p90": "Next week's busiest minute: 9 in 10 weeks stay below this.",
+    "p99": "Next week's busiest minute: 99 in 100 weeks stay below this.",
+    "method": "The forecasting method that won the week-ahead backtest.",
+    "backtest": "How the method was checked: forecast origins and hours ahead.",
+    "finding": "Whether the p90 passes the knee's lower bound or the current limit, "
+    "or runs past the highest load seen with no knee found (capacity unknown).",
+}
+
+REPLAY_COLUMNS = {
+    "policy": "Bundle and policy name.",
+    "proxy": "The proxy whose traffic it was replayed on.",
+    "kind": "SpikeArrest or Quota.",
+    "value": "The limit as the bundle sets it.",
+    "replayed": "Requests replayed through it (its conditions known to hold).",
+    "not replayed": "Requests whose conditions the logs cannot decide (a header the logs lack).",
+    "rejected": "Requests it would have refused in the replay.",
+    "legit rejected": "Share of healthy legitimate requests it refused (rule: at most 0.1%).",
+    "notes": "What the replay assumed.",
+}
+
+STORM_COLUMNS = {
+    "proxy": "The API proxy.",
+    "app": "The developer app retrying.",
+    "attempts": "Every request it sent, retries included.",
+    "refused": "Requests refused with 429.",
+    "real demand": "Its requests with the retries of one request counted once.",
+    "busiest minute (attempts)": "Its busiest minute counting every attempt.",
+    "busiest minute (demand)": "Its busiest minute counting each request once.",
+    "median wait after a refusal": "Median time from a refusal to its next attempt.",
+    "advice": "What to tell the app's owner.",
+}
+
+EXCLUDED_COLUMNS = {
+    "proxy": "The API proxy.",
+    "kind": "What made the window unhealthy or abnormal.",
+    "from": "First minute of the window (UTC).",
+    "until": "End of the window (UTC; the minute itself is not in it).",
+    "minutes": "Length of the window in minutes.",
+    "requests": "Requests in the window.",
+    "reason": "Why it was left out of the statistics.",
+}
 TABLES: dict[str, dict[str, str]] = {
     "groups": _GROUP,
     "anomalies": _ANOMALY,
@@ -81,6 +144,12 @@ TABLES: dict[str, dict[str, str]] = {
     "reports": _REPORTS,
     "attention": _ATTENTION,
     "status": _STATUS,
+    "suggestions": SUGGESTION_COLUMNS,
+    "forecast": FORECAST_COLUMNS,
+    "current_replays": REPLAY_COLUMNS,
+    "retry_storms": STORM_COLUMNS,
+    "excluded": EXCLUDED_COLUMNS,
+    "evidence": {"what": "What was measured or decided.", "value": "Its value, with its unit."},
 }
 
 

@@ -42,6 +42,20 @@ def rate(value: float | None, per: str = "min") -> str:
     return f"{number(value)}/{per}"
 
 
+def rpm(value: float | None) -> str:
+    """An estimate in requests per minute (forecast peak, knee, limit): whole from 1/min up.
+
+    The advice's rationale writes these whole (``9.46`` reads ``9``), so the
+    dashboard does too: the same number reads the same everywhere. Below one
+    per minute it falls back to :func:`rate` (``0.5`` reads ``30/h``).
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "unknown"
+    if value >= 1:
+        return f"{value:,.0f}/min"
+    return rate(value)
+
+
 def policy_rate(text: str | None) -> str:
     """An Apigee rate (``600pm``, ``20ps``) as ``600/min`` or ``20/s``; other text unchanged."""
     if not text:

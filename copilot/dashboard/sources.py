@@ -29,6 +29,17 @@ def content_hash(path: Path | str) -> str:
     return digest.hexdigest()[:16]
 
 
+def bundle_hash(path: Path | str) -> str:
+    """The content hash of a proxy bundle: a .zip's bytes, or a folder's files and their names."""
+    root = Path(path)
+    if root.is_file():
+        return content_hash(root)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(root)).encode() + b"\0" + content_hash(file).encode())
+    return digest.hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Source:
     """What a session analyses: the files (de-duplicated by content) and how to name them."""
