@@ -11,7 +11,9 @@ a decision the form is cleared; the opposite action needs an explicit
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -67,6 +69,32 @@ def show_flash() -> None:
     {"success": st.success, "error": st.error}.get(kind, st.info)(plain(text))
     if findings:
         st.dataframe(pd.DataFrame(findings), hide_index=True, width="stretch")
+
+
+def pick(
+    label: str, options: list[Any], shown: Callable[[Any], str], state: str, default: Any
+) -> Any:
+    """A select box whose choice lives in ``st.session_state[state]``.
+
+    The widget's key carries a digest of the option labels: a select box keyed
+    only by name keeps showing its old labels in the browser after they change
+    (a draft shown as awaiting review after its approval), so new labels make a
+    new widget, which starts on the remembered choice.
+    """
+    chosen = st.session_state.get(state)
+    if chosen not in options:
+        chosen = default
+    labels = "\n".join(shown(o) for o in options)
+    digest = hashlib.sha256(labels.encode("utf-8")).hexdigest()[:10]
+    value = st.selectbox(
+        label,
+        options,
+        index=options.index(chosen),
+        format_func=shown,
+        key=f"{state}__{digest}",
+    )
+    st.session_state[state] = value
+    return value
 
 
 def forget_pending() -> None:

@@ -103,26 +103,19 @@ if not drafts:
     st.info("No drafts yet: generate one above.")
     st.stop()
 ids = [d["id"] for d in drafts]
-if st.session_state.get("drafts_pick") not in ids:
-    st.session_state.pop("drafts_pick", None)
 names = {
     d["id"]: f"{d['id']} · {data.status_word(d['status'])} · {d['name'] or '(no name)'}"
     for d in drafts
 }
-draft_id = st.selectbox("Draft", ids, format_func=names.__getitem__, key="drafts_pick")
+draft_id = review_ui.pick("Draft", ids, names.__getitem__, "drafts_pick", ids[0])
 draft = store.get(draft_id)
 numbers = [v["version"] for v in draft["versions"]]
 shown_key = f"drafts_version_{draft_id}"
 pending = st.session_state.pop("drafts_show_version", None)
 if pending and pending[0] == draft_id and pending[1] in numbers:
     st.session_state[shown_key] = pending[1]  # a saved edit: show the version it made
-if st.session_state.get(shown_key) not in numbers:
-    st.session_state[shown_key] = numbers[-1]
-number = st.selectbox(
-    "Version",
-    numbers,
-    format_func=lambda n: data.version_label(draft, n),
-    key=shown_key,
+number = review_ui.pick(
+    "Version", numbers, lambda n: data.version_label(draft, n), shown_key, numbers[-1]
 )
 version = next(v for v in draft["versions"] if v["version"] == number)
 version = {**store.version(draft_id, number), "status": version["status"]}

@@ -73,6 +73,10 @@ def test_approve_then_change_the_decision_only_explicitly(
         expect(page.get_by_role("button", name="Reject", exact=True)).to_be_disabled()
         expect(page.get_by_label("Comment", exact=True)).to_have_value("")
         assert page.get_by_text("Status: approved (version 1)").count() == 1
+        # The selectors show the new status too (a select box keyed only by name kept its old
+        # labels in the browser: "awaiting review" after the approval).
+        page.get_by_text(f"{draft_id} · approved ·").wait_for(timeout=WAIT_MS)
+        assert "awaiting review" not in page.inner_text("body")
 
         # Change decision, with its own comment.
         page.get_by_role("button", name="Change decision").click()

@@ -84,6 +84,11 @@ def _table(app: AppTest, column: str) -> Any:
     return next(f for f in frames if column in f.columns)
 
 
+def _select(app: AppTest, state: str) -> Any:
+    """The select box whose choice is kept under ``state`` (its key adds a label digest)."""
+    return next(s for s in app.selectbox if (s.key or "").startswith(state + "__"))
+
+
 def _captions(app: AppTest) -> str:
     return "\n".join(c.value for c in app.caption)
 
@@ -163,7 +168,7 @@ def test_a_spec_edit_through_the_table_makes_a_new_version(
     app.button(key="drafts_save_spec").click().run()
     assert not app.exception
     assert _shown(app.success[0].value) == "Version 2: valid"
-    picker = app.selectbox(key=f"drafts_version_{seeded}")
+    picker = _select(app, f"drafts_version_{seeded}")
     assert picker.value == 2, "the new version is shown"
     assert picker.options == ["1 · superseded", "2 · awaiting review"], "listed at once"
     store = DraftStore.in_data_dir(data_dir)
@@ -243,9 +248,9 @@ def test_approve_names_the_shown_version_and_its_hash_and_clears_the_form(
     assert app.text_input(key="drafts_comment").value == "", "the comment box is emptied"
     # "draft" is not shown anywhere once approved: the draft, the version and the status say so.
     assert "Status: approved (version 1)" in [s.value for s in app.success]
-    pick = app.selectbox(key="drafts_pick")
+    pick = _select(app, "drafts_pick")
     assert pick.format_func(pick.value).split(" · ")[1] == "approved"
-    picker = app.selectbox(key=f"drafts_version_{seeded}")
+    picker = _select(app, f"drafts_version_{seeded}")
     assert picker.format_func(1) == "1 · approved" and "Version 1: approved" in _texts(app)
 
 
@@ -296,7 +301,7 @@ def test_a_stale_page_is_refused_with_the_reason_and_reloads(
         _shown(app.error[0].value),
     )
     assert store.get(seeded)["status"] == "draft", "nothing was decided"
-    assert app.selectbox(key=f"drafts_version_{seeded}").value == 2, "reloaded on the latest"
+    assert _select(app, f"drafts_version_{seeded}").value == 2, "reloaded on the latest"
     assert not app.button(key="drafts_approve").disabled
     assert app.text_input(key="drafts_comment").value == "looks fine", "the comment is kept"
 
@@ -323,7 +328,7 @@ def test_an_older_version_can_be_read_but_not_decided_or_edited(
 ) -> None:
     DraftStore.in_data_dir(data_dir).add_version(seeded, seed["v2"], "someone else", "edit")
     app.run()
-    picker = app.selectbox(key=f"drafts_version_{seeded}")
+    picker = _select(app, f"drafts_version_{seeded}")
     assert picker.options == ["1 · superseded", "2 · awaiting review"]
     picker.set_value(1).run()
     assert not app.exception
@@ -361,7 +366,7 @@ def test_an_edit_that_drops_a_clause_fails_wf011_and_shows_no_step(
 
 def test_generating_shows_the_draft_just_produced(app: AppTest, seeded: str) -> None:
     app.run()
-    assert app.selectbox(key="drafts_pick").value == seeded
+    assert _select(app, "drafts_pick").value == seeded
     made = []
     for text in ("Refund the payment", "Refund the payment twice"):
         app.text_area(key="drafts_request").input(text).run()
@@ -369,7 +374,7 @@ def test_generating_shows_the_draft_just_produced(app: AppTest, seeded: str) -> 
         app.button(key="drafts_generate").click().run()
         assert not app.exception
         made.append(re.search(r"drf_\w+", app.error[0].value).group(0))
-        assert app.selectbox(key="drafts_pick").value == made[-1], "no lag by one step"
+        assert _select(app, "drafts_pick").value == made[-1], "no lag by one step"
         assert f"Request: {text}" in _texts(app)
         assert "Version 1: failed validation" in _texts(app)
     assert made[0] != made[1]
@@ -432,14 +437,14 @@ def test_a_json_edit_out_of_scope_is_stored_rejected_and_nothing_drafted_is_impo
     assert not app.exception
     assert _shown(app.error[0].value) == "Version 2: rejected"
     assert "WF003" in set(_table(app, "rule_id")["rule_id"]), "the findings come with it"
-    assert app.selectbox(key=f"drafts_version_{seeded}").value == 2
+    assert _select(app, f"drafts_version_{seeded}").value == 2
     assert {m for m in sys.modules if m.startswith("atc_draft_")} == before
     # One invalid edit is its own failure: the draft stays under review on version 1.
     store = DraftStore.in_data_dir(data_dir)
     assert store.get(seeded)["status"] == "draft"
     assert "Version 2: failed validation" in _texts(app)
     assert app.button(key="drafts_approve").disabled
-    app.selectbox(key=f"drafts_version_{seeded}").set_value(1).run()
+    _select(app, f"drafts_version_{seeded}").set_value(1).run()
     _approve(app)
     assert not app.exception
     draft = store.get(seeded)
