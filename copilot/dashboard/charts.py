@@ -160,7 +160,7 @@ def forecast_chart(series: pd.DataFrame, band: pd.DataFrame) -> alt.LayerChart:
                 "interval:N",
                 title=None,
                 scale=alt.Scale(range=["crimson"]),
-                legend=alt.Legend(orient="top", symbolOpacity=0.3),
+                legend=alt.Legend(orient="top", symbolOpacity=0.3, labelLimit=400),
             ),
             tooltip=[alt.Tooltip("p50:Q", format=",.0f"), alt.Tooltip("p90:Q", format=",.0f")],
         )  # fmt: skip
@@ -176,7 +176,9 @@ def forecast_chart(series: pd.DataFrame, band: pd.DataFrame) -> alt.LayerChart:
                 "tail:N",
                 title=None,
                 scale=alt.Scale(range=["crimson"]),
-                legend=alt.Legend(orient="top", symbolDash=[4, 4], symbolType="stroke"),
+                legend=alt.Legend(
+                    orient="top", symbolDash=[4, 4], symbolType="stroke", labelLimit=400
+                ),
             ),
             tooltip=[alt.Tooltip("p99:Q", format=",.0f")],
         )  # fmt: skip

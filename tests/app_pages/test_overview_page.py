@@ -41,3 +41,21 @@ def test_no_source_says_what_to_do(page_env: Path) -> None:
     app.radio(key="source_kind").set_value("Upload").run()
     assert not app.exception
     assert app.info[0].value.startswith("Choose a log source")
+
+
+def test_unreadable_logs_say_so_once(page_env: Path) -> None:
+    app = page("app_pages/overview.py")
+    app.run()
+    app.radio(key="source_kind").set_value("Path on disk").run()
+    bad = Path(__file__).resolve().parents[1] / "fixtures" / "logs" / "not_a_log.bin"
+    app.text_input(key="source_paths").input(str(bad)).run()
+    assert not app.exception and not app.metric
+    assert len(app.error) == 1 and "sidebar" in app.error[0].value
+
+
+def test_a_missing_bundle_leaves_the_rest_of_the_overview(page_env: Path) -> None:
+    app = page("app_pages/overview.py")
+    app.run()
+    app.text_input(key="bundle_path").input("/no/such/bundle").run()
+    assert not app.exception and len(app.error) == 1
+    assert int({m.label: m.value for m in app.metric}["Anomalies"]) > 0
