@@ -58,8 +58,9 @@ def _compute(source: Source, headroom: float, bundle: str | None) -> SuggestRun:
         if now - last >= PROGRESS_EVERY_S:
             last = now
             box.update(
-                label=f"Reading {source.label}: {records:,} records so far "
-                "(then: replaying limits, forecasting)…"
+                # Reading is the short part; replay and forecast follow with no count to show.
+                label=f"{source.label}: {records:,} records read; "
+                "next: replaying limits and forecasting…"
             )
 
     run = suggest_paths(
