@@ -7,6 +7,7 @@ on loopback, a verified reviewer token in the configured header).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,10 @@ def test_approve_then_change_the_decision_only_explicitly(
         assert page.get_by_text("Status: approved (version 1)").count() == 1
         # The selectors show the new status too (a select box keyed only by name kept its old
         # labels in the browser: "awaiting review" after the approval).
-        page.get_by_text(f"{draft_id} · approved ·").wait_for(timeout=WAIT_MS)
+        expect(page.get_by_label("Draft", exact=True)).to_have_value(
+            re.compile(rf"^{draft_id} · approved · ")
+        )
+        expect(page.get_by_label("Version", exact=True)).to_have_value("1 · approved")
         assert "awaiting review" not in page.inner_text("body")
 
         # Change decision, with its own comment.
