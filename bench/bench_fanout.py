@@ -80,6 +80,11 @@ def _peak_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def fanout(server: object, where: Path, workers: int, partitions: int) -> dict[str, object]:
     """One run on ``workers`` fresh worker processes; wall time, peak RSS, history."""
     from temporalio.client import Client
@@ -113,6 +118,7 @@ def fanout(server: object, where: Path, workers: int, partitions: int) -> dict[s
     try:
         result, body, history, elapsed = asyncio.run(go())
         peaks = [round(_peak_mb(p.pid)) for p in procs]
+        cpu = [round(_cpu_s(p.pid), 1) for p in procs]
     finally:
         for p in procs:
             p.terminate()
@@ -126,6 +132,7 @@ def fanout(server: object, where: Path, workers: int, partitions: int) -> dict[s
         "partitions": len(result.partitions),  # type: ignore[attr-defined]
         "partitions_per_worker": sorted(by_worker.values()),
         "peak_rss_mb": peaks,
+        "cpu_s": cpu,  # per worker, start-up included
         "history_bytes": history,
         "partial_bytes": sum(r.bytes for r in result.partitions),  # type: ignore[attr-defined]
     }
@@ -166,8 +173,9 @@ def table(result: dict[str, object]) -> str:
         f"{rows:,} rows in {result['files']} CSV files ({result['csv_mb']} MB), "
         f"{result['partitions']} partitions asked, {result['cores']} cores",
         "",
-        "| run | seconds | rows/s | peak RSS per process | partitions per worker | history |",
-        "|---|---|---|---|---|---|",
+        "| run | seconds | rows/s | peak RSS per process | CPU s per worker | partitions per worker "
+        "| history |",
+        "|---|---|---|---|---|---|---|",
     ]
     labels = {"single": "atc analyze, one process", "w1": "fan-out, 1 worker",
               "w2": "fan-out, 2 workers", "duckdb": "DuckDB (same files)"}  # fmt: skip
@@ -178,8 +186,9 @@ def table(result: dict[str, object]) -> str:
         rss_text = " + ".join(f"{x} MB" for x in rss) if isinstance(rss, list) else f"{rss:.0f} MB"
         per = mine[-1].get("partitions_per_worker", "")
         history = f"{mine[-1]['history_bytes']:,} B" if "history_bytes" in mine[-1] else ""
-        lines.append(f"| {label} | {seconds:.1f} | {rows / seconds:,.0f} | {rss_text} | {per} | "
-                     f"{history} |")  # fmt: skip
+        cpu = " + ".join(str(c) for c in mine[-1].get("cpu_s", []))
+        lines.append(f"| {label} | {seconds:.1f} | {rows / seconds:,.0f} | {rss_text} | {cpu} | "
+                     f"{per} | {history} |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -42,11 +42,14 @@ HEARTBEAT_S = 3.0
 class FanoutWorker:
     """``python -m workflows.fanout.worker`` in its own process group."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *, cli: bool = False) -> None:
         self.log = log
+        argv = (
+            ["-m", "copilot.cli", "worker", "fanout"] if cli else ["-m", "workflows.fanout.worker"]
+        )
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "workflows.fanout.worker"],
+                [sys.executable, *argv],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -79,9 +82,9 @@ class Estate:
         return worker_env(self.server, self.data, "unused", ATC_FANOUT_TASK_QUEUE=self.queue,
                           **extra)  # fmt: skip
 
-    def worker(self, **extra: str) -> FanoutWorker:
+    def worker(self, *, cli: bool = False, **extra: str) -> FanoutWorker:
         log = self.tmp / f"worker-{len(self.workers)}.log"
-        self.workers.append(FanoutWorker(self.env(**extra), log))
+        self.workers.append(FanoutWorker(self.env(**extra), log, cli=cli))
         return self.workers[-1]
 
     def data_for(self, logs: list[Path], partitions: int) -> FanoutInput:
@@ -119,7 +122,7 @@ def _run(estate: Estate, data: FanoutInput) -> tuple[FanoutResult, dict, int]:
 def test_two_workers_share_the_partitions_and_the_result_is_one_pass(
     estate: Estate, logs: list[Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first, second = estate.worker(), estate.worker()
+    first, second = estate.worker(), estate.worker(cli=True)  # the second as `atc worker fanout`
     result, body, history = _run(estate, estate.data_for(logs, 8))
     assert canonical(body) == canonical(analyze_paths(logs))
     readers = {ref.worker for ref in result.partitions}
