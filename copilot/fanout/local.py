@@ -66,9 +66,14 @@ def merge_files(
     sources: list[str],
     quarantine_path: Path | None = None,
 ) -> AnalysisRun:
-    """Read the partials (checksums checked) and merge them."""
-    loaded = [read_partial(Path(p.path), p.sha256) for p in partials]
-    return merge(loaded, sources, quarantine_path)
+    """Read the partials (checksums checked) and merge them.
+
+    Every partial is checked up front, but only its header is kept: the merge
+    reads each one's arrays again when it adds them, so memory holds the merged
+    aggregates and one partial, however many partitions there are.
+    """
+    headers = [read_partial(Path(p.path), p.sha256).header() for p in partials]
+    return merge(headers, sources, quarantine_path)
 
 
 def analyze_partitioned(

@@ -139,5 +139,5 @@ def merge(
     check_files(partials, q)
     an = Analyzer()
     for p in partials:
-        add_partial(an, p)
+        add_partial(an, p.load())  # one partial's arrays in memory at a time
     return AnalysisRun(an.finish(), q, sources)

@@ -72,7 +72,20 @@ class Partial:
 
     meta: dict[str, Any]
     arrays: dict[str, np.ndarray]
-    where: Path  # the directory it was read from (its rejected lines are beside it)
+    path: Path  # where it was read from (its rejected lines are beside it)
+    sha256: str | None = None
+
+    @property
+    def where(self) -> Path:
+        return self.path.parent
+
+    def header(self) -> Partial:
+        """This partial without its arrays (what the merge keeps of every partial at once)."""
+        return Partial(self.meta, {}, self.path, self.sha256)
+
+    def load(self) -> Partial:
+        """This partial with its arrays (read again, checked again, when only the header is kept)."""
+        return self if self.arrays else read_partial(self.path, self.sha256)
 
     @property
     def partition(self) -> Partition:
@@ -175,7 +188,7 @@ def read_partial(path: Path, sha256: str | None = None) -> Partial:
     _check(meta.get("format") == FORMAT, path, "wrong format")
     _check(meta.get("version") == VERSION, path, f"version {meta.get('version')}, want {VERSION}")
     _validate(path, meta, arrays)
-    return Partial(meta, arrays, Path(path).parent)
+    return Partial(meta, arrays, Path(path), sha256)
 
 
 def _validate(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
