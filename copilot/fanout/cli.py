@@ -35,7 +35,7 @@ def analyze_on_temporal(args: argparse.Namespace, options: ReadOptions) -> dict[
 
     async def go() -> tuple[Any, dict[str, Any]]:
         client = await connect(settings)
-        result, body, _handle = await run_fanout(client, data, task_queue())
+        result, body, _handle = await run_fanout(client, data, task_queue(), check_pollers=True)
         return result, body
 
     result, body = asyncio.run(go())

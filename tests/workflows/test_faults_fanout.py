@@ -180,3 +180,17 @@ def test_atc_analyze_temporal_prints_what_atc_analyze_prints(
     assert canonical(json.loads(fanned)) == canonical(json.loads(atc("--json")))
     assert atc("--temporal") == atc()  # the text summary too
     assert not any((estate.shared / "runs").iterdir())  # run directories are removed once read
+
+
+def test_atc_analyze_temporal_without_a_worker_says_so_at_once(
+    estate: Estate, logs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in estate.env().items():
+        if key.startswith("ATC_"):
+            monkeypatch.setenv(key, value)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = cli(["analyze", str(logs[0]), "--temporal", "--json"])
+    body = json.loads(out.getvalue())
+    assert code == 1 and body["ok"] is False
+    assert "no worker polls task queue" in body["error"] and estate.queue in body["error"]

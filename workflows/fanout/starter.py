@@ -57,10 +57,23 @@ def load_merged(result: FanoutResult) -> dict[str, Any]:
     return json.loads(body)
 
 
+async def require_pollers(client: Client, queue: str) -> None:
+    """Refuse to start a run nobody would pick up (it would wait for ever)."""
+    from copilot.estate.status import POLLER_FRESH_S, _pollers
+
+    if not await _pollers(client, queue):
+        raise errors.TemporalError(
+            f"no worker polls task queue {queue!r} (none seen in the last {POLLER_FRESH_S:.0f} s):"
+            " start one with `atc worker fanout` (docs/fanout.md)"
+        )
+
+
 async def run_fanout(
-    client: Client, data: FanoutInput, queue: str
+    client: Client, data: FanoutInput, queue: str, *, check_pollers: bool = False
 ) -> tuple[FanoutResult, dict[str, Any], WorkflowHandle]:
     """Run one fan-out analysis to its end: (result, merged document, handle)."""
+    if check_pollers:
+        await require_pollers(client, queue)
     handle = await start(client, data, queue)
     try:
         result: FanoutResult = await handle.result()
