@@ -26,6 +26,7 @@ from copilot.analysis.sparse import GROUP_BITS, reduce_keys, split
 from copilot.errors import LogFormatError
 from copilot.fanout.partial import AGGREGATES, LABELS, Partial, aggregate
 from copilot.fanout.partition import BYTES
+from copilot.fanout.read import count_lines
 from copilot.logs.quarantine import MAX_SAMPLES, Quarantine, Rejected
 from copilot.pipeline import AnalysisRun
 
@@ -65,14 +66,23 @@ def add_partial(an: Analyzer, p: Partial) -> None:
 
 
 def line_offsets(partials: list[Partial]) -> list[int]:
-    """What to add to each partial's line numbers to make them the file's."""
-    seen: dict[str, int] = {}
+    """What to add to each partial's line numbers to make them the file's.
+
+    A byte range's offset is the newlines before it in its file, counted only
+    up to the last range that rejected something (the others have no line to
+    shift), each byte once: partials come in file order.
+    """
+    counted: dict[str, tuple[int, int]] = {}  # path -> (bytes counted, newlines in them)
     out = []
     for p in partials:
         part = p.partition
-        before = seen.get(part.path, 0)
-        out.append(before - p.meta["header_lines"] if part.kind == BYTES else 0)
-        seen[part.path] = before + p.meta["lines"]
+        if part.kind != BYTES or part.start == 0 or not p.meta["quarantine"]["rejected"]:
+            out.append(0)
+            continue
+        upto, lines = counted.get(part.path, (0, 0))
+        lines += count_lines(part.path, upto, part.start)
+        counted[part.path] = (part.start, lines)
+        out.append(lines - p.meta["header_lines"])
     return out
 
 

@@ -113,7 +113,6 @@ def _meta(part: Partition, reading: Reading, rejects: str | None) -> dict[str, A
         "unlogged": an.unlogged,
         "template_overflowed": an.vocabs.template.overflowed,
         "labels": {name: [str(x) for x in getattr(an.vocabs, name).labels] for name in LABELS},
-        "lines": reading.lines,
         "header_lines": reading.header_lines,
         "chunks": reading.chunks,
         "quarantine": {

@@ -3,9 +3,10 @@
 A byte range is copied (streamed, in blocks) to a scratch file on the
 worker's local disk, with the CSV header in front when the range needs it,
 and read by the format's own reader: every reader then behaves exactly as on
-a whole file. Line numbers of rejected lines are relative to the range until
-the merge adds the lines of the ranges before it (``Reading.lines``: how many
-newlines the range holds). Parquet row-group runs are read in place.
+a whole file. The copy is made by the kernel (``os.copy_file_range``), not
+through Python. Line numbers of rejected lines are relative to the range until
+the merge adds the lines of the ranges before it (counted there, and only when
+a later range has rejected lines). Parquet row-group runs are read in place.
 """
 
 from __future__ import annotations
@@ -34,29 +35,53 @@ class Reading:
 
     analyzer: Analyzer
     quarantine: Quarantine
-    lines: int  # newlines in a byte range (0 for other kinds): the line offset of the next range
     chunks: int
     header_lines: int = 0  # lines put in front of the range (a CSV header)
 
 
-def _copy_range(part: Partition, dest: Path) -> tuple[int, bool]:
-    """Copy the partition's bytes (with the header if needed); (newlines in range, any text)."""
-    src = Path(part.path)
-    newlines, text = 0, False
-    with src.open("rb") as fh, dest.open("wb") as out:
+def _copy_range(part: Partition, dest: Path) -> None:
+    """Copy the partition's bytes to ``dest`` (the file's header line first, if needed)."""
+    with Path(part.path).open("rb") as src, dest.open("wb") as out:
         if part.header:
-            out.write(fh.readline())
-        fh.seek(part.start)
-        left = part.end - part.start
-        while left > 0:
-            block = fh.read(min(COPY_BLOCK, left))
-            if not block:
-                break
+            out.write(src.readline())
+            out.flush()
+        at, left = part.start, part.end - part.start
+        try:
+            while left > 0:
+                n = os.copy_file_range(src.fileno(), out.fileno(), left, at)
+                if n == 0:
+                    break
+                at, left = at + n, left - n
+        except OSError:  # a filesystem without it: copy through Python
+            src.seek(at)
+            while left > 0:
+                block = src.read(min(COPY_BLOCK, left))
+                if not block:
+                    break
+                out.write(block)
+                left -= len(block)
+
+
+def _has_text(path: Path, skip: int) -> bool:
+    """Whether anything but whitespace follows the first ``skip`` bytes (a blank range has no log)."""
+    with path.open("rb") as fh:
+        fh.seek(skip)
+        while block := fh.read(COPY_BLOCK):
+            if block.strip():
+                return True
+    return False
+
+
+def count_lines(path: str, start: int, end: int) -> int:
+    """Newlines in ``[start, end)`` of a file: the line offset a byte range adds."""
+    count = 0
+    with Path(path).open("rb") as fh:
+        fh.seek(start)
+        left = end - start
+        while left > 0 and (block := fh.read(min(COPY_BLOCK, left))):
+            count += block.count(b"\n")
             left -= len(block)
-            newlines += block.count(b"\n")
-            text = text or bool(block.strip())
-            out.write(block)
-    return newlines, text
+    return count
 
 
 def _row_groups(
@@ -106,7 +131,7 @@ def read_partition(
         options = replace(options, columns=COLUMNS_USED)
     quarantine = Quarantine(path=quarantine_path)
     analyzer = Analyzer()
-    chunks, lines, header_lines = 0, 0, 0
+    chunks, header_lines = 0, 0
     scratch: Path | None = None
     try:
         if part.kind == ROW_GROUPS:
@@ -116,8 +141,10 @@ def read_partition(
             fd, name = tempfile.mkstemp(prefix=f"atc-part-{part.id}-", dir=scratch_dir)
             os.close(fd)
             scratch = Path(name)
-            lines, text = _copy_range(part, scratch)
+            _copy_range(part, scratch)
             header_lines = 1 if part.header else 0
+            skip = scratch.stat().st_size - (part.end - part.start)  # the header put in front
+            text = _has_text(scratch, skip)
             stream = read_format(scratch, part.fmt, quarantine, options) if text else iter(())
             source = part.path
         else:
@@ -133,4 +160,4 @@ def read_partition(
         quarantine.close()
         if scratch is not None:
             scratch.unlink(missing_ok=True)
-    return Reading(analyzer, quarantine, lines, chunks, header_lines)
+    return Reading(analyzer, quarantine, chunks, header_lines)

@@ -202,3 +202,19 @@ def test_a_file_with_no_record_fails_as_in_one_pass(estate: dict, tmp_path: Path
     with pytest.raises(LogFormatError) as many:
         analyze_partitioned([good, junk], 4, tmp_path / "run")
     assert str(many.value) == str(one.value)
+
+
+def test_a_range_of_blank_lines_counts_its_lines(estate: dict, tmp_path: Path) -> None:
+    lines = estate["files"]["jsonl"].read_bytes().splitlines(keepends=True)
+    head, tail = b"".join(lines[:3000]), b"".join(lines[3000:6000])
+    path = tmp_path / "gappy.jsonl"
+    path.write_bytes(head + b"\n" * 5000 + tail + b"{broken\n")
+    size = path.stat().st_size
+    edges = [0, len(head), len(head) + 5000, size]  # the middle range is all blank lines
+    parts = [
+        Partition(f"0000-{k:04d}", str(path), "analytics-jsonl", BYTES, a, b, 1, False, 0, size)
+        for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True))
+    ]
+    single = analyze_paths([path])
+    assert [s.line for s in single.quarantine.samples] == [3000 + 5000 + 3000 + 1]
+    assert _cut([path], parts, tmp_path) == canonical(single)
