@@ -86,9 +86,9 @@ def line_offsets(partials: list[Partial]) -> list[int]:
     return out
 
 
-def _shifted(sample: dict, offset: int, source: str, scratch: bool) -> Rejected:
+def _shifted(sample: dict, offset: int, source: str, windowed: bool) -> Rejected:
     line = sample["line"]
-    if scratch:  # read from a copy of the range: the real file and line
+    if windowed:  # read through a window on the file: lines count from the window
         line = None if line is None else line + offset
         sample = {**sample, "source": source}
     return Rejected(sample["source"], line, sample["reason"], sample["text"])
@@ -102,7 +102,7 @@ def merge_quarantine(partials: list[Partial], path: Path | None) -> Quarantine:
     try:
         for p, offset in zip(partials, line_offsets(partials), strict=True):
             mine, part = p.meta["quarantine"], p.partition
-            scratch = part.kind == BYTES
+            windowed = part.kind == BYTES
             q.lines_read += mine["lines_read"]
             q.records += mine["records"]
             q.rejected += mine["rejected"]
@@ -110,11 +110,11 @@ def merge_quarantine(partials: list[Partial], path: Path | None) -> Quarantine:
                 reasons[reason] += n
             for s in mine["samples"]:
                 if len(q.samples) < MAX_SAMPLES:
-                    q.samples.append(_shifted(s, offset, part.path, scratch))
+                    q.samples.append(_shifted(s, offset, part.path, windowed))
             if sink is not None and mine.get("rejects_file"):
                 with (p.where / mine["rejects_file"]).open(encoding="utf-8") as fh:
                     for line in fh:
-                        item = _shifted(json.loads(line), offset, part.path, scratch)
+                        item = _shifted(json.loads(line), offset, part.path, windowed)
                         sink.write(json.dumps(item.to_dict()) + "\n")
     finally:
         if sink is not None:
