@@ -10,6 +10,7 @@ as files grow; JSON lines are parsed in blocks of lines.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from copilot.logs.lines import read_line_records
 from copilot.logs.normalize import normalize
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.schema import DTYPES
-from copilot.logs.sources import find_lines, open_binary, peek
+from copilot.logs.sources import Utf8Repaired, find_lines, open_binary, peek
 
 # Arrow reads ahead several blocks per thread: small blocks keep memory flat
 # (measured: 4 MB blocks peak at ~270 MB on 1M and 5M rows alike, 32 MB at
@@ -70,7 +71,7 @@ def read_csv(
 
     types = {src: _arrow_type(canon) for canon, src in sources.items()}
     reader = pacsv.open_csv(
-        open_binary(path),
+        io.BufferedReader(Utf8Repaired(open_binary(path)), 1 << 20),
         read_options=pacsv.ReadOptions(
             block_size=CSV_BLOCK_BYTES,
             column_names=names,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -62,9 +64,71 @@ def peek(path: Path, size: int = PEEK_BYTES) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 4:  # a multi-byte character cut by the peek
             return head[: exc.start].decode("utf-8")
+        if _mostly_text(head):  # a stray bad line: its reader quarantines it, the file stays
+            return head.decode("utf-8", errors="replace")
         raise LogFormatError(
             f"{path}: not UTF-8 text at byte {exc.start}; not a log atc can read"
         ) from exc
+
+
+def _mostly_text(head: bytes) -> bool:
+    """A UTF-8 first line and under 0.5% undecodable bytes: a log with a damaged line."""
+    first, _, _ = head.partition(b"\n")
+    try:
+        first.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    bad = head.decode("utf-8", errors="replace").count("\ufffd")
+    return bad <= len(head) * 0.005
+
+
+class Utf8Repaired(io.RawIOBase):
+    """A byte stream whose undecodable UTF-8 sequences read as U+FFFD.
+
+    Arrow's CSV reader stops the whole file at one invalid byte (it decodes a
+    bad row's text before the invalid-row handler can see it); with this a
+    damaged line reaches the reader as text, to be read or quarantined like any
+    other bad line. Valid input passes through unchanged (one decode per block).
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._carry = b""
+        self._out = b""
+        self.repaired = 0  # blocks that held undecodable bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        while not self._out:
+            data = self._raw.read(max(len(buffer), 1 << 16))
+            if not data and not self._carry:
+                return 0
+            self._out = self._repair(self._carry + data, final=not data)
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _repair(self, data: bytes, final: bool) -> bytes:
+        self._carry = b""
+        try:
+            data.decode("utf-8")
+            return data
+        except UnicodeDecodeError as exc:
+            if not final and exc.reason == "unexpected end of data":
+                self._carry = data[exc.start :]  # a character cut by the block: next time
+                return data[: exc.start]
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        text = decoder.decode(data, final=final)
+        self._carry = decoder.getstate()[0]
+        self.repaired += 1
+        return text.encode("utf-8")
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def iter_line_blocks(path: Path, block_lines: int) -> Iterator[list[tuple[int, str | None, bytes]]]:
