@@ -40,6 +40,9 @@ bench: install
 	$(PY) bench/bench_ingest.py --rows 1000000
 	$(PY) bench/bench_bridge.py --starts 2000 --concurrency 32
 	$(PY) -m bench.eval_advice
+	$(PY) bench/bench_fanout.py --rows 5000000
+	test -f bench/out/dashboard-1m.csv || $(VENV)/bin/atc sample --days 30 --rows 1000000 --out bench/out/dashboard-1m.csv
+	$(PY) bench/bench_dashboard.py bench/out/dashboard-1m.csv
 
 # Regenerate docs/screenshots/*.png from a real Chromium walk of every dashboard page.
 screenshots: install
