@@ -123,8 +123,9 @@ class CurrentPolicy:
         count = "?" if self.allow is None else str(self.allow)
         if self.allow_ref:  # the reference wins at runtime; the literal is the fallback
             count = f"from {self.allow_ref} (fallback {count})"
+        interval = "?" if self.interval is None else str(self.interval)  # set by a ref only
         return (
-            f"{count} per {self.interval or 1} {self.time_unit or '?'} "
+            f"{count} per {interval} {self.time_unit or '?'} "
             f"({self.quota_type or 'default'}){self._flags()}"
         )
 

@@ -164,3 +164,22 @@ def test_a_zip_with_dot_segments_inside_its_folder_still_reads(tmp_path: Path) -
         {"./apiproxy/policies/SA-x.xml": SPIKE, "./apiproxy/proxies/default.xml": ENDPOINT},
     )
     assert [p.name for p in read_bundles(archive)] == ["SA-x"]
+
+
+def test_an_interval_set_only_by_a_ref_reads_as_unknown_not_one(tmp_path: Path) -> None:
+    root = tmp_path / "apiproxy"
+    (root / "policies").mkdir(parents=True)
+    (root / "proxies").mkdir()
+    (root / "p.xml").write_text('<APIProxy name="p"/>')
+    (root / "policies" / "Q.xml").write_text(
+        '<Quota name="Q"><Allow count="5"/><Interval ref="v.interval"/>'
+        '<TimeUnit ref="v.unit"/></Quota>'
+    )
+    (root / "proxies" / "default.xml").write_text(
+        "<ProxyEndpoint name=\"default\"><PreFlow><Request><Step><Name>Q</Name></Step>"
+        "</Request></PreFlow><HTTPProxyConnection><BasePath>/p</BasePath></HTTPProxyConnection>"
+        "</ProxyEndpoint>"
+    )
+    (quota,) = read_bundles(root)
+    assert quota.interval is None and quota.interval_ref == "v.interval"
+    assert quota.value_text().startswith("5 per ? ?")
