@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-APIGEELINT = (
-    Path(__file__).resolve().parent.parent / ".tools" / "node_modules" / ".bin" / "apigeelint"
-)
+from tests.paths import ROOT
+
+APIGEELINT = ROOT / ".tools" / "node_modules" / ".bin" / "apigeelint"
 # apigeelint's profiles: "apigee" (its default) and "apigeex" (Apigee X/hybrid rules).
 PROFILES = ("apigee", "apigeex")
 

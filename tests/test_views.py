@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from copilot import views
 from copilot.pipeline import AnalysisRun, analyze_paths
-
-LOGS = Path(__file__).resolve().parent / "fixtures" / "logs"
-SAMPLE = (
-    Path(__file__).resolve().parent.parent
-    / "copilot"
-    / "data"
-    / "sample"
-    / "apigee-analytics-7d.csv.gz"
-)
+from tests.paths import LOGS, SAMPLE_LOG
 
 
 @pytest.fixture(scope="module")
 def sample_run() -> AnalysisRun:
-    return analyze_paths([SAMPLE])
+    return analyze_paths([SAMPLE_LOG])
 
 
 @pytest.mark.parametrize("resolution", list(views.RESOLUTIONS.values()))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,15 +10,10 @@ import pytest
 from copilot.analysis import COLUMNS_USED, Analysis, analyze
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.reader import ReadOptions, iter_chunks
+from tests.paths import SAMPLE
 
-SAMPLE = Path(__file__).resolve().parents[2] / "copilot" / "data" / "sample"
 EXPORT = SAMPLE / "apigee-analytics-7d.csv.gz"
 SCENARIO = SAMPLE / "apigee-analytics-7d.scenario.json"
-
-pytestmark = pytest.mark.skipif(
-    not (EXPORT.exists() and SCENARIO.exists()), reason="bundled sample not present"
-)
-
 
 @pytest.fixture(scope="module")
 def scenario() -> dict:

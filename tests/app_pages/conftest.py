@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.paths import ROOT
 from tests.workflows.devserver import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

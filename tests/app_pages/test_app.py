@@ -5,9 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from tests.app_pages.conftest import ROOT, page
-
-LOGS = ROOT / "tests" / "fixtures" / "logs"
+from tests.app_pages.conftest import page
+from tests.paths import LOGS, ROOT
 
 
 def test_the_log_source_holds_when_the_page_changes(page_env: Path) -> None:

@@ -24,8 +24,8 @@ from copilot.drafting.store import DraftStore
 from copilot.scopes.keys import generate_keypair
 from copilot.scopes.tokens import mint_token
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--no-sandbox",

@@ -21,13 +21,14 @@ import pytest
 
 from tests.app_pages.test_browser import CHROMIUM, FLAGS
 from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
+from tests.paths import LOGS, ROOT
 from tests.runs.estate import Estate
-from tests.workflows.devserver import ROOT, DevServer, dev_server, free_port
+from tests.workflows.devserver import DevServer, dev_server, free_port
 
 pytestmark = pytest.mark.slow
 SHOTS = Path(os.environ.get("ATC_SCREENSHOT_DIR") or ROOT / "tests" / "artifacts" / "screenshots")
 PAGES = ["Overview", "Traffic", "Throttling", "Scopes", "Drafts", "Runs", "Reports", "Status"]
-UPLOAD = ROOT / "tests" / "fixtures" / "logs" / "analytics_export.csv"
+UPLOAD = LOGS / "analytics_export.csv"
 # Text that only shows when something leaked: exception names, tracebacks, internal paths.
 LEAKS = ["Traceback", "Error: ", "Exception", "/tmp/", str(ROOT), "--format"]
 

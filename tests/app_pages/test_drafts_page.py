@@ -19,8 +19,7 @@ from copilot.drafting.review import Reviewer
 from copilot.drafting.service import DraftJob, edit_spec, run_draft
 from copilot.drafting.store import STORE_FILE, DraftStore, NewVersion
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
 
 
 @pytest.fixture

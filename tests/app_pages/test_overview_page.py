@@ -8,6 +8,7 @@ from copilot.config import Settings
 from copilot.drafting.service import DraftJob, run_draft
 from tests.app_pages.conftest import page
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
+from tests.paths import LOGS
 
 
 def test_the_sample_lists_anomalies_and_throttling_findings(page_env: Path) -> None:
@@ -47,7 +48,7 @@ def test_unreadable_logs_say_so_once(page_env: Path) -> None:
     app = page("app_pages/overview.py")
     app.run()
     app.radio(key="source_kind").set_value("Path on disk").run()
-    bad = Path(__file__).resolve().parents[1] / "fixtures" / "logs" / "not_a_log.bin"
+    bad = LOGS / "not_a_log.bin"
     app.text_input(key="source_paths").input(str(bad)).run()
     assert not app.exception and not app.metric
     assert len(app.error) == 1 and "sidebar" in app.error[0].value

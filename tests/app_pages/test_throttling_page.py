@@ -12,10 +12,9 @@ from streamlit.testing.v1 import AppTest
 import app_pages._data as data
 import app_pages._throttling_data as advice_data
 from tests.app_pages.conftest import page
+from tests.paths import FIXTURES, LOGS
 
-ROOT = Path(__file__).resolve().parents[2]
-LOGS = ROOT / "tests" / "fixtures" / "logs"
-BUNDLES = ROOT / "tests" / "fixtures" / "bundles" / "shopco"
+BUNDLES = FIXTURES / "bundles" / "shopco"
 APIGEE_RATE = re.compile(r"\b\d+(?:\.\d+)?p[ms]\b")
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[2]
-LOGS = ROOT / "tests" / "fixtures" / "logs"
+from tests.paths import LOGS, ROOT
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-LOGS = Path(__file__).resolve().parent.parent / "fixtures" / "logs"
+from tests.paths import FIXTURES, LOGS
 
 
 def atc(*args: str) -> subprocess.CompletedProcess[str]:
@@ -93,7 +93,7 @@ def test_the_429_accounting_is_stated_in_text_and_json() -> None:
 
 
 def test_a_policy_xml_template_file_and_logs_without_paths(tmp_path: Path) -> None:
-    policy = Path(__file__).resolve().parent.parent / "fixtures" / "real" / "logging"
+    policy = FIXTURES / "real" / "logging"
     policy = policy / "apigee-samples_cloud-logging_ML-CloudLogging.xml"
     entry = {
         "insertId": "a1",

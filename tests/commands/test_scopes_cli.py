@@ -15,8 +15,7 @@ import pytest
 from copilot.cli import run
 from copilot.scopes.keys import generate_keypair
 from copilot.scopes.tokens import mint_token
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "copilot" / "data" / "sample" / "apigee-analytics-7d.csv.gz"
-LOGS = ROOT / "tests" / "fixtures" / "logs"
-BUNDLES = ROOT / "tests" / "fixtures" / "bundles" / "shopco"
+from tests.paths import FIXTURES, LOGS
+from tests.paths import SAMPLE_LOG as SAMPLE
+
+BUNDLES = FIXTURES / "bundles" / "shopco"
 
 
 def atc(*args: str) -> subprocess.CompletedProcess[str]:

@@ -18,8 +18,9 @@ from copilot.dashboard.sources import bundle_hash
 from copilot.throttling import views
 from copilot.throttling.report import ForecastFlag, Report
 from copilot.throttling.run import suggest_paths
+from tests.paths import FIXTURES
 
-BUNDLES = Path(__file__).resolve().parents[1] / "fixtures" / "bundles" / "shopco"
+BUNDLES = FIXTURES / "bundles" / "shopco"
 APIGEE_RATE = re.compile(r"\b\d+(?:\.\d+)?p[ms]\b")
 
 

@@ -11,7 +11,6 @@ import ast
 import json
 import traceback
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,6 +24,7 @@ from copilot.drafting.record import DraftRecord
 from copilot.errors import LLMError
 from copilot.scopes import DEFAULT_PRODUCTS, Catalog
 from copilot.scopes.server import BackgroundServer
+from tests.paths import LLM_FIXTURES
 
 from .fake_llm import (
     FakeLLM,
@@ -38,13 +38,12 @@ from .fake_llm import (
     tool_answer,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
 SCOPES = ("notifications.send", "orders.read", "orders.write")
 KEY_ENV = "ATC_FAKE_LLM_KEY"
 
 
 def fixture(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    return json.loads((LLM_FIXTURES / name).read_text(encoding="utf-8"))
 
 
 def out_of_scope() -> dict:

@@ -30,7 +30,8 @@ from copilot.errors import ConfigError, TemporalError
 from copilot.estate.logs import ActivityLogInterceptor, JsonFormatter
 from copilot.temporal_connect import connect, connect_with, connection_material, tls_config
 from tests.estate.tls import Pem, TlsProxy, make_ca, make_server_cert
-from tests.workflows.devserver import ROOT, DevServer, WorkerProcess, dev_server, free_port
+from tests.paths import ROOT
+from tests.workflows.devserver import DevServer, WorkerProcess, dev_server, free_port
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,7 @@ import pytest
 
 from copilot.logs.gcloud import iter_documents
 from copilot.logs.reader import detect_format, read_logs
-
-LOGS = Path(__file__).resolve().parent.parent / "fixtures" / "logs"
+from tests.paths import LOGS
 
 
 @pytest.mark.parametrize(

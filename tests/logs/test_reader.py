@@ -12,8 +12,7 @@ from copilot.errors import LogFormatError, UsageError
 from copilot.logs import schema
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.reader import ReadOptions, detect_format, iter_chunks, read_logs
-
-LOGS = Path(__file__).resolve().parent.parent / "fixtures" / "logs"
+from tests.paths import LOGS
 
 
 def data_lines(path: Path, header: bool) -> int:

@@ -22,8 +22,9 @@ import pytest
 from copilot.logs.reader import ReadOptions, read_logs
 from copilot.logs.templates import template_from_policy
 from copilot.pipeline import analyze_paths
+from tests.paths import FIXTURES
 
-REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real" / "logging"
+REAL = FIXTURES / "real" / "logging"
 ML_SAMPLE = REAL / "apigee-samples_cloud-logging_ML-CloudLogging.xml"
 ML_SSE = REAL / "apigee-samples_llm-sse-logging_ML-Response-Logging.xml"
 SC_DEVREL = REAL / "devrel_cloud-logging-shared-flow_SC.CloudLogging.xml"

@@ -25,9 +25,9 @@ from copilot.logs.sample_backend import failure_share, slowdown
 from copilot.logs.sample_policies import sliding_allowance
 from copilot.logs.schema import GATEWAY_THROTTLE_FAULTS, NOT_SET
 from copilot.logs.writers import write_records
+from tests.paths import SAMPLE
 
-DATA = Path(__file__).resolve().parents[2] / "copilot" / "data" / "sample"
-SHIPPED = DATA / "apigee-analytics-7d.csv.gz"
+SHIPPED = SAMPLE / "apigee-analytics-7d.csv.gz"
 MINUTE = 60_000
 
 # The analytics fields issue 2 (item 2) lists, plus the ones the generator adds.
@@ -93,9 +93,9 @@ def test_shipped_sample_regenerates_identically(tmp_path: Path) -> None:
 
 
 def test_shipped_ground_truth_matches_the_generator() -> None:
-    shipped = json.loads((DATA / "apigee-analytics-7d.scenario.json").read_text())
+    shipped = json.loads((SAMPLE / "apigee-analytics-7d.scenario.json").read_text())
     assert shipped == make_scenario(days=7, seed=7).to_dict()
-    readme = (DATA / "README.md").read_text()
+    readme = (SAMPLE / "README.md").read_text()
     assert (
         "atc sample --days 7 --seed 7 --out copilot/data/sample/apigee-analytics-7d.csv.gz"
         in readme

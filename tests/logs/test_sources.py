@@ -11,9 +11,9 @@ from copilot.errors import LogFormatError
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.reader import iter_chunks
 from copilot.logs.sources import Utf8Repaired
+from tests.paths import LOGS
 
-ROOT = Path(__file__).resolve().parents[2]
-CSV = ROOT / "tests" / "fixtures" / "logs" / "analytics_export.csv"
+CSV = LOGS / "analytics_export.csv"
 
 
 def _read(stream: bytes, block: int) -> bytes:

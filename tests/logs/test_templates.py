@@ -17,8 +17,8 @@ from copilot.logs.templates import (
     unescape_rsyslog,
     variable_of,
 )
+from tests.paths import LOGS
 
-LOGS = Path(__file__).resolve().parent.parent / "fixtures" / "logs"
 POLICY = (LOGS / "ml_syslog_policy.xml").read_text()
 HEADER = "<134>1 2025-11-16T10:00:0{i}.000Z mp-7f9c apigee - - - "
 

@@ -22,6 +22,7 @@ from temporalio.worker import Replayer
 
 from copilot.config import Settings
 from copilot.scopes.server import BackgroundServer
+from tests.paths import HISTORIES
 from tests.reports.logs import generated
 from tests.reports.receiver import Receiver
 from workflows.drafts.dryrun import find_test_server
@@ -30,7 +31,6 @@ from workflows.reports.shared import TASK_QUEUE, ReportInput, ReportResult
 from workflows.reports.worker import MAX_ACTIVITY_THREADS, reports_worker
 from workflows.reports.workflows import LogAnalysisWorkflow
 
-HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
 FIXTURE = "report_run.json"
 # Set to re-record the committed history fixture (after an intended workflow change).
 RECORD = os.environ.get("ATC_RECORD_HISTORIES") == "1"

@@ -35,9 +35,9 @@ from copilot.rules import get_rule, wf105_sandbox_load
 from copilot.rules._ast_limits import MAX_CODE_BYTES
 from copilot.scopes import Catalog
 from tests.drafting import specs
+from tests.paths import FIXTURES, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT / "tests" / "fixtures" / "hostile_code"
+CORPUS = FIXTURES / "hostile_code"
 MARKER = "/tmp/ATC_HOSTILE_MARKER"
 PADDING = "# ATC_HOSTILE_PADDING"
 _HEADER = re.compile(r"^# (technique|expect|runs): (.+)$", re.MULTILINE)
@@ -245,7 +245,7 @@ def _renderer_cases() -> list[tuple[str, dict[str, Any], tuple[str, ...]]]:
     ]
     for silence in (None, "stop", "escalate", "fail", "reject", "approve"):
         cases.append((f"gated-{silence}", specs.gated(silence), scopes))
-    for path in sorted((ROOT / "tests" / "fixtures" / "llm").glob("*.json")):
+    for path in sorted((FIXTURES / "llm").glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         if path.stem != "injection_everywhere":  # refused by the schema: nothing renders
             cases.append((path.stem, doc, scopes))

@@ -22,7 +22,8 @@ from copilot.scopes import DEFAULT_PRODUCTS, load_catalog
 from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer, echo_backend_app
-from tests.workflows.devserver import ROOT, DevServer
+from tests.paths import ROOT
+from tests.workflows.devserver import DevServer
 from workflows.runs.shared import READY
 
 ISSUER, AUDIENCE = "atc-test", "atc-test-gateway"

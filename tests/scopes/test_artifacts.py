@@ -16,7 +16,6 @@ from copilot.scopes import Catalog, build_catalog, check_request
 from copilot.scopes.artifacts import ArtifactSet, target_servers, write_artifacts
 from tests.apigeelint import PROFILES, lint_errors, require_apigeelint
 
-ROOT = Path(__file__).resolve().parents[2]
 SCOPES = ("orders.read", "orders.write", "payments.refund")
 
 

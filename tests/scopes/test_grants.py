@@ -11,7 +11,6 @@ operation rows segment by segment.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,9 @@ from copilot.scopes import Catalog, build_catalog, check_request, load_catalog
 from copilot.scopes.grants import Grant, scope_grants
 from copilot.scopes.matching import compile_resource
 from copilot.scopes.products import HTTP_METHODS
+from tests.paths import FIXTURES
 
-REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "products"
+REAL = FIXTURES / "real" / "products"
 PROXIES = json.loads((REAL / "proxies.json").read_text())["proxies"]
 FILES = sorted(p.name for p in REAL.glob("*-products.json")) + ["learn-edge-product.json"]
 

@@ -13,10 +13,10 @@ from copilot.logs.sample import iter_chunks, make_scenario
 from copilot.logs.writers import write_records
 from copilot.throttling.collect import Requests
 from copilot.throttling.run import SuggestRun, suggest_paths
+from tests.paths import FIXTURES
+from tests.paths import SAMPLE_LOG as SAMPLE
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "copilot" / "data" / "sample" / "apigee-analytics-7d.csv.gz"
-BUNDLES = ROOT / "tests" / "fixtures" / "bundles" / "shopco"
+BUNDLES = FIXTURES / "bundles" / "shopco"
 ROWS = 300_000
 
 

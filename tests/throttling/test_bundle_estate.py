@@ -14,9 +14,10 @@ from copilot.errors import BundleError
 from copilot.throttling.bundle import Estate, read_bundles, read_estate
 from copilot.throttling.bundle_hooks import parse_hooks
 from copilot.throttling.bundle_policies import identifier_kind
-from tests.throttling.conftest import BUNDLES, ROOT
+from tests.paths import FIXTURES
+from tests.throttling.conftest import BUNDLES
 
-ESTATE = ROOT / "tests" / "fixtures" / "bundles" / "estate"
+ESTATE = FIXTURES / "bundles" / "estate"
 
 
 def _policy_files(root: Path) -> set[tuple[str, str]]:

@@ -26,8 +26,9 @@ from copilot.throttling.bundle import (
     Unmodelled,
     read_estate,
 )
+from tests.paths import FIXTURES
 
-CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "bundles"
+CORPUS = FIXTURES / "real" / "bundles"
 EXPECTED = tomllib.loads((CORPUS / "EXPECTED.toml").read_text(encoding="utf-8"))
 ROOTS = ("apiproxy", "sharedflowbundle")
 FOLDERS = sorted(p.name for p in CORPUS.iterdir() if any((p / r).is_dir() for r in ROOTS))

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from tests.paths import ROOT
 from workflows.drafting.shared import INT_ATTRIBUTES, KEYWORD_ATTRIBUTES
 
-ROOT = Path(__file__).resolve().parents[2]
 TEMPORAL = Path(sys.executable).parent / "temporal"
 
 

@@ -31,6 +31,7 @@ from copilot.scopes import DEFAULT_PRODUCTS
 from copilot.scopes.server import BackgroundServer
 from tests.drafting.fake_llm import FakeLLM, answer, error
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
+from tests.paths import HISTORIES, LLM_FIXTURES
 from workflows.drafting.activities import (
     MAX_RETRY_DELAY_S,
     DraftingActivities,
@@ -41,8 +42,6 @@ from workflows.drafting.worker import MAX_ACTIVITY_THREADS, drafting_worker
 from workflows.drafting.workflows import DraftRequestWorkflow, ReviewWorkflow
 from workflows.drafts.dryrun import find_test_server
 
-HISTORIES = Path(__file__).resolve().parents[1] / "fixtures" / "histories"
-LLM_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
 LLM_SCOPES = ["notifications.send", "orders.read", "orders.write"]
 KEY_ENV = "ATC_FAKE_LLM_KEY"
 # Set to re-record the committed history fixtures (after an intended workflow change).

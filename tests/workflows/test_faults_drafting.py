@@ -24,6 +24,7 @@ from copilot.scopes import DEFAULT_PRODUCTS
 from copilot.scopes.server import BackgroundServer
 from tests.drafting.fake_llm import FakeLLM, Reply, answer
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
+from tests.paths import LLM_FIXTURES
 from tests.workflows import devserver
 from tests.workflows.devserver import DevServer, dev_server, worker_env
 from workflows.drafting.shared import (
@@ -35,7 +36,6 @@ from workflows.drafting.shared import (
 )
 
 pytestmark = pytest.mark.slow
-LLM_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
 KEY_ENV = "ATC_FAKE_LLM_KEY"
 
 

@@ -31,7 +31,8 @@ from temporalio.client import Client
 from copilot.cli import run as cli
 from copilot.pipeline import analyze_paths
 from tests.fanout.estates import atc_sample, canonical
-from tests.workflows.devserver import ROOT, DevServer, worker_env
+from tests.paths import ROOT
+from tests.workflows.devserver import DevServer, worker_env
 from workflows.fanout.shared import FanoutInput, FanoutResult
 from workflows.fanout.starter import fanout_input, history_bytes, run_fanout
 

@@ -33,8 +33,9 @@ from copilot.reports import content, csvs, markdown, narrative
 from copilot.reports.escape import md_text
 from copilot.reports.passes import run_pass
 from copilot.runs.approved import TYPE_PREFIX
+from tests.paths import ROOT
 from tests.reports.logs import generated
-from tests.workflows.devserver import ROOT, DevServer, worker_env
+from tests.workflows.devserver import DevServer, worker_env
 from workflows.reports.shared import ReportInput, ReportResult, schedule_id
 from workflows.reports.starter import schedule_report
 from workflows.reports.workflows import LogAnalysisWorkflow
