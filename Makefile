@@ -8,7 +8,7 @@ APIGEELINT := $(TOOLS)/node_modules/.bin/apigeelint
 APIGEELINT_VERSION := 2.85.1
 PORT ?= 8501
 
-.PHONY: install run test lint bench sample screenshots clean
+.PHONY: install run test test-fast lint bench sample screenshots clean
 
 install: $(STAMP) $(APIGEELINT)
 
@@ -28,6 +28,10 @@ run: install
 
 test: install
 	$(PY) -m tests.run
+
+# The edit-test loop: everything not marked slow (no servers, workers or browsers).
+test-fast: install
+	$(PY) -m tests.run -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check copilot workflows app.py app_pages tests bench scripts
