@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,20 +15,14 @@ import pytest
 from copilot.runs.approved import approved_version
 from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
 from tests.runs.estate import Estate
-from tests.workflows.devserver import DevServer
+from tests.workflows.devserver import DevServer, estate_fixture
 
 from .conftest import Keys, Running, mint
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
-    made = Estate(server, tmp_path)
-    try:
-        yield made
-    finally:
-        made.stop()
+estate = estate_fixture(Estate)
 
 
 def _post(url: str, path: str, token: str, body: Any) -> httpx.Response:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.runs.estate import Estate
-from tests.workflows.devserver import DevServer, dev_server
+from tests.workflows.devserver import DevServer, dev_server, estate_fixture
 
 
 @pytest.fixture(scope="module")
@@ -17,10 +16,4 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
         yield running
 
 
-@pytest.fixture
-def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
-    made = Estate(server, tmp_path)
-    try:
-        yield made
-    finally:
-        made.stop()
+estate = estate_fixture(Estate)

@@ -14,9 +14,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import pytest
 
 from tests.paths import ROOT
 from workflows.drafting.shared import INT_ATTRIBUTES, KEYWORD_ATTRIBUTES
@@ -160,3 +163,28 @@ class Estate:
     def stop(self) -> None:
         for worker in self.workers:
             worker.stop()
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+E = TypeVar("E", bound=_Stoppable)
+
+
+def estate_fixture(make: Callable[[DevServer, Path], E]) -> Any:
+    """A pytest fixture named ``estate``: ``make(server, tmp_path)`` for one test, stopped after it.
+
+    Every module that starts workers on the module's dev server (its ``server`` fixture)
+    binds one with ``estate = estate_fixture(Estate)``, whatever its own ``Estate`` is.
+    """
+
+    @pytest.fixture
+    def estate(server: DevServer, tmp_path: Path) -> Iterator[E]:
+        made = make(server, tmp_path)
+        try:
+            yield made
+        finally:
+            made.stop()
+
+    return estate

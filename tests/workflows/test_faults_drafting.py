@@ -26,7 +26,7 @@ from tests.drafting.fake_llm import FakeLLM, Reply, answer
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
 from tests.paths import LLM_FIXTURES
 from tests.workflows import devserver
-from tests.workflows.devserver import DevServer, dev_server, worker_env
+from tests.workflows.devserver import dev_server, estate_fixture, worker_env
 from workflows.drafting.shared import (
     PLAN_ACTIVITY,
     STORE_ACTIVITY,
@@ -52,13 +52,7 @@ class Estate(devserver.Estate):
         )
 
 
-@pytest.fixture
-def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
-    made = Estate(server, tmp_path)
-    try:
-        yield made
-    finally:
-        made.stop()
+estate = estate_fixture(Estate)
 
 
 async def _wait_started(handle: WorkflowHandle, activity: str, attempt: int = 1) -> None:

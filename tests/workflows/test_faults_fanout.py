@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from contextlib import redirect_stdout, suppress
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from copilot.cli import run as cli
 from copilot.pipeline import analyze_paths
 from tests.fanout.estates import atc_sample, canonical
 from tests.paths import ROOT
-from tests.workflows.devserver import DevServer, worker_env
+from tests.workflows.devserver import DevServer, estate_fixture, worker_env
 from workflows.fanout.shared import FanoutInput, FanoutResult
 from workflows.fanout.starter import fanout_input, history_bytes, run_fanout
 
@@ -79,6 +78,10 @@ class Estate:
         self.shared = tmp / "shared"
         self.workers: list[FanoutWorker] = []
 
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
     def env(self, **extra: str) -> dict[str, str]:
         return worker_env(self.server, self.data, "unused", ATC_FANOUT_TASK_QUEUE=self.queue,
                           **extra)  # fmt: skip
@@ -92,12 +95,7 @@ class Estate:
         return fanout_input(logs, self.shared, partitions=partitions, heartbeat_s=HEARTBEAT_S)
 
 
-@pytest.fixture
-def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
-    running = Estate(server, tmp_path)
-    yield running
-    for worker in running.workers:
-        worker.stop()
+estate = estate_fixture(Estate)
 
 
 @pytest.fixture(scope="module")

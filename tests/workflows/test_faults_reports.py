@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from contextlib import redirect_stdout, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,7 +34,7 @@ from copilot.reports.passes import run_pass
 from copilot.runs.approved import TYPE_PREFIX
 from tests.paths import ROOT
 from tests.reports.logs import generated
-from tests.workflows.devserver import DevServer, worker_env
+from tests.workflows.devserver import DevServer, estate_fixture, worker_env
 from workflows.reports.shared import ReportInput, ReportResult, schedule_id
 from workflows.reports.starter import schedule_report
 from workflows.reports.workflows import LogAnalysisWorkflow
@@ -75,6 +74,10 @@ class Estate:
         self.settings = Settings(data_dir=self.data, temporal_address=server.address,
                                  reports_task_queue=self.queue)  # fmt: skip
 
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
     def env(self, **extra: str) -> dict[str, str]:
         return worker_env(self.server, self.data, "unused", ATC_REPORTS_TASK_QUEUE=self.queue,
                           **extra)  # fmt: skip
@@ -85,12 +88,7 @@ class Estate:
         return self.workers[-1]
 
 
-@pytest.fixture
-def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
-    running = Estate(server, tmp_path)
-    yield running
-    for worker in running.workers:
-        worker.stop()
+estate = estate_fixture(Estate)
 
 
 @pytest.fixture(scope="module")

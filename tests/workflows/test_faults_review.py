@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from copilot.errors import PolicyDenied
 from copilot.scopes import DEFAULT_PRODUCTS
 from tests.drafting.specs import minimal
 from tests.workflows import devserver
-from tests.workflows.devserver import DevServer, dev_server
+from tests.workflows.devserver import DevServer, dev_server, estate_fixture
 from workflows.drafting.shared import ReviewInput, ReviewState, review_workflow_id
 
 pytestmark = pytest.mark.slow
@@ -69,13 +68,7 @@ class Estate(devserver.Estate):
         raise AssertionError("the review never loaded the draft")
 
 
-@pytest.fixture
-def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
-    made = Estate(server, tmp_path)
-    try:
-        yield made
-    finally:
-        made.stop()
+estate = estate_fixture(Estate)
 
 
 def _final_decisions(store: DraftStore, draft_id: str) -> list[dict[str, Any]]:

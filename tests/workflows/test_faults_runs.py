@@ -13,9 +13,7 @@ import asyncio
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from temporalio import workflow
@@ -24,7 +22,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from copilot.runs.approved import approved_version
 from tests.runs.estate import Estate
-from tests.workflows.devserver import DevServer
+from tests.workflows.devserver import estate_fixture
 from workflows.drafts.shared import CALL_OPERATION, CallRequest
 
 pytestmark = pytest.mark.slow
@@ -46,13 +44,7 @@ SHIP_ONE = {
 }
 
 
-@pytest.fixture
-def estate(server: DevServer, tmp_path: Path) -> Iterator[Estate]:
-    made = Estate(server, tmp_path)
-    try:
-        yield made
-    finally:
-        made.stop()
+estate = estate_fixture(Estate)
 
 
 def _posts(estate: Estate) -> list[dict]:
