@@ -69,7 +69,7 @@ class BackgroundServer:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket, or one readable ExternalError.
+    """A listening TCP socket, or one readable ExternalError.
 
     The protocol is named (``IPPROTO_TCP``) because asyncio sets ``TCP_NODELAY`` on
     accepted connections only when ``sock.proto`` says TCP; with ``proto`` 0 a
@@ -81,6 +81,10 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listen now, not when uvicorn starts: callers announce the URL as soon as this
+        # returns, and a connection before uvicorn's loop runs must wait in the backlog,
+        # not be refused.
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise ExternalError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
