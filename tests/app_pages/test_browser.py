@@ -1,18 +1,12 @@
 """The dashboard, served by `streamlit run app.py` as `make run` does, seen in a real browser.
 
-Needs Debian's Chromium (`.ci/run` installs it); without it the test skips,
-unless ATC_REQUIRE_BROWSER is set, when it fails instead.
+Needs Debian's Chromium: see tests/app_pages/browser.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,30 +17,13 @@ from copilot.drafting.service import DraftJob, run_draft
 from copilot.drafting.store import DraftStore
 from copilot.scopes.keys import generate_keypair
 from copilot.scopes.tokens import mint_token
+from tests.app_pages.browser import CHROMIUM, FLAGS, require_chromium, serve_dashboard
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
-from tests.paths import ROOT
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.slow
 # The dashboard trusts a reviewer token in this header, as behind an identity-aware proxy.
 REVIEWER_HEADER = "X-Atc-Reviewer"
 REVIEWER = {"issuer": "test-idp", "audience": "atc-dashboard"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +38,7 @@ def reviewer_key(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def dashboard(data_dir: Path, reviewer_key) -> Iterator[str]:
-    if CHROMIUM is None:
-        if os.environ.get("ATC_REQUIRE_BROWSER"):
-            pytest.fail("Chromium is required (ATC_REQUIRE_BROWSER is set) but not installed")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    port = _free_port()
+    require_chromium()
     env = dict(
         os.environ,
         ATC_DATA_DIR=str(data_dir),
@@ -74,35 +47,8 @@ def dashboard(data_dir: Path, reviewer_key) -> Iterator[str]:
         ATC_REVIEWER_AUDIENCE=REVIEWER["audience"],
         ATC_REVIEWER_ISSUER=REVIEWER["issuer"],
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with serve_dashboard(env) as url:
+        yield url
 
 
 def test_traffic_page_shows_the_sample_in_chromium(dashboard: str, tmp_path: Path) -> None:

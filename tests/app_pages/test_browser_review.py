@@ -16,9 +16,8 @@ from copilot.config import Settings
 from copilot.drafting.service import DraftJob, run_draft
 from copilot.drafting.store import DraftStore
 from copilot.scopes.tokens import mint_token
+from tests.app_pages.browser import CHROMIUM, FLAGS
 from tests.app_pages.test_browser import (  # noqa: F401 - fixtures are used by name
-    CHROMIUM,
-    FLAGS,
     REVIEWER,
     REVIEWER_HEADER,
     dashboard,

@@ -11,19 +11,17 @@ exception text and raw JSON elements, and saved as a screenshot under
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.app_pages.test_browser import CHROMIUM, FLAGS
+from tests.app_pages.browser import CHROMIUM, FLAGS, require_chromium, serve_dashboard
 from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
 from tests.paths import LOGS, ROOT
 from tests.runs.estate import Estate
-from tests.workflows.devserver import DevServer, dev_server, free_port
+from tests.workflows.devserver import DevServer, dev_server
 
 pytestmark = pytest.mark.slow
 SHOTS = Path(os.environ.get("ATC_SCREENSHOT_DIR") or ROOT / "tests" / "artifacts" / "screenshots")
@@ -62,29 +60,9 @@ def _deliver_report(data_dir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def dashboard(estate: Estate) -> Iterator[str]:
-    if CHROMIUM is None:
-        if os.environ.get("ATC_REQUIRE_BROWSER"):
-            pytest.fail("Chromium is required (ATC_REQUIRE_BROWSER is set) but not installed")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port)]  # fmt: skip
-    log = (estate.tmp / "dashboard.log").open("wb")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=estate.env(), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            import socket
-
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+    require_chromium()
+    with serve_dashboard(estate.env(), estate.tmp / "dashboard.log") as url:
+        yield url
 
 
 def _settled(page) -> None:  # noqa: ANN001 - a Playwright page
