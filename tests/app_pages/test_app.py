@@ -5,8 +5,12 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from tests.app_pages.conftest import page
 from tests.paths import LOGS, ROOT
+
+pytestmark = pytest.mark.slow  # runs every Streamlit page (AppTest)
 
 
 def test_the_log_source_holds_when_the_page_changes(page_env: Path) -> None:

@@ -21,6 +21,8 @@ from copilot.drafting.store import STORE_FILE, DraftStore, NewVersion
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
 from tests.paths import ROOT
 
+pytestmark = pytest.mark.slow  # runs the Streamlit page (AppTest)
+
 
 @pytest.fixture
 def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from copilot.config import Settings
 from copilot.drafting.service import DraftJob, run_draft
 from tests.app_pages.conftest import page
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
 from tests.paths import LOGS
+
+pytestmark = pytest.mark.slow  # runs the Streamlit page (AppTest)
 
 
 def test_the_sample_lists_anomalies_and_throttling_findings(page_env: Path) -> None:

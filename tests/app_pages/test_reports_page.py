@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.app_pages.conftest import page
+
+pytestmark = pytest.mark.slow  # runs the Streamlit page (AppTest)
 
 
 def _deliver(data_dir: Path, name: str, stamp: str, title: str) -> None:

@@ -9,6 +9,8 @@ import pytest
 from tests.app_pages.conftest import page
 from tests.workflows.devserver import dev_server
 
+pytestmark = pytest.mark.slow  # runs the Streamlit page (AppTest)
+
 
 def test_temporal_down_says_so_and_what_to_do(page_env: Path) -> None:
     app = page("app_pages/runs.py")

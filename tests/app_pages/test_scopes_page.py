@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.paths import ROOT
 
+pytestmark = pytest.mark.slow  # runs the Streamlit page (AppTest)
+
 
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch) -> AppTest:

@@ -14,6 +14,8 @@ import app_pages._throttling_data as advice_data
 from tests.app_pages.conftest import page
 from tests.paths import FIXTURES, LOGS
 
+pytestmark = pytest.mark.slow  # runs the Streamlit page (AppTest)
+
 BUNDLES = FIXTURES / "bundles" / "shopco"
 APIGEE_RATE = re.compile(r"\b\d+(?:\.\d+)?p[ms]\b")
 

@@ -9,6 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.paths import LOGS, ROOT
 
+pytestmark = pytest.mark.slow  # runs the Streamlit page (AppTest)
+
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:

@@ -11,6 +11,8 @@ import pytest
 
 from tests.paths import FIXTURES, LOGS
 
+pytestmark = pytest.mark.slow  # runs `atc` in subprocesses
+
 
 def atc(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -11,6 +11,8 @@ import pytest
 
 from copilot.cli import run
 
+pytestmark = pytest.mark.slow  # runs `atc` in subprocesses
+
 SMALL = ("--days", "1", "--rows", "2000", "--seed", "3")
 
 

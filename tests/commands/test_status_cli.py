@@ -22,6 +22,8 @@ from copilot.scopes.server import BackgroundServer
 from copilot.temporal_connect import connect
 from tests.workflows.devserver import DevServer, dev_server, free_port
 
+pytestmark = pytest.mark.slow  # probes real servers and waits for refused connections
+
 KEY = "sk-test-never-printed-0123456789"
 
 

@@ -14,6 +14,8 @@ import pytest
 from tests.paths import FIXTURES, LOGS
 from tests.paths import SAMPLE_LOG as SAMPLE
 
+pytestmark = pytest.mark.slow  # runs `atc` in subprocesses over the 7-day sample
+
 BUNDLES = FIXTURES / "bundles" / "shopco"
 
 

@@ -22,6 +22,8 @@ import pytest
 
 from tests.workflows.devserver import free_port
 
+pytestmark = pytest.mark.slow  # starts Temporal, workers, the gateway and the dashboard
+
 FREE_PORTS = ["--port", "0", "--gateway-port", "0"]
 
 

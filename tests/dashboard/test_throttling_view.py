@@ -20,6 +20,8 @@ from copilot.throttling.report import ForecastFlag, Report
 from copilot.throttling.run import suggest_paths
 from tests.paths import FIXTURES
 
+pytestmark = pytest.mark.slow  # suggests limits over generated traffic
+
 BUNDLES = FIXTURES / "bundles" / "shopco"
 APIGEE_RATE = re.compile(r"\b\d+(?:\.\d+)?p[ms]\b")
 

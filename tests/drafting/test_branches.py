@@ -76,6 +76,7 @@ def test_coverage_reads_each_side_off_the_paths(catalog: Catalog) -> None:
     assert (row["true"], row["false"], row["covered"]) == ([], ["a"], False)
 
 
+@pytest.mark.slow  # a dry run on the time-skipping test server
 def test_the_dry_run_drives_both_sides_of_a_status_check(catalog: Catalog) -> None:
     validation = _spec(catalog, PENDING, SCOPES)
     report = dry_run(validation.code, validation.spec, products=catalog.source, scopes=SCOPES)

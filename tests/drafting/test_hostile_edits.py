@@ -28,6 +28,8 @@ from copilot.scopes import DEFAULT_PRODUCTS
 from tests.drafting.specs import minimal
 from tests.rules.test_hostile_code import HOSTILE, Hostile
 
+pytestmark = pytest.mark.slow  # renders and loads every hostile edit in a child process
+
 SCOPES = ("orders.read",)
 
 

@@ -36,6 +36,8 @@ from copilot.drafting.spec import parse_spec
 from copilot.scopes import DEFAULT_PRODUCTS
 from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
 
+pytestmark = pytest.mark.slow  # child processes with real timeouts and limits
+
 ALL_BACKENDS = ["bwrap", "unshare", "rlimits"]
 
 

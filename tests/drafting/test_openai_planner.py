@@ -38,6 +38,8 @@ from .fake_llm import (
     tool_answer,
 )
 
+pytestmark = pytest.mark.slow  # real HTTP with real timeouts and retries
+
 SCOPES = ("notifications.send", "orders.read", "orders.write")
 KEY_ENV = "ATC_FAKE_LLM_KEY"
 

@@ -12,6 +12,8 @@ import pytest
 from copilot.errors import ExternalError
 from copilot.estate.supervisor import ChildSpec, Supervisor, group_members, log_says
 
+pytestmark = pytest.mark.slow  # real child processes
+
 # A child that starts a grandchild, reports both pids, says it is ready and waits.
 FAMILY = (
     "import subprocess, sys, time\n"

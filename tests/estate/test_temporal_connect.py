@@ -33,6 +33,8 @@ from tests.estate.tls import Pem, TlsProxy, make_ca, make_server_cert
 from tests.paths import ROOT
 from tests.workflows.devserver import DevServer, WorkerProcess, dev_server, free_port
 
+pytestmark = pytest.mark.slow  # a real Temporal dev server
+
 
 @dataclass(frozen=True)
 class Certs:

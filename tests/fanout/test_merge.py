@@ -22,6 +22,8 @@ from copilot.fanout.partition import BYTES, Partition, next_line_start
 from copilot.pipeline import analyze_paths
 from tests.fanout.estates import atc_sample, canonical, plain_sample
 
+pytestmark = pytest.mark.slow  # analyses whole estates once per partition count
+
 FORMATS = {
     "csv": "analytics-csv",
     "jsonl": "analytics-jsonl",

@@ -27,6 +27,8 @@ from copilot.logs.schema import GATEWAY_THROTTLE_FAULTS, NOT_SET
 from copilot.logs.writers import write_records
 from tests.paths import SAMPLE
 
+pytestmark = pytest.mark.slow  # regenerates the 7-day sample
+
 SHIPPED = SAMPLE / "apigee-analytics-7d.csv.gz"
 MINUTE = 60_000
 

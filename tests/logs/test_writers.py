@@ -81,6 +81,7 @@ def test_jsonl_lines_parse_with_numbers_and_nulls(records: pa.Table, tmp_path: P
     assert any(p["target_response_code"] is None for p in parsed)
 
 
+@pytest.mark.slow  # writes every format twice
 def test_frames_and_tables_write_the_same_bytes(records: pa.Table, tmp_path: Path) -> None:
     for fmt in FORMATS:
         a, b = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"

@@ -15,6 +15,8 @@ from copilot.commands._output import to_json
 from copilot.reports.passes import PassState, load_state, run_pass, save_state
 from tests.reports.logs import SAMPLE, generated
 
+pytestmark = pytest.mark.slow  # analyses the 7-day sample several times
+
 
 def _cli_json(*argv: str) -> dict[str, Any]:
     out = io.StringIO()

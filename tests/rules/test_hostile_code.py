@@ -37,6 +37,8 @@ from copilot.scopes import Catalog
 from tests.drafting import specs
 from tests.paths import FIXTURES, ROOT
 
+pytestmark = pytest.mark.slow  # loads every hostile module in a sandboxed child process
+
 CORPUS = FIXTURES / "hostile_code"
 MARKER = "/tmp/ATC_HOSTILE_MARKER"
 PADDING = "# ATC_HOSTILE_PADDING"

@@ -27,6 +27,8 @@ from copilot.scopes.tokens import verify_token
 
 from .conftest import AUDIENCE, ISSUER, Keys
 
+pytestmark = pytest.mark.slow  # real HTTP servers on loopback
+
 STATUS_CATALOG = {
     "proxies": [
         {

@@ -25,6 +25,8 @@ from copilot.scopes.tokens import mint_token
 
 from .conftest import AUDIENCE, ISSUER, Keys, RunningGateway
 
+pytestmark = pytest.mark.slow  # the gateway emulator served on loopback
+
 
 def _token(keys: Keys, scopes: str = "orders.read", **overrides: object) -> str:
     args: dict = dict(issuer=ISSUER, audience=AUDIENCE, subject="wf-9", scopes=scopes)

@@ -9,6 +9,8 @@ import pytest
 
 from copilot.throttling.abuse import find_abusive
 
+pytestmark = pytest.mark.slow  # generates weeks of traffic
+
 COHORT = [  # app, requests, 4xx, gateway 429, rpm p99
     ("web", 5000, 25, 10, 6.0),
     ("ios", 4000, 20, 5, 5.0),

@@ -9,6 +9,8 @@ from copilot.analysis.outcomes import E5XX, GATEWAY
 from copilot.throttling.knee import find_knee
 from tests.throttling.conftest import make_requests
 
+pytestmark = pytest.mark.slow  # generates weeks of traffic
+
 T0 = 1_763_251_200_000
 
 

@@ -102,6 +102,7 @@ def test_without_a_bundle_the_logs_say_which_policies_refused(roomy) -> None:
     assert [p["policy"] for p in orders.current["policies"]] == ["SA-Global"]
 
 
+@pytest.mark.slow  # suggests limits over the 7-day sample twice
 def test_headroom_scales_the_candidate(tmp_path) -> None:
     from copilot.throttling.run import suggest_paths
     from tests.throttling.conftest import SAMPLE
