@@ -9,6 +9,7 @@ A failure names what is missing; fix it by writing the doc or the reference.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,7 +104,7 @@ def _relative_links(source: Path, text: str, where: str) -> Iterator[tuple[str, 
         resolved = (source.parent / path).resolve() if path else source
         yield (
             f"{where}:{text.count(chr(10), 0, m.start()) + 1}",
-            str(resolved.relative_to(ROOT)),
+            os.path.relpath(resolved, ROOT),
             None,
             anchor or None,
         )
@@ -111,6 +112,8 @@ def _relative_links(source: Path, text: str, where: str) -> Iterator[tuple[str, 
 
 def _problem(target: str, heading: str | None, anchor: str | None) -> str | None:
     path = ROOT / target
+    if target.startswith(".."):
+        return f"{target} is outside the repository; cite a public source or a file in docs/"
     # Globs and placeholders name many files; bench/out/ is what the benchmarks write (ignored by git).
     if "*" in target or "<" in target or target.startswith("bench/out/"):
         return None
@@ -152,6 +155,17 @@ def test_a_missing_file_or_heading_is_reported() -> None:
     assert "no heading" in (_problem("docs/apigee.md", "No such heading", None) or "")
     assert "no heading" in (_problem("docs/apigee.md", None, "no-such-anchor") or "")
     assert _problem("docs/apigee.md", "Throttling policies", "throttling-policies") is None
+
+
+def test_nothing_cites_files_outside_the_repository() -> None:
+    assert "outside the repository" in (_problem("../shared/notes.md", None, None) or "")
+    outside = re.compile(r"\.\./shared\b|\]\(\.\./\.\./")
+    found = [
+        str(p.relative_to(ROOT))
+        for p in [*_code_files(), *_doc_files()]
+        if outside.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not found, f"these files cite material outside the repository: {found}"
 
 
 def test_every_cited_file_and_heading_exists() -> None:
