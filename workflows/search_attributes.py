@@ -1,4 +1,4 @@
-"""Registering atc's search attributes in a namespace (reviews, runs)."""
+"""Registering atc's search attributes in a namespace (reviews, runs, bridge starts)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from typing import Any
 
 
 async def register(
-    client: Any, namespace: str, keywords: Iterable[str], ints: Iterable[str] = ()
+    client: Any,
+    namespace: str,
+    keywords: Iterable[str],
+    ints: Iterable[str] = (),
+    keyword_lists: Iterable[str] = (),
 ) -> bool:
     """Add the missing ones; False when the server refuses (Temporal Cloud without the
     permission, say): callers then publish the same in memo only."""
@@ -19,6 +23,7 @@ async def register(
 
     wanted = {name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in keywords}
     wanted.update({name: IndexedValueType.INDEXED_VALUE_TYPE_INT for name in ints})
+    wanted.update({name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST for name in keyword_lists})
     try:
         listed = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=namespace)

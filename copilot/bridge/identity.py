@@ -159,29 +159,8 @@ class IdentityInterceptor(tc.Interceptor):
 
 
 async def register_attributes(client: Any, namespace: str) -> bool:
-    """Register the bridge's search attributes in ``namespace``; False when refused.
+    """Register the bridge's search attributes in ``namespace``; False when refused."""
+    from workflows.search_attributes import register
 
-    Registered here, not via workflows/search_attributes.py, because ``AtcScopes``
-    is a KeywordList, which that helper does not offer.
-    """
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import (
-        AddSearchAttributesRequest,
-        ListSearchAttributesRequest,
-    )
-
-    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-    wanted = {SA_CALLER: keyword, SA_CLIENT_ID: keyword, SA_MESSAGE_ID: keyword}
-    wanted[SA_SCOPES] = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST
-    try:
-        listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=namespace)
-        )
-        missing = {k: v for k, v in wanted.items() if k not in listed.custom_attributes}
-        if missing:
-            await client.operator_service.add_search_attributes(
-                AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
-            )
-    except Exception:  # noqa: BLE001 - any refusal means: identity in memo and header only
-        return False
-    return True
+    keywords = (SA_CALLER, SA_CLIENT_ID, SA_MESSAGE_ID)
+    return await register(client, namespace, keywords, keyword_lists=(SA_SCOPES,))

@@ -202,16 +202,25 @@ def proxy_endpoint(
 """
 
 
-def target_endpoint(target_server: str, path: str) -> str:
-    """TargetEndpoint via a TargetServer (TLS and host live there, per environment)."""
+def target_endpoint(
+    target_server: str,
+    path: str | None = None,
+    *,
+    remove_authorization: bool = True,
+    description: str = "The proxy's backend; the caller's token is removed first.",
+) -> str:
+    """TargetEndpoint via a TargetServer (TLS and host live there, per environment).
+
+    ``remove_authorization=False`` for a backend that verifies the caller's token
+    again itself (the atc bridge); ``path`` None keeps the request's own path.
+    """
+    step = "      <Step>\n        <Name>AM-RemoveAuthorization</Name>\n      </Step>\n"
+    request = f"    <Request>\n{step}    </Request>" if remove_authorization else "    <Request/>"
+    path_xml = f"    <Path>{escape(path)}</Path>\n" if path is not None else ""
     return f"""{_XML}<TargetEndpoint name="default">
-  <Description>The proxy's backend; the caller's token is removed first.</Description>
+  <Description>{escape(description)}</Description>
   <PreFlow name="PreFlow">
-    <Request>
-      <Step>
-        <Name>AM-RemoveAuthorization</Name>
-      </Step>
-    </Request>
+{request}
     <Response/>
   </PreFlow>
   <PostFlow name="PostFlow">
@@ -222,8 +231,7 @@ def target_endpoint(target_server: str, path: str) -> str:
     <LoadBalancer>
       <Server name={quoteattr(target_server)}/>
     </LoadBalancer>
-    <Path>{escape(path)}</Path>
-  </HTTPTargetConnection>
+{path_xml}  </HTTPTargetConnection>
 </TargetEndpoint>
 """
 
