@@ -30,7 +30,12 @@ ANCHOR = re.compile(r"#([\w\-]+)")
 MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
 SETTING = re.compile(r"\bATC_[A-Z0-9_]*[A-Z0-9]\b")
 # Switches only the test-suite reads; documented in docs/testing.md.
-TEST_SWITCHES = ("ATC_REQUIRE_", "ATC_RECORD_HISTORIES", "ATC_PYTEST_STATUS_FILE", "ATC_SCREENSHOT_DIR")
+TEST_SWITCHES = (
+    "ATC_REQUIRE_",
+    "ATC_RECORD_HISTORIES",
+    "ATC_PYTEST_STATUS_FILE",
+    "ATC_SCREENSHOT_DIR",
+)
 
 
 def _code_files() -> Iterator[Path]:
@@ -38,7 +43,10 @@ def _code_files() -> Iterator[Path]:
     for top in CODE_DIRS:
         for path in sorted((ROOT / top).rglob("*.py")):
             # This module cites made-up paths on purpose, to test the finder.
-            if "fixtures" not in path.relative_to(ROOT).parts and path != ROOT / "tests" / "test_docs.py":
+            if (
+                "fixtures" not in path.relative_to(ROOT).parts
+                and path != ROOT / "tests" / "test_docs.py"
+            ):
                 yield path
 
 
@@ -94,7 +102,9 @@ def references() -> Iterator[tuple[str, str, str | None, str | None]]:
             yield from _relative_links(source, text, where)
 
 
-def _relative_links(source: Path, text: str, where: str) -> Iterator[tuple[str, str, None, str | None]]:
+def _relative_links(
+    source: Path, text: str, where: str
+) -> Iterator[tuple[str, str, None, str | None]]:
     """Markdown links relative to the file they sit in (`[x](throttling.md#y)`, `[x](#y)`)."""
     for m in MD_LINK.finditer(text):
         target = m.group(1)
@@ -143,7 +153,10 @@ def test_the_reference_finder_reads_the_shapes_the_code_uses() -> None:
     [
         ("Who enforces an API product", "who-enforces-an-api-product"),
         ("Fan-out analysis: `atc analyze --temporal`", "fan-out-analysis-atc-analyze---temporal"),
-        ("The front door: from Apigee to Temporal (`atc bridge`)", "the-front-door-from-apigee-to-temporal-atc-bridge"),
+        (
+            "The front door: from Apigee to Temporal (`atc bridge`)",
+            "the-front-door-from-apigee-to-temporal-atc-bridge",
+        ),
     ],
 )
 def test_anchors_follow_githubs_rules(heading: str, anchor: str) -> None:
@@ -198,7 +211,8 @@ def test_every_test_switch_is_documented_in_testing_md() -> None:
     for path in [*(ROOT / "tests").rglob("*.py"), ROOT / ".ci" / "run", ROOT / "Makefile"]:
         if "fixtures" not in path.parts:
             switches |= {
-                s for s in SETTING.findall(path.read_text(encoding="utf-8"))
+                s
+                for s in SETTING.findall(path.read_text(encoding="utf-8"))
                 if s.startswith(TEST_SWITCHES)
             }
     assert "ATC_REQUIRE_APIGEELINT" in switches
@@ -218,7 +232,9 @@ def test_every_sub_command_is_documented() -> None:
     commands = list(_commands(build_parser()))
     assert "atc drafts approve" in commands
     docs = _docs_text()
-    missing = [c for c in commands if not re.search(re.escape(c).replace(r"\ ", r"\s+") + r"\b", docs)]
+    missing = [
+        c for c in commands if not re.search(re.escape(c).replace(r"\ ", r"\s+") + r"\b", docs)
+    ]
     assert not missing, f"sub-commands not mentioned in README.md or docs/*.md: {missing}"
 
 

@@ -15,6 +15,7 @@ from tests.paths import SAMPLE
 EXPORT = SAMPLE / "apigee-analytics-7d.csv.gz"
 SCENARIO = SAMPLE / "apigee-analytics-7d.scenario.json"
 
+
 @pytest.fixture(scope="module")
 def scenario() -> dict:
     return json.loads(SCENARIO.read_text())

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import atc
 from tests.paths import FIXTURES, LOGS
 
 pytestmark = pytest.mark.slow  # runs `atc` in subprocesses
-
-
-def atc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from copilot.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_json_output_has_the_contract_keys_and_accounts_for_every_line() -> None:

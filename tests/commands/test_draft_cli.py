@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from copilot.cli import run
+from tests.cli import run_cli
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
 
 SCOPES = ",".join(FLAGSHIP_SCOPES)
@@ -24,16 +24,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = run(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.slow
 def test_offline_out_of_the_box_writes_a_valid_draft(capsys, tmp_path: Path) -> None:
     out_dir = tmp_path / "draft"
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "draft", FLAGSHIP_REQUEST, "--scopes", SCOPES, "--out", str(out_dir), "--json"
     )
     doc = json.loads(out)
@@ -58,19 +52,19 @@ def test_offline_out_of_the_box_writes_a_valid_draft(capsys, tmp_path: Path) -> 
     assert saved["valid"] is True and saved["draft_id"] == doc["draft_id"]
     assert all(s["completed"] for s in doc["dry_run"]["scenarios"])
     assert doc["timings_s"]["validation"] > 0
-    _, shown, _ = _run(capsys, "drafts", "show", doc["draft_id"], "--json")
+    _, shown, _ = run_cli(capsys, "drafts", "show", doc["draft_id"], "--json")
     spec_hash = json.loads(shown)["version"]["spec_hash"]
     approve = ["drafts", "approve", doc["draft_id"], "--version", "1", "--hash", spec_hash]
-    code, out, _ = _run(capsys, *approve, "-m", "ship it", "--by", "alice", "--json")
+    code, out, _ = run_cli(capsys, *approve, "-m", "ship it", "--by", "alice", "--json")
     assert code == 0 and json.loads(out)["draft"]["status"] == "approved"
     assert json.loads(out)["draft"]["approved_spec_hash"] == spec_hash
-    code, _, err = _run(capsys, "drafts", "reject", *approve[2:], "-m", "oops")
+    code, _, err = run_cli(capsys, "drafts", "reject", *approve[2:], "-m", "oops")
     assert code == 3 and "already approved by alice" in err
 
 
 def test_an_out_of_scope_draft_exits_3_with_the_rule_and_no_code(capsys, tmp_path: Path) -> None:
     out_dir = tmp_path / "refund"
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys,
         "draft",
         "Refund the payment",
@@ -86,21 +80,21 @@ def test_an_out_of_scope_draft_exits_3_with_the_rule_and_no_code(capsys, tmp_pat
     assert [f["rule_id"] for f in doc["findings"]] == ["WF003"]
     assert set(doc["findings"][0]) >= {"rule_id", "severity", "message"}
     assert not (out_dir / "workflow.py").exists() and (out_dir / "spec.json").exists()
-    code, out, _ = _run(capsys, "drafts", "show", doc["draft_id"], "--json")
+    code, out, _ = run_cli(capsys, "drafts", "show", doc["draft_id"], "--json")
     shown = json.loads(out)
     assert shown["draft"]["status"] == "rejected"
     assert shown["draft"]["audit"][-1]["comment"] == "failed validation: WF003"
     spec_hash = shown["version"]["spec_hash"]
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "drafts", "approve", doc["draft_id"], "--version", "1", "--hash", spec_hash
     )
     assert code == 3 and "already rejected" in err
-    code, _, err = _run(capsys, "drafts", "approve", doc["draft_id"])
+    code, _, err = run_cli(capsys, "drafts", "approve", doc["draft_id"])
     assert code == 2 and "--version" in err
 
 
 def test_text_output_says_no_llm_was_used(capsys, tmp_path: Path) -> None:
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys,
         "draft",
         "Refund the payment",
@@ -130,13 +124,13 @@ def test_text_output_says_no_llm_was_used(capsys, tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, argv: list[str], message: str) -> None:
-    code, out, err = _run(capsys, *argv, "--json")
+    code, out, err = run_cli(capsys, *argv, "--json")
     assert code == 2
     assert message in json.loads(out)["error"]
 
 
 def test_the_schema_is_printed(capsys) -> None:
-    code, out, _ = _run(capsys, "draft", "--schema")
+    code, out, _ = run_cli(capsys, "draft", "--schema")
     assert code == 0 and json.loads(out)["title"] == "WorkflowSpec"
 
 
@@ -197,7 +191,7 @@ def test_the_openai_planner_is_used_when_an_endpoint_is_configured(
     monkeypatch.setenv("ATC_LLM_MODEL", "fake-model")
     monkeypatch.setenv("ATC_LLM_API_KEY_ENV", "ATC_FAKE_LLM_KEY")
     llm.reset(answer(fixture("valid_spec.json"), usage=(321, 123)))
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys,
         "draft",
         "cancel a stale order after a supervisor says so",
@@ -217,7 +211,7 @@ def test_the_openai_planner_is_used_when_an_endpoint_is_configured(
         "completion_tokens": 123,
     }
     server.stop()
-    shown = json.loads(_run(capsys, "drafts", "show", doc["draft_id"], "--json")[1])
+    shown = json.loads(run_cli(capsys, "drafts", "show", doc["draft_id"], "--json")[1])
     assert shown["version"]["model"] == "fake-model" and len(shown["version"]["prompt_hash"]) == 64
 
 
@@ -236,10 +230,10 @@ def test_logs_are_mined_into_context_without_changing_the_operations(
         str(tmp_path / "o"),
         "--json",
     ]
-    code, out, _ = _run(capsys, *argv, "--logs", str(logs))
+    code, out, _ = run_cli(capsys, *argv, "--logs", str(logs))
     doc = json.loads(out)
     assert code == 3 and {s["kind"] for s in doc["suggestions"]} >= {"polling", "retry_storm"}
-    code, plain, _ = _run(capsys, *argv)
+    code, plain, _ = run_cli(capsys, *argv)
     assert json.loads(plain)["operations"] == doc["operations"]
 
 
@@ -247,6 +241,6 @@ def test_an_error_quoting_hostile_text_cannot_drive_the_terminal(
     capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ATC_DATA_DIR", str(tmp_path))
-    code, _, err = _run(capsys, "drafts", "show", "drf_\x1b[2J\rforged line")
+    code, _, err = run_cli(capsys, "drafts", "show", "drf_\x1b[2J\rforged line")
     assert code == 2 and "\x1b" not in err and "\r" not in err
     assert "drf_\\x1b[2J\\rforged line" in err

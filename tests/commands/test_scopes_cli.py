@@ -12,22 +12,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from copilot.cli import run
 from copilot.scopes.keys import generate_keypair
 from copilot.scopes.tokens import mint_token
+from tests.cli import run_cli
 from tests.paths import ROOT
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = run(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_an_allowed_request_exits_0_and_names_the_operation(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "scopes", "check", "--scopes", "orders.read", "GET", "/v1/orders/42"
     )
     assert code == 0
@@ -36,7 +30,7 @@ def test_an_allowed_request_exits_0_and_names_the_operation(
 
 
 def test_a_denied_request_exits_3_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, "scopes", "check", "--scopes", "orders.read", "PATCH", "/v1/orders/42"
     )
     assert code == 3 and out == ""
@@ -49,7 +43,7 @@ def test_a_denied_request_exits_3_with_one_line(capsys: pytest.CaptureFixture[st
 def test_a_denial_in_json_carries_the_reason_and_the_decision(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "scopes", "check", "--json", "--scopes", "orders.read,catalog.read",
         "GET", "/v1/orders/%2e%2e/payments/1",
     )  # fmt: skip
@@ -62,7 +56,7 @@ def test_a_denial_in_json_carries_the_reason_and_the_decision(
 
 
 def test_an_allowed_request_in_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "scopes", "check", "--json", "--scopes", "payments.refund",
         "--gateway", "https://api.shop.example",
         "POST", "https://api.shop.example/v1/payments/pay_1/refund",
@@ -77,7 +71,7 @@ def test_an_allowed_request_in_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_override_headers_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "scopes", "check", "--scopes", "orders.read",
         "--header", "X-HTTP-Method-Override: DELETE", "GET", "/v1/orders/1",
     )  # fmt: skip
@@ -108,7 +102,7 @@ def test_override_headers_are_refused(capsys: pytest.CaptureFixture[str]) -> Non
 def test_bad_input_exits_2_with_one_readable_line(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    code, _, err = _run(capsys, *argv)
+    code, _, err = run_cli(capsys, *argv)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in err
@@ -119,7 +113,7 @@ def test_a_malformed_product_file_exits_2(
 ) -> None:
     bad = tmp_path / "products.json"
     bad.write_text('{"apiProduct": [{"name": "only-a-name"}]}')
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "scopes", "check", "--json", "--products", str(bad), "--scopes", "a", "GET", "/"
     )
     assert code == 2
@@ -130,7 +124,7 @@ def test_a_malformed_product_file_exits_2(
 
 
 def test_list_shows_the_operations_a_scope_set_allows(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, "scopes", "list", "--scopes", "fulfilment.write,notifications.send"
     )
     assert code == 0
@@ -143,7 +137,7 @@ def test_list_shows_the_operations_a_scope_set_allows(capsys: pytest.CaptureFixt
 def test_list_in_json_has_every_operation_and_the_findings(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = _run(capsys, "scopes", "list", "--json")
+    code, out, _ = run_cli(capsys, "scopes", "list", "--json")
     doc = json.loads(out)
     assert code == 0 and doc["ok"] is True
     assert len(doc["operations"]) == 19
@@ -153,7 +147,7 @@ def test_list_in_json_has_every_operation_and_the_findings(
 
 
 def test_artifacts_are_written(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "scopes", "artifacts", "--json", "--scopes", "orders.read",
         "--identity", "wf-1", "--out", str(tmp_path), "--jwks-uri", "https://idp.example/jwks",
         "--operation", "orders.get",
@@ -167,7 +161,7 @@ def test_artifacts_are_written(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 def test_artifacts_report_locks_and_take_environments_target_servers_and_token_kind(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "scopes", "artifacts", "--json", "--scopes", "orders.read", "--identity", "wf-1",
         "--out", str(tmp_path), "--token-kind", "apigee", "--env", "test", "--env", "prod",
         "--target-server", "orders=orders-ts",
@@ -179,12 +173,12 @@ def test_artifacts_report_locks_and_take_environments_target_servers_and_token_k
     bundle = Path(doc["bundles"]["orders"])
     assert (bundle / "policies" / "OA-VerifyAccessToken.xml").exists()
     assert 'name="orders-ts"' in (bundle / "targets" / "default.xml").read_text()
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "scopes", "artifacts", "--scopes", "orders.read", "--identity", "wf-1",
         "--out", str(tmp_path / "text"), "--jwks-uri", "https://idp.example/jwks",
     )  # fmt: skip
     assert code == 0 and "product resource / (GET on every path of orders)" in out
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "scopes", "artifacts", "--scopes", "orders.read", "--identity", "wf-1",
         "--out", str(tmp_path / "x"),
     )  # fmt: skip
@@ -192,7 +186,7 @@ def test_artifacts_report_locks_and_take_environments_target_servers_and_token_k
 
 
 def test_list_shows_every_grant_check_allows(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "scopes", "list", "--json", "--scopes", "catalog.read")
+    code, out, _ = run_cli(capsys, "scopes", "list", "--json", "--scopes", "catalog.read")
     grants = json.loads(out)["grants"]
     assert code == 0
     assert {(g["path"], tuple(g["methods"])) for g in grants} == {
@@ -204,7 +198,7 @@ def test_list_shows_every_grant_check_allows(capsys: pytest.CaptureFixture[str])
 def test_artifacts_for_an_ungranted_operation_exit_3(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "scopes", "artifacts", "--scopes", "orders.read", "--identity", "wf-1",
         "--out", str(tmp_path), "--jwks-uri", "https://idp.example/jwks", "--operation", "orders.cancel",
     )  # fmt: skip
@@ -257,5 +251,5 @@ def test_gateway_serve_runs_the_emulator_on_loopback(tmp_path: Path) -> None:
 def test_gateway_serve_refuses_bad_input_with_exit_2(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    code, _, err = _run(capsys, *argv)
+    code, _, err = run_cli(capsys, *argv)
     assert code == 2 and message in err

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from tests.cli import atc
 from tests.paths import FIXTURES, LOGS
 from tests.paths import SAMPLE_LOG as SAMPLE
 
 pytestmark = pytest.mark.slow  # runs `atc` in subprocesses over the 7-day sample
 
 BUNDLES = FIXTURES / "bundles" / "shopco"
-
-
-def atc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from copilot.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -9,30 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from copilot.cli import run
 from copilot.scopes.tokens import mint_token
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = run(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli import run_cli
 
 
 @pytest.fixture
 def key(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> dict:
-    code, out, _ = _run(capsys, "token", "keygen", "--out", str(tmp_path / "keys"), "--json")
+    code, out, _ = run_cli(capsys, "token", "keygen", "--out", str(tmp_path / "keys"), "--json")
     assert code == 0
     return json.loads(out)
 
 
 def test_keygen_mint_verify_round_trip(capsys: pytest.CaptureFixture[str], key: dict) -> None:
-    code, token, _ = _run(
+    code, token, _ = run_cli(
         capsys, "token", "mint", "--key", key["key"], "--subject", "wf-1",
         "--scopes", "orders.read,payments.refund", "--audience", "gw", "--issuer", "atc",
     )  # fmt: skip
     assert code == 0 and token.count(".") == 2
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "token", "verify", token.strip(), "--jwks", key["jwks"], "--audience", "gw", "--issuer", "atc", "--json"
     )  # fmt: skip
     doc = json.loads(out)
@@ -45,7 +39,7 @@ def test_verify_prints_the_claims_in_text(capsys: pytest.CaptureFixture[str], ke
     token = mint_token(
         key["key"], issuer="atc", audience="gw", subject="wf-2", scopes="orders.read"
     )
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys,
         "token",
         "verify",
@@ -67,7 +61,7 @@ def test_verify_reads_the_token_from_stdin(
 ) -> None:
     token = mint_token(key["key"], issuer="atc", audience="gw", subject="wf-3", scopes="a")
     monkeypatch.setattr("sys.stdin", io.StringIO(token + "\n"))
-    code, out, _ = _run(
+    code, out, _ = run_cli(
         capsys, "token", "verify", "-", "--jwks", key["jwks"], "--audience", "gw", "--issuer", "atc"
     )
     assert code == 0 and "subject=wf-3" in out
@@ -88,17 +82,17 @@ def test_an_invalid_token_exits_3_with_the_reason(
     token = mint_token(key["key"], issuer="atc", audience="gw", subject="wf", scopes="a", **mint)
     options = {"--jwks": key["jwks"], "--audience": "gw", "--issuer": "atc", **verify}
     argv = ["token", "verify", token, *[x for pair in options.items() for x in pair]]
-    code, out, _ = _run(capsys, *argv, "--json")
+    code, out, _ = run_cli(capsys, *argv, "--json")
     doc = json.loads(out)
     assert code == 3
     assert doc["ok"] is False and doc["valid"] is False and reason in doc["reason"]
     assert doc["error"] == f"TokenInvalid: {doc['reason']}" and doc["fault_code"] == fault
-    code, out, err = _run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
     assert code == 3 and out == "" and err.startswith("TokenInvalid: ")
 
 
 def test_garbage_exits_3(capsys: pytest.CaptureFixture[str], key: dict) -> None:
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys,
         "token",
         "verify",
@@ -146,12 +140,12 @@ def test_garbage_exits_3(capsys: pytest.CaptureFixture[str], key: dict) -> None:
 def test_bad_input_exits_2(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    code, _, err = _run(capsys, *argv)
+    code, _, err = run_cli(capsys, *argv)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
 def test_minting_a_long_lived_token_exits_2(capsys: pytest.CaptureFixture[str], key: dict) -> None:
-    code, _, err = _run(
+    code, _, err = run_cli(
         capsys, "token", "mint", "--key", key["key"], "--subject", "s", "--scopes", "a", "--ttl", "3600"
     )  # fmt: skip
     assert code == 2 and "outside 1..900s" in err

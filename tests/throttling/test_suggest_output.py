@@ -4,21 +4,11 @@ text and the JSON output; a shared flow alone is input, not an error."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli import atc
 from tests.throttling.test_bundle_estate import ESTATE
 from tests.throttling.test_replay_current import traffic, write_logs
-
-
-def atc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from copilot.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_json_carries_warnings_unmodelled_and_each_limit_replayed(tmp_path: Path) -> None:
