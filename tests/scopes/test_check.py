@@ -10,19 +10,9 @@ from __future__ import annotations
 import pytest
 
 from copilot.scopes import Catalog, build_catalog, check_operation, check_request
+from tests.scopes.shipped import INTENDED_GRANTS
 
-# What each shipped scope is meant to grant, and one concrete request per operation.
-EXPECTED_GRANTS = {
-    "orders.read": {"orders.list", "orders.get", "orders.list_items"},
-    "orders.write": {"orders.create", "orders.update", "orders.cancel"},
-    "payments.read": {"payments.get"},
-    "payments.refund": {"payments.refund"},
-    "catalog.read": {"catalog.list_products", "catalog.get_product", "catalog.search"},
-    "customers.read": {"customers.get", "customers.list_addresses"},
-    "customers.write": {"customers.update"},
-    "fulfilment.write": {"fulfilment.create_shipment", "fulfilment.get_shipment"},
-    "notifications.send": {"notifications.send_email", "notifications.send_sms"},
-}
+# One concrete request per operation.
 REQUESTS = {
     "orders.list": ("GET", "/v1/orders?status=open&limit=20"),
     "orders.create": ("POST", "/v1/orders"),
@@ -50,13 +40,13 @@ REQUESTS = {
     "notifications.send_email": ("POST", "/v1/notifications/email"),
     "notifications.send_sms": ("POST", "/v1/notifications/sms"),
 }
-NEEDS = {op: scope for scope, ops in EXPECTED_GRANTS.items() for op in ops}
+NEEDS = {op: scope for scope, ops in INTENDED_GRANTS.items() for op in ops}
 
 
 def _cross_product() -> list:
     cases = []
     for op_id, (method, url) in REQUESTS.items():
-        for scope, ops in EXPECTED_GRANTS.items():
+        for scope, ops in INTENDED_GRANTS.items():
             allowed = op_id in ops
             if allowed:
                 reason = f"is granted by scope {scope}"
@@ -202,9 +192,7 @@ SEMANTICS = [
 def test_apigee_semantics_on_the_sample_products(
     products_only: Catalog, scopes: str, method: str, url: str, allowed: bool, reason: str
 ) -> None:
-    decision = check_request(
-        products_only, scopes, method, url, gateway="https://api.shop.example"
-    )
+    decision = check_request(products_only, scopes, method, url, gateway="https://api.shop.example")
     assert decision.allowed is allowed, decision.reason
     assert reason in decision.reason
 
@@ -249,7 +237,7 @@ def test_no_hostile_variant_of_an_allowed_call_is_allowed(
     catalog: Catalog, op_id: str, variant: int
 ) -> None:
     method, url = REQUESTS[op_id]
-    everything = list(EXPECTED_GRANTS)
+    everything = list(INTENDED_GRANTS)
     assert check_request(catalog, everything, method, url).allowed
     mutated = HOSTILE_VARIANTS[variant](url)
     decision = check_request(

@@ -13,18 +13,7 @@ import pytest
 
 from copilot.scopes import Catalog, check_request
 from copilot.scopes.products import HTTP_METHODS
-
-INTENDED = {
-    "orders.read": {"orders.list", "orders.get", "orders.list_items"},
-    "orders.write": {"orders.create", "orders.update", "orders.cancel"},
-    "payments.read": {"payments.get"},
-    "payments.refund": {"payments.refund"},
-    "catalog.read": {"catalog.list_products", "catalog.get_product", "catalog.search"},
-    "customers.read": {"customers.get", "customers.list_addresses"},
-    "customers.write": {"customers.update"},
-    "fulfilment.write": {"fulfilment.create_shipment", "fulfilment.get_shipment"},
-    "notifications.send": {"notifications.send_email", "notifications.send_sms"},
-}
+from tests.scopes.shipped import INTENDED_GRANTS
 
 # Requests the API products alone would allow (or nearly): every one must be refused.
 NEAR_MISSES = [
@@ -55,7 +44,7 @@ def _probes(catalog: Catalog) -> list[tuple[str, str]]:
     return [(m, path) for path in sorted(paths) for m in HTTP_METHODS]
 
 
-@pytest.mark.parametrize("scope", sorted(INTENDED))
+@pytest.mark.parametrize("scope", sorted(INTENDED_GRANTS))
 def test_each_scope_allows_exactly_its_intended_operations(catalog: Catalog, scope: str) -> None:
     allowed: set[str] = set()
     for method, path in _probes(catalog):
@@ -63,8 +52,8 @@ def test_each_scope_allows_exactly_its_intended_operations(catalog: Catalog, sco
         if decision.allowed:
             assert decision.operation is not None, f"{method} {path} allowed as no operation"
             allowed.add(decision.operation.id)
-    assert allowed == INTENDED[scope]
-    assert {op.id for op in catalog.operations_for([scope])} == INTENDED[scope]
+    assert allowed == INTENDED_GRANTS[scope]
+    assert {op.id for op in catalog.operations_for([scope])} == INTENDED_GRANTS[scope]
 
 
 @pytest.mark.parametrize(("scope", "method", "url"), NEAR_MISSES)
