@@ -57,15 +57,15 @@ def test_traffic_page_shows_the_sample_in_chromium(dashboard: str, tmp_path: Pat
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.goto(dashboard)
+        page.goto(dashboard + "traffic")  # Overview is the default page; charts are on Traffic
         page.wait_for_selector("[data-testid=stMetric]", timeout=90_000)
         page.wait_for_selector("[data-testid=stVegaLiteChart]", timeout=60_000)
         text = page.inner_text("body")
         page.screenshot(path=str(tmp_path / "traffic.png"), full_page=True)
         assert page.locator("[data-testid=stException]").count() == 0
         browser.close()
-    assert "Traffic" in text and "Records" in text and "Anomalies" in text
-    assert re.search(r"Records\s+[\d,]{6,}", text), "the records metric shows the sample's count"
+    assert "Traffic" in text and "Requests" in text and "Anomalies" in text
+    assert re.search(r"Requests\s+[\d,]{6,}", text), "the requests metric shows the sample's count"
 
 
 def test_drafts_page_shows_code_read_only_and_records_a_verified_approval(
