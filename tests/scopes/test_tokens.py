@@ -48,6 +48,10 @@ def _claims(**overrides: object) -> dict:
 
 
 def _signed(keys: Keys, claims: dict, **headers: object) -> str:
+    # Parametrized claims are built when the module is collected, minutes before a long
+    # suite reaches them: move their clock to now, keeping every offset as written.
+    shift = int(time.time()) - claims["iat"] if isinstance(claims.get("iat"), int) else 0
+    claims = {k: v + shift if k in ("iat", "nbf", "exp") else v for k, v in claims.items()}
     key = resolve_key_ref(keys.rsa.ref)
     return jwt.encode(claims, key.key, algorithm="RS256", headers={"kid": key.kid, **headers})
 
