@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -37,20 +38,28 @@ def _analyses() -> LruCache[AnalysisRun]:
     return LruCache(8)
 
 
-def _analyze(source: Source) -> AnalysisRun:
-    box = st.status(f"Reading {source.label}…", expanded=False)
-    started, last = time.monotonic(), 0.0
+class Progress:
+    """A status box that counts records as a pass reads them (at most every PROGRESS_EVERY_S)."""
 
-    def progress(records: int) -> None:
-        nonlocal last
+    def __init__(self, source: Source, counting: Callable[[int], str]) -> None:
+        self.box = st.status(f"Reading {source.label}…", expanded=False)
+        self.started, self._last, self._counting = time.monotonic(), 0.0, counting
+
+    def __call__(self, records: int) -> None:
         now = time.monotonic()
-        if now - last >= PROGRESS_EVERY_S:
-            last = now
-            box.update(label=f"Reading {source.label}: {records:,} records so far…")
+        if now - self._last >= PROGRESS_EVERY_S:
+            self._last = now
+            self.box.update(label=self._counting(records))
 
+    def done(self, label: Callable[[float], str]) -> None:
+        """Close the box with ``label(seconds taken)``."""
+        self.box.update(label=label(time.monotonic() - self.started), state="complete")
+
+
+def _analyze(source: Source) -> AnalysisRun:
+    progress = Progress(source, lambda n: f"Reading {source.label}: {n:,} records so far…")
     run = analyze_paths(list(source.paths), ReadOptions(fmt=source.fmt), progress=progress)
-    took = time.monotonic() - started
-    box.update(label=f"Read {run.quarantine.records:,} records in {took:.1f} s", state="complete")
+    progress.done(lambda took: f"Read {run.quarantine.records:,} records in {took:.1f} s")
     return run
 
 

@@ -8,12 +8,11 @@ advice reads on the way is handed to the Traffic cache too.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import streamlit as st
 
-from app_pages._data import PROGRESS_EVERY_S, _analyses, column_config
+from app_pages._data import Progress, _analyses, column_config
 from app_pages._source import UPLOAD, current_source
 from copilot.dashboard.cache import LruCache
 from copilot.dashboard.errors import say
@@ -49,20 +48,11 @@ def advice_key(source: Source, headroom: float, bundle: str | None) -> tuple:
 
 
 def _compute(source: Source, headroom: float, bundle: str | None) -> SuggestRun:
-    box = st.status(f"Reading {source.label}…", expanded=False)
-    started, last = time.monotonic(), 0.0
-
-    def progress(records: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= PROGRESS_EVERY_S:
-            last = now
-            box.update(
-                # Reading is the short part; replay and forecast follow with no count to show.
-                label=f"{source.label}: {records:,} records read; "
-                "next: replaying limits and forecasting…"
-            )
-
+    progress = Progress(
+        source,
+        # Reading is the short part; replay and forecast follow with no count to show.
+        lambda n: f"{source.label}: {n:,} records read; next: replaying limits and forecasting…",
+    )
     run = suggest_paths(
         list(source.paths),
         ReadOptions(fmt=source.fmt),
@@ -70,11 +60,9 @@ def _compute(source: Source, headroom: float, bundle: str | None) -> SuggestRun:
         bundles=[bundle] if bundle else [],
         progress=progress,
     )
-    took = time.monotonic() - started
-    box.update(
-        label=f"Advice from {run.quarantine.records:,} records: "
-        f"{len(run.report.suggestions)} suggestions in {took:.1f} s",
-        state="complete",
+    progress.done(
+        lambda took: f"Advice from {run.quarantine.records:,} records: "
+        f"{len(run.report.suggestions)} suggestions in {took:.1f} s"
     )
     # The same pass analysed the traffic: Traffic and Overview need not read the files again.
     analyses = _analyses()
