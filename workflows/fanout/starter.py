@@ -7,6 +7,7 @@ workflow's own result is references only.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -57,15 +58,22 @@ def load_merged(result: FanoutResult) -> dict[str, Any]:
     return json.loads(body)
 
 
-async def require_pollers(client: Client, queue: str) -> None:
-    """Refuse to start a run nobody would pick up (it would wait for ever)."""
+async def require_pollers(client: Client, queue: str, *, grace_s: float = 5.0) -> None:
+    """Refuse to start a run nobody would pick up (it would wait for ever).
+
+    A worker that has just started may not have reached the server with its
+    first poll yet, so the check looks again for ``grace_s`` before refusing.
+    """
     from copilot.estate.status import POLLER_FRESH_S, _pollers
 
-    if not await _pollers(client, queue):
-        raise errors.TemporalError(
-            f"no worker polls task queue {queue!r} (none seen in the last {POLLER_FRESH_S:.0f} s):"
-            " start one with `atc worker fanout` (docs/fanout.md)"
-        )
+    deadline = asyncio.get_running_loop().time() + grace_s
+    while not await _pollers(client, queue):
+        if asyncio.get_running_loop().time() >= deadline:
+            raise errors.TemporalError(
+                f"no worker polls task queue {queue!r} (none seen in the last"
+                f" {POLLER_FRESH_S:.0f} s): start one with `atc worker fanout` (docs/fanout.md)"
+            )
+        await asyncio.sleep(0.25)
 
 
 async def run_fanout(
