@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         store=not args.no_store,
     )
     if args.temporal:
-        from workflows.drafting.starter import run_draft_temporal
+        from workflows.authoring.starter import run_draft_temporal
 
         doc = run_draft_temporal(job)
     else:

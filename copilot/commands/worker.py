@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         importlib.import_module(dict(_kinds())[args.kind]).main()
         return 0
     from copilot.config import load_settings
-    from workflows.drafting.worker import serve
+    from workflows.authoring.worker import serve
 
     settings = load_settings()
     print(

@@ -1,7 +1,7 @@
 """Dry runs from the caller's side: build the request, run the harness in an isolated child.
 
 The rendered (or edited) module is imported only in the child process
-(``python -I -m workflows.drafts.dryrun``), never in the caller's, so the
+(``python -I -m workflows.runtime.dryrun_child``), never in the caller's, so the
 CLI and the dashboard never execute drafted code. The child runs through
 :func:`copilot.drafting.isolation.run_isolated` (scrubbed environment,
 resource limits, and where available its own namespaces: only its own
@@ -142,7 +142,7 @@ def dry_run(
             "execution_timeout_s": spec.execution_timeout_s,
         }
         (workdir / "request.json").write_text(json.dumps(request), encoding="utf-8")
-        command = [sys.executable, "-I", "-m", "workflows.drafts.dryrun"]
+        command = [sys.executable, "-I", "-m", "workflows.runtime.dryrun_child"]
         command += [str(workdir / "request.json"), str(workdir / "report.json")]
         run = run_isolated(command, workdir=workdir, timeout_s=timeout_s, backend=backend)
         report = None if run.timed_out else _read_report(workdir / "report.json")

@@ -1,7 +1,7 @@
 """The one record of a drafting run, and the one attempt loop that fills it.
 
 Both ways of drafting use these: in-process (``copilot.drafting.draft``) and
-as a Temporal workflow (``workflows.drafting.workflows``). Everything here is
+as a Temporal workflow (``workflows.authoring.workflows``). Everything here is
 plain data and pure logic, deterministic and free of I/O, so the workflow
 can run the same loop the CLI runs: the loop says what to plan next, the
 caller plans and validates (directly, or in activities), and the loop folds

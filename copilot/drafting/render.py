@@ -26,6 +26,12 @@ from copilot.drafting.literals import camel, ident, lit, value_expr
 from copilot.drafting.render_steps import step_method
 from copilot.drafting.spec import ApprovalStep, CallStep, ParallelStep, WorkflowSpec
 
+# The one module drafted code may import (rules WF101/WF102 pin it too).
+RUNTIME_MODULE = "workflows.runtime.shared"
+# Its names in code stored by earlier atc versions: a stored version whose code differs
+# from today's rendering only in this name is the same program (see former_renderings).
+FORMER_RUNTIME_MODULES = ("workflows.drafts.shared",)
+
 _TYPES = {
     "string": ("str", ""),
     "integer": ("int", 0),
@@ -51,7 +57,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.drafts.shared import (
+    from {runtime} import (
 {imports}
     )
 '''
@@ -178,7 +184,7 @@ def _tuple(name: str, items: list[str]) -> str:
 
 
 def _imports(spec: WorkflowSpec) -> str:
-    """The names taken from workflows.drafts.shared (only what this module uses)."""
+    """The names taken from ``RUNTIME_MODULE`` (only what this module uses)."""
     names = ["CALL_OPERATION", "CallRequest", "StepStatus"]
     if any(isinstance(s, ApprovalStep) for s in spec.steps):
         names += ["ApprovalDecision", "check_decision"]
@@ -236,6 +242,7 @@ def render(spec: WorkflowSpec, scopes: tuple[str, ...] | list[str] = ()) -> str:
             name=ident(spec.name, "name"),
             asyncio="\nimport asyncio" if has_parallel else "",
             imports=_imports(spec),
+            runtime=RUNTIME_MODULE,
         )
     ]
     out += [
@@ -279,4 +286,23 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
-__all__ = ["class_names", "code_hash", "render", "value_expr", "workflow_type"]
+def former_renderings(code: str) -> list[str]:
+    """``code`` (today's rendering) as earlier atc versions wrote it: only the runtime's name differs.
+
+    Lets a version stored before the runtime module was renamed still be proved
+    against its code hash; what runs is always today's rendering.
+    """
+    line = f"    from {RUNTIME_MODULE} import ("
+    return [code.replace(line, f"    from {old} import (", 1) for old in FORMER_RUNTIME_MODULES]
+
+
+__all__ = [
+    "FORMER_RUNTIME_MODULES",
+    "RUNTIME_MODULE",
+    "class_names",
+    "code_hash",
+    "former_renderings",
+    "render",
+    "value_expr",
+    "workflow_type",
+]

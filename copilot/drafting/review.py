@@ -113,7 +113,7 @@ def decide(
             "to change it, make a new version (edit the spec or re-draft)"
         )
     if workflow_id or temporal:
-        from workflows.drafting.starter import decide_temporal
+        from workflows.authoring.starter import decide_temporal
 
         decide_temporal(draft_id, decision, settings=settings)
         return store.get(draft_id)
@@ -126,7 +126,7 @@ def announce_new_version(draft_id: str, settings: Settings | None = None) -> str
     Not fatal: every decision refreshes the review first, so the version is
     picked up then at the latest.
     """
-    from workflows.drafting.starter import refresh_review
+    from workflows.authoring.starter import refresh_review
 
     try:
         refresh_review(draft_id, settings=settings)

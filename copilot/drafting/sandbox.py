@@ -42,7 +42,7 @@ def sandbox_load(
     with tempfile.TemporaryDirectory(prefix="atc-sandbox-") as tmp:
         path = Path(tmp) / "draft_workflow.py"
         path.write_text(code, encoding="utf-8")
-        command = [sys.executable, "-I", "-m", "workflows.drafts.sandbox_check", str(path)]
+        command = [sys.executable, "-I", "-m", "workflows.runtime.sandbox_child", str(path)]
         run = run_isolated(command, workdir=Path(tmp), timeout_s=timeout_s, backend=backend)
     if run.timed_out:
         return SandboxResult(

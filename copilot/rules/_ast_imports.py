@@ -58,7 +58,7 @@ def is_passthrough(node: ast.AST) -> bool:
         and not call.args
         and not call.keywords
         and all(
-            isinstance(s, ast.ImportFrom) and s.module == "workflows.drafts.shared" and not s.level
+            isinstance(s, ast.ImportFrom) and s.module == "workflows.runtime.shared" and not s.level
             for s in node.body
         )
     )

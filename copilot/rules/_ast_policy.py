@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 
-from workflows.drafts import shared
+from workflows.runtime import shared
 
 ALLOWED_FROM = {
     "__future__": {"annotations"},
@@ -20,7 +20,7 @@ ALLOWED_FROM = {
     "temporalio": {"workflow"},
     "temporalio.common": {"RetryPolicy"},
     "temporalio.exceptions": {"ApplicationError"},
-    "workflows.drafts.shared": set(shared.__all__),
+    "workflows.runtime.shared": set(shared.__all__),
 }
 ALLOWED_IMPORT = {"asyncio"}
 MODULES = {"workflow": "temporalio.workflow", "asyncio": "asyncio"}

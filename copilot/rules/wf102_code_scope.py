@@ -34,7 +34,7 @@ ACTIVITY_KEYWORDS = {
     "schedule_to_close_timeout",
     "retry_policy",
 }
-_PINNED = {"CALL_OPERATION": "workflows.drafts.shared", "workflow": "temporalio"}
+_PINNED = {"CALL_OPERATION": "workflows.runtime.shared", "workflow": "temporalio"}
 
 
 def _operation_arg(call: ast.Call) -> ast.AST | None:

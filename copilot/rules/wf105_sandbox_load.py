@@ -1,7 +1,7 @@
 """WF105 sandbox-load: the module loads in a separate process under the workflow sandbox.
 
 Only code that passed WF100 (it is the renderer's output), WF101 and WF104 is
-ever loaded, and only in a child process (:mod:`workflows.drafts.sandbox_check`), never in the caller's: the
+ever loaded, and only in a child process (:mod:`workflows.runtime.sandbox_child`), never in the caller's: the
 dashboard and the CLI do not import drafted code. The Temporal sandbox is
 not a security boundary (the SDK says so); the allow-list is the guard, and
 this check proves the module defines one valid, deterministic workflow.

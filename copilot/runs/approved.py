@@ -6,7 +6,9 @@ the approval named (the draft's ``approved_spec_hash`` for the current
 approval, the audit entry for an earlier one), and the code the trusted
 renderer makes of that spec today hashes to the version's ``code_hash``
 and equals the stored code. The code that runs is that re-rendered code,
-never the stored text.
+never the stored text. A version stored before the runtime module was
+renamed (its code imports ``workflows.drafts.shared``) is proved against
+today's rendering written with the former name, and runs today's rendering.
 
 Each approved version runs under its own workflow type and task queue,
 ``atc-draft.<name>.v<N>.<spec_hash[:12]>``, so approving a new version never
@@ -25,7 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from copilot.drafting.render import code_hash, render
+from copilot.drafting.render import code_hash, former_renderings, render
 from copilot.drafting.spec import WorkflowSpec, parse_spec
 from copilot.drafting.store import DraftStore
 from copilot.errors import PolicyDenied
@@ -87,7 +89,7 @@ def verify_version(
     scopes = tuple(draft["scopes"])
     code = render(spec, scopes)
     rendered_hash = code_hash(code)
-    if rendered_hash != row.get("code_hash") or _sha256(row.get("code")) != rendered_hash:
+    if not _renders_as_stored(code, row):
         raise PolicyDenied(
             f"{where}: code_hash differs: the stored code or its hash is not what the renderer "
             "makes of the approved spec"
@@ -96,6 +98,14 @@ def verify_version(
         draft["id"], row["version"], spec, code, scopes, draft["products"],
         row["spec_hash"], rendered_hash,
     )  # fmt: skip
+
+
+def _renders_as_stored(code: str, row: dict[str, Any]) -> bool:
+    """The stored code hashes to its ``code_hash``, which is today's rendering (or a former one)."""
+    stored = row.get("code_hash")
+    if not stored or _sha256(row.get("code")) != stored:
+        return False
+    return stored in {code_hash(c) for c in (code, *former_renderings(code))}
 
 
 def approved_version(

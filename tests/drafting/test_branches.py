@@ -32,7 +32,7 @@ SCOPES = ("orders.read", "orders.write")
     ],
 )
 def test_sides_make_the_condition_hold_and_fail(op: str, right, true, false) -> None:
-    from workflows.drafts.shared import compare
+    from workflows.runtime.shared import compare
 
     assert sides(Condition(left="${inputs.x}", op=op, right=right)) == (true, false)
     assert compare(true, op, right) and not compare(false, op, right)

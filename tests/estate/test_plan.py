@@ -63,7 +63,7 @@ def test_a_free_temporal_port_gets_a_dev_server_with_its_ui() -> None:
 
 
 def test_the_drafting_worker_is_always_found() -> None:
-    assert ("drafting", "workflows.drafting.worker") in worker_modules()
+    assert ("drafting", "workflows.authoring.worker") in worker_modules()
 
 
 def test_children_get_the_estate_addresses_but_no_metrics_port(

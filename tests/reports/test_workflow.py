@@ -25,7 +25,7 @@ from copilot.scopes.server import BackgroundServer
 from tests.paths import HISTORIES
 from tests.reports.logs import generated
 from tests.reports.receiver import Receiver
-from workflows.drafts.dryrun import find_test_server
+from workflows.runtime.dryrun_child import find_test_server
 from workflows.reports.activities import ReportActivities
 from workflows.reports.shared import TASK_QUEUE, ReportInput, ReportResult
 from workflows.reports.worker import MAX_ACTIVITY_THREADS, reports_worker

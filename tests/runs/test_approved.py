@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from copilot.drafting.decision import ReviewDecision
-from copilot.drafting.render import render
+from copilot.drafting.render import FORMER_RUNTIME_MODULES, RUNTIME_MODULE, render
 from copilot.drafting.spec import WorkflowSpec
 from copilot.drafting.store import DraftStore, NewVersion
 from copilot.errors import PolicyDenied
@@ -132,3 +133,37 @@ def test_type_names_differ_by_version_and_spec_hash() -> None:
     assert run_type_name("x_y", 1, "a" * 64) == "atc-draft.x_y.v1.aaaaaaaaaaaa"
     assert run_type_name("x_y", 2, "a" * 64) != run_type_name("x_y", 1, "a" * 64)
     assert run_type_name("x_y", 1, "b" * 64) != run_type_name("x_y", 1, "a" * 64)
+
+
+def _store_code_as(store: DraftStore, draft_id: str, code: str) -> None:
+    """Rewrite version 1's code and code hash (what an older atc would have stored)."""
+    digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
+    with sqlite3.connect(store.path) as db:
+        db.execute(
+            "UPDATE versions SET code = ?, code_hash = ? WHERE draft_id = ? AND version = 1",
+            (code, digest, draft_id),
+        )
+
+
+def test_a_version_stored_under_the_former_runtime_name_runs_todays_rendering(
+    store: DraftStore,
+) -> None:
+    draft_id = _draft(store)
+    today = store.version(draft_id, 1)["code"]
+    assert f"from {RUNTIME_MODULE} import (" in today
+    former = today.replace(RUNTIME_MODULE, FORMER_RUNTIME_MODULES[0])
+    _store_code_as(store, draft_id, former)
+    approved = approved_version(store, draft_id)
+    assert approved.code == today
+    assert FORMER_RUNTIME_MODULES[0] not in approved.code
+
+
+def test_stored_code_that_differs_in_more_than_the_runtime_name_is_still_refused(
+    store: DraftStore,
+) -> None:
+    draft_id = _draft(store)
+    today = store.version(draft_id, 1)["code"]
+    former = today.replace(RUNTIME_MODULE, FORMER_RUNTIME_MODULES[0]) + "# changed\n"
+    _store_code_as(store, draft_id, former)
+    with pytest.raises(PolicyDenied, match="code_hash differs"):
+        approved_version(store, draft_id)

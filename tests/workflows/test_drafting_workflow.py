@@ -32,15 +32,15 @@ from copilot.scopes.server import BackgroundServer
 from tests.drafting.fake_llm import FakeLLM, answer, error
 from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
 from tests.paths import HISTORIES, LLM_FIXTURES
-from workflows.drafting.activities import (
+from workflows.authoring.activities import (
     MAX_RETRY_DELAY_S,
     DraftingActivities,
     to_application_error,
 )
-from workflows.drafting.shared import TASK_QUEUE, DraftInput, DraftRecord
-from workflows.drafting.worker import MAX_ACTIVITY_THREADS, drafting_worker
-from workflows.drafting.workflows import DraftRequestWorkflow, ReviewWorkflow
-from workflows.drafts.dryrun import find_test_server
+from workflows.authoring.shared import TASK_QUEUE, DraftInput, DraftRecord
+from workflows.authoring.worker import MAX_ACTIVITY_THREADS, drafting_worker
+from workflows.authoring.workflows import DraftRequestWorkflow, ReviewWorkflow
+from workflows.runtime.dryrun_child import find_test_server
 
 LLM_SCOPES = ["notifications.send", "orders.read", "orders.write"]
 KEY_ENV = "ATC_FAKE_LLM_KEY"

@@ -27,7 +27,7 @@ from tests.drafting.specs import FLAGSHIP_REQUEST, FLAGSHIP_SCOPES
 from tests.paths import LLM_FIXTURES
 from tests.workflows import devserver
 from tests.workflows.devserver import dev_server, estate_fixture, worker_env
-from workflows.drafting.shared import (
+from workflows.authoring.shared import (
     PLAN_ACTIVITY,
     STORE_ACTIVITY,
     VALIDATE_ACTIVITY,

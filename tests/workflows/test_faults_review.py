@@ -26,7 +26,7 @@ from copilot.scopes import DEFAULT_PRODUCTS
 from tests.drafting.specs import minimal
 from tests.workflows import devserver
 from tests.workflows.devserver import DevServer, dev_server, estate_fixture
-from workflows.drafting.shared import ReviewInput, ReviewState, review_workflow_id
+from workflows.authoring.shared import ReviewInput, ReviewState, review_workflow_id
 
 pytestmark = pytest.mark.slow
 SCOPES = ("orders.read",)

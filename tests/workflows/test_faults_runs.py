@@ -23,7 +23,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from copilot.runs.approved import approved_version
 from tests.runs.estate import Estate
 from tests.workflows.devserver import estate_fixture
-from workflows.drafts.shared import CALL_OPERATION, CallRequest
+from workflows.runtime.shared import CALL_OPERATION, CallRequest
 
 pytestmark = pytest.mark.slow
 SCOPES = ("fulfilment.write",)

@@ -29,13 +29,13 @@ from tests.workflows.test_drafting_workflow import (
     running_worker,
     save_history,
 )
-from workflows.drafting.shared import (
+from workflows.authoring.shared import (
     TASK_QUEUE,
     ReviewInput,
     ReviewState,
     review_workflow_id,
 )
-from workflows.drafting.workflows import ReviewWorkflow
+from workflows.authoring.workflows import ReviewWorkflow
 
 WEEK_S = 7 * 24 * 3600.0
 

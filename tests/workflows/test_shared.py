@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflows.drafts.shared import (
+from workflows.runtime.shared import (
     ApprovalDecision,
     StepStatus,
     check_decision,

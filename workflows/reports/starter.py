@@ -129,7 +129,7 @@ async def run_now(client: Client, name: str, *, wait: bool = False) -> dict[str,
     try:
         result = await client.get_workflow_handle(started, result_type=ReportResult).result()
     except WorkflowFailureError as exc:
-        from workflows.drafting.starter import atc_error
+        from workflows.authoring.starter import atc_error
 
         raise atc_error(exc.cause) from None
     return {"name": name, "workflow_id": started, **asdict(result)}

@@ -29,7 +29,7 @@ from temporalio import workflow
 from temporalio.worker import Worker
 
 from copilot.temporal_connect import connect_with
-from workflows.drafts.worker import load_draft_module
+from workflows.runtime.loader import load_draft_module
 
 NAMESPACES = ("user", "net", "mnt", "pid", "ipc", "uts")
 PARENT_SILENCE_S = 15.0

@@ -8,7 +8,7 @@ from typing import Any
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from copilot.runs.approved import ApprovedVersion
-from workflows.drafting.shared import SA_DRAFT_ID, SA_SPEC_HASH, SA_VERSION
+from workflows.authoring.shared import SA_DRAFT_ID, SA_SPEC_HASH, SA_VERSION
 
 RUN_KIND = "draft-run"
 SA_KIND = "AtcKind"

@@ -30,7 +30,7 @@ from copilot.runs.inputs import check_inputs
 from copilot.runs.views import calls_made
 from copilot.scopes import load_catalog
 from copilot.temporal_connect import connect
-from workflows.drafts.shared import ApprovalDecision, StepStatus
+from workflows.runtime.shared import ApprovalDecision, StepStatus
 from workflows.runs.shared import (
     RUN_KIND,
     ensure_run_attributes,

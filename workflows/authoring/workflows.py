@@ -30,8 +30,8 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from copilot.drafting.decision import decision_problem
     from copilot.drafting.record import AttemptLoop
-    from workflows.drafting.review_attrs import review_attributes
-    from workflows.drafting.shared import (
+    from workflows.authoring.review_attrs import review_attributes
+    from workflows.authoring.shared import (
         INPUT_ERROR,
         LLM_ERROR,
         PLAN_ACTIVITY,

@@ -36,7 +36,7 @@ from copilot.scopes.catalog import Catalog
 from copilot.scopes.client import AsyncGatewayClient, GatewaySettings
 from copilot.scopes.headers import IDEMPOTENCY_HEADER
 from copilot.scopes.outcomes import activity_error_fields
-from workflows.drafts.shared import CALL_OPERATION, CallRequest, compare, lookup
+from workflows.runtime.shared import CALL_OPERATION, CallRequest, compare, lookup
 
 CallObserver = Callable[[dict[str, Any]], None]
 POLL_NOT_READY = "PollNotReady"

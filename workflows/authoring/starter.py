@@ -36,8 +36,8 @@ from copilot.drafting.service import DraftJob, finish_report, granted_scopes, mi
 from copilot.errors import AtcError, InputError, LLMError, PolicyDenied, TemporalError
 from copilot.scopes import load_catalog
 from copilot.temporal_connect import RECONNECT_S, connect
-from workflows.drafting.review_attrs import ensure_search_attributes
-from workflows.drafting.shared import (
+from workflows.authoring.review_attrs import ensure_search_attributes
+from workflows.authoring.shared import (
     DEFAULT_REVIEW_TIMEOUT_S,
     DRAFT_WORKFLOW,
     INPUT_ERROR,

@@ -1,4 +1,4 @@
-"""The drafting + review worker: ``python -m workflows.drafting.worker`` (or ``atc worker``).
+"""The drafting + review worker: ``python -m workflows.authoring.worker`` (or ``atc worker``).
 
 Runs ``DraftRequestWorkflow``, ``ReviewWorkflow`` and their activities on
 the configured Temporal address, namespace and task queue. Activities are
@@ -22,9 +22,9 @@ from temporalio.worker import Worker
 from copilot.config import Settings
 from copilot.estate.logs import ActivityLogInterceptor
 from copilot.temporal_connect import connect
-from workflows.drafting.activities import DraftingActivities
-from workflows.drafting.review_attrs import ensure_search_attributes
-from workflows.drafting.workflows import DraftRequestWorkflow, ReviewWorkflow
+from workflows.authoring.activities import DraftingActivities
+from workflows.authoring.review_attrs import ensure_search_attributes
+from workflows.authoring.workflows import DraftRequestWorkflow, ReviewWorkflow
 from workflows.process import poll_until_stopped, serve_until_signalled, worker_main
 
 MAX_ACTIVITY_THREADS = 8

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 TASK_QUEUE = "atc-drafts"
-# The one activity a drafted workflow may run; see workflows/drafts/activities.py.
+# The one activity a drafted workflow may run; see workflows/runtime/gateway_activity.py.
 CALL_OPERATION = "atc.call_operation"
 DECISION_OUTCOMES = ("approve", "reject")
 COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le", "contains", "exists", "not_exists")

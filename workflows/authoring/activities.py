@@ -33,7 +33,7 @@ from copilot.drafting.planner import Planner, choose_planner
 from copilot.drafting.store import DraftStore, NewVersion
 from copilot.errors import AtcError, InputError, LLMError, LLMUnavailable, PolicyDenied
 from copilot.scopes import Catalog, load_catalog
-from workflows.drafting.shared import (
+from workflows.authoring.shared import (
     INPUT_ERROR,
     LLM_ERROR,
     LLM_UNAVAILABLE,

@@ -14,7 +14,7 @@ from typing import Any
 
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
-from workflows.drafting.shared import (
+from workflows.authoring.shared import (
     INT_ATTRIBUTES,
     KEYWORD_ATTRIBUTES,
     SA_DECIDED_BY,

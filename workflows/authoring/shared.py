@@ -78,7 +78,7 @@ def review_workflow_id(draft_id: str) -> str:
 @dataclass
 class DraftInput:
     """What ``DraftRequestWorkflow`` drafts (built from a CLI/dashboard job by
-    ``workflows.drafting.starter.draft_input``)."""
+    ``workflows.authoring.starter.draft_input``)."""
 
     request: str
     scopes: list[str]

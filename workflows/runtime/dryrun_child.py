@@ -1,6 +1,6 @@
 """The dry-run harness (a separate process): run a draft on the time-skipping test server.
 
-``python -m workflows.drafts.dryrun REQUEST.json REPORT.json``
+``python -m workflows.runtime.dryrun_child REQUEST.json REPORT.json``
 
 REQUEST holds the code, the spec's workflow input, the product file, the
 scopes and the scenarios (how the harness answers approvals: ``approve``,
@@ -49,10 +49,10 @@ from copilot.scopes.client import GatewaySettings
 from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer
-from workflows.drafts.activities import GatewayActivities
-from workflows.drafts.mock_backend import ScriptedBackend
-from workflows.drafts.shared import TASK_QUEUE, ApprovalDecision, StepStatus
-from workflows.drafts.worker import LoadedDraft, draft_worker, load_draft_module
+from workflows.runtime.gateway_activity import GatewayActivities
+from workflows.runtime.mock_backend import ScriptedBackend
+from workflows.runtime.shared import TASK_QUEUE, ApprovalDecision, StepStatus
+from workflows.runtime.loader import LoadedDraft, draft_worker, load_draft_module
 
 ISSUER, AUDIENCE = "atc-dry-run", "atc-dry-run-gateway"
 LOOPBACK = "127.0.0.1"

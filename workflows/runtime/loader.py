@@ -21,8 +21,8 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from workflows.drafts.activities import GatewayActivities
-from workflows.drafts.shared import TASK_QUEUE
+from workflows.runtime.gateway_activity import GatewayActivities
+from workflows.runtime.shared import TASK_QUEUE
 
 
 @dataclass(frozen=True)

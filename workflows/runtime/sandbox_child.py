@@ -1,6 +1,6 @@
 """Load a drafted module under the Temporal workflow sandbox (a separate, isolated process).
 
-``python -I -m workflows.drafts.sandbox_check MODULE.py`` prints one JSON line:
+``python -I -m workflows.runtime.sandbox_child MODULE.py`` prints one JSON line:
 ``{"ok": true, "workflow_type": ..., "workflow_class": ...}`` or
 ``{"ok": false, "error": ...}``, then ends with ``os._exit`` (temporalio's
 native threads may crash interpreter teardown). Exit 0 when the module
@@ -31,7 +31,7 @@ from pathlib import Path
 from temporalio import workflow
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from workflows.drafts.worker import load_draft_module
+from workflows.runtime.loader import load_draft_module
 
 
 async def _prepare(cls: type) -> None:

@@ -1,1 +1,0 @@
-"""Drafting and review as Temporal workflows (shared, activities, workflows, worker, starter)."""
