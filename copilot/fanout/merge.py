@@ -91,13 +91,13 @@ def _shifted(sample: dict, offset: int, source: str, windowed: bool) -> Rejected
     if windowed:  # read through a window on the file: lines count from the window
         line = None if line is None else line + offset
         sample = {**sample, "source": source}
-    return Rejected(sample["source"], line, sample["reason"], sample["text"])
+    return Rejected.from_dict({**sample, "line": line})
 
 
 def merge_quarantine(partials: list[Partial], path: Path | None) -> Quarantine:
     """The quarantine one pass would have kept; its rejected lines appended to ``path``."""
     q = Quarantine(path=path)
-    reasons: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     sink = path.open("a", encoding="utf-8") if path is not None else None
     try:
         for p, offset in zip(partials, line_offsets(partials), strict=True):
@@ -106,8 +106,8 @@ def merge_quarantine(partials: list[Partial], path: Path | None) -> Quarantine:
             q.lines_read += mine["lines_read"]
             q.records += mine["records"]
             q.rejected += mine["rejected"]
-            for reason, n in mine["reasons"]:
-                reasons[reason] += n
+            for kind, n in mine["kinds"]:
+                kinds[kind] += n
             for s in mine["samples"]:
                 if len(q.samples) < MAX_SAMPLES:
                     q.samples.append(_shifted(s, offset, part.path, windowed))
@@ -119,7 +119,7 @@ def merge_quarantine(partials: list[Partial], path: Path | None) -> Quarantine:
     finally:
         if sink is not None:
             sink.close()
-    q.reasons = reasons
+    q.kinds = kinds
     return q
 
 

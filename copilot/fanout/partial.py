@@ -37,7 +37,7 @@ from copilot.fanout.partition import Partition
 from copilot.fanout.read import Reading
 
 FORMAT = "atc-fanout-partial"
-VERSION = 1
+VERSION = 2  # 2: the quarantine counts kinds of failure, its lines keep kind and detail
 # Sparse aggregates of the Analyzer, and which vocabulary their groups index.
 AGGREGATES = {
     "consumers.seconds": "consumer",
@@ -119,7 +119,7 @@ def _meta(part: Partition, reading: Reading, rejects: str | None) -> dict[str, A
             "lines_read": q.lines_read,
             "records": q.records,
             "rejected": q.rejected,
-            "reasons": list(q.reasons.items()),  # insertion order: merges like one stream
+            "kinds": list(q.kinds.items()),  # insertion order: merges like one stream
             "samples": [s.to_dict() for s in q.samples],
             "rejects_file": rejects,
         },

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +25,13 @@ from copilot.logs.detect import sniff_delimiter
 from copilot.logs.fields import ANALYTICS_FIELDS
 from copilot.logs.lines import read_line_records
 from copilot.logs.normalize import normalize
-from copilot.logs.quarantine import Quarantine
+from copilot.logs.quarantine import (
+    NOT_AN_OBJECT,
+    WRONG_FIELD_COUNT,
+    Malformed,
+    Quarantine,
+    Reason,
+)
 from copilot.logs.schema import DTYPES
 from copilot.logs.sources import Utf8Repaired, find_lines, open_binary, peek
 
@@ -63,10 +69,10 @@ def read_csv(
     header = next(csv.reader([first_line], delimiter=delimiter), [])
     names = [str(n).strip() for n in (csv_columns or header)]
     sources = pick_sources(names, columns)
-    invalid: list[tuple[int | None, str]] = []
+    invalid: list[tuple[int | None, str, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        invalid.append((row.number, row.text))
+        invalid.append((row.number, row.text, f"{row.actual_columns} of {row.expected_columns}"))
         return "skip"
 
     types = {src: _arrow_type(canon) for canon, src in sources.items()}
@@ -113,14 +119,14 @@ def _emit(
     path: Path,
     batches: list[pa.RecordBatch],
     by_source: dict[str, str],
-    invalid: list[tuple[int | None, str]],
+    invalid: list[tuple[int | None, str, str]],
     state: _Position,
     quarantine: Quarantine,
     columns: tuple[str, ...] | None,
     delimiter: str,
 ) -> Iterator[pd.DataFrame]:
-    for number, text in invalid:
-        quarantine.reject(str(path), number, "wrong number of fields", text)
+    for number, text, counts in invalid:
+        quarantine.reject(str(path), number, Reason(WRONG_FIELD_COUNT, counts), text)
     state.skipped += len(invalid)
     invalid.clear()
     if not batches:
@@ -145,7 +151,7 @@ def _resolve_lines(path: Path, quarantine: Quarantine) -> None:
         return
     found = find_lines(path, texts)
     quarantine.samples[:] = [
-        type(s)(s.source, found.get(s.text, s.line), s.reason, s.text) if s.line is None else s
+        replace(s, line=found.get(s.text, s.line)) if s.line is None else s
         for s in quarantine.samples
     ]
 
@@ -174,7 +180,7 @@ def read_jsonl(
     def parse(text: str) -> dict[str, object]:
         obj = json.loads(text)
         if not isinstance(obj, dict):
-            raise ValueError("not a JSON object")
+            raise Malformed(NOT_AN_OBJECT, "not a JSON object")
         sources = pick_sources(list(obj), columns)
         return {canon: obj[src] for canon, src in sources.items()}
 

@@ -20,7 +20,7 @@ import pandas as pd
 from copilot.errors import LogFormatError
 from copilot.logs.flowvars import flatten, flow_to_raw
 from copilot.logs.lines import read_line_records, records_to_chunks
-from copilot.logs.quarantine import Quarantine
+from copilot.logs.quarantine import NO_PAYLOAD, NOT_AN_OBJECT, Malformed, Quarantine
 from copilot.logs.sources import open_binary, peek
 from copilot.logs.templates import Template
 
@@ -30,13 +30,13 @@ ARRAY_BLOCK = 100_000
 def parse_entry(entry: Any, template: Template) -> dict[str, Any]:
     """Raw canonical fields of one LogEntry; ValueError with the reason otherwise."""
     if not isinstance(entry, dict):
-        raise ValueError("not a JSON object")
+        raise Malformed(NOT_AN_OBJECT, "not a JSON object")
     payload = entry.get("jsonPayload")
     if payload is None and isinstance(entry.get("textPayload"), str):
         text = entry["textPayload"].strip()
         payload = json.loads(text) if text.startswith("{") else template.parse(text)
     if not isinstance(payload, dict):
-        raise ValueError("no jsonPayload or textPayload")
+        raise Malformed(NO_PAYLOAD, "no jsonPayload or textPayload")
     # The team's template names the keys ("apiProxy": "{apiproxy.name}"): map them back.
     return flow_to_raw(template.map_keys(flatten(payload)), entry.get("timestamp"))
 

@@ -23,7 +23,7 @@ import yaml
 
 from copilot.logs.cloud_logging import parse_entry
 from copilot.logs.lines import records_to_chunks
-from copilot.logs.quarantine import Quarantine
+from copilot.logs.quarantine import BAD_YAML, Malformed, Quarantine
 from copilot.logs.sources import open_binary
 from copilot.logs.templates import Template
 
@@ -84,7 +84,7 @@ def read_gcloud_yaml(
         try:
             entry = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
         except yaml.YAMLError as exc:
-            raise ValueError(f"not YAML ({str(exc).splitlines()[0]})") from None
+            raise Malformed(BAD_YAML, f"not YAML ({str(exc).splitlines()[0]})") from None
         return parse_entry(_plain(entry), compiled)
 
     block: list[tuple[int, str, str]] = []

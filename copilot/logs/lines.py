@@ -10,10 +10,11 @@ import pandas as pd
 import pyarrow as pa
 
 from copilot.logs.normalize import normalize
-from copilot.logs.quarantine import Quarantine
+from copilot.logs.quarantine import BAD_UTF8, Quarantine, Reason, parse_failure
 from copilot.logs.sources import iter_line_blocks
 
-# A parser turns one line into raw canonical fields, or raises ValueError with the reason.
+# A parser turns one line into raw canonical fields, or raises ValueError with the reason
+# (``Malformed`` when it can name the kind of failure).
 LineParser = Callable[[str], dict[str, Any]]
 
 
@@ -43,12 +44,12 @@ def records_to_chunks(
     origin: list[tuple[int, str]] = []
     for number, text, shown in items:
         if text is None:
-            quarantine.reject(source, number, "not UTF-8 text", shown)
+            quarantine.reject(source, number, Reason(BAD_UTF8), shown)
             continue
         try:
             record = parse(text)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            quarantine.reject(source, number, f"malformed: {exc}", shown)
+            quarantine.reject(source, number, parse_failure(exc), shown)
             continue
         rows.append({k: None if v is None else str(v) for k, v in record.items()})
         origin.append((number, shown))

@@ -2,13 +2,14 @@
 
 Every reader maps its source names onto canonical column names and hands an
 Arrow table of raw values (strings or numbers) to :func:`normalize`. Rows that
-fail a check are not dropped silently: their index and a reason come back so
-the reader can quarantine them. Checks are vectorised (Arrow compute); the
-common all-valid case costs one cast per column.
+fail a check are not dropped silently: their index and a reason (a kind and
+the offending value) come back so the reader can quarantine them. Checks are
+vectorised (Arrow compute); the common all-valid case costs one cast per column.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from copilot.logs import schema
+from copilot.logs.quarantine import (
+    BAD_NUMBER,
+    BAD_TIMESTAMP,
+    BAD_VERB,
+    MISSING_FIELD,
+    NEGATIVE,
+    OUT_OF_RANGE,
+    Reason,
+)
 from copilot.logs.timestamps import parse_timestamps
 
 _NUMERIC = {"status": (100, 599), "target_status": (100, 599)}
@@ -39,79 +49,110 @@ class Normalized:
     """Canonical records plus the rejected row indices and their reasons."""
 
     frame: pd.DataFrame
-    rejected: list[tuple[int, str]]
+    rejected: list[tuple[int, Reason]]
 
 
-def normalize(raw: pa.Table, columns: tuple[str, ...] | None = None) -> Normalized:
-    """Check and convert a table of raw fields (canonical names) to canonical records."""
-    n = raw.num_rows
-    bad = np.zeros(n, dtype=bool)
-    reasons: dict[int, str] = {}
+class _Checks:
+    """The rows rejected so far; the first failed check names a row's reason."""
 
-    def flag(mask: pa.Array | np.ndarray, reason_of) -> None:  # noqa: ANN001
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.bad = np.zeros(n, dtype=bool)
+        self.reasons: dict[int, Reason] = {}
+
+    def flag(
+        self, mask: pa.Array | np.ndarray, kind: str, detail: Callable[[int], str]
+    ) -> None:
+        """Reject the rows of ``mask`` not rejected yet, as ``kind`` with ``detail(row)``."""
         mask_np = (
             np.asarray(pc.fill_null(mask, False))
             if isinstance(mask, pa.Array | pa.ChunkedArray)
             else mask
         )
-        # The first failed check names the reason; later checks skip rejected rows.
-        for i in np.flatnonzero(mask_np & ~bad):
-            reasons[int(i)] = reason_of(int(i))
-        bad[:] |= mask_np
+        for i in np.flatnonzero(mask_np & ~self.bad):
+            self.reasons[int(i)] = Reason(kind, detail(int(i)))
+        self.bad |= mask_np
 
+
+def normalize(raw: pa.Table, columns: tuple[str, ...] | None = None) -> Normalized:
+    """Check and convert a table of raw fields (canonical names) to canonical records."""
+    checks = _Checks(raw.num_rows)
     out: dict[str, pa.Array] = {}
-    for name, source in _REQUIRED_SOURCE.items():
-        col = _column(raw, name)
-        if col is None:
-            flag(np.ones(n, dtype=bool), lambda i, s=source: f"missing {s}")
-            col = pa.nulls(n, pa.string())
-        if name != "ts" and not pa.types.is_integer(col.type):
-            col = _text(col)
-            flag(_mask(col, lambda v: pc.equal(v, "")), lambda i, s=source: f"missing {s}")
-        flag(pc.is_null(col), lambda i, s=source: f"missing {s}")
-        out[name] = col
+    _required(raw, out, checks)
     for name in _OPTIONAL_TEXT:
         col = _column(raw, name)
         if col is not None:
             out[name] = _blank_to_null(_text(col))
-    ts = parse_timestamps(out["ts"])
-    flag(
-        pc.and_(pc.is_null(ts), pc.is_valid(out["ts"])),
-        lambda i: f"bad timestamp {_show(out['ts'], i)}",
+    _timestamps(out, checks)
+    _codes(raw, out, checks)
+    _latencies(raw, out, checks)
+    _verb_and_path(out, checks)
+    keep = np.flatnonzero(~checks.bad)
+    frame = _to_frame(raw, out, keep, columns)
+    return Normalized(frame, sorted(checks.reasons.items()))
+
+
+def _required(raw: pa.Table, out: dict[str, pa.Array], checks: _Checks) -> None:
+    """The time and the proxy: absent, empty or null rejects the row."""
+    for name, source in _REQUIRED_SOURCE.items():
+        missing = lambda i, s=source: s  # noqa: E731 - the detail is the field's name
+        col = _column(raw, name)
+        if col is None:
+            checks.flag(np.ones(checks.n, dtype=bool), MISSING_FIELD, missing)
+            col = pa.nulls(checks.n, pa.string())
+        if name != "ts" and not pa.types.is_integer(col.type):
+            col = _text(col)
+            checks.flag(_mask(col, lambda v: pc.equal(v, "")), MISSING_FIELD, missing)
+        checks.flag(pc.is_null(col), MISSING_FIELD, missing)
+        out[name] = col
+
+
+def _timestamps(out: dict[str, pa.Array], checks: _Checks) -> None:
+    raw_ts = out["ts"]
+    ts = parse_timestamps(raw_ts)
+    checks.flag(
+        pc.and_(pc.is_null(ts), pc.is_valid(raw_ts)), BAD_TIMESTAMP, lambda i: _show(raw_ts, i)
     )
     out["ts"] = ts
+
+
+def _codes(raw: pa.Table, out: dict[str, pa.Array], checks: _Checks) -> None:
+    """HTTP status codes: numbers within 100..599."""
     for name, (lo, hi) in _NUMERIC.items():
         col = out.get(name) if name in out else _column(raw, name)
         if col is None:
             continue
         num, invalid = _to_number(col)
-        flag(invalid, lambda i, c=col, nm=name: f"bad {nm} {_show(c, i)}")
-        flag(
-            pc.or_(pc.less(num, lo), pc.greater(num, hi)),
-            lambda i, c=col, nm=name: f"{nm} out of range {_show(c, i)}",
-        )
+        shown = lambda i, c=col, nm=name: f"{nm} {_show(c, i)}"  # noqa: E731
+        checks.flag(invalid, BAD_NUMBER, shown)
+        checks.flag(pc.or_(pc.less(num, lo), pc.greater(num, hi)), OUT_OF_RANGE, shown)
         out[name] = num
+
+
+def _latencies(raw: pa.Table, out: dict[str, pa.Array], checks: _Checks) -> None:
+    """Durations: numbers, never negative."""
     for name in _LATENCY:
         col = _column(raw, name)
         if col is None:
             continue
         num, invalid = _to_number(col, pa.float64())
-        flag(invalid, lambda i, c=col, nm=name: f"bad {nm} {_show(c, i)}")
-        flag(pc.less(num, 0), lambda i, c=col, nm=name: f"negative {nm} {_show(c, i)}")
+        shown = lambda i, c=col, nm=name: f"{nm} {_show(c, i)}"  # noqa: E731
+        checks.flag(invalid, BAD_NUMBER, shown)
+        checks.flag(pc.less(num, 0), NEGATIVE, shown)
         out[name] = num
+
+
+def _verb_and_path(out: dict[str, pa.Array], checks: _Checks) -> None:
+    """Verbs upper-cased and checked; a query string is cut from the path."""
     if "verb" in out:
-        out["verb"] = _map_text(out["verb"], pc.utf8_upper)
-        flag(
-            _mask(
-                out["verb"], lambda v: pc.invert(pc.match_substring_regex(v, r"^[A-Z]{1,16}$"))
-            ),
-            lambda i: f"bad request_verb {_show(out['verb'], i)}",
+        verb = out["verb"] = _map_text(out["verb"], pc.utf8_upper)
+        checks.flag(
+            _mask(verb, lambda v: pc.invert(pc.match_substring_regex(v, r"^[A-Z]{1,16}$"))),
+            BAD_VERB,
+            lambda i: _show(verb, i),
         )
     if "path" in out and pc.any(pc.match_substring(out["path"], "?")).as_py():
         out["path"] = pc.replace_substring_regex(out["path"], r"\?.*$", "")
-    keep = np.flatnonzero(~bad)
-    frame = _to_frame(raw, out, keep, columns)
-    return Normalized(frame, sorted(reasons.items()))
 
 
 def _text(col: pa.Array) -> pa.Array:

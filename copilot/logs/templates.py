@@ -35,6 +35,7 @@ from typing import Any
 from copilot.errors import UsageError
 from copilot.logs.fields import DEFAULT_SYSLOG_TEMPLATE
 from copilot.logs.flowvars import flatten
+from copilot.logs.quarantine import NO_TEMPLATE_MATCH, Malformed
 
 # {variable} or {function(args)}; a variable name holds letters, digits, dots and dashes.
 _EXPRESSION = r"[A-Za-z_][A-Za-z0-9_]*\([^{}()]*\)|[A-Za-z0-9_.\-]+"
@@ -118,7 +119,7 @@ class Template:
                 return self.map_keys(flatten(payload))
         match = self.regex.match(message)
         if not match:
-            raise ValueError("does not match the message template")
+            raise Malformed(NO_TEMPLATE_MATCH, "does not match the message template")
         return {name: match.group(f"v{i}") for i, name in enumerate(self.variables)}
 
     def map_keys(self, payload: dict[str, Any]) -> dict[str, Any]:

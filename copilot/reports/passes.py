@@ -159,6 +159,6 @@ def _merge(into: Quarantine, part: Quarantine) -> None:
     into.lines_read += part.lines_read
     into.records += part.records
     into.rejected += part.rejected
-    into.reasons.update(part.reasons)
+    into.kinds.update(part.kinds)
     room = MAX_SAMPLES - len(into.samples)
     into.samples.extend(part.samples[: max(room, 0)])

@@ -103,11 +103,13 @@ def test_malformed_rows_are_counted_and_quarantined_with_their_row(
     frame, q = read_logs([path])
     assert (q.records, q.rejected, q.lines_read) == (17, 3, 20)
     assert len(frame) == 17
-    assert [(s.line, s.reason) for s in q.samples] == [
-        (3, "missing timestamp"),
-        (10, "status out of range 999"),
-        (11, "missing apiproxy"),
+    assert [(s.line, s.kind, s.detail) for s in q.samples] == [
+        (3, "missing_field", "timestamp"),
+        (10, "out_of_range", "status 999"),
+        (11, "missing_field", "apiproxy"),
     ]
+    assert q.samples[1].reason == "status 999 is out of range"
+    assert q.kinds == {"missing_field": 2, "out_of_range": 1}
     assert "apiproxy=" in q.samples[1].text  # the row is shown as name=value pairs
 
 

@@ -24,6 +24,7 @@ def test_gcloud_exports_read_to_the_same_records_as_json_lines(name: str, fmt: s
     # the Cloud Audit entry (protoPayload) is not an Apigee message, in every shape
     assert (q.records, q.rejected) == (q_lines.records, q_lines.rejected) == (4, 1)
     assert q.samples[0].reason == "malformed: no jsonPayload or textPayload"
+    assert (q.samples[0].kind, q.kinds) == ("no_payload", {"no_payload": 1})
 
 
 def test_gcloud_nanosecond_timestamps_are_read_to_the_millisecond() -> None:
@@ -41,6 +42,7 @@ def test_yaml_rejects_are_named_by_the_line_their_document_starts_on(tmp_path: P
     starts = [start for start, _ in iter_documents(path)]
     assert q.rejected == 2 and q.samples[-1].line == starts[-1]
     assert q.samples[-1].reason.startswith("malformed: not YAML")
+    assert q.samples[-1].kind == "bad_yaml"
 
 
 def test_unquoted_yaml_times_are_read_as_the_same_instant(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def test_a_csv_line_with_undecodable_bytes_is_quarantined_not_fatal(
     quarantine = Quarantine()
     rows = sum(len(c) for c in iter_chunks([path], quarantine))
     assert quarantine.lines_read == before.lines_read and rows == quarantine.records
-    assert quarantine.reasons["wrong number of fields"] == before.reasons["wrong number of fields"] + 1
+    assert quarantine.kinds["wrong_field_count"] == before.kinds["wrong_field_count"] + 1
     assert replaced.count(b",") > 5  # the line damaged was a record, now one more rejection
     assert quarantine.rejected == before.rejected + 1
 
