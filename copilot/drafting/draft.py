@@ -17,13 +17,14 @@ activity; this loop, when it runs in the CLI).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
 
 from copilot.drafting.dryrun import dry_run
-from copilot.drafting.planner import Planner, PlanRequest
+from copilot.drafting.planner import Planner
 from copilot.drafting.record import (
     AttemptLoop,
     DraftRecord,
@@ -47,36 +48,17 @@ def model_hash(planner: Planner) -> str:
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
-def _finding(doc: dict[str, str]) -> Finding:
-    return Finding(doc["rule_id"], doc["severity"], doc["message"], doc.get("where", ""))  # type: ignore[arg-type]
-
-
 def plan_attempt(
     planner: Planner, data: PlanInput, catalog: Catalog, *, activity_attempt: int = 1
 ) -> PlanOutput:
     """One planner call as the loop records it (raises the planner's atc errors)."""
     started = time.perf_counter()
-    request = PlanRequest(
-        data.request,
-        catalog,
-        tuple(data.scopes),
-        list(data.context),
-        [_finding(f) for f in data.feedback],
-        data.previous_answer,
-    )
-    result = planner.plan(request)
-    return PlanOutput(
-        answer=result.answer,
-        raw=result.raw,
-        parse_error=result.parse_error,
-        planner=result.planner,
-        model=result.model,
+    answer = planner.plan(data, catalog)
+    return dataclasses.replace(
+        answer,
         repairable=bool(planner.repairable),
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens,
-        prompt_hash=result.prompt_hash,
         model_hash=model_hash(planner),
-        notes=list(result.notes),
+        notes=list(answer.notes),
         activity_attempt=activity_attempt,
         seconds=round(time.perf_counter() - started, 4),
     )

@@ -23,8 +23,10 @@ from typing import Any
 from copilot.drafting.offline_lexicon import profile, resource_of
 from copilot.drafting.offline_parse import Action, Reading, read_request
 from copilot.drafting.offline_steps import StepMaker, ref
-from copilot.drafting.planner import OFFLINE_NOTE, PlanRequest, PlanResult
+from copilot.drafting.planner import OFFLINE_NOTE, allowed_operations
+from copilot.drafting.record import PlanInput, PlanOutput
 from copilot.errors import InputError
+from copilot.scopes.catalog import Catalog
 
 DEFAULT_APPROVAL_S = 86400
 DEFAULT_POLL_ATTEMPTS = 50  # the most WF004 allows: a poll is one activity's retry policy
@@ -37,10 +39,10 @@ class OfflinePlanner:
     model: str | None = None
     repairable = False  # the same request gives the same spec: nothing to repair with
 
-    def plan(self, request: PlanRequest) -> PlanResult:
-        doc, notes = draft_offline(request)
-        basis = json.dumps({"request": request.request, "scopes": list(request.scopes)})
-        return PlanResult(
+    def plan(self, data: PlanInput, catalog: Catalog) -> PlanOutput:
+        doc, notes = draft_offline(data, catalog)
+        basis = json.dumps({"request": data.request, "scopes": list(data.scopes)})
+        return PlanOutput(
             answer=doc,
             planner=self.name,
             prompt_hash=hashlib.sha256(basis.encode("utf-8")).hexdigest(),
@@ -232,13 +234,13 @@ def _word(step: dict, ops: list) -> str:
     return profile(op).verb if op else "call"
 
 
-def draft_offline(request: PlanRequest) -> tuple[dict[str, Any], list[str]]:
+def draft_offline(request: PlanInput, catalog: Catalog) -> tuple[dict[str, Any], list[str]]:
     """The spec document for ``request`` and the planner's notes."""
-    ops = list(request.catalog.operations)
+    ops = list(catalog.operations)
     vocabulary = {n for op in ops for n in profile(op).nouns}
     subjects = {resource_of(op) for op in ops if op.params}
     reading = read_request(request.request, vocabulary, subjects)
-    maker = StepMaker(ops, {op.id for op in request.allowed_operations}, reading.subject or "item")
+    maker = StepMaker(ops, {op.id for op in allowed_operations(request, catalog)}, reading.subject or "item")
     steps = _layout(reading, maker)
     if not any(s["kind"] in ("call", "notify") for s in steps):
         raise InputError(

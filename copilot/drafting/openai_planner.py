@@ -24,10 +24,11 @@ import openai
 
 from copilot.config import Settings
 from copilot.drafting.outcomes_llm import redact, unavailable
-from copilot.drafting.planner import PlanRequest, PlanResult
 from copilot.drafting.prompt import messages_for, prompt_hash
+from copilot.drafting.record import PlanInput, PlanOutput
 from copilot.drafting.schema import strict_json_schema
 from copilot.errors import LLMError
+from copilot.scopes.catalog import Catalog
 
 TOOL_NAME = "submit_workflow_spec"
 _UNSUPPORTED_HINTS = (
@@ -110,10 +111,10 @@ class OpenAIPlanner:
         # Raised here, outside the handler, so the SDK error is neither cause nor context.
         raise error
 
-    def plan(self, request: PlanRequest) -> PlanResult:
-        completion = self.complete(messages_for(request))
-        result = PlanResult(answer=None, planner=self.name, model=self.model)
-        result.prompt_hash = prompt_hash(request)
+    def plan(self, data: PlanInput, catalog: Catalog) -> PlanOutput:
+        completion = self.complete(messages_for(data, catalog))
+        result = PlanOutput(answer=None, planner=self.name, model=self.model)
+        result.prompt_hash = prompt_hash(data, catalog)
         usage = getattr(completion, "usage", None)
         if usage is not None:
             result.prompt_tokens = int(usage.prompt_tokens or 0)

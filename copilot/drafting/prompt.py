@@ -13,8 +13,10 @@ import json
 import re
 from typing import Any
 
-from copilot.drafting.planner import PlanRequest
+from copilot.drafting.planner import allowed_operations
+from copilot.drafting.record import PlanInput
 from copilot.drafting.schema import strict_json_schema
+from copilot.scopes.catalog import Catalog
 from copilot.scopes.operations import Operation
 
 SYSTEM = """You are the workflow planner of atc. You design Temporal workflows as one \
@@ -92,9 +94,9 @@ def quote_data(value: Any, depth: int = 0) -> Any:
     return quote_data(str(value))
 
 
-def base_messages(request: PlanRequest) -> list[dict[str, str]]:
+def base_messages(request: PlanInput, catalog: Catalog) -> list[dict[str, str]]:
     """System rules with the allowed operations, the log context (if any), then the request."""
-    ops = json.dumps(operation_catalog(request.allowed_operations), indent=1)
+    ops = json.dumps(operation_catalog(allowed_operations(request, catalog)), indent=1)
     messages = [{"role": "system", "content": f"{SYSTEM}\n\nALLOWED OPERATIONS (JSON):\n{ops}"}]
     if request.context:
         data = json.dumps(
@@ -105,11 +107,11 @@ def base_messages(request: PlanRequest) -> list[dict[str, str]]:
     return messages
 
 
-def repair_messages(request: PlanRequest) -> list[dict[str, str]]:
+def repair_messages(request: PlanInput) -> list[dict[str, str]]:
     """The previous answer and its findings, asking for a corrected complete spec."""
     if not request.feedback:
         return []
-    findings = [{"rule_id": f.rule_id, "message": f.message} for f in request.feedback[:20]]
+    findings = [{"rule_id": f["rule_id"], "message": f["message"]} for f in request.feedback[:20]]
     return [
         {"role": "assistant", "content": (request.previous_answer or "")[:8000]},
         {
@@ -121,13 +123,15 @@ def repair_messages(request: PlanRequest) -> list[dict[str, str]]:
     ]
 
 
-def messages_for(request: PlanRequest) -> list[dict[str, str]]:
-    return base_messages(request) + repair_messages(request)
+def messages_for(request: PlanInput, catalog: Catalog) -> list[dict[str, str]]:
+    """The whole conversation for one planner call (the repair turn only after a failure)."""
+    return base_messages(request, catalog) + repair_messages(request)
 
 
-def prompt_hash(request: PlanRequest) -> str:
+def prompt_hash(request: PlanInput, catalog: Catalog) -> str:
     """SHA-256 of what defines the prompt: the base messages and the schema."""
     basis = json.dumps(
-        {"messages": base_messages(request), "schema": strict_json_schema()}, sort_keys=True
+        {"messages": base_messages(request, catalog), "schema": strict_json_schema()},
+        sort_keys=True,
     )
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()

@@ -34,14 +34,18 @@ class PlanInput:
 
 @dataclass
 class PlanOutput:
-    """A planner's answer and its cost; ``activity_attempt`` is Temporal's attempt number."""
+    """A planner's answer and its cost; ``activity_attempt`` is Temporal's attempt number.
+
+    A planner fills the answer and its cost; ``plan_attempt`` adds what the loop
+    knows (``repairable``, ``model_hash``, ``activity_attempt``, ``seconds``).
+    """
 
     answer: dict[str, Any] | None
-    raw: str | None
-    parse_error: str | None
-    planner: str
-    model: str | None
-    repairable: bool
+    raw: str | None = None
+    parse_error: str | None = None
+    planner: str = ""
+    model: str | None = None
+    repairable: bool = False
     prompt_tokens: int = 0
     completion_tokens: int = 0
     prompt_hash: str | None = None

@@ -16,7 +16,8 @@ from typing import Any
 
 from copilot.config import Settings, load_settings
 from copilot.drafting.draft import draft_workflow, validate_attempt
-from copilot.drafting.planner import Planner, choose_planner
+from copilot.drafting.planner import Planner
+from copilot.drafting.planners import choose_planner
 from copilot.drafting.record import DraftRecord, ValidateInput
 from copilot.drafting.report import report, write_outputs, write_validation
 from copilot.drafting.store import DraftStore, NewVersion

@@ -16,7 +16,7 @@ import sys
 import time
 
 from copilot.drafting.offline import OfflinePlanner
-from copilot.drafting.planner import PlanRequest
+from copilot.drafting.record import PlanInput
 from copilot.drafting.validate import validate_document
 from copilot.scopes import load_catalog
 from tests.drafting.test_offline import REQUESTS
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     worst = 0.0
     print(f"{'request':<60} {'median s':>9} {'max s':>7} {'code rules s':>13}")
     for request, scopes, _ in REQUESTS:
-        doc = OfflinePlanner().plan(PlanRequest(request, catalog, tuple(scopes))).answer
+        doc = OfflinePlanner().plan(PlanInput(request, list(scopes), ""), catalog).answer
         runs, code_rules = [], []
         for _ in range(args.repeat):
             started = time.perf_counter()

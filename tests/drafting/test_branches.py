@@ -7,7 +7,7 @@ import pytest
 from copilot.drafting.branches import branch_scenarios, coverage, default_answers, sides
 from copilot.drafting.dryrun import dry_run, scenarios_for
 from copilot.drafting.offline import OfflinePlanner
-from copilot.drafting.planner import PlanRequest
+from copilot.drafting.record import PlanInput
 from copilot.drafting.spec import Condition
 from copilot.drafting.validate import validate_document
 from copilot.scopes import Catalog
@@ -39,7 +39,7 @@ def test_sides_make_the_condition_hold_and_fail(op: str, right, true, false) -> 
 
 
 def _spec(catalog: Catalog, request: str, scopes: tuple[str, ...]):
-    answer = OfflinePlanner().plan(PlanRequest(request, catalog, scopes)).answer
+    answer = OfflinePlanner().plan(PlanInput(request, list(scopes), ""), catalog).answer
     validation = validate_document(answer, catalog, scopes, sandbox=False, request=request)
     assert validation.ok, validation.errors
     return validation

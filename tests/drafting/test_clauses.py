@@ -6,7 +6,7 @@ import pytest
 
 from copilot.drafting.clauses import extract_clauses
 from copilot.drafting.offline import OfflinePlanner
-from copilot.drafting.planner import PlanRequest
+from copilot.drafting.record import PlanInput
 from copilot.drafting.spec import WorkflowSpec
 from copilot.drafting.trace import shape_of, trace_clauses
 from copilot.drafting.validate import validate_document
@@ -96,7 +96,7 @@ def test_clauses_carry_their_numbers() -> None:
 
 
 def _offline(catalog: Catalog, request: str, scopes: tuple[str, ...]) -> WorkflowSpec:
-    answer = OfflinePlanner().plan(PlanRequest(request, catalog, scopes)).answer
+    answer = OfflinePlanner().plan(PlanInput(request, list(scopes), ""), catalog).answer
     validation = validate_document(answer, catalog, scopes, sandbox=False, request=request)
     assert validation.errors == [], validation.errors
     assert validation.spec is not None

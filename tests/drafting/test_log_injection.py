@@ -17,8 +17,8 @@ from copilot.drafting.draft import draft_workflow
 from copilot.drafting.mining import mine_paths
 from copilot.drafting.offline import OfflinePlanner
 from copilot.drafting.openai_planner import OpenAIPlanner
-from copilot.drafting.planner import PlanRequest
 from copilot.drafting.prompt import CONTEXT_HEADER, base_messages
+from copilot.drafting.record import PlanInput
 from copilot.scopes import DEFAULT_PRODUCTS, Catalog
 
 from .fake_llm import answer
@@ -47,8 +47,8 @@ def test_mined_requests_are_written_from_catalog_terms_only(context: list[dict])
 def test_log_context_is_quoted_data_and_does_not_change_the_allowed_operations(
     catalog, context
 ) -> None:
-    plain = base_messages(PlanRequest(REQUEST, catalog, SCOPES))
-    steered = base_messages(PlanRequest(REQUEST, catalog, SCOPES, context=context))
+    plain = base_messages(PlanInput(REQUEST, list(SCOPES), ""), catalog)
+    steered = base_messages(PlanInput(REQUEST, list(SCOPES), "", context=context), catalog)
     assert steered[0] == plain[0]  # system rules + allowed operations: identical
     assert steered[-1] == plain[-1]  # the request is the user's alone
     data_message = steered[1]["content"]
@@ -85,8 +85,8 @@ def test_a_model_that_obeys_the_injection_is_rejected(catalog, fake, llm, contex
 
 
 def test_the_offline_planner_ignores_log_context(catalog, context) -> None:
-    plain = OfflinePlanner().plan(PlanRequest(REQUEST, catalog, SCOPES))
-    steered = OfflinePlanner().plan(PlanRequest(REQUEST, catalog, SCOPES, context=context))
+    plain = OfflinePlanner().plan(PlanInput(REQUEST, list(SCOPES), ""), catalog)
+    steered = OfflinePlanner().plan(PlanInput(REQUEST, list(SCOPES), "", context=context), catalog)
     assert steered.answer == plain.answer
 
 

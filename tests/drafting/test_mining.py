@@ -7,7 +7,7 @@ import pytest
 from copilot.config import load_settings
 from copilot.drafting.mining import mine_paths
 from copilot.drafting.offline import OfflinePlanner
-from copilot.drafting.planner import PlanRequest
+from copilot.drafting.record import PlanInput
 from copilot.drafting.validate import validate_document
 from copilot.scopes import Catalog
 
@@ -34,7 +34,7 @@ def test_the_scraper_shows_up_as_a_polling_client(suggestions) -> None:
 
 def test_every_suggestion_drafts_a_valid_spec_offline(catalog: Catalog, suggestions) -> None:
     for s in suggestions:
-        result = OfflinePlanner().plan(PlanRequest(s.request, catalog, tuple(s.scopes)))
+        result = OfflinePlanner().plan(PlanInput(s.request, list(s.scopes), ""), catalog)
         validation = validate_document(result.answer, catalog, tuple(s.scopes), sandbox=False)
         assert validation.errors == [], (s.request, validation.errors)
         called = [st["operation"] for st in result.answer["steps"] if "operation" in st]
@@ -46,7 +46,7 @@ def test_each_pattern_drafts_a_workflow_of_its_own_shape(catalog: Catalog, sugge
 
     shapes = {"polling": set(), "retry_storm": set(), "call_chain": set()}
     for s in suggestions:
-        result = OfflinePlanner().plan(PlanRequest(s.request, catalog, tuple(s.scopes)))
+        result = OfflinePlanner().plan(PlanInput(s.request, list(s.scopes), ""), catalog)
         validation = validate_document(
             result.answer, catalog, tuple(s.scopes), sandbox=False, request=s.request
         )
@@ -68,7 +68,7 @@ def test_each_pattern_drafts_a_workflow_of_its_own_shape(catalog: Catalog, sugge
 
 def test_a_polling_draft_without_its_loop_is_not_valid(catalog: Catalog, suggestions) -> None:
     s = next(s for s in suggestions if s.kind == "polling")
-    result = OfflinePlanner().plan(PlanRequest(s.request, catalog, tuple(s.scopes)))
+    result = OfflinePlanner().plan(PlanInput(s.request, list(s.scopes), ""), catalog)
     result.answer["steps"][0].pop("poll")
     validation = validate_document(
         result.answer, catalog, tuple(s.scopes), sandbox=False, request=s.request

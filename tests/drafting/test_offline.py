@@ -6,7 +6,8 @@ import pytest
 
 from copilot.drafting.draft import draft_workflow
 from copilot.drafting.offline import OfflinePlanner
-from copilot.drafting.planner import OFFLINE_NOTE, PlanRequest
+from copilot.drafting.planner import OFFLINE_NOTE
+from copilot.drafting.record import PlanInput
 from copilot.drafting.validate import validate_document
 from copilot.errors import InputError
 from copilot.scopes import DEFAULT_PRODUCTS, Catalog
@@ -50,7 +51,7 @@ REQUESTS = [
 
 
 def _plan(catalog: Catalog, request: str, scopes) -> dict:
-    result = OfflinePlanner().plan(PlanRequest(request, catalog, tuple(scopes)))
+    result = OfflinePlanner().plan(PlanInput(request, list(scopes), ""), catalog)
     assert result.notes[0] == OFFLINE_NOTE and result.model is None
     return result.answer
 
@@ -127,7 +128,7 @@ def test_the_planner_is_deterministic(catalog: Catalog) -> None:
 
 
 def test_an_operation_outside_the_scopes_is_kept_for_the_rules_to_refuse(catalog: Catalog) -> None:
-    result = OfflinePlanner().plan(PlanRequest("Refund the payment", catalog, ("orders.read",)))
+    result = OfflinePlanner().plan(PlanInput("Refund the payment", ["orders.read"], ""), catalog)
     assert any("needs payments.refund" in n for n in result.notes)
     validation = validate_document(result.answer, catalog, ("orders.read",), sandbox=False)
     assert {f.rule_id for f in validation.errors} == {"WF003"}
@@ -135,7 +136,7 @@ def test_an_operation_outside_the_scopes_is_kept_for_the_rules_to_refuse(catalog
 
 def test_a_request_with_nothing_to_do_is_a_clear_input_error(catalog: Catalog) -> None:
     with pytest.raises(InputError, match="no operation to call"):
-        OfflinePlanner().plan(PlanRequest("make it nice", catalog, ("orders.read",)))
+        OfflinePlanner().plan(PlanInput("make it nice", ["orders.read"], ""), catalog)
 
 
 @pytest.mark.slow

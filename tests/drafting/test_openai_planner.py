@@ -19,8 +19,7 @@ from copilot.config import Settings
 from copilot.drafting.draft import draft_workflow
 from copilot.drafting.openai_planner import OpenAIPlanner
 from copilot.drafting.outcomes_llm import REDACTED, redact
-from copilot.drafting.planner import PlanRequest
-from copilot.drafting.record import DraftRecord
+from copilot.drafting.record import DraftRecord, PlanInput
 from copilot.errors import LLMError
 from copilot.scopes import DEFAULT_PRODUCTS, Catalog
 from copilot.scopes.server import BackgroundServer
@@ -294,7 +293,7 @@ def test_a_refusal_that_echoes_the_key_never_leaks_it(catalog, fake, llm) -> Non
 def test_an_answer_that_echoes_the_key_is_kept_without_it(catalog, fake, llm) -> None:
     llm.reset(reflecting_answer({"content": '{"name": "key {api_key}", "steps": [ oops'}))
     result = OpenAIPlanner(_settings(fake)).plan(
-        PlanRequest(request="cancel order 1", catalog=catalog, scopes=SCOPES)
+        PlanInput(request="cancel order 1", scopes=list(SCOPES), products=""), catalog=catalog
     )
     assert result.answer is None and result.raw is not None
     assert "fake-key-123" not in result.raw and REDACTED in result.raw

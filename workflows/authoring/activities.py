@@ -29,7 +29,8 @@ from copilot import failpoints
 from copilot.config import Settings
 from copilot.drafting import isolation
 from copilot.drafting.draft import plan_attempt, validate_attempt
-from copilot.drafting.planner import Planner, choose_planner
+from copilot.drafting.planner import Planner
+from copilot.drafting.planners import choose_planner
 from copilot.drafting.store import DraftStore, NewVersion
 from copilot.errors import AtcError, InputError, LLMError, LLMUnavailable, PolicyDenied
 from copilot.scopes import Catalog, load_catalog

@@ -30,7 +30,6 @@ from copilot.runs.inputs import check_inputs
 from copilot.runs.views import calls_made
 from copilot.scopes import load_catalog
 from copilot.temporal_connect import connect
-from workflows.runtime.shared import ApprovalDecision, StepStatus
 from workflows.runs.shared import (
     RUN_KIND,
     ensure_run_attributes,
@@ -38,6 +37,7 @@ from workflows.runs.shared import (
     run_memo,
     run_workflow_id,
 )
+from workflows.runtime.shared import ApprovalDecision, StepStatus
 
 QUERY_TIMEOUT = timedelta(seconds=5)
 

@@ -41,11 +41,11 @@ from copilot.runs.approved import ApprovedVersion, servable_versions
 from copilot.scopes import load_catalog
 from copilot.scopes.client import GatewaySettings
 from copilot.temporal_connect import connect, connection_material
-from workflows.runtime.gateway_activity import GatewayActivities
 from workflows.process import serve_until_signalled, worker_main
 from workflows.runs.drafted import DraftedChild
 from workflows.runs.gateway import Gateway, gateway
 from workflows.runs.shared import READY, ensure_run_attributes
+from workflows.runtime.gateway_activity import GatewayActivities
 
 _log = logging.getLogger(__name__)
 RESCAN_S = 3.0

@@ -50,9 +50,9 @@ from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer
 from workflows.runtime.gateway_activity import GatewayActivities
+from workflows.runtime.loader import LoadedDraft, draft_worker, load_draft_module
 from workflows.runtime.mock_backend import ScriptedBackend
 from workflows.runtime.shared import TASK_QUEUE, ApprovalDecision, StepStatus
-from workflows.runtime.loader import LoadedDraft, draft_worker, load_draft_module
 
 ISSUER, AUDIENCE = "atc-dry-run", "atc-dry-run-gateway"
 LOOPBACK = "127.0.0.1"
