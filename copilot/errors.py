@@ -74,10 +74,6 @@ class TokenInvalid(PolicyDenied):
     """A JWT failed verification."""
 
 
-class DraftRejected(PolicyDenied):
-    """A workflow draft failed validation."""
-
-
 # --- exit 1: something outside failed --------------------------------------
 
 

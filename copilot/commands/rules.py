@@ -73,7 +73,7 @@ def _read(path: Path) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from copilot.drafting.service import granted_scopes
+    from copilot.drafting.job import granted_scopes
     from copilot.drafting.validate import validate_document
     from copilot.scopes import load_catalog
 

@@ -1,8 +1,9 @@
 """The drafting pipeline: plan, validate, dry-run, repair; never silently fix.
 
-``draft_workflow`` runs the attempt loop of :mod:`copilot.drafting.record`
-in-process: the planner proposes a spec, ``validate_attempt`` runs the rules
-(spec, then render and code), then the dry run. When something fails and the
+``run_attempts`` (``draft_workflow`` with keywords) runs the attempt loop
+of :mod:`copilot.drafting.record` in-process: the planner proposes a spec,
+``validate_attempt`` runs the rules (spec, then render and code), then the
+dry run. When something fails and the
 planner can repair (an LLM), the findings go back to it, at most
 ``repair_attempts`` times (default 2, ``ATC_REPAIR_ATTEMPTS``). A draft that
 still fails comes back with ``valid = False`` and its findings, for the store
@@ -27,6 +28,7 @@ from copilot.drafting.dryrun import dry_run
 from copilot.drafting.planner import Planner
 from copilot.drafting.record import (
     AttemptLoop,
+    DraftInput,
     DraftRecord,
     PlanInput,
     PlanOutput,
@@ -127,6 +129,24 @@ def validate_attempt(
     )
 
 
+def run_attempts(
+    data: DraftInput,
+    catalog: Catalog,
+    planner: Planner,
+    *,
+    sandbox: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DraftRecord:
+    """The attempt loop in-process: the same loop ``DraftRequestWorkflow`` runs in activities."""
+    loop = AttemptLoop.of(data)
+    while (plan_input := loop.next_plan()) is not None:
+        plan = plan_with_retries(planner, plan_input, catalog, sleep=sleep)
+        loop.fold(plan, validate_attempt(loop.validate_input(plan), catalog, sandbox=sandbox))
+    record = loop.finish()
+    record.model_hash = record.model_hash or model_hash(planner)
+    return record
+
+
 def draft_workflow(
     request: str,
     *,
@@ -141,17 +161,12 @@ def draft_workflow(
     sleep: Callable[[float], None] = time.sleep,
 ) -> DraftRecord:
     """Plan, validate and dry-run a draft in-process, repairing up to ``repair_attempts`` times."""
-    loop = AttemptLoop(
+    data = DraftInput(
         request,
         list(scopes),
         str(products),
-        context=list(context or []),
         repair_attempts=repair_attempts,
+        context=list(context or []),
         run_dry_run=run_dry_run,
     )
-    while (data := loop.next_plan()) is not None:
-        plan = plan_with_retries(planner, data, catalog, sleep=sleep)
-        loop.fold(plan, validate_attempt(loop.validate_input(plan), catalog, sandbox=sandbox))
-    record = loop.finish()
-    record.model_hash = record.model_hash or model_hash(planner)
-    return record
+    return run_attempts(data, catalog, planner, sandbox=sandbox, sleep=sleep)

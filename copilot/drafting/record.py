@@ -18,6 +18,35 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+# A stored draft's review waits this long for a decision before it expires.
+DEFAULT_REVIEW_TIMEOUT_S = 7 * 24 * 3600.0
+
+
+@dataclass
+class DraftInput:
+    """What to draft, resolved once (:func:`copilot.drafting.job.draft_input`) for both paths.
+
+    The in-process driver reads the attempt fields; ``DraftRequestWorkflow``
+    takes the whole record as its input and also the Temporal-only bounds.
+    """
+
+    request: str
+    scopes: list[str]
+    products: str
+    planner: str = "auto"
+    repair_attempts: int = 2
+    actor: str = "unknown"
+    context: list[dict[str, Any]] = field(default_factory=list)
+    run_dry_run: bool = True
+    store: bool = True
+    # Bounds for Temporal's retries of transient LLM failures (429, 5xx, timeouts).
+    plan_attempts: int = 5
+    plan_timeout_s: float = 90.0
+    # Start the draft's ReviewWorkflow once a valid draft is stored (0: don't).
+    review_timeout_s: float = 0.0
+    # Whether atc's search attributes are registered in the namespace.
+    search_attributes: bool = False
+
 
 @dataclass
 class PlanInput:
@@ -161,6 +190,19 @@ class AttemptLoop:
     def __post_init__(self) -> None:
         if self.record is None:
             self.record = DraftRecord(request=self.request, scopes=list(self.scopes))
+
+    @classmethod
+    def of(cls, data: DraftInput) -> AttemptLoop:
+        """The loop for one drafting input (the same for both paths)."""
+        return cls(
+            data.request,
+            list(data.scopes),
+            data.products,
+            data.planner,
+            list(data.context),
+            data.repair_attempts,
+            data.run_dry_run,
+        )
 
     def next_plan(self) -> PlanInput | None:
         """The next planner call, or None when the loop is finished."""

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot.drafting.decision import ReviewDecision, VersionState, decision_problem
+from copilot.drafting.record import DraftRecord
 from copilot.drafting.store_read import DraftReads
 from copilot.drafting.store_schema import NewVersion, migrate, sha256, unified_diff
 from copilot.errors import InputError, PolicyDenied
@@ -124,6 +125,19 @@ class DraftStore(DraftReads):
             self._audit(db, draft_id, 1, actor, "created", request[:500])
             self._insert_version(db, draft_id, 1, version, actor, "planner", "", now)
         return draft_id
+
+    def store_run(
+        self, record: DraftRecord, products: str, actor: str, *, draft_id: str | None = None
+    ) -> str:
+        """A drafting run as a new draft (its version 1), from either way of drafting."""
+        return self.create(
+            record.request,
+            list(record.scopes),
+            products,
+            NewVersion.from_record(record),
+            actor,
+            draft_id=draft_id,
+        )
 
     def add_version(self, draft_id: str, version: NewVersion, actor: str, source: str) -> int:
         """Add a version (``edit`` or ``redraft``) with its diff; returns its number."""

@@ -31,7 +31,7 @@ from copilot.drafting import isolation
 from copilot.drafting.draft import plan_attempt, validate_attempt
 from copilot.drafting.planner import Planner
 from copilot.drafting.planners import choose_planner
-from copilot.drafting.store import DraftStore, NewVersion
+from copilot.drafting.store import DraftStore
 from copilot.errors import AtcError, InputError, LLMError, LLMUnavailable, PolicyDenied
 from copilot.scopes import Catalog, load_catalog
 from workflows.authoring.shared import (
@@ -132,16 +132,10 @@ class DraftingActivities:
     @activity.defn(name=STORE_ACTIVITY)
     def store_draft(self, data: StoreInput) -> str:
         """Write the run as draft ``data.draft_id`` (version 1); a repeat is a no-op."""
-        r = data.record
         try:
             store = self.store()
-            draft_id = store.create(
-                r.request,
-                list(r.scopes),
-                data.products,
-                NewVersion.from_record(r),
-                data.actor,
-                draft_id=data.draft_id,
+            draft_id = store.store_run(
+                data.record, data.products, data.actor, draft_id=data.draft_id
             )
             if data.review_workflow_id:
                 store.set_review_workflow(draft_id, data.review_workflow_id)

@@ -16,6 +16,8 @@ from typing import Any
 
 from copilot.drafting.decision import ReviewDecision, VersionState
 from copilot.drafting.record import (
+    DEFAULT_REVIEW_TIMEOUT_S,
+    DraftInput,
     DraftRecord,
     PlanInput,
     PlanOutput,
@@ -24,6 +26,7 @@ from copilot.drafting.record import (
 )
 
 __all__ = [
+    "DEFAULT_REVIEW_TIMEOUT_S",
     "DraftInput",
     "DraftRecord",
     "PlanInput",
@@ -56,7 +59,6 @@ LLM_UNAVAILABLE = "LLMUnavailable"
 INPUT_ERROR = "InputError"
 POLICY_DENIED = "PolicyDenied"
 
-DEFAULT_REVIEW_TIMEOUT_S = 7 * 24 * 3600.0
 # A worker that dies mid-validation is noticed within this many seconds.
 VALIDATE_HEARTBEAT_S = 10.0
 
@@ -73,29 +75,6 @@ INT_ATTRIBUTES = (SA_VERSION,)
 def review_workflow_id(draft_id: str) -> str:
     """The review workflow of a draft."""
     return f"review-{draft_id}"
-
-
-@dataclass
-class DraftInput:
-    """What ``DraftRequestWorkflow`` drafts (built from a CLI/dashboard job by
-    ``workflows.authoring.starter.draft_input``)."""
-
-    request: str
-    scopes: list[str]
-    products: str
-    planner: str = "auto"
-    repair_attempts: int = 2
-    actor: str = "unknown"
-    context: list[dict[str, Any]] = field(default_factory=list)
-    run_dry_run: bool = True
-    store: bool = True
-    # Bounds for Temporal's retries of transient LLM failures (429, 5xx, timeouts).
-    plan_attempts: int = 5
-    plan_timeout_s: float = 90.0
-    # Start the draft's ReviewWorkflow once a valid draft is stored (0: don't).
-    review_timeout_s: float = 0.0
-    # Whether atc's search attributes are registered in the namespace.
-    search_attributes: bool = False
 
 
 @dataclass

@@ -32,7 +32,7 @@ from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlread
 from temporalio.service import RPCError, RPCStatusCode
 
 from copilot.config import Settings, load_settings
-from copilot.drafting.service import DraftJob, finish_report, granted_scopes, mined_context
+from copilot.drafting.job import DraftJob, draft_input, finish_report
 from copilot.errors import AtcError, InputError, LLMError, PolicyDenied, TemporalError
 from copilot.scopes import load_catalog
 from copilot.temporal_connect import RECONNECT_S, connect
@@ -68,25 +68,6 @@ async def with_reconnect(call: Callable[[], Awaitable[T]], *, within_s: float = 
                 raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-
-def draft_input(job: DraftJob, settings: Settings) -> DraftInput:
-    """The workflow input for a job (scopes checked here, before anything starts)."""
-    catalog = load_catalog(job.products)
-    scopes = granted_scopes(catalog, job.scopes)
-    repairs = settings.repair_attempts if job.repair_attempts is None else job.repair_attempts
-    return DraftInput(
-        request=job.request,
-        scopes=list(scopes),
-        products=str(catalog.source),
-        planner=job.planner,
-        repair_attempts=repairs,
-        actor=job.actor,
-        context=mined_context(job.logs, catalog),
-        store=job.store,
-        plan_timeout_s=settings.llm_timeout_s + 30.0,
-        review_timeout_s=DEFAULT_REVIEW_TIMEOUT_S if job.store else 0.0,
-    )
 
 
 def atc_error(exc: BaseException) -> AtcError:
@@ -133,7 +114,8 @@ def _announce(workflow_id: str) -> None:
 def run_draft_temporal(job: DraftJob, *, settings: Settings | None = None) -> dict[str, Any]:
     """``run_draft`` through Temporal: the same report document, files written locally."""
     settings = settings or load_settings()
-    data = draft_input(job, settings)
+    catalog = load_catalog(job.products)
+    data = draft_input(job, settings, catalog)
 
     async def go() -> DraftRecord:
         client = await connect(settings)
@@ -141,8 +123,7 @@ def run_draft_temporal(job: DraftJob, *, settings: Settings | None = None) -> di
         return await execute_draft(client, data, settings.temporal_task_queue, announce=_announce)
 
     record = asyncio.run(go())
-    doc = finish_report(record, load_catalog(job.products), job.out)
-    doc["suggestions"] = data.context
+    doc = finish_report(record, catalog, job.out, data)
     doc["temporal"] = {
         "plan_activity_attempts": record.plan_activity_attempts,
         "review_workflow_id": record.review_workflow_id,

@@ -81,15 +81,7 @@ class DraftRequestWorkflow:
             maximum_attempts=max(1, data.plan_attempts),
             non_retryable_error_types=NON_RETRYABLE,
         )
-        loop = AttemptLoop(
-            data.request,
-            list(data.scopes),
-            data.products,
-            data.planner,
-            list(data.context),
-            data.repair_attempts,
-            data.run_dry_run,
-        )
+        loop = AttemptLoop.of(data)
         while (request := loop.next_plan()) is not None:
             plan = await workflow.execute_activity(
                 PLAN_ACTIVITY,
