@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -20,16 +19,6 @@ from copilot.logs.reader import ReadOptions
 from copilot.pipeline import AnalysisRun, analyze_paths
 
 PROGRESS_EVERY_S = 0.25
-
-
-def file_stamp(paths: tuple[str, ...]) -> tuple[tuple[str, float, int], ...]:
-    """Path, mtime and size of each file: the cache key changes when a file does."""
-    out = []
-    for p in paths:
-        path = Path(p)
-        stat = path.stat() if path.exists() else None
-        out.append((p, stat.st_mtime if stat else 0.0, stat.st_size if stat else -1))
-    return tuple(out)
 
 
 @st.cache_resource(show_spinner=False)

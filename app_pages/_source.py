@@ -1,7 +1,7 @@
 """The session's log source and advice options, chosen once in the sidebar for every page.
 
 ``app.py`` calls :func:`sidebar` once per run, before the page; a page asks
-:func:`current_source` (or :func:`choose_logs`) and gets what the sidebar
+:func:`current_source` and gets what the sidebar
 chose. Run on its own (as AppTest runs one page), a page renders the sidebar
 itself. The widgets are rendered on every page with the same keys, so
 Streamlit keeps their values when the page changes.
@@ -146,9 +146,3 @@ def advice_options() -> tuple[float, str | None]:
         with st.sidebar:
             return _render_advice()
     return st.session_state[_ADVICE]
-
-
-def choose_logs() -> tuple[tuple[str, ...], str | None]:
-    """The chosen file paths and forced format (if any): the source as earlier pages took it."""
-    source = current_source()
-    return source.paths, source.fmt

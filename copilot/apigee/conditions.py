@@ -72,7 +72,12 @@ class Condition:
         return self.variables - frozenset(available)
 
     def evaluate(self, values: Mapping[str, object]) -> bool | None:
-        """True, False, or ``None`` (unknown) on one record of variable name -> value."""
+        """True, False, or ``None`` (unknown) on one record of variable name -> value.
+
+        The product evaluates columns (:meth:`evaluate_columns`); this row-by-row
+        reading of the same semantics is kept as the oracle the tests prove the
+        columnar evaluator against (tests/apigee/test_conditions.py).
+        """
         return _eval(self.node, values)
 
     def evaluate_columns(
@@ -102,14 +107,6 @@ class Condition:
 def parse_condition(text: str) -> Condition:
     """Parse ``text``; never raises. Unreadable text gives a Condition with ``problem`` set."""
     return Condition(text if isinstance(text, str) else "" if text is None else str(text))
-
-
-def and_all(conditions: Iterable[Condition]) -> Condition:
-    """Conjunction of all ``conditions``; the empty conjunction is always true."""
-    result = Condition("")
-    for cond in conditions:
-        result = result.and_(cond)
-    return result
 
 
 def _and_parts(node: Node | None) -> tuple[Node, ...]:

@@ -92,7 +92,11 @@ def _payload(identity: Identity) -> Payload:
 
 
 def caller_from_headers(headers: Mapping[str, Payload]) -> dict[str, Any] | None:
-    """The identity a workflow received in its ``atc-caller`` header (None if absent)."""
+    """The identity a workflow received in its ``atc-caller`` header (None if absent).
+
+    Public API for code outside workflows that reads history (docs/bridge.md);
+    the header's encoding lives here, beside the interceptor that writes it.
+    """
     payload = headers.get(HEADER)
     if payload is None:
         return None
@@ -113,10 +117,6 @@ class CallCounter:
     def total(self) -> int:
         with self._lock:
             return sum(self._counts.values())
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
 
 
 class _Outbound(tc.OutboundInterceptor):

@@ -95,7 +95,6 @@ class Utf8Repaired(io.RawIOBase):
         self._raw = raw
         self._carry = b""
         self._out = b""
-        self.repaired = 0  # blocks that held undecodable bytes
 
     def readable(self) -> bool:
         return True
@@ -123,7 +122,6 @@ class Utf8Repaired(io.RawIOBase):
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         text = decoder.decode(data, final=final)
         self._carry = decoder.getstate()[0]
-        self.repaired += 1
         return text.encode("utf-8")
 
     def close(self) -> None:

@@ -186,8 +186,3 @@ def compile_resource(text: str) -> ResourcePattern:
 def methods_allow(methods: tuple[str, ...], method: str) -> bool:
     """An empty method list permits every verb; otherwise the verb must be listed."""
     return not methods or method in methods
-
-
-def resource_matches(resource: str, suffix: str) -> bool:
-    """Convenience: does ``resource`` (uncompiled) permit ``suffix``?"""
-    return compile_resource(resource).matches(suffix)

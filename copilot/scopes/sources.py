@@ -262,7 +262,11 @@ def discovered_drafts(
 
 def bundle_token_scopes(apiproxy: str | Path) -> list[str]:
     """The ``<Scope>`` lists of OAuthV2 VerifyAccessToken policies an apiproxy bundle runs
-    unconditionally in a ProxyEndpoint PreFlow (for ``verifyAccessTokenScopes``)."""
+    unconditionally in a ProxyEndpoint PreFlow (for ``verifyAccessTokenScopes``).
+
+    Public API (docs/apigee.md): how a team fills ``verifyAccessTokenScopes``
+    from the bundles it deploys; no command calls it.
+    """
     root = Path(apiproxy)
     found = []
     for endpoint in sorted((root / "proxies").glob("*.xml")):

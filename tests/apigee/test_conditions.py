@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from copilot.apigee.conditions import UNKNOWN, Condition, and_all, parse_condition
+from copilot.apigee.conditions import UNKNOWN, Condition, parse_condition
 
 ORDERS = '(proxy.pathsuffix MatchesPath "/orders/*") and (request.verb = "GET")'
 
@@ -318,13 +318,12 @@ def test_and_keeps_kleene_logic_across_an_unreadable_part() -> None:
     assert both.variables == {"request.verb"}
 
 
-def test_and_all_is_a_conjunction_and_empty_is_always() -> None:
-    assert and_all([]).always
+def test_and_is_a_conjunction_and_an_empty_side_is_the_other() -> None:
     unconditional = parse_condition("")
     verb = parse_condition('request.verb = "GET"')
-    assert and_all([unconditional, verb]) is verb
-    three = and_all(
-        [verb, parse_condition('proxy.pathsuffix ~/ "/o/**"'), parse_condition("x > 1")]
+    assert unconditional.and_(verb) is verb and verb.and_(unconditional) is verb
+    three = verb.and_(parse_condition('proxy.pathsuffix ~/ "/o/**"')).and_(
+        parse_condition("x > 1")
     )
     assert three.evaluate({"request.verb": "GET", "proxy.pathsuffix": "/o/1", "x": 2}) is True
     assert three.evaluate({"request.verb": "GET", "proxy.pathsuffix": "/o/1", "x": 1}) is False
@@ -336,8 +335,10 @@ def test_and_all_is_a_conjunction_and_empty_is_always() -> None:
     )
 
 
-def test_and_all_of_many_steps_stays_flat() -> None:
-    many = and_all(parse_condition(f"v{i} = {i}") for i in range(2000))
+def test_and_of_many_steps_stays_flat() -> None:
+    many = parse_condition("")
+    for i in range(2000):
+        many = many.and_(parse_condition(f"v{i} = {i}"))
     assert many.evaluate({f"v{i}": i for i in range(2000)}) is True
     assert many.evaluate({"v7": 0}) is False
 

@@ -45,23 +45,3 @@ def test_times_are_utc_24_hour_whatever_zone_they_come_in() -> None:
 def test_chart_times_use_a_utc_time_unit_and_a_24_hour_label() -> None:
     assert fmt.CHART_TIME_UNIT.startswith("utc")
     assert "%H:%M" in fmt.CHART_TIME_LABEL and "%I" not in fmt.CHART_TIME_LABEL
-
-
-def test_as_utc_makes_naive_times_utc() -> None:
-    frame = pd.DataFrame({"time": pd.to_datetime(["2026-11-19 17:40"])})
-    assert str(fmt.as_utc(frame, "time")["time"].dt.tz) == "UTC"
-
-
-def test_evidence_reads_as_a_labelled_table_without_none() -> None:
-    table = fmt.labelled_rows(
-        {
-            "legit_healthy_rejected_share": 0.0004,
-            "value": None,
-            "policies": [{"policy": "SA", "refused": 3}],
-        }
-    )
-    assert table.to_dict("records") == [
-        {"what": "legit healthy rejected share", "value": "0.0004"},
-        {"what": "value", "value": "unknown"},
-        {"what": "policies", "value": "policy: SA; refused: 3"},
-    ]
