@@ -26,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="scopes_action", metavar="ACTION", parser_class=type(parser)
     )
 
+    _add_check(actions)
+    _add_list(actions)
+    _add_artifacts(actions)
+
+
+def _add_check(actions: argparse._SubParsersAction) -> None:
     check = actions.add_parser("check", help="may these scopes send METHOD URL? (exit 0 yes, 3 no)")
     _products_arg(check)
     check.add_argument("--scopes", required=True, help="granted scopes, comma-separated")
@@ -39,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("url", metavar="URL", help="a path such as /v1/orders/42, or a URL")
     check.set_defaults(func=_check)
 
+
+def _add_list(actions: argparse._SubParsersAction) -> None:
     listing = actions.add_parser(
         "list", help="the operations a scope set allows, and every grant behind them"
     )
@@ -47,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="print one JSON document")
     listing.set_defaults(func=_list)
 
+
+def _add_artifacts(actions: argparse._SubParsersAction) -> None:
     art = actions.add_parser("artifacts", help="write the Apigee API product and proxy bundles")
     _products_arg(art)
     art.add_argument("--scopes", required=True, help="granted scopes, comma-separated")

@@ -187,15 +187,8 @@ def write_artifacts(
     VerifyAPIKey on claim ``client_id_claim``) or ``apigee`` (OAuthV2
     VerifyAccessToken with the workflow's scopes).
     """
-    if token_kind not in TOKEN_KINDS:
-        raise InputError(f"token kind {token_kind!r} must be one of {', '.join(TOKEN_KINDS)}")
     envs = sorted(set(environments))
-    if not envs or any(not re.fullmatch(r"[A-Za-z0-9_-]{1,255}", e) for e in envs):
-        raise InputError(f"environments {envs} must be one or more Apigee environment names")
-    if alg not in ("RS256", "ES256"):
-        raise InputError(f"algorithm {alg!r} is not supported; use RS256 or ES256")
-    if not identity or not identity.strip():
-        raise InputError("a workflow identity is needed (it becomes the token subject)")
+    _check_inputs(token_kind, envs, alg, identity)
     granted = parse_scopes(list(scopes))
     ops = granted_operations(catalog, granted, operations)
     out = Path(out_dir)
@@ -203,33 +196,59 @@ def write_artifacts(
     product = api_product(identity, granted, ops, envs)
     product_path = out / "apiproduct.json"
     product_path.write_text(json.dumps(product, indent=2) + "\n", encoding="utf-8")
+    policies = policy_files(
+        alg, jwks_uri, issuer, audience, identity,
+        token_kind=token_kind, client_id_claim=client_id_claim, scopes=granted,
+    )  # fmt: skip
     bundles: dict[str, Path] = {}
     for proxy in sorted({op.proxy for op in ops}):
         mine = [op for op in ops if op.proxy == proxy]
-        base_path = mine[0].base_path
-        grants = {op.id: tuple(s for s in op.scopes if s in granted) for op in mine}
-        root = out / "proxies" / proxy / "apiproxy"
         target = (targets or {}).get(proxy) or f"{proxy}-backend"
-        policies = policy_files(
-            alg, jwks_uri, issuer, audience, identity,
-            token_kind=token_kind, client_id_claim=client_id_claim, scopes=granted,
-        )  # fmt: skip
-        files = {
-            f"{proxy}.xml": proxy_descriptor(
-                proxy,
-                base_path,
-                f"Scope enforcement for atc workflow {identity}",
-                policies_for(token_kind),
-            ),
-            "proxies/default.xml": proxy_endpoint(base_path, mine, grants, token_kind),
-            "targets/default.xml": target_endpoint(target, base_path),
-            **{f"policies/{name}": xml for name, xml in policies.items()},
-        }
-        for relative, text in files.items():
-            path = root / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        bundles[proxy] = root
+        files = _bundle_files(proxy, mine, granted, identity, token_kind, target)
+        files.update({f"policies/{name}": xml for name, xml in policies.items()})
+        bundles[proxy] = _write_tree(out / "proxies" / proxy / "apiproxy", files)
     return ArtifactSet(
         product["name"], product_path, bundles, tuple(op.id for op in ops), operation_locks(ops)
     )
+
+
+def _check_inputs(token_kind: str, envs: list[str], alg: str, identity: str) -> None:
+    if token_kind not in TOKEN_KINDS:
+        raise InputError(f"token kind {token_kind!r} must be one of {', '.join(TOKEN_KINDS)}")
+    if not envs or any(not re.fullmatch(r"[A-Za-z0-9_-]{1,255}", e) for e in envs):
+        raise InputError(f"environments {envs} must be one or more Apigee environment names")
+    if alg not in ("RS256", "ES256"):
+        raise InputError(f"algorithm {alg!r} is not supported; use RS256 or ES256")
+    if not identity or not identity.strip():
+        raise InputError("a workflow identity is needed (it becomes the token subject)")
+
+
+def _bundle_files(
+    proxy: str,
+    mine: list[Operation],
+    granted: tuple[str, ...],
+    identity: str,
+    token_kind: str,
+    target: str,
+) -> dict[str, str]:
+    """One proxy's descriptor and endpoints (relative path -> XML); policies come apart."""
+    base_path = mine[0].base_path
+    grants = {op.id: tuple(s for s in op.scopes if s in granted) for op in mine}
+    return {
+        f"{proxy}.xml": proxy_descriptor(
+            proxy,
+            base_path,
+            f"Scope enforcement for atc workflow {identity}",
+            policies_for(token_kind),
+        ),
+        "proxies/default.xml": proxy_endpoint(base_path, mine, grants, token_kind),
+        "targets/default.xml": target_endpoint(target, base_path),
+    }
+
+
+def _write_tree(root: Path, files: dict[str, str]) -> Path:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root

@@ -13,7 +13,7 @@ the granted API products with Apigee's own resource matching
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from copilot.errors import ScopeDenied
 from copilot.scopes.catalog import Catalog
@@ -93,39 +93,69 @@ def check_request(
     path = target.path
     located = catalog.locate(path)
     if located is None:
-        folded = _locate_folded(catalog, path)
-        if folded is not None:
-            return Decision(
-                False,
-                f"{path} matches base path {folded[0].base_path} only if letter case is "
-                f"ignored; Apigee routes base paths case-sensitively",
-                path=path,
-            )
-        return Decision(False, f"no API proxy in the catalog serves {path}", path=path)
+        return _unrouted(catalog, path)
     proxy, suffix = located
     operation = catalog.find_operation(proxy.name, method, suffix)
     where = dict(operation=operation, proxy=proxy.name, path=path, path_suffix=suffix)
     if not granted:
         return Decision(False, "no scopes were granted", **where)
-    if proxy.listed_only and operation is None:
-        # The proxy's own flows refuse it, whatever a product grants (its catch-all flow).
+    refusal = _proxy_refusal(proxy, operation, granted, method, path)
+    if refusal is not None:
+        return Decision(False, refusal, **where)
+    products = catalog.products_for(granted, environment)
+    allowed = _product_grant(products, granted, proxy.name, suffix, method, path)
+    if allowed is not None:
+        return replace(allowed, **where)
+    reason = _denial_reason(
+        catalog, granted, products, proxy.name, suffix, method, path, environment
+    )
+    needed = _would_grant(catalog, proxy.name, suffix, method, environment)
+    return Decision(False, reason, required=needed, **where)
+
+
+def _unrouted(catalog: Catalog, path: str) -> Decision:
+    """The denial for a path no proxy's base path owns (case-sensitively)."""
+    folded = _locate_folded(catalog, path)
+    if folded is not None:
         return Decision(
             False,
+            f"{path} matches base path {folded[0].base_path} only if letter case is "
+            f"ignored; Apigee routes base paths case-sensitively",
+            path=path,
+        )
+    return Decision(False, f"no API proxy in the catalog serves {path}", path=path)
+
+
+def _proxy_refusal(
+    proxy: Proxy, operation: Operation | None, granted: tuple[str, ...], method: str, path: str
+) -> str | None:
+    """Why the proxy itself refuses the request before any product is asked (None: it does not)."""
+    if proxy.listed_only and operation is None:
+        # The proxy's own flows refuse it, whatever a product grants (its catch-all flow).
+        return (
             f"{method} {path} is not an operation of proxy {proxy.name}; the proxy serves only "
-            f"its catalog operations and refuses anything else, whatever the scopes",
-            **where,
+            f"its catalog operations and refuses anything else, whatever the scopes"
         )
     if not proxy.scope_passes(granted):
         groups = "; ".join(" or ".join(g) for g in proxy.token_scopes)
-        return Decision(
-            False,
+        return (
             f"proxy {proxy.name} verifies the access token with <Scope> {groups}; "
-            f"granted: {', '.join(granted)}",
-            **where,
+            f"granted: {', '.join(granted)}"
         )
-    products = catalog.products_for(granted, environment)
+    return None
+
+
+def _product_grant(
+    products: list[ApiProduct],
+    granted: tuple[str, ...],
+    proxy: str,
+    suffix: str,
+    method: str,
+    path: str,
+) -> Decision | None:
+    """The first granted product whose resources allow the request (None: none does)."""
     for product in products:
-        rule = product.grant(proxy.name, suffix, method)
+        rule = product.grant(proxy, suffix, method)
         if rule is not None:
             scope = next(s for s in product.scopes if s in granted)
             return Decision(
@@ -134,13 +164,8 @@ def check_request(
                 f"(API product {product.name}: {rule.describe()})",
                 scope=scope,
                 product=product.name,
-                **where,
             )
-    reason = _denial_reason(
-        catalog, granted, products, proxy.name, suffix, method, path, environment
-    )
-    needed = _would_grant(catalog, proxy.name, suffix, method, environment)
-    return Decision(False, reason, required=needed, **where)
+    return None
 
 
 def _locate_folded(catalog: Catalog, path: str) -> tuple[Proxy, str] | None:

@@ -182,6 +182,25 @@ def verify_token(
     token = token.strip() if isinstance(token, str) else token
     header = _header(token, allowed)
     alg, kid = header["alg"], header["kid"]
+    key = _signing_key(jwks, alg, kid)
+    expected = _Expected(audience, issuer, subject, leeway_s, require_scope)
+    claims = _decode(token, key, alg, kid, expected)
+    return _checked(claims, kid, alg, max_lifetime_s, require_scope)
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """What the claims must say (``subject`` None: any subject)."""
+
+    audience: str
+    issuer: str
+    subject: str | None
+    leeway_s: float
+    require_scope: bool
+
+
+def _signing_key(jwks: JwksSource, alg: str, kid: str) -> Any:
+    """The key ``kid`` names, of the type ``alg`` needs."""
     key = jwks.signing_key(kid)
     if key is None:
         raise _reject("NoMatchingPublicKey", f"key id {kid!r} is not in the {jwks.description}")
@@ -189,18 +208,23 @@ def verify_token(
         raise _reject(
             "AlgorithmMismatch", f"key {kid!r} is a {key.key_type} key; the token says {alg}"
         )
+    return key
+
+
+def _decode(token: str, key: Any, alg: str, kid: str, want: _Expected) -> dict[str, Any]:
+    """Signature, time and claim checks (PyJWT), each failure as VerifyJWT's fault."""
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
             key.key,
             algorithms=[alg],
-            audience=audience,
-            issuer=issuer,
-            subject=subject,
-            leeway=leeway_s,
+            audience=want.audience,
+            issuer=want.issuer,
+            subject=want.subject,
+            leeway=want.leeway_s,
             options={
-                "require": [c for c in REQUIRED_CLAIMS if require_scope or c != "jti"],
-                "verify_sub": subject is not None,
+                "require": [c for c in REQUIRED_CLAIMS if want.require_scope or c != "jti"],
+                "verify_sub": want.subject is not None,
             },
         )
     except jwt.ExpiredSignatureError:
@@ -208,11 +232,11 @@ def verify_token(
     except jwt.ImmatureSignatureError as exc:
         raise _reject("TokenNotYetValid", f"the token is not valid yet ({exc})") from None
     except jwt.InvalidAudienceError:
-        raise _reject("InvalidClaim", f"audience does not match {audience!r}") from None
+        raise _reject("InvalidClaim", f"audience does not match {want.audience!r}") from None
     except jwt.InvalidIssuerError:
-        raise _reject("InvalidClaim", f"issuer does not match {issuer!r}") from None
+        raise _reject("InvalidClaim", f"issuer does not match {want.issuer!r}") from None
     except jwt.exceptions.InvalidSubjectError:
-        raise _reject("InvalidClaim", f"subject does not match {subject!r}") from None
+        raise _reject("InvalidClaim", f"subject does not match {want.subject!r}") from None
     except jwt.exceptions.InvalidIssuedAtError:
         raise _reject("InvalidClaim", "iat must be a number") from None
     except jwt.MissingRequiredClaimError as exc:
@@ -221,7 +245,6 @@ def verify_token(
         raise _reject("InvalidToken", f"signature does not verify with key {kid!r}") from None
     except jwt.InvalidTokenError as exc:
         raise _reject("InvalidToken", f"invalid token ({exc})") from None
-    return _checked(claims, kid, alg, max_lifetime_s, require_scope)
 
 
 def _checked(
