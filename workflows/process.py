@@ -1,8 +1,9 @@
 """What every atc worker process shares: run until SIGTERM/SIGINT, then exit cleanly.
 
 ``python -m workflows.<kind>.worker`` for each kind calls :func:`worker_main`
-with its name, a line saying where it connects, and its ``run_worker(settings,
-stop)``. Signals set ``stop``, so the worker shuts down gracefully (running
+with its name, a line saying where it connects (:func:`on_queue`), and its
+``run_worker(settings, stop)``; the kinds whose activities are synchronous
+build their worker with :func:`pool_worker` and serve it with :func:`serve_pool`. Signals set ``stop``, so the worker shuts down gracefully (running
 activities may finish); logs go to stderr as JSON lines; the process ends with
 ``os._exit`` after flushing, because temporalio's native threads may crash
 interpreter teardown (sdk-python#300) and turn a clean stop into exit 134.
@@ -14,13 +15,63 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
+from temporalio.client import Client
+from temporalio.worker import Worker
+
 from copilot.config import Settings, load_settings
-from copilot.estate.logs import log_json_to_stderr
+from copilot.estate.logs import ActivityLogInterceptor, log_json_to_stderr
 
 RunWorker = Callable[..., Awaitable[Any]]
+
+
+def pool_worker(
+    client: Client,
+    task_queue: str,
+    workflows: Sequence[type],
+    activities: Sequence[Callable[..., Any]],
+    executor: ThreadPoolExecutor,
+    *,
+    slots: int,
+    shutdown_s: float,
+) -> Worker:
+    """A worker whose synchronous activities run on ``executor``, ``slots`` at a time.
+
+    A shutdown lets running activities finish for up to ``shutdown_s``; activity
+    log records carry the workflow and run ids.
+    """
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(workflows),
+        activities=list(activities),
+        activity_executor=executor,
+        max_concurrent_activities=slots,
+        graceful_shutdown_timeout=timedelta(seconds=shutdown_s),
+        interceptors=[ActivityLogInterceptor()],
+    )
+
+
+async def serve_pool(
+    name: str,
+    threads: int,
+    make: Callable[[ThreadPoolExecutor], Any],
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve the worker ``make`` builds on a pool of ``threads`` until ``stop`` is set."""
+    with ThreadPoolExecutor(threads) as executor:
+        await poll_until_stopped(name, make(executor), stop or asyncio.Event())
+
+
+def on_queue(queue: Callable[[Settings], str], more: str = "") -> Callable[[Settings], str]:
+    """The "where it connects" line of a worker serving one task queue."""
+    return lambda s: (
+        f"{s.temporal_address} namespace {s.temporal_namespace} task queue {queue(s)}{more}"
+    )
 
 
 async def poll_until_stopped(name: str, worker: Any, stop: asyncio.Event) -> None:

@@ -33,35 +33,36 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = _actions(parser)
     listing = actions.add_parser("list", help="list drafts")
     listing.add_argument("--status", choices=("draft", "approved", "rejected"))
+    listing.set_defaults(func=_list)
     show = actions.add_parser("show", help="one draft: versions with hashes, findings, audit")
-    show.add_argument("draft_id")
-    show.add_argument("--version", type=int)
     show.add_argument("--code", action="store_true", help="print the version's code (read-only)")
+    show.set_defaults(func=_show_draft)
     diff = actions.add_parser("diff", help="the diff a version made")
-    diff.add_argument("draft_id")
-    diff.add_argument("--version", type=int)
-    for name in ("approve", "reject", "comment"):
-        p = actions.add_parser(name, help=f"{name} a draft")
+    diff.set_defaults(func=_diff)
+    for p in (show, diff):
         p.add_argument("draft_id")
-        p.add_argument("--comment", "-m", default="", required=name == "comment")
-        p.add_argument("--by", help="who decides (default: current user; recorded unverified)")
-        p.add_argument("--temporal", action="store_true", help="decide through a review workflow")
-        if name != "comment":
-            p.add_argument("--version", type=int, required=True, help="the version you reviewed")
-            p.add_argument("--hash", required=True, help="its spec_hash (12+ hex characters)")
+        p.add_argument("--version", type=int)
+    decisions = [_decision_parser(actions, name) for name in ("approve", "reject", "comment")]
     edit = actions.add_parser("edit", help="store an edited spec as a new version")
     edit.add_argument("draft_id")
     edit.add_argument("--spec", type=Path, required=True, help="the edited WorkflowSpec JSON")
     edit.add_argument("--by", help="who edits (default: current user)")
-    for p in (
-        listing,
-        show,
-        diff,
-        edit,
-        *[actions.choices[n] for n in ("approve", "reject", "comment")],
-    ):
+    edit.set_defaults(func=_edit)
+    for p in (listing, show, diff, edit, *decisions):
         p.add_argument("--json", action="store_true", help="print one JSON document")
-        p.set_defaults(func=_run)
+
+
+def _decision_parser(actions: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    p = actions.add_parser(name, help=f"{name} a draft")
+    p.add_argument("draft_id")
+    p.add_argument("--comment", "-m", default="", required=name == "comment")
+    p.add_argument("--by", help="who decides (default: current user; recorded unverified)")
+    p.add_argument("--temporal", action="store_true", help="decide through a review workflow")
+    if name != "comment":
+        p.add_argument("--version", type=int, required=True, help="the version you reviewed")
+        p.add_argument("--hash", required=True, help="its spec_hash (12+ hex characters)")
+    p.set_defaults(func=_decide)
+    return p
 
 
 def _no_action(args: argparse.Namespace) -> int:
@@ -77,24 +78,15 @@ def _store():
     return DraftStore.in_data_dir(load_settings().data_dir)
 
 
-def _run(args: argparse.Namespace) -> int:
-    store = _store()
-    action = args.drafts_action
-    if action == "list":
-        return _list(store, args)
-    if action in ("show", "diff"):
-        return _show_or_diff(store, args)
-    if action == "edit":
-        return _edit(store, args)
+def _decide(args: argparse.Namespace) -> int:
+    """``approve``, ``reject`` or ``comment`` (the sub-command's name is the action)."""
     from copilot.drafting.review import Reviewer, decide
 
-    version = getattr(args, "version", 0)
-    spec_hash = getattr(args, "hash", "")
     draft = decide(
         args.draft_id,
-        action,
-        version=version,
-        spec_hash=spec_hash,
+        args.drafts_action,
+        version=getattr(args, "version", 0),
+        spec_hash=getattr(args, "hash", ""),
         reviewer=Reviewer(current_user(args.by), verified=False),
         comment=args.comment,
         temporal=args.temporal,
@@ -112,8 +104,8 @@ def _approved(draft: dict) -> str:
     return f" (version {draft['approved_version']}, spec {draft['approved_spec_hash'][:12]})"
 
 
-def _list(store, args: argparse.Namespace) -> int:
-    rows = store.list(args.status)
+def _list(args: argparse.Namespace) -> int:
+    rows = _store().list(args.status)
     if args.json:
         emit_json({"ok": True, "error": None, "drafts": rows})
         return 0
@@ -126,21 +118,35 @@ def _list(store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_or_diff(store, args: argparse.Namespace) -> int:
+def _draft_and_version(args: argparse.Namespace) -> tuple[dict, dict] | None:
+    """The draft and the asked-for version; None once printed as JSON (``--json``)."""
+    store = _store()
     draft = store.get(args.draft_id)
     version = store.version(args.draft_id, args.version)
     if args.json:
         emit_json({"ok": True, "error": None, "draft": draft, "version": version})
-    elif args.drafts_action == "diff":
-        sys.stdout.write(version["diff"] or "(first version: no diff)\n")
-    else:
-        print(_show(draft, version, args.code))
+        return None
+    return draft, version
+
+
+def _show_draft(args: argparse.Namespace) -> int:
+    found = _draft_and_version(args)
+    if found:
+        print(_show(*found, args.code))
     return 0
 
 
-def _edit(store, args: argparse.Namespace) -> int:
+def _diff(args: argparse.Namespace) -> int:
+    found = _draft_and_version(args)
+    if found:
+        sys.stdout.write(found[1]["diff"] or "(first version: no diff)\n")
+    return 0
+
+
+def _edit(args: argparse.Namespace) -> int:
     from copilot.drafting.service import edit_spec
 
+    store = _store()
     try:
         text = args.spec.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -22,9 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = parser.add_subparsers(dest="runs_action", metavar="ACTION", parser_class=type(parser))
     listing = actions.add_parser("list", help="list runs")
     listing.add_argument("--draft", help="only runs of this draft")
+    listing.set_defaults(func=_list)
     show = actions.add_parser("show", help="one run: status, steps, calls, result")
     show.add_argument("run_id")
+    show.set_defaults(func=_show_run)
     decide = actions.add_parser("decide", help="answer a pending approval of a run")
+    decide.set_defaults(func=_decide)
     decide.add_argument("run_id")
     decide.add_argument("step")
     decide.add_argument("outcome", choices=("approve", "reject"))
@@ -32,36 +35,41 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     decide.add_argument("--comment", "-m", default="")
     for p in (listing, show, decide):
         p.add_argument("--json", action="store_true", help="print one JSON document")
-        p.set_defaults(func=_run)
 
 
 def _no_action(args: argparse.Namespace) -> int:
     raise UsageError("atc runs: choose an action: list, show, decide")
 
 
-def _run(args: argparse.Namespace) -> int:
-    from workflows.runs import starter
+def _list(args: argparse.Namespace) -> int:
+    from workflows.runs.starter import list_runs
 
-    if args.runs_action == "list":
-        rows = starter.list_runs(args.draft)
-        if args.json:
-            emit_json({"ok": True, "error": None, "runs": rows})
-        else:
-            cells = [
-                [r[k] for k in ("run_id", "status", "draft_id", "version", "started")] for r in rows
-            ]
-            print(table(cells, ["run", "status", "draft", "version", "started"]))
-        return 0
-    if args.runs_action == "show":
-        view = starter.show_run(args.run_id)
-        if args.json:
-            emit_json({"ok": True, **view, "error": view["error"]})
-        else:
-            print(_show(view))
-        return 0
-    outcome = starter.decide_run(
-        args.run_id, args.step, args.outcome, current_user(args.by), args.comment
-    )
+    rows = list_runs(args.draft)
+    if args.json:
+        emit_json({"ok": True, "error": None, "runs": rows})
+    else:
+        cells = [
+            [r[k] for k in ("run_id", "status", "draft_id", "version", "started")] for r in rows
+        ]
+        print(table(cells, ["run", "status", "draft", "version", "started"]))
+    return 0
+
+
+def _show_run(args: argparse.Namespace) -> int:
+    from workflows.runs.starter import show_run
+
+    view = show_run(args.run_id)
+    if args.json:
+        emit_json({"ok": True, **view, "error": view["error"]})
+    else:
+        print(_show(view))
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    from workflows.runs.starter import decide_run
+
+    outcome = decide_run(args.run_id, args.step, args.outcome, current_user(args.by), args.comment)
     if args.json:
         emit_json({"ok": True, "error": None, "run_id": args.run_id, "outcome": outcome})
     else:

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from copilot.config import Settings
-from copilot.estate.logs import ActivityLogInterceptor
 from copilot.temporal_connect import connect
 from workflows.authoring.activities import DraftingActivities
 from workflows.authoring.review_attrs import ensure_search_attributes
 from workflows.authoring.workflows import DraftRequestWorkflow, ReviewWorkflow
-from workflows.process import poll_until_stopped, serve_until_signalled, worker_main
+from workflows.process import on_queue, pool_worker, serve_pool, serve_until_signalled, worker_main
 
 MAX_ACTIVITY_THREADS = 8
 GRACEFUL_SHUTDOWN_S = 120.0
@@ -38,15 +36,14 @@ def drafting_worker(
     executor: ThreadPoolExecutor,
 ) -> Worker:
     """A worker for both workflows and all their activities."""
-    return Worker(
+    return pool_worker(
         client,
-        task_queue=task_queue,
-        workflows=[DraftRequestWorkflow, ReviewWorkflow],
-        activities=activities.all(),
-        activity_executor=executor,
-        max_concurrent_activities=MAX_ACTIVITY_THREADS,
-        graceful_shutdown_timeout=timedelta(seconds=GRACEFUL_SHUTDOWN_S),
-        interceptors=[ActivityLogInterceptor()],
+        task_queue,
+        [DraftRequestWorkflow, ReviewWorkflow],
+        activities.all(),
+        executor,
+        slots=MAX_ACTIVITY_THREADS,
+        shutdown_s=GRACEFUL_SHUTDOWN_S,
     )
 
 
@@ -55,12 +52,13 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     client = await connect(settings)
     registered = await ensure_search_attributes(client, settings.temporal_namespace)
     print(f"atc worker: search attributes {'registered' if registered else 'unavailable'}")
-    stop = stop or asyncio.Event()
-    with ThreadPoolExecutor(MAX_ACTIVITY_THREADS) as executor:
-        worker = drafting_worker(
-            client, DraftingActivities(settings), settings.temporal_task_queue, executor
-        )
-        await poll_until_stopped("atc worker", worker, stop)
+    activities, queue = DraftingActivities(settings), settings.temporal_task_queue
+    await serve_pool(
+        "atc worker",
+        MAX_ACTIVITY_THREADS,
+        lambda executor: drafting_worker(client, activities, queue, executor),
+        stop,
+    )
 
 
 async def serve(settings: Settings) -> None:
@@ -69,14 +67,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    worker_main(
-        "atc worker",
-        lambda s: (
-            f"{s.temporal_address} namespace {s.temporal_namespace} "
-            f"task queue {s.temporal_task_queue}"
-        ),
-        run_worker,
-    )
+    worker_main("atc worker", on_queue(lambda s: s.temporal_task_queue), run_worker)
 
 
 if __name__ == "__main__":

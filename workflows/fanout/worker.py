@@ -13,18 +13,16 @@ from __future__ import annotations
 import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from copilot.config import Settings
-from copilot.estate.logs import ActivityLogInterceptor
 from copilot.temporal_connect import connect
 from workflows.fanout.activities import ALL
 from workflows.fanout.shared import SLOTS_ENV, task_queue
 from workflows.fanout.workflows import FanoutAnalysisWorkflow
-from workflows.process import poll_until_stopped, worker_main
+from workflows.process import on_queue, pool_worker, serve_pool, worker_main
 
 NAME = "atc fanout worker"
 GRACEFUL_SHUTDOWN_S = 60.0
@@ -36,36 +34,29 @@ def slots() -> int:
 
 def fanout_worker(client: Client, queue: str, executor: ThreadPoolExecutor, n: int) -> Worker:
     """A worker for the fan-out workflow and its activities, ``n`` partitions at a time."""
-    return Worker(
+    return pool_worker(
         client,
-        task_queue=queue,
-        workflows=[FanoutAnalysisWorkflow],
-        activities=ALL,
-        activity_executor=executor,
-        max_concurrent_activities=n,
-        graceful_shutdown_timeout=timedelta(seconds=GRACEFUL_SHUTDOWN_S),
-        interceptors=[ActivityLogInterceptor()],
+        queue,
+        [FanoutAnalysisWorkflow],
+        ALL,
+        executor,
+        slots=n,
+        shutdown_s=GRACEFUL_SHUTDOWN_S,
     )
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Connect and serve until ``stop`` is set (SIGTERM/SIGINT set it in ``main``)."""
     client = await connect(settings)
-    stop = stop or asyncio.Event()
     n = slots()
-    with ThreadPoolExecutor(n) as executor:
-        await poll_until_stopped(NAME, fanout_worker(client, task_queue(), executor, n), stop)
+    await serve_pool(
+        NAME, n, lambda executor: fanout_worker(client, task_queue(), executor, n), stop
+    )
 
 
 def main() -> None:
-    worker_main(
-        NAME,
-        lambda s: (
-            f"{s.temporal_address} namespace {s.temporal_namespace} task queue {task_queue()}, "
-            f"{slots()} partition(s) at a time"
-        ),
-        run_worker,
-    )
+    more = f", {slots()} partition(s) at a time"
+    worker_main(NAME, on_queue(lambda _s: task_queue(), more), run_worker)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from copilot.runs.approved import ApprovedVersion, servable_versions
 from copilot.scopes import load_catalog
 from copilot.scopes.client import GatewaySettings
 from copilot.temporal_connect import connect, connection_material
-from workflows.process import serve_until_signalled, worker_main
+from workflows.process import worker_main
 from workflows.runs.drafted import DraftedChild
 from workflows.runs.gateway import Gateway, gateway
 from workflows.runs.shared import READY, ensure_run_attributes
@@ -155,11 +155,6 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             print("atc runs worker: stopping; running calls may finish", flush=True)
         finally:
             await runs.close()
-
-
-async def serve(settings: Settings) -> None:
-    """Run both halves until SIGTERM or SIGINT; logs are JSON lines on stderr."""
-    await serve_until_signalled(run_worker, settings)
 
 
 def main() -> None:
