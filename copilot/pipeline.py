@@ -1,10 +1,19 @@
-"""Logs in, analysis out: the one path shared by the CLI, the dashboard and workflows."""
+"""Logs in, analysis out: the one streaming pass shared by the CLI, the dashboard and workflows.
+
+:func:`read_pass` reads every file once; each canonical chunk goes to the
+analyzer and to any extra consumers (``atc suggest`` adds its request
+collector: ``copilot.throttling.run``). :func:`analyze_paths` is that pass
+with no extra consumer.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
 
 from copilot.analysis import COLUMNS_USED, Analysis, Analyzer
 from copilot.logs.quarantine import Quarantine
@@ -12,6 +21,28 @@ from copilot.logs.reader import ReadOptions, iter_chunks
 
 # The canonical columns the analyzer reads; the rest are not parsed at all.
 ANALYSIS_COLUMNS = COLUMNS_USED
+
+
+class ChunkConsumer(Protocol):
+    """Anything that folds canonical chunks in as they stream by."""
+
+    def add(self, chunk: pd.DataFrame) -> None: ...
+
+
+def read_account(
+    quarantine: Quarantine, sources: list[str], *, rejects: bool = True
+) -> dict[str, object]:
+    """What was read, as the JSON reports give it: records, rejected lines, sources
+    (and, with ``rejects``, the quarantine's own account)."""
+    body: dict[str, object] = {
+        "records": quarantine.records,
+        "rejected": quarantine.rejected,
+        "lines_read": quarantine.lines_read,
+    }
+    if rejects:
+        body["quarantine"] = quarantine.to_dict()
+    body["sources"] = sources
+    return body
 
 
 @dataclass
@@ -24,12 +55,41 @@ class AnalysisRun:
 
     def to_dict(self) -> dict[str, object]:
         body = self.analysis.to_dict()
-        body["records"] = self.quarantine.records
-        body["rejected"] = self.quarantine.rejected
-        body["lines_read"] = self.quarantine.lines_read
-        body["quarantine"] = self.quarantine.to_dict()
-        body["sources"] = self.sources
+        body.update(read_account(self.quarantine, self.sources))
         return body
+
+
+def read_pass(
+    paths: Iterable[Path | str],
+    options: ReadOptions | None = None,
+    *,
+    consumers: Sequence[ChunkConsumer] = (),
+    extra_columns: Sequence[str] = (),
+    quarantine_path: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> AnalysisRun:
+    """Stream every file through the analyzer and ``consumers``; memory stays flat as files grow.
+
+    Unless ``options`` names the columns, only the analysis columns and
+    ``extra_columns`` are parsed. ``progress`` is called after each chunk with
+    the records read so far.
+    """
+    paths = [Path(p) for p in paths]
+    options = options or ReadOptions()
+    if options.columns is None:
+        options = replace(options, columns=tuple(dict.fromkeys((*ANALYSIS_COLUMNS, *extra_columns))))
+    quarantine = Quarantine(path=quarantine_path)
+    analyzer = Analyzer()
+    try:
+        for chunk in iter_chunks(paths, quarantine, options):
+            analyzer.add(chunk)
+            for consumer in consumers:
+                consumer.add(chunk)
+            if progress is not None:
+                progress(quarantine.records)
+    finally:
+        quarantine.close()
+    return AnalysisRun(analyzer.finish(), quarantine, [str(p) for p in paths])
 
 
 def analyze_paths(
@@ -38,21 +98,8 @@ def analyze_paths(
     quarantine_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> AnalysisRun:
-    """Stream every file through the analyzer; memory stays flat as files grow.
+    """The analysis of every file in one streaming pass (:func:`read_pass`).
 
     ``progress`` is called after each chunk with the records read so far.
     """
-    paths = [Path(p) for p in paths]
-    options = options or ReadOptions()
-    if options.columns is None:
-        options = replace(options, columns=ANALYSIS_COLUMNS)
-    quarantine = Quarantine(path=quarantine_path)
-    analyzer = Analyzer()
-    try:
-        for chunk in iter_chunks(paths, quarantine, options):
-            analyzer.add(chunk)
-            if progress is not None:
-                progress(quarantine.records)
-    finally:
-        quarantine.close()
-    return AnalysisRun(analyzer.finish(), quarantine, [str(p) for p in paths])
+    return read_pass(paths, options, quarantine_path=quarantine_path, progress=progress)

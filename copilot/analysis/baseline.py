@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from copilot.timeunits import MINUTE_MS
+
 HOUR_OF_WEEK = "hour_of_week"
 HOUR_OF_DAY_DAYTYPE = "hour_of_day_daytype"
 HOUR_OF_DAY = "hour_of_day"
@@ -87,9 +89,9 @@ def nanmedian_rows(block: np.ndarray) -> np.ndarray:
 def minute_numbers(minutes: pd.Series | pd.DatetimeIndex | list) -> np.ndarray:
     """Unix minute numbers of UTC timestamps."""
     ms = pd.DatetimeIndex(minutes).as_unit("ms").asi8
-    return np.asarray(ms, dtype=np.int64) // 60_000
+    return np.asarray(ms, dtype=np.int64) // MINUTE_MS
 
 
 def minute_grid(first: int, count: int) -> pd.DatetimeIndex:
     """``count`` consecutive UTC minutes from unix minute ``first``."""
-    return pd.to_datetime((first + np.arange(count)) * 60_000, unit="ms", utc=True)
+    return pd.to_datetime((first + np.arange(count)) * MINUTE_MS, unit="ms", utc=True)

@@ -18,8 +18,8 @@ from copilot.analysis import sketch
 from copilot.analysis.outcomes import FIELDS, field_sums
 from copilot.analysis.rates import group_starts
 from copilot.analysis.sparse import by_group
+from copilot.timeunits import MINUTE_MS
 
-MINUTE_MS = 60_000
 MINUTE_SHIFT = 8  # minute cells hold minute << 8 | sub-index (outcome or coarse bucket)
 _SUB_MASK = (1 << MINUTE_SHIFT) - 1
 

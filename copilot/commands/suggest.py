@@ -114,7 +114,7 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
                 [
                     s.target,
                     s.policy,
-                    _current(s.current),
+                    None if s.current is None else s.current.summary(),
                     s.value_text(),
                     s.replay.rejected,
                     f"{s.replay.share:.3%}",
@@ -220,18 +220,6 @@ def _current_sections(rep: Any, top: int) -> list[str]:
             for u in rep.unmodelled
         ]
     return parts
-
-
-def _current(current: dict[str, Any] | None) -> str | None:
-    if not current:
-        return None
-    if current.get("value"):
-        text = f"{current.get('policy', '')} {current['value']}".strip()
-        if current.get("allow_inferred"):
-            text += f"; ~{current['allow_inferred']}/hour seen in the logs"
-        return text
-    names = [p["policy"] for p in current.get("policies", [])] or [current.get("policy")]
-    return ", ".join(n for n in names if n) + " (value unknown)"
 
 
 def _finding(f: dict[str, Any]) -> str:

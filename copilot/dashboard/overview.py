@@ -35,8 +35,7 @@ def anomaly_rows(analysis: Any, limit: int = 10) -> list[dict[str, str]]:
 
 
 def _current_rate(s: Any) -> str | None:
-    current = s.current or {}
-    value = current.get("value")
+    value = None if s.current is None else s.current.value
     return policy_rate(value) if isinstance(value, str) else None
 
 

@@ -75,20 +75,18 @@ def suggested_text(s: Suggestion) -> str:
 
 def current_text(s: Suggestion) -> str:
     """The limit in force now, in words; says why when its value is not known."""
-    cur = s.current or {}
-    if not cur:
+    cur = s.current
+    if cur is None:
         return "none seen"
-    if cur.get("source") == "bundle":
-        text = f"{cur.get('policy')}: {rates_in_words(str(cur.get('value') or ''))}"
-        if cur.get("allow_inferred"):
-            text += f"; about {cur['allow_inferred']:,} per hour by the logs' refusals"
+    if cur.source == "bundle":
+        text = f"{cur.policy}: {rates_in_words(cur.value or '')}"
+        if cur.allow_inferred:
+            text += f"; about {cur.allow_inferred:,} per hour by the logs' refusals"
         return text
-    policies = cur.get("policies") or [{"policy": cur.get("policy"), "refused": cur.get("refused")}]
-    names = ", ".join(str(p["policy"]) for p in policies if p.get("policy"))
-    refused = sum(int(p.get("refused") or 0) for p in policies)
-    if cur.get("allow_inferred"):
-        return f"{names}: about {cur['allow_inferred']:,} per hour, inferred from its refusals"
-    return f"{names}: refused {refused:,} requests here; its value is not in the logs"
+    names = ", ".join(cur.policies)
+    if cur.allow_inferred:
+        return f"{names}: about {cur.allow_inferred:,} per hour, inferred from its refusals"
+    return f"{names}: refused {cur.refused:,} requests here; its value is not in the logs"
 
 
 CURRENT_NOTE = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -14,27 +15,21 @@ from copilot.throttling.demand import Demand
 from copilot.throttling.forecast import Forecast
 from copilot.throttling.health import Health
 from copilot.throttling.knee import Knee
+from copilot.throttling.retries import RetryStorm
 from copilot.throttling.sizing import Stream
-
-MINUTE_MS, SECOND_MS, DAY_MS = 60_000, 1_000, 86_400_000
+from copilot.timeunits import DAY_MS, MINUTE_MS, SECOND_MS
 
 
 @dataclass
-class Context:
-    """The requests, what is known about them, and the user's choices."""
+class Traffic:
+    """The requests and what is measured about them: retries, abusive clients, health."""
 
     req: Requests
     demand: Demand
     health: Health
     abusive: list[Abusive]
     bad_party: np.ndarray  # bool per party: abusive
-    knees: dict[str, Knee]
-    forecasts: dict[tuple[str, str], Forecast]  # (kind, target) -> forecast
-    current: list[CurrentPolicy]
-    policy_kinds: dict[str, str]  # policy name seen in the logs -> SpikeArrest | Quota
-    headroom: float
-    estate: Estate | None = None  # the bundles read (--bundle), with what they hold
-    memo: dict = field(default_factory=dict, repr=False)  # per-run caches (replay_current)
+    storms: list[RetryStorm]  # retries without backoff (their clients are not abusive)
 
     @property
     def days(self) -> int:
@@ -55,6 +50,32 @@ class Context:
 
     def pair_stream(self, proxy: int, party: int) -> Stream:
         return self.stream(self.req.rows_of_pair(proxy, party))
+
+    def active_proxies(self) -> list[int]:
+        """Proxies with at least one request, by id."""
+        return [p for p in range(len(self.req.proxies)) if self.req.rows_of_proxy(p).size]
+
+
+class Placement(NamedTuple):
+    """Where a bundle policy runs on one proxy (copilot.throttling.replay_current.runs_on)."""
+
+    rows: np.ndarray  # rows where its conditions hold
+    unsure: np.ndarray  # rows where they cannot be evaluated
+    missing: list[str]  # the variables the logs lack for that
+
+
+@dataclass
+class Context(Traffic):
+    """The traffic, the sizing evidence (knees, forecasts), the current limits, the user's
+    choice of headroom: built complete by ``copilot.throttling.evidence.build_context``."""
+
+    knees: dict[str, Knee]
+    forecasts: dict[tuple[str, str], Forecast]  # (kind, target) -> forecast
+    current: list[CurrentPolicy]
+    headroom: float
+    estate: Estate | None = None  # the bundles read (--bundle), with what they hold
+    # (policy's bundle, policy, proxy id) -> where it runs: evaluated once, shared by every app
+    placements: dict[tuple[str, str, int], Placement] = field(default_factory=dict, repr=False)
 
 
 def rate_stats(req: Requests, stream: Stream) -> dict:

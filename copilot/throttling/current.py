@@ -17,51 +17,10 @@ import numpy as np
 from copilot.logs.schema import QUOTA_FAULT, SPIKE_ARREST_FAULT
 from copilot.throttling.bundle import CurrentPolicy
 from copilot.throttling.context import Context
-from copilot.throttling.rates import per_minute
+from copilot.throttling.current_limit import CurrentLimit, Refusal
+from copilot.timeunits import HOUR_MS
 
 _KIND_CODE = {"SpikeArrest": SPIKE_ARREST_FAULT, "Quota": QUOTA_FAULT}
-
-
-def _bundle_dict(policy: CurrentPolicy) -> dict:
-    out = {
-        "source": "bundle",
-        "policy": policy.name,
-        "bundle": policy.proxy,
-        "bundle_kind": policy.bundle_kind,
-        "identity": policy.identifier_kind,
-        "value": policy.value_text(),
-        "enabled": policy.enabled,
-        "enforces": policy.enforces,
-        "attached": list(policy.attached),
-        "conditions": list(policy.conditions),
-        "via": sorted({a.via for a in policy.attachments if a.via}),
-    }
-    if policy.kind == "SpikeArrest":
-        out["rate"] = policy.rate
-        out["use_effective_count"] = bool(policy.use_effective_count)
-        try:
-            out["per_minute"] = per_minute(policy.rate or "")
-        except Exception:  # noqa: BLE001 - a rate from a ref or malformed: unknown
-            out["per_minute"] = None
-    else:
-        out.update(
-            allow=policy.allow,
-            allow_ref=policy.allow_ref,
-            interval=policy.interval,
-            time_unit=policy.time_unit,
-            type=policy.quota_type or "default",
-        )
-    return out
-
-
-def find_policy(ctx: Context, now: dict | None) -> CurrentPolicy | None:
-    """The bundle policy a ``current`` dict describes."""
-    if not now or now.get("source") != "bundle":
-        return None
-    return next(
-        (p for p in ctx.current if (p.proxy, p.name) == (now.get("bundle"), now.get("policy"))),
-        None,
-    )
 
 
 def _authoritative(ctx: Context, proxy: str) -> bool:
@@ -89,7 +48,7 @@ def _refusing(ctx: Context, rows: np.ndarray, kind: str) -> list[tuple[str, int]
     return sorted(out, key=lambda x: -x[1])
 
 
-def for_proxy(ctx: Context, proxy: str) -> dict | None:
+def for_proxy(ctx: Context, proxy: str) -> CurrentLimit | None:
     """The proxy-wide SpikeArrest (no client identifier) now in place."""
     found = [
         p
@@ -98,22 +57,21 @@ def for_proxy(ctx: Context, proxy: str) -> dict | None:
     ]
     if found:
         found.sort(key=_rank)
-        return _bundle_dict(found[0])
+        return CurrentLimit.from_bundle(found[0])
     pid = ctx.req.proxy_id(proxy)
     if pid is None or _authoritative(ctx, proxy):
         return None  # the bundle is authoritative for its proxy
     seen = _refusing(ctx, ctx.req.rows_of_proxy(pid), "SpikeArrest")
     if not seen:
         return None
-    return {
-        "source": "logs",
-        "policies": [{"policy": n, "refused": c} for n, c in seen],
-        "value": None,
-        "note": "SpikeArrest policies that refused requests here; pass --bundle for their rates",
-    }
+    return CurrentLimit(
+        "logs", "SpikeArrest", None, None,
+        refusals=tuple(Refusal(n, c) for n, c in seen),
+        note="SpikeArrest policies that refused requests here; pass --bundle for their rates",
+    )  # fmt: skip
 
 
-def for_client(ctx: Context, proxy: str, party: int, kind: str) -> dict | None:
+def for_client(ctx: Context, proxy: str, party: int, kind: str) -> CurrentLimit | None:
     """The per-client SpikeArrest or Quota now applying to one app on one proxy."""
     app, client = ctx.req.parties[party]
     found = [
@@ -128,13 +86,11 @@ def for_client(ctx: Context, proxy: str, party: int, kind: str) -> dict | None:
     ]
     if found:
         found.sort(key=lambda p: (p.for_client is None, *_rank(p)))
-        out = _bundle_dict(found[0])
+        inferred = None
         if kind == "Quota" and found[0].allow_ref:
             # The product's value wins over the literal; the logs show what it was.
             inferred = infer_hourly_allow(ctx, party, found[0].name)
-            if inferred:
-                out["allow_inferred"] = inferred
-        return out
+        return CurrentLimit.from_bundle(found[0], inferred)
     pid = ctx.req.proxy_id(proxy)
     if pid is None or _authoritative(ctx, proxy):
         return None  # the bundle is authoritative for its proxy
@@ -142,22 +98,18 @@ def for_client(ctx: Context, proxy: str, party: int, kind: str) -> dict | None:
     seen = _refusing(ctx, rows, kind)
     if not seen:
         return None
-    out = {
-        "source": "logs",
-        "policy": seen[0][0],
-        "refused": seen[0][1],
-        "value": None,
-        "note": f"{kind} that refused this app's requests; pass --bundle for its value",
-    }
-    if kind == "Quota":
-        inferred = infer_hourly_allow(ctx, party, seen[0][0])
-        if inferred:
-            out["allow_inferred"] = inferred
-            out["value"] = f"~{inferred} per hour (inferred from the logs)"
-    return out
+    policy, refused = seen[0]
+    inferred = infer_hourly_allow(ctx, party, policy) if kind == "Quota" else None
+    return CurrentLimit(
+        "logs", kind, policy,
+        f"~{inferred} per hour (inferred from the logs)" if inferred else None,
+        allow_inferred=inferred,
+        refusals=(Refusal(policy, refused),),
+        note=f"{kind} that refused this app's requests; pass --bundle for its value",
+    )  # fmt: skip
 
 
-def for_every_client(ctx: Context, proxy: str) -> dict | None:
+def for_every_client(ctx: Context, proxy: str) -> CurrentLimit | None:
     """An unconditional per-client SpikeArrest on the proxy (the per-client ceiling)."""
     found = [
         p
@@ -168,7 +120,7 @@ def for_every_client(ctx: Context, proxy: str) -> dict | None:
         and p.for_client is None
         and p.runs_in(proxy)
     ]
-    return _bundle_dict(sorted(found, key=_rank)[0]) if found else None
+    return CurrentLimit.from_bundle(sorted(found, key=_rank)[0]) if found else None
 
 
 def infer_hourly_allow(ctx: Context, party: int, policy: str) -> int | None:
@@ -177,7 +129,7 @@ def infer_hourly_allow(ctx: Context, party: int, policy: str) -> int | None:
     mine = np.flatnonzero(req.party == party)
     if mine.size == 0 or policy not in req.policies:
         return None
-    hour = req.ts[mine] // 3_600_000
+    hour = req.ts[mine] // HOUR_MS
     hit = req.policy[mine] == req.policies.index(policy)
     admitted = ~ctx.demand.refused[mine]
     hours = np.unique(hour[hit])
@@ -187,13 +139,3 @@ def infer_hourly_allow(ctx: Context, party: int, policy: str) -> int | None:
     inside = (pos < hours.size) & (hours[np.minimum(pos, hours.size - 1)] == hour) & admitted
     counts = np.bincount(pos[inside], minlength=hours.size)
     return int(counts.max()) if counts.size else None
-
-
-def logs_kinds(ctx: Context) -> dict[str, str]:
-    """Policy name -> SpikeArrest | Quota, from the fault codes seen in the logs."""
-    out = {}
-    for name, codes in ctx.req.fault_codes.items():
-        for kind, code in _KIND_CODE.items():
-            if code in codes:
-                out[name] = kind
-    return out

@@ -15,6 +15,7 @@ from copilot.throttling.context import Context
 from copilot.throttling.rates import is_valid_rate, parse_rate
 from copilot.throttling.replay import SpikeArrestSpec
 from copilot.throttling.replay_quota import QuotaSpec
+from copilot.timeunits import DAY_MS
 
 
 def never_rejects(policy: CurrentPolicy) -> str:
@@ -71,4 +72,4 @@ def _start_ms(ctx: Context, text: str | None) -> int:
             return int(pd.Timestamp(text, tz="UTC").value // 1_000_000)
         except (ValueError, TypeError):
             pass
-    return int(ctx.req.ts[0] // 86_400_000 * 86_400_000) if ctx.req.size else 0
+    return int(ctx.req.ts[0] // DAY_MS * DAY_MS) if ctx.req.size else 0

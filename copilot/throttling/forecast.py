@@ -44,6 +44,7 @@ from copilot.throttling.forecast_methods import (
     seasonal_median,
     seasonal_naive,
 )
+from copilot.timeunits import MINUTE_MS
 
 __all__ = [
     "FLAT",
@@ -257,5 +258,5 @@ def hourly_peaks(counts: np.ndarray, healthy: np.ndarray, first_minute: int) -> 
     grid = padded.reshape(hours, 60)
     peak = np.where(np.isfinite(grid), grid, -np.inf).max(axis=1)
     peak[np.isinf(peak)] = np.nan
-    start = pd.Timestamp((first_minute - offset) * 60_000, unit="ms", tz="UTC")
+    start = pd.Timestamp((first_minute - offset) * MINUTE_MS, unit="ms", tz="UTC")
     return pd.Series(peak, index=pd.date_range(start, periods=hours, freq="h"))

@@ -21,8 +21,8 @@ import pandas as pd
 from copilot.analysis import Analysis, Anomaly
 from copilot.throttling.abuse import Abusive
 from copilot.throttling.collect import Requests
+from copilot.timeunits import MINUTE_MS
 
-MINUTE_MS = 60_000
 MERGE_GAP = pd.Timedelta(minutes=5)
 ACTIVE_GAP_MIN = 15  # an abusive client's requests this close belong to one span
 ACTIVE_MIN_MINUTES = 10

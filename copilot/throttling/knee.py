@@ -39,13 +39,14 @@ import pandas as pd
 from copilot.analysis.outcomes import E5XX, GATEWAY
 from copilot.analysis.scoring import count_score
 from copilot.throttling.collect import Requests
+from copilot.timeunits import MINUTE_MS
 
 LATENCY_FACTOR = 1.5
 ERROR_SHARE = 0.02
 MIN_MINUTES = 5
 MIN_REQUESTS = 30
 _LOG_STEP = math.log(1.02)
-_WINDOW_MS = 60_000  # the trailing window of a request's load
+_WINDOW_MS = MINUTE_MS  # the trailing window of a request's load
 BOOTSTRAP = 40  # resamples of minutes (Poisson weights) for the knee's interval
 
 
@@ -106,7 +107,7 @@ def find_knee(req: Requests, proxy: int, resamples: int = BOOTSTRAP) -> Knee:
         return Knee(name, None, 0.0, None, 0.0, None, None, "no traffic reached the backend",
                     pd.DataFrame())  # fmt: skip
     ts = req.ts[rows]
-    uniq, per_row = np.unique(ts // 60_000, return_inverse=True)  # minutes: the bootstrap's unit
+    uniq, per_row = np.unique(ts // MINUTE_MS, return_inverse=True)  # minutes: the bootstrap's unit
     load = _trailing_load(ts)
     observed = float(load.max())
     width = max(1, math.ceil(observed / 40))

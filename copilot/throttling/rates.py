@@ -19,6 +19,7 @@ import re
 
 from copilot.errors import InputError
 from copilot.scopes.spikearrest import parse_rate
+from copilot.timeunits import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS
 
 __all__ = [
     "QUOTA_TYPES",
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 TIME_UNITS = ("minute", "hour", "day", "week", "month")
-UNIT_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
+UNIT_MS = {"minute": MINUTE_MS, "hour": HOUR_MS, "day": DAY_MS, "week": WEEK_MS}
 QUOTA_TYPES = ("calendar", "rollingwindow", "flexi", "default")
 _RATE = re.compile(r"^[1-9][0-9]*(ps|pm)$")
 _TIERS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5)

@@ -33,7 +33,8 @@ rejected (the sizing search needs only "too many or not").
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,20 +68,29 @@ class Outcome:
     stopped: bool = False
 
 
-def by_key(ts: np.ndarray, keys: np.ndarray | None, memo: dict | None = None):
+@dataclass
+class ReplayCache:
+    """What replaying one stream computes that no limit's value changes, kept with the stream
+    so a search replaying it many times pays for it once."""
+
+    groups: list[tuple[np.ndarray, np.ndarray]] | None = None  # per key: (indices, timestamps)
+    window_starts: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+
+
+def by_key(ts: np.ndarray, keys: np.ndarray | None, cache: ReplayCache | None = None):
     """Per key: (its number, indices into ts, that key's timestamps), in time order."""
-    memo = {} if memo is None else memo
-    if "groups" not in memo:
+    cache = ReplayCache() if cache is None else cache
+    if cache.groups is None:
         if keys is None:
-            memo["groups"] = [(np.arange(ts.size), ts)]
+            cache.groups = [(np.arange(ts.size), ts)]
         else:
             order = np.argsort(keys, kind="stable")
             sorted_keys = keys[order]
             bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
-            memo["groups"] = [
+            cache.groups = [
                 (order[a:b], ts[order[a:b]]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
             ]
-    for number, (idx, t) in enumerate(memo["groups"]):
+    for number, (idx, t) in enumerate(cache.groups):
         yield number, idx, t
 
 
@@ -99,34 +109,53 @@ class Budget:
         return self.left < 0
 
 
+# One key's replay: (key number, its indices into ts, its timestamps, the budget) -> rejected.
+KeyReplay = Callable[[int, np.ndarray, np.ndarray, "Budget"], np.ndarray]
+
+
+def replay_keys(
+    ts: np.ndarray,
+    keys: np.ndarray | None,
+    counted: np.ndarray | None,
+    budget: int | None,
+    cache: ReplayCache | None,
+    one_key: KeyReplay,
+) -> Outcome:
+    """Run ``one_key`` over each key's requests (one counter each); stop once the budget of
+    counted rejections is spent."""
+    ts = np.asarray(ts, dtype=np.int64)
+    rejected = np.zeros(ts.size, dtype=bool)
+    purse = Budget(counted, budget)
+    for number, idx, t in by_key(ts, keys, cache):
+        rejected[idx] = one_key(number, idx, t, purse)
+        if purse.left is not None and purse.left < 0:
+            return Outcome(rejected, True)
+    return Outcome(rejected)
+
+
 def spike_arrest(
     ts: np.ndarray,
     spec: SpikeArrestSpec,
     keys: np.ndarray | None = None,
     counted: np.ndarray | None = None,
     budget: int | None = None,
-    memo: dict | None = None,
+    cache: ReplayCache | None = None,
 ) -> Outcome:
     """Requests a SpikeArrest would have rejected (see module docstring).
 
-    ``memo`` (a dict kept with the stream) caches what does not depend on the
-    rate, so a search replaying one stream many times pays for it once.
+    ``cache`` (kept with the stream) holds what does not depend on the rate, so
+    a search replaying one stream many times pays for it once.
     """
-    ts = np.asarray(ts, dtype=np.int64)
-    rejected = np.zeros(ts.size, dtype=bool)
-    purse = Budget(counted, budget)
     count, period = spec.count, spec.period_ms
-    memo = {} if memo is None else memo
-    for number, idx, t in by_key(ts, keys, memo):
+    cache = ReplayCache() if cache is None else cache
+
+    def one_key(number: int, idx: np.ndarray, t: np.ndarray, purse: Budget) -> np.ndarray:
         if spec.use_effective_count:
-            lo = window_starts(memo, number, t, period)
-            local = sliding_count(t, count, period, purse, idx, lo)
-        else:
-            local = gcra(t, count, period, burst_allowance(count), purse, idx)
-        rejected[idx] = local
-        if purse.left is not None and purse.left < 0:
-            return Outcome(rejected, True)
-    return Outcome(rejected)
+            lo = window_starts(cache, number, t, period)
+            return sliding_count(t, count, period, purse, idx, lo)
+        return gcra(t, count, period, burst_allowance(count), purse, idx)
+
+    return replay_keys(ts, keys, counted, budget, cache, one_key)
 
 
 def gcra(
@@ -192,12 +221,12 @@ def gcra(
     return rejected
 
 
-def window_starts(memo: dict, number: int, t: np.ndarray, window_ms: int) -> np.ndarray:
-    """For each request, the first request inside its trailing window (cached in ``memo``)."""
-    key = ("lo", number, window_ms)
-    if key not in memo:
-        memo[key] = np.searchsorted(t, t - window_ms, side="right")
-    return memo[key]
+def window_starts(cache: ReplayCache, number: int, t: np.ndarray, window_ms: int) -> np.ndarray:
+    """For each request of key ``number``, the first request inside its trailing window."""
+    key = (number, window_ms)
+    if key not in cache.window_starts:
+        cache.window_starts[key] = np.searchsorted(t, t - window_ms, side="right")
+    return cache.window_starts[key]
 
 
 def sliding_count(

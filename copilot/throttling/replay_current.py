@@ -26,7 +26,7 @@ import numpy as np
 
 from copilot.apigee.conditions import Condition, parse_condition
 from copilot.throttling.bundle import CurrentPolicy
-from copilot.throttling.context import Context
+from copilot.throttling.context import Context, Placement
 from copilot.throttling.current_spec import never_rejects, replay_spec
 from copilot.throttling.flow_columns import available, column, flow_columns
 from copilot.throttling.sizing import impact, run
@@ -87,6 +87,14 @@ def _base_paths(ctx: Context, proxy: str) -> tuple[str, ...]:
     return next((b.base_paths for b in estate.bundles if b.kind == "proxy" and b.name == proxy), ())
 
 
+def placement(ctx: Context, policy: CurrentPolicy, proxy: int) -> Placement:
+    """:func:`runs_on`, evaluated once per policy and proxy and shared by every app."""
+    key = (policy.proxy, policy.name, proxy)
+    if key not in ctx.placements:
+        ctx.placements[key] = Placement(*runs_on(ctx, policy, proxy))
+    return ctx.placements[key]
+
+
 def identity_keys(
     ctx: Context, kind: str, rows: np.ndarray
 ) -> tuple[np.ndarray | None, str | None]:
@@ -118,10 +126,7 @@ def replay_policy(
     With ``counter`` (a CountOnly quota sharing its SharedName), the requests counted
     are those the counter runs on (module docstring)."""
     name = ctx.req.proxies[proxy]
-    key = ("runs_on", (counter or policy).proxy, (counter or policy).name, proxy)
-    if key not in ctx.memo:  # one evaluation per policy and proxy, shared by every app
-        ctx.memo[key] = runs_on(ctx, counter or policy, proxy)
-    rows, unsure, missing = ctx.memo[key]
+    rows, unsure, missing = placement(ctx, counter or policy, proxy)
     if party is not None:
         rows = rows[ctx.req.party[rows] == party]
         unsure = unsure[ctx.req.party[unsure] == party]

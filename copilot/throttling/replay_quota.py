@@ -19,7 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from copilot.throttling.rates import UNIT_MS
-from copilot.throttling.replay import Budget, Outcome, by_key, sliding_count, window_starts
+from copilot.throttling.replay import (
+    Budget,
+    Outcome,
+    ReplayCache,
+    replay_keys,
+    sliding_count,
+    window_starts,
+)
 
 
 @dataclass(frozen=True)
@@ -45,27 +52,23 @@ def quota(
     keys: np.ndarray | None = None,
     counted: np.ndarray | None = None,
     budget: int | None = None,
-    memo: dict | None = None,
+    cache: ReplayCache | None = None,
 ) -> Outcome:
     """Requests a Quota would have rejected (see module docstring)."""
-    ts = np.asarray(ts, dtype=np.int64)
-    rejected = np.zeros(ts.size, dtype=bool)
-    purse = Budget(counted, budget)
-    memo = {} if memo is None else memo
-    for number, idx, t in by_key(ts, keys, memo):
-        if spec.type == "rollingwindow":
-            lo = window_starts(memo, number, t, spec.window_ms)
-            local = sliding_count(t, spec.allow, spec.window_ms, purse, idx, lo)
-        elif spec.type == "flexi":
+    cache = ReplayCache() if cache is None else cache
+
+    def one_key(number: int, idx: np.ndarray, t: np.ndarray, purse: Budget) -> np.ndarray:
+        if spec.type == "rollingwindow":  # the sliding count charges the budget as it goes
+            lo = window_starts(cache, number, t, spec.window_ms)
+            return sliding_count(t, spec.allow, spec.window_ms, purse, idx, lo)
+        if spec.type == "flexi":
             local = _flexi(t, spec.allow, spec.window_ms)
         else:
             local = _first_per_window(calendar_windows(t, spec), spec.allow)
-        rejected[idx] = local
-        if spec.type != "rollingwindow":  # the sliding count charged as it went
-            purse.spend(idx[local])
-        if purse.left is not None and purse.left < 0:
-            return Outcome(rejected, True)
-    return Outcome(rejected)
+        purse.spend(idx[local])
+        return local
+
+    return replay_keys(ts, keys, counted, budget, cache, one_key)
 
 
 def calendar_windows(t: np.ndarray, spec: QuotaSpec) -> np.ndarray:

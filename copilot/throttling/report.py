@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from copilot.throttling.abuse import Abusive
+from copilot.throttling.current_limit import CurrentLimit
 from copilot.throttling.demand import TooTight
 from copilot.throttling.forecast import Forecast
 from copilot.throttling.health import ExcludedWindow
@@ -45,7 +46,7 @@ class Suggestion:
     rationale: str
     status: str = "ok"  # ok | capacity | abusive | cohort
     conflict: str | None = None
-    current: dict | None = None
+    current: CurrentLimit | None = None
     excluded: list[dict] = field(default_factory=list)
     xml: str | None = None
     condition: str | None = None
@@ -89,7 +90,7 @@ class Suggestion:
                 "policy_name": self.policy_name,
                 "value": self.value,
                 "value_text": self.value_text(),
-                "current": self.current,
+                "current": None if self.current is None else self.current.to_dict(),
                 "evidence": self.evidence,
                 "excluded": self.excluded,
                 "replay": self.replay.to_dict(),

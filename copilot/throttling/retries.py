@@ -36,11 +36,11 @@ import numpy as np
 from copilot.logs.schema import NOT_SET
 from copilot.throttling.collect import Requests
 from copilot.throttling.demand import RETRY_MS, Demand
+from copilot.timeunits import MINUTE_MS
 
 MIN_REFUSALS = 20
 MIN_RETRY_SHARE = 0.5
 MODEST_OVER_ACCEPTED = 2.0
-MINUTE_MS = 60_000
 
 
 @dataclass(frozen=True)

@@ -1,46 +1,40 @@
 """Logs in, throttling advice out: one streaming pass, then the sizing steps.
 
-The pass feeds every canonical chunk to the analysis (``copilot.analysis``)
-and to the compact request collector (``collect``); nothing else reads the
-files. Then: abusive clients, demand, excluded windows, knees, forecasts, the
-suggestions (proxy SpikeArrest, per-app SpikeArrest and Quota, per-client
-ceiling) with their replays, and the policy bundles.
+The pass (:func:`copilot.pipeline.read_pass`) feeds every canonical chunk to
+the analysis and to the compact request collector (``collect``); nothing else
+reads the files. Then the context (``evidence``: abusive clients, demand,
+excluded windows, knees, forecasts), the suggestions (proxy SpikeArrest,
+per-app SpikeArrest and Quota, per-client ceiling) with their replays, and the
+policy bundles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from copilot.analysis import Analysis, Analyzer
-from copilot.errors import UsageError
+from copilot.analysis import Analysis
 from copilot.logs.quarantine import Quarantine
-from copilot.logs.reader import ReadOptions, iter_chunks
-from copilot.logs.schema import NOT_SET
-from copilot.pipeline import ANALYSIS_COLUMNS
+from copilot.logs.reader import ReadOptions
+from copilot.pipeline import read_account, read_pass
 from copilot.throttling import current as cur
 from copilot.throttling import suggest_apps, suggest_quotas
-from copilot.throttling.abuse import abusive_parties, find_abusive
 from copilot.throttling.bundle import CurrentPolicy, Estate, read_estate
 from copilot.throttling.collect import EXTRA_COLUMNS, Collector, Requests
 from copilot.throttling.context import Context
-from copilot.throttling.demand import measure, too_tight
+from copilot.throttling.demand import too_tight
+from copilot.throttling.evidence import build_context, legit_minutes
 from copilot.throttling.flow_columns import needed_attrs
-from copilot.throttling.forecast import forecast, hourly_peaks
-from copilot.throttling.health import MINUTE_MS, assess
-from copilot.throttling.knee import find_knee
+from copilot.throttling.options import DEFAULT_HEADROOM, check_headroom
 from copilot.throttling.policies_bundle import BundleOptions, bundle_files
 from copilot.throttling.replay_estate import replay_estate
 from copilot.throttling.report import ForecastFlag, Report, Suggestion
-from copilot.throttling.retries import find_retry_storms, storm_keys
 from copilot.throttling.suggest import proxy_suggestion
 
-DEFAULT_HEADROOM = 1.3
-TOP_APPS = 5
+__all__ = ["DEFAULT_HEADROOM", "SuggestRun", "build_report", "check_headroom", "suggest_paths"]
 
 
 @dataclass
@@ -54,17 +48,8 @@ class SuggestRun:
 
     def to_dict(self) -> dict:
         body = self.report.to_dict()
-        body["records"] = self.quarantine.records
-        body["rejected"] = self.quarantine.rejected
-        body["lines_read"] = self.quarantine.lines_read
-        body["sources"] = self.sources
+        body.update(read_account(self.quarantine, self.sources, rejects=False))
         return body
-
-
-def check_headroom(headroom: float) -> float:
-    if not 1.0 <= float(headroom) <= 5.0:
-        raise UsageError(f"--headroom must be between 1.0 and 5.0, got {headroom}")
-    return float(headroom)
 
 
 def suggest_paths(
@@ -87,26 +72,19 @@ def suggest_paths(
     # Verb and path tell a retry (the same request again) from a scraper's next page; other
     # request columns are kept only when some bundle condition reads them (memory, time).
     attrs = tuple(dict.fromkeys(("verb", "path", *needed_attrs(estate.policies if estate else []))))
-    paths = [Path(p) for p in paths]
-    options = options or ReadOptions()
-    if options.columns is None:
-        extra = tuple(c for c in EXTRA_COLUMNS if c in attrs)
-        options = replace(options, columns=tuple(dict.fromkeys(ANALYSIS_COLUMNS + extra)))
-    quarantine = Quarantine(path=quarantine_path)
-    analyzer, collector = Analyzer(), Collector(attrs)
-    try:
-        for chunk in iter_chunks(paths, quarantine, options):
-            analyzer.add(chunk)
-            collector.add(chunk)
-            if progress is not None:
-                progress(quarantine.records)
-    finally:
-        quarantine.close()
-    analysis = analyzer.finish()
-    report = build_report(
-        analysis, collector.finish(), headroom, estate=estate, bundle_options=bundle_options
+    collector = Collector(attrs)
+    run = read_pass(
+        paths,
+        options,
+        consumers=[collector],
+        extra_columns=[c for c in EXTRA_COLUMNS if c in attrs],
+        quarantine_path=quarantine_path,
+        progress=progress,
     )
-    return SuggestRun(report, analysis, quarantine, [str(p) for p in paths])
+    report = build_report(
+        run.analysis, collector.finish(), headroom, estate=estate, bundle_options=bundle_options
+    )
+    return SuggestRun(report, run.analysis, run.quarantine, run.sources)
 
 
 def build_report(
@@ -124,34 +102,12 @@ def build_report(
     hand. ``bundle_options``: how those bundles verify the caller."""
     if estate is not None:
         current = estate.policies
-    demand = measure(req)
-    waits = {b.name: b.retry_after_s for b in estate.bundles if b.retry_after_s} if estate else {}
-    storms = find_retry_storms(req, demand, retry_after_s=waits)  # retriers are not abusive for it
-    abusive = find_abusive(analysis, storm_keys(storms))
-    bad_party = abusive_parties(abusive, req.parties)
-    health = assess(analysis, req, abusive)
-    active = [p for p in range(len(req.proxies)) if req.rows_of_proxy(p).size]
-    knees = {req.proxies[p]: find_knee(req, p) for p in active}
-    ctx = Context(
-        req, demand, health, abusive, bad_party, knees, {}, current or [], {}, headroom, estate
-    )
-    ctx.policy_kinds = cur.logs_kinds(ctx)
-    traffic = _forecasts(ctx, active)
-    suggestions: list[Suggestion] = []
-    order = sorted(active, key=lambda p: -req.rows_of_proxy(p).size)
-    for p in order:
-        top = proxy_suggestion(ctx, p)
-        if top is None:
-            continue
-        suggestions.append(top)
-        suggestions += suggest_apps.spike_arrests(ctx, p, top.value["per_minute"])
-        suggestions += suggest_quotas.quotas(ctx, p)
+    ctx = build_context(analysis, req, headroom, list(current or []), estate)
+    order = sorted(ctx.active_proxies(), key=lambda p: -req.rows_of_proxy(p).size)
+    suggestions = _suggestions(ctx, order)
     replays, warnings = replay_estate(ctx) if ctx.current else ([], [])
-    healthy_rows = health.rows(req, np.arange(req.size))
-    named = {(a.proxy, a.app, a.client_id) for a in abusive}
-    notes = []
-    if req.size == 0:
-        notes.append("no requests: nothing to suggest")
+    named = {(a.proxy, a.app, a.client_id) for a in ctx.abusive}
+    healthy_rows = ctx.health.rows(req, np.arange(req.size))
     return Report(
         records=req.size,
         start=analysis.start,
@@ -160,57 +116,35 @@ def build_report(
         suggestions=suggestions,
         forecasts=list(ctx.forecasts.values()),
         flags=_flags(ctx, suggestions),
-        excluded=health.excluded,
-        knees=[knees[req.proxies[p]] for p in order],
-        abusive=abusive,
-        too_tight=too_tight(req, demand, healthy_rows, named),
-        demand=demand.table.drop(columns=["policies"]).assign(
-            policies=[", ".join(p) for p in demand.table["policies"]]
+        excluded=ctx.health.excluded,
+        knees=[ctx.knees[req.proxies[p]] for p in order],
+        abusive=ctx.abusive,
+        too_tight=too_tight(req, ctx.demand, healthy_rows, named),
+        demand=ctx.demand.table.drop(columns=["policies"]).assign(
+            policies=[", ".join(p) for p in ctx.demand.table["policies"]]
         ),
-        current=list(current or []),
+        current=ctx.current,
         bundles=_bundles(suggestions, estate, bundle_options or BundleOptions()),
-        traffic=traffic,
-        notes=notes,
+        traffic={req.proxies[p]: legit_minutes(ctx, p) for p in ctx.active_proxies()},
+        notes=["no requests: nothing to suggest"] if req.size == 0 else [],
         current_replays=replays,
         warnings=warnings,
         unmodelled=[] if estate is None else [u.to_dict() for u in estate.unmodelled],
-        retry_storms=storms,
+        retry_storms=ctx.storms,
     )
 
 
-def _minute_counts(ctx: Context, rows: np.ndarray, width: int) -> np.ndarray:
-    col = ctx.req.ts[rows] // MINUTE_MS - ctx.health.first_minute
-    return np.bincount(col, minlength=width)[:width]
-
-
-def _forecasts(ctx: Context, active: list[int]) -> dict[str, pd.Series]:
-    """Forecast per proxy and per top app; returns each proxy's legit demand per minute."""
-    req, health = ctx.req, ctx.health
-    width = health.healthy.shape[1]
-    first = health.first_minute
-    index = pd.to_datetime((first + np.arange(width)) * MINUTE_MS, unit="ms", utc=True)
-    traffic = {}
-    for p in active:
-        stream = ctx.proxy_stream(p)
-        counts = _minute_counts(ctx, stream.rows[stream.legit], width)
-        name = req.proxies[p]
-        traffic[name] = pd.Series(counts, index=index)
-        series = hourly_peaks(counts, health.healthy[p], first)
-        ctx.forecasts[("proxy", name)] = forecast(series, name, "proxy")
-    legit = np.flatnonzero(~ctx.demand.retry & ~ctx.bad_party[req.party])
-    names = sorted({app for app, _ in req.parties})
-    app_of_party = np.array([names.index(app) for app, _ in req.parties] or [0])
-    app_ids = app_of_party[req.party[legit]]
-    volume = np.bincount(app_ids, minlength=len(names))
-    ranked = [names[i] for i in np.argsort(-volume, kind="stable") if names[i] != NOT_SET]
-    for app in ranked[:TOP_APPS]:
-        rows = legit[app_ids == names.index(app)]
-        counts = _minute_counts(ctx, rows, width)
-        used = np.unique(req.proxy[rows])
-        healthy = health.healthy[used].all(axis=0)
-        series = hourly_peaks(counts, healthy, first)
-        ctx.forecasts[("app", app)] = forecast(series, app, "app")
-    return traffic
+def _suggestions(ctx: Context, order: list[int]) -> list[Suggestion]:
+    """Per proxy, busiest first: its SpikeArrest, its apps' SpikeArrests and Quotas."""
+    out: list[Suggestion] = []
+    for p in order:
+        top = proxy_suggestion(ctx, p)
+        if top is None:
+            continue
+        out.append(top)
+        out += suggest_apps.spike_arrests(ctx, p, top.value["per_minute"])
+        out += suggest_quotas.quotas(ctx, p)
+    return out
 
 
 def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
@@ -220,31 +154,19 @@ def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
     for (kind, target), fc in ctx.forecasts.items():
         if kind != "proxy":
             continue
-        knee = ctx.knees.get(target)
-        if knee is not None and knee.rpm:
-            safe = knee.rpm_low if knee.rpm_low is not None else knee.rpm
-            if fc.p90 > safe:
-                out.append(ForecastFlag.of(fc, safe, "knee (lower bound)"))
-        elif knee is not None and fc.values.max() > max(knee.observed_max_rpm, fc.highest_seen):
-            # no knee in the data is no evidence of capacity beyond what was seen
-            seen = max(knee.observed_max_rpm, fc.highest_seen)
-            out.append(ForecastFlag.of(fc, seen, "capacity unknown"))
+        out += _knee_flags(ctx, target, fc)
         now = cur.for_proxy(ctx, target)
-        if now and now.get("per_minute") and fc.p90 > float(now["per_minute"]):
-            out.append(ForecastFlag.of(fc, float(now["per_minute"]), "current limit"))
+        if now is not None and now.per_minute and fc.p90 > now.per_minute:
+            out.append(ForecastFlag.of(fc, now.per_minute, "current limit"))
     for s in suggestions:
         fc = ctx.forecasts.get(("app", s.app or ""))
-        now = s.current or {}
-        if (
-            s.scope != "app"
-            or s.policy != "spike_arrest"
-            or fc is None
-            or not now.get("per_minute")
-        ):
+        if s.scope != "app" or s.policy != "spike_arrest" or fc is None:
+            continue
+        if s.current is None or not s.current.per_minute:
             continue
         share = _share(ctx, s.proxy, s.app)
-        if fc.p90 * share > float(now["per_minute"]):
-            limit = float(now["per_minute"])
+        limit = s.current.per_minute
+        if fc.p90 * share > limit:
             out.append(
                 ForecastFlag(
                     f"{s.proxy} · {s.app}",
@@ -258,6 +180,19 @@ def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
                 )  # fmt: skip
             )
     return out
+
+
+def _knee_flags(ctx: Context, target: str, fc) -> list[ForecastFlag]:
+    """A proxy whose forecast passes its knee's lower bound, or, with no knee in the data,
+    the highest load seen (no evidence of capacity beyond it)."""
+    knee = ctx.knees.get(target)
+    if knee is not None and knee.rpm:
+        safe = knee.rpm_low if knee.rpm_low is not None else knee.rpm
+        return [ForecastFlag.of(fc, safe, "knee (lower bound)")] if fc.p90 > safe else []
+    seen = None if knee is None else max(knee.observed_max_rpm, fc.highest_seen)
+    if seen is not None and fc.values.max() > seen:
+        return [ForecastFlag.of(fc, seen, "capacity unknown")]
+    return []
 
 
 def _share(ctx: Context, proxy: str, app: str | None) -> float:

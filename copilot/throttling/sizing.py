@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from copilot.throttling import replay, replay_quota
 from copilot.throttling.collect import Requests
-from copilot.throttling.replay import SpikeArrestSpec
+from copilot.throttling.replay import ReplayCache, SpikeArrestSpec
 from copilot.throttling.replay_quota import QuotaSpec
+from copilot.timeunits import HOUR_MS, MINUTE_MS, SECOND_MS
 
 SHARE = 0.001  # at most 0.1 % of healthy legitimate requests may be rejected
 MAX_RATE = 1 << 22  # a search never looks beyond this many requests per period
@@ -38,18 +40,19 @@ class Stream:
     legit: np.ndarray  # bool per row: not from an abusive client
     healthy: np.ndarray  # bool per row: outside excluded windows
     keys: np.ndarray | None = None  # the policy's identifier per row (party), if any
-    memo: dict = field(default_factory=dict, repr=False)  # replay's per-stream caches
+    cache: ReplayCache = field(default_factory=ReplayCache, repr=False)  # see ReplayCache
+    _ts: np.ndarray | None = field(default=None, repr=False)
 
     def times(self, req: Requests) -> np.ndarray:
-        if "ts" not in self.memo:
-            self.memo["ts"] = req.ts[self.rows]
-        return self.memo["ts"]
+        """The stream's timestamps (epoch ms), taken from ``req`` once."""
+        if self._ts is None:
+            self._ts = req.ts[self.rows]
+        return self._ts
 
-    @property
+    @cached_property
     def counted(self) -> np.ndarray:
-        if "counted" not in self.memo:
-            self.memo["counted"] = self.legit & self.healthy
-        return self.memo["counted"]
+        """Healthy and legitimate: the requests the 0.1 % rule counts."""
+        return self.legit & self.healthy
 
     @property
     def budget(self) -> int:
@@ -64,8 +67,8 @@ def run(req: Requests, stream: Stream, spec, budget: int | None = None) -> repla
     """Replay ``spec`` (SpikeArrest or Quota) over the stream."""
     ts = stream.times(req)
     if isinstance(spec, QuotaSpec):
-        return replay_quota.quota(ts, spec, stream.keys, stream.counted, budget, stream.memo)
-    return replay.spike_arrest(ts, spec, stream.keys, stream.counted, budget, stream.memo)
+        return replay_quota.quota(ts, spec, stream.keys, stream.counted, budget, stream.cache)
+    return replay.spike_arrest(ts, spec, stream.keys, stream.counted, budget, stream.cache)
 
 
 def within(req: Requests, stream: Stream, spec) -> bool:
@@ -83,7 +86,7 @@ def peak_window(ts: np.ndarray, window_ms: int) -> int:
 
 def least_rate(req: Requests, stream: Stream, unit: str, effective: bool) -> int:
     """The smallest ``N`` such that ``SpikeArrest(N + unit)`` keeps the 0.1 % rule."""
-    period = 1000 if unit == "ps" else 60_000
+    period = SECOND_MS if unit == "ps" else MINUTE_MS
 
     def spec(n: int) -> SpikeArrestSpec:
         return SpikeArrestSpec(f"{n}{unit}", effective)
@@ -175,18 +178,18 @@ def impact(req: Requests, stream: Stream, rejected: np.ndarray, top: int = 10) -
         }
         for n, p in clients
     ]
-    hours, per_hour = np.unique(ts // 3_600_000, return_counts=True)
+    hours, per_hour = np.unique(ts // HOUR_MS, return_counts=True)
     busiest = np.argsort(-per_hour, kind="stable")[:top]
     by_hour = [
         {
-            "hour": pd.Timestamp(int(hours[i]) * 3_600_000, unit="ms", tz="UTC").isoformat(),
+            "hour": pd.Timestamp(int(hours[i]) * HOUR_MS, unit="ms", tz="UTC").isoformat(),
             "rejected": int(per_hour[i]),
         }
         for i in busiest
     ]
-    minutes, per_minute = np.unique(ts // 60_000, return_counts=True)
+    minutes, per_minute = np.unique(ts // MINUTE_MS, return_counts=True)
     series = pd.Series(
-        per_minute, index=pd.to_datetime(minutes * 60_000, unit="ms", utc=True), dtype="int64"
+        per_minute, index=pd.to_datetime(minutes * MINUTE_MS, unit="ms", utc=True), dtype="int64"
     )
     stamp = (lambda ms: pd.Timestamp(int(ms), unit="ms", tz="UTC")) if ts.size else None
     return Impact(

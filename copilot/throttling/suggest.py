@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from copilot.throttling import current as cur
 from copilot.throttling.context import Context, excluded_for, rate_stats
+from copilot.throttling.current_limit import CurrentLimit
 from copilot.throttling.policies_xml import policy_name, spike_arrest_xml
 from copilot.throttling.replay import SpikeArrestSpec
 from copilot.throttling.replay_current import replay_policy
 from copilot.throttling.report import SPIKE_ARREST, Suggestion
-from copilot.throttling.sizing import Stream, impact, least_rate, run, within
+from copilot.throttling.sizing import Impact, Stream, impact, least_rate, run, within
 
 BURSTY = 1.25  # smoothing needing this much more than the sliding count: bursty traffic
 KNEE_SHARE = 0.8
@@ -61,18 +62,29 @@ def rate_for(ctx: Context, stream: Stream, per_minute: int, sizing: Sizing, cap:
 
 
 def current_replay(
-    ctx: Context, now: dict | None, proxy: int, party: int | None = None
+    ctx: Context, now: CurrentLimit | None, proxy: int, party: int | None = None
 ) -> dict | None:
     """What the current limit (read from a bundle) would have rejected on ``proxy`` (for one
     app with ``party``): where its conditions hold, one counter per its identity
     (copilot.throttling.replay_current). Numbers are None when they cannot be known."""
-    policy = cur.find_policy(ctx, now)
+    policy = None if now is None else now.bundle_policy
     if policy is None:
         return None
     out = replay_policy(ctx, policy, proxy, party)
     if policy.kind == "SpikeArrest":
         out["rate"] = policy.rate
     return out
+
+
+def spike_arrest_value(rate: str, use_effective_count: bool, identifier: str | None) -> dict:
+    """A suggested SpikeArrest's ``value``: its rate, mode, rate per minute and identifier."""
+    count, unit = int(rate[:-2]), rate[-2:]
+    return {
+        "rate": rate,
+        "use_effective_count": use_effective_count,
+        "per_minute": count * 60 if unit == "ps" else count,
+        "identifier": identifier,
+    }
 
 
 def mode_text(sizing: Sizing) -> str:
@@ -82,6 +94,38 @@ def mode_text(sizing: Sizing) -> str:
             f"{sizing.smoothing}pm to keep the rule, a sliding count {sizing.effective}pm"
         )
     return "smoothing (requests spaced evenly), which the traffic tolerates"
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """The proxy's rate per minute after the knee had its say."""
+
+    value: int
+    status: str = "ok"  # ok | capacity
+    capped: bool = False  # lowered to the knee cap
+    at_cap: Impact | None = None  # capacity: what the knee cap would reject
+    conflict: str | None = None
+
+
+def _choose(
+    ctx: Context, stream: Stream, candidate: int, sizing: Sizing, cap: int | None, knee_rpm: float
+) -> _Choice:
+    """Candidate or replay's need, whichever is higher, held under the knee cap when it can be;
+    when replay needs more than the cap, the answer is capacity, not throttling."""
+    value = max(candidate, sizing.need)
+    if cap is None or value <= cap:
+        return _Choice(value)
+    if sizing.need <= cap:
+        return _Choice(cap, capped=True)
+    spec = SpikeArrestSpec(f"{max(cap, 1)}pm", sizing.use_effective_count)
+    at_cap = impact(ctx.req, stream, run(ctx.req, stream, spec).rejected)
+    conflict = (
+        f"capacity, not throttling: the backend's knee ({knee_rpm:.0f} req/min) is below "
+        f"legitimate peak demand; a limit that protects it ({max(cap, 1)}pm) would reject "
+        f"{at_cap.share:.2%} of healthy legitimate requests. Add backend capacity or move "
+        f"the peak clients; {sizing.need}pm only guards against floods."
+    )
+    return _Choice(sizing.need, "capacity", at_cap=at_cap, conflict=conflict)
 
 
 def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
@@ -97,24 +141,9 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
     candidate = max(1, math.ceil(max(peak, 1.0) * ctx.headroom))
     sizing = size(ctx, stream)
     cap = math.floor(KNEE_SHARE * knee.rpm) if knee is not None and knee.rpm else None
-    value, status, conflict, capped = max(candidate, sizing.need), "ok", None, False
-    at_cap = None
-    if cap is not None and value > cap:
-        if sizing.need <= cap:
-            value, capped = cap, True
-        else:
-            value, status = sizing.need, "capacity"
-            spec = SpikeArrestSpec(f"{max(cap, 1)}pm", sizing.use_effective_count)
-            at_cap = impact(req, stream, run(req, stream, spec).rejected)
-            conflict = (
-                f"capacity, not throttling: the backend's knee ({knee.rpm:.0f} req/min) is below "
-                f"legitimate peak demand; a limit that protects it ({max(cap, 1)}pm) would reject "
-                f"{at_cap.share:.2%} of healthy legitimate requests. Add backend capacity or move "
-                f"the peak clients; {value}pm only guards against floods."
-            )
-    rate = rate_for(ctx, stream, value, sizing, cap if status == "ok" else None)
+    choice = _choose(ctx, stream, candidate, sizing, cap, knee.rpm if knee and knee.rpm else 0.0)
+    rate = rate_for(ctx, stream, choice.value, sizing, cap if choice.status == "ok" else None)
     spec = SpikeArrestSpec(rate, sizing.use_effective_count)
-    result = impact(req, stream, run(req, stream, spec).rejected)
     now = cur.for_proxy(ctx, name)
     evidence = {
         **stats,
@@ -128,10 +157,10 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
         "knee_cap_rpm": cap,
         "least_rate_smoothing_pm": sizing.smoothing,
         "least_rate_effective_count_pm": sizing.effective,
-        "replay_at_knee_cap": None if at_cap is None else at_cap.to_dict(),
+        "replay_at_knee_cap": None if choice.at_cap is None else choice.at_cap.to_dict(),
         "replay_current": current_replay(ctx, now, proxy),
     }
-    policy = now["policy"] if now and now.get("source") == "bundle" else policy_name("SA", name)
+    policy = now.policy if now and now.source == "bundle" and now.policy else policy_name("SA", name)
     return Suggestion(
         policy=SPIKE_ARREST,
         scope="proxy",
@@ -139,18 +168,13 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
         proxy=name,
         app=None,
         client_id=None,
-        value={
-            "rate": rate,
-            "use_effective_count": sizing.use_effective_count,
-            "per_minute": value if rate.endswith("pm") else int(rate[:-2]) * 60,
-            "identifier": None,
-        },
+        value=spike_arrest_value(rate, sizing.use_effective_count, None),
         evidence=evidence,
-        replay=result,
-        confidence=_confidence(ctx, stats, knee, fc, status),
-        rationale=_rationale(peak, candidate, cap, capped, status, sizing, stats, ctx.headroom),
-        status=status,
-        conflict=conflict,
+        replay=impact(req, stream, run(req, stream, spec).rejected),
+        confidence=_confidence(ctx, stats, knee, fc, choice.status),
+        rationale=_rationale(peak, candidate, cap, choice, sizing, stats, ctx.headroom),
+        status=choice.status,
+        conflict=choice.conflict,
         current=now,
         excluded=excluded_for(ctx, name),
         xml=spike_arrest_xml(policy, rate, use_effective_count=sizing.use_effective_count),
@@ -171,26 +195,33 @@ def _confidence(ctx: Context, stats: dict, knee, fc, status: str) -> str:
     return "high"
 
 
-def _rationale(peak, candidate, cap, capped, status, sizing, stats, headroom) -> str:
+def _rationale(
+    peak: float, candidate: int, cap: int | None, choice: _Choice, sizing: Sizing, stats: dict,
+    headroom: float,
+) -> str:
     first = (
         f"Legitimate demand peaks at {stats['peak_rpm']} req/min (p99 minute "
         f"{stats['per_minute']['p99']}); next week's forecast peak {peak:.0f} x {headroom:g} "
         f"headroom = {candidate} req/min."
     )
-    if status == "capacity":
+    share = f"{KNEE_SHARE:g} x"
+    if choice.status == "capacity":
         second = (
             f"Replay needs {sizing.need} req/min to spare 99.9% of legitimate requests, above "
-            f"0.8 x the knee ({cap}): capacity, not throttling."
+            f"{share} the knee ({cap}): capacity, not throttling."
         )
     elif sizing.need > candidate:
         second = (
             f"Raised to {sizing.need} req/min, the least rate at which replay rejects at most "
             f"0.1% of healthy legitimate requests; {mode_text(sizing)}."
         )
-    elif capped:
-        second = f"Capped at 0.8 x the backend's knee ({cap} req/min) to protect it; {mode_text(sizing)}."
+    elif choice.capped:
+        second = (
+            f"Capped at {share} the backend's knee ({cap} req/min) to protect it; "
+            f"{mode_text(sizing)}."
+        )
     elif cap is None:
         second = f"No capacity knee in the data bounds it; {mode_text(sizing)}."
     else:
-        second = f"Below 0.8 x the knee ({cap} req/min); {mode_text(sizing)}."
+        second = f"Below {share} the knee ({cap} req/min); {mode_text(sizing)}."
     return f"{first} {second}"

@@ -28,15 +28,23 @@ from copilot.throttling.context import (
     excluded_for,
     rate_stats,
 )
+from copilot.throttling.current_limit import CurrentLimit
 from copilot.throttling.policies_xml import (
     client_condition,
     policy_name,
     spike_arrest_xml,
 )
 from copilot.throttling.replay import SpikeArrestSpec
+from copilot.throttling.replay_quota import QuotaSpec
 from copilot.throttling.report import SPIKE_ARREST, Suggestion
 from copilot.throttling.sizing import Stream, impact, run
-from copilot.throttling.suggest import Sizing, current_replay, mode_text, size
+from copilot.throttling.suggest import (
+    Sizing,
+    current_replay,
+    mode_text,
+    size,
+    spike_arrest_value,
+)
 
 MIN_HEALTHY = 200
 
@@ -118,75 +126,118 @@ def spike_arrests(ctx: Context, proxy: int, proxy_pm: int) -> list[Suggestion]:
     return out
 
 
-def _app_spike(
-    ctx: Context, a: App, cohort: int, proxy_pm: int, proxy: str, name: str
+def app_suggestion(
+    ctx: Context,
+    a: App,
+    proxy: str,
+    *,
+    policy: str,
+    name: str,
+    value: dict,
+    evidence: dict,
+    spec: SpikeArrestSpec | QuotaSpec,
+    now: CurrentLimit | None,
+    xml: str,
+    **judgement: str,
 ) -> Suggestion:
-    sizing = a.sizing or Sizing(cohort, cohort)
-    now = cur.for_client(ctx, proxy, a.party, "SpikeArrest")
-    if a.abusive:
-        value, status, conf = cohort, "abusive", "medium"
-        why = (
-            f"{a.app} is abusive ({_abuse_text(ctx, a)}): sized from its cohort's "
-            f"{cohort} req/min, not from its own history."
-        )
-        held = (now or {}).get("per_minute")
-        if held and held < cohort:  # never loosen the limit on an abusive client
-            value = max(1, int(held))
-            why += f" The current {value} req/min is tighter, so it stays."
-        effective = True
-    elif not a.enough:
-        value, status, conf = max(cohort, sizing.need), "cohort", "low"
-        why = (
-            f"Too little history ({a.stats.get('days_seen', 0)} days, {a.stats.get('requests', 0)} "
-            f"healthy requests): the cohort's {cohort} req/min, raised to {value} if replay needs it."
-        )
-        effective = sizing.use_effective_count
-    else:
-        value, status = max(a.own, sizing.need), "ok"
-        conf = "high" if a.stats["requests"] >= 1_000 else "medium"
-        why = (
-            f"90th percentile of its daily busiest minute x {ctx.headroom:g} headroom = {a.own} "
-            f"req/min; replay needs {sizing.need}; {mode_text(sizing)}."
-        )
-        effective = sizing.use_effective_count
-    if not a.abusive and value > proxy_pm:
-        why += f" Above the proxy's {proxy_pm} req/min, which binds first."
-    rate = f"{max(1, value)}pm"
-    spec = SpikeArrestSpec(rate, effective)
-    condition = client_condition(a.client_id)
+    """A per-app suggestion (SpikeArrest or Quota) on ``proxy``: the app's stats and
+    ``evidence``, the replay of ``spec`` and of the current limit; ``judgement``: its
+    confidence, rationale and status."""
     return Suggestion(
-        policy=SPIKE_ARREST,
+        policy=policy,
         scope="app",
         policy_name=name,
         proxy=proxy,
         app=a.app,
         client_id=a.client_id,
-        value={
-            "rate": rate,
-            "use_effective_count": effective,
-            "per_minute": max(1, value),
-            "identifier": "client_id",
-        },  # fmt: skip
+        value=value,
         evidence={
             **a.stats,
             "abusive": a.abusive,
-            "own_candidate_rpm": a.own or None,
-            "cohort_rpm": cohort,
-            "least_rate_smoothing_pm": None if a.sizing is None else sizing.smoothing,
-            "least_rate_effective_count_pm": None if a.sizing is None else sizing.effective,
-            "headroom": ctx.headroom,
-            "growth": growth_of(ctx, a.app),
+            **evidence,
             "replay_current": current_replay(ctx, now, ctx.req.proxies.index(proxy), a.party),
         },
         replay=impact(ctx.req, a.stream, run(ctx.req, a.stream, spec).rejected),
-        confidence=conf,
-        rationale=why,
-        status=status,
         current=now,
         excluded=excluded_for(ctx, proxy, a.app),
-        xml=spike_arrest_xml(name, rate, use_effective_count=effective, identifier="client_id"),
-        condition=condition,
+        xml=xml,
+        condition=client_condition(a.client_id),
+        **judgement,  # type: ignore[arg-type]
     )
+
+
+@dataclass(frozen=True)
+class _Rate:
+    """An app's SpikeArrest rate per minute, mode and why."""
+
+    value: int
+    effective: bool
+    status: str
+    confidence: str
+    why: str
+
+
+def _app_rate(ctx: Context, a: App, cohort: int, now: CurrentLimit | None) -> _Rate:
+    """Abusive: the cohort's (never looser than now); little history: the cohort's, raised
+    if replay needs it; otherwise its own candidate, raised if replay needs it."""
+    sizing = a.sizing or Sizing(cohort, cohort)
+    if a.abusive:
+        why = (
+            f"{a.app} is abusive ({_abuse_text(ctx, a)}): sized from its cohort's "
+            f"{cohort} req/min, not from its own history."
+        )
+        held = None if now is None else now.per_minute
+        if held and held < cohort:  # never loosen the limit on an abusive client
+            value = max(1, int(held))
+            why += f" The current {value} req/min is tighter, so it stays."
+            return _Rate(value, True, "abusive", "medium", why)
+        return _Rate(cohort, True, "abusive", "medium", why)
+    if not a.enough:
+        value = max(cohort, sizing.need)
+        days, requests = a.stats.get("days_seen", 0), a.stats.get("requests", 0)
+        why = (
+            f"Too little history ({days} days, {requests} healthy requests): the cohort's "
+            f"{cohort} req/min, raised to {value} if replay needs it."
+        )
+        return _Rate(value, sizing.use_effective_count, "cohort", "low", why)
+    conf = "high" if a.stats["requests"] >= 1_000 else "medium"
+    why = (
+        f"90th percentile of its daily busiest minute x {ctx.headroom:g} headroom = {a.own} "
+        f"req/min; replay needs {sizing.need}; {mode_text(sizing)}."
+    )
+    return _Rate(max(a.own, sizing.need), sizing.use_effective_count, "ok", conf, why)
+
+
+def _app_spike(
+    ctx: Context, a: App, cohort: int, proxy_pm: int, proxy: str, name: str
+) -> Suggestion:
+    now = cur.for_client(ctx, proxy, a.party, "SpikeArrest")
+    r = _app_rate(ctx, a, cohort, now)
+    why = r.why
+    if not a.abusive and r.value > proxy_pm:
+        why += f" Above the proxy's {proxy_pm} req/min, which binds first."
+    rate = f"{max(1, r.value)}pm"
+    measured = a.sizing is not None
+    return app_suggestion(
+        ctx, a, proxy,
+        policy=SPIKE_ARREST,
+        name=name,
+        value=spike_arrest_value(rate, r.effective, "client_id"),
+        evidence={
+            "own_candidate_rpm": a.own or None,
+            "cohort_rpm": cohort,
+            "least_rate_smoothing_pm": a.sizing.smoothing if measured else None,
+            "least_rate_effective_count_pm": a.sizing.effective if measured else None,
+            "headroom": ctx.headroom,
+            "growth": growth_of(ctx, a.app),
+        },
+        spec=SpikeArrestSpec(rate, r.effective),
+        now=now,
+        xml=spike_arrest_xml(name, rate, use_effective_count=r.effective, identifier="client_id"),
+        confidence=r.confidence,
+        rationale=why,
+        status=r.status,
+    )  # fmt: skip
 
 
 def _ceiling(ctx: Context, proxy: int, value: int, proxy_pm: int) -> Suggestion:
@@ -194,7 +245,7 @@ def _ceiling(ctx: Context, proxy: int, value: int, proxy_pm: int) -> Suggestion:
     stream = ctx.proxy_stream(proxy, keys=True)
     value = min(value, proxy_pm)
     now = cur.for_every_client(ctx, name)
-    policy = now["policy"] if now else policy_name("SA-PerClient", name)
+    policy = now.policy if now and now.policy else policy_name("SA-PerClient", name)
     rate = f"{max(1, value)}pm"
     spec = SpikeArrestSpec(rate, True)
     return Suggestion(
@@ -204,12 +255,7 @@ def _ceiling(ctx: Context, proxy: int, value: int, proxy_pm: int) -> Suggestion:
         proxy=name,
         app=None,
         client_id=None,
-        value={
-            "rate": rate,
-            "use_effective_count": True,
-            "per_minute": max(1, value),
-            "identifier": "client_id",
-        },  # fmt: skip
+        value=spike_arrest_value(rate, True, "client_id"),
         evidence={
             "largest_legitimate_app_rpm": value,
             "proxy_rpm": proxy_pm,

@@ -20,16 +20,21 @@ import pandas as pd
 
 from copilot.logs.schema import NOT_SET
 from copilot.throttling import current as cur
-from copilot.throttling.context import DAY_MS, Context, excluded_for
-from copilot.throttling.policies_xml import client_condition, quota_xml
+from copilot.throttling.context import Context
+from copilot.throttling.policies_xml import quota_xml
 from copilot.throttling.rates import UNIT_MS, tier_up
 from copilot.throttling.replay_quota import QuotaSpec
 from copilot.throttling.report import QUOTA, Suggestion
-from copilot.throttling.sizing import impact, peak_window, run, within
-from copilot.throttling.suggest import current_replay
-from copilot.throttling.suggest_apps import App, app_policy_names, app_streams, growth_of
+from copilot.throttling.sizing import peak_window, within
+from copilot.throttling.suggest_apps import (
+    App,
+    app_policy_names,
+    app_streams,
+    app_suggestion,
+    growth_of,
+)
+from copilot.timeunits import DAY_MS, HOUR_MS
 
-HOUR_MS = 3_600_000
 QUOTA_SAFETY = 1.5
 
 
@@ -62,7 +67,7 @@ def quotas(ctx: Context, proxy: int) -> list[Suggestion]:
 
 def _plan(ctx: Context, a: App) -> dict:
     ts = ctx.req.ts[a.stream.rows[a.stream.counted]]
-    hours = np.bincount((ts // 3_600_000) % 24, minlength=24) if ts.size else np.zeros(24)
+    hours = np.bincount((ts // HOUR_MS) % 24, minlength=24) if ts.size else np.zeros(24)
     busy_hours = int((hours >= 0.01 * max(hours.sum(), 1)).sum())
     unit = "day" if busy_hours < 4 else "hour"
     window = UNIT_MS[unit]
@@ -73,73 +78,64 @@ def _plan(ctx: Context, a: App) -> dict:
             "rolling_max": rolling, "base": float(rolling if kind == "rollingwindow" else calendar)}  # fmt: skip
 
 
+def _allowance(ctx: Context, a: App, plan: dict, spec) -> tuple[int, bool]:
+    """(the allowance, whether replay raised it): the plan's base x growth x safety, a tier
+    up, then tiers up until replay keeps the 0.1 % rule (never for an abusive app)."""
+    allow = tier_up(max(plan["base"], 1.0) * growth_of(ctx, a.app) * QUOTA_SAFETY)
+    raised = False
+    while not a.abusive and not within(ctx.req, a.stream, spec(allow)):
+        allow, raised = tier_up(allow + 1), True
+    return allow, raised
+
+
+def _quota_rationale(
+    ctx: Context, a: App, plan: dict, allow: int, raised: bool, status: str
+) -> str:
+    unit = plan["unit"]
+    if status == "abusive":
+        return f"{a.app} is abusive: its quota comes from the cohort, {allow:,} per {unit}."
+    rolling = plan["type"] == "rollingwindow"
+    why = (
+        f"busiest {'rolling ' if rolling else ''}{unit} held {plan['base']:.0f} requests; "
+        f"x {growth_of(ctx, a.app):.2f} growth x {QUOTA_SAFETY:g} "
+        f"= {allow:,} per {unit} rounded up to a tier"
+        + (" and raised until replay keeps 99.9%" if raised else "")
+        + f"; {plan['type']} because the busiest rolling {unit} ({plan['rolling_max']}) "
+        f"{'is close to' if rolling else 'exceeds'} the busiest calendar "
+        f"one ({plan['calendar_max']})."
+    )
+    if status == "cohort":
+        return f"Too little history: the cohort's rate gives {allow:,} per {unit}. " + why
+    return why
+
+
 def _quota(ctx: Context, a: App, plan: dict, proxy: str, name: str) -> Suggestion:
-    growth = growth_of(ctx, a.app)
-    allow = tier_up(max(plan["base"], 1.0) * growth * QUOTA_SAFETY)
     start_ms = int(ctx.req.ts[0] // DAY_MS * DAY_MS) if ctx.req.size else 0
-    start_text = _start_time(start_ms)
 
     def spec(n: int) -> QuotaSpec:
         return QuotaSpec(n, 1, plan["unit"], plan["type"], start_ms)
 
-    raised = False
-    while not a.abusive and not within(ctx.req, a.stream, spec(allow)):
-        allow, raised = tier_up(allow + 1), True
+    allow, raised = _allowance(ctx, a, plan, spec)
     status = "abusive" if a.abusive else ("cohort" if not a.enough else "ok")
     conf = {"abusive": "medium", "cohort": "low"}.get(status, "high" if a.enough else "low")
-    base_text = f"busiest {'rolling ' if plan['type'] == 'rollingwindow' else ''}{plan['unit']}"
-    why = (
-        f"{base_text} held {plan['base']:.0f} requests; x {growth:.2f} growth x {QUOTA_SAFETY:g} "
-        f"= {allow:,} per {plan['unit']} rounded up to a tier"
-        + (" and raised until replay keeps 99.9%" if raised else "")
-        + f"; {plan['type']} because the busiest rolling {plan['unit']} ({plan['rolling_max']}) "
-        f"{'is close to' if plan['type'] == 'rollingwindow' else 'exceeds'} the busiest calendar "
-        f"one ({plan['calendar_max']})."
-    )
-    if status == "abusive":
-        why = f"{a.app} is abusive: its quota comes from the cohort, {allow:,} per {plan['unit']}."
-    elif status == "cohort":
-        why = f"Too little history: the cohort's rate gives {allow:,} per {plan['unit']}. " + why
-    start = start_text if plan["type"] == "calendar" else None
-    now = cur.for_client(ctx, proxy, a.party, "Quota")
-    return Suggestion(
+    start = _start_time(start_ms) if plan["type"] == "calendar" else None
+    value = {"allow": allow, "interval": 1, "time_unit": plan["unit"], "type": plan["type"],
+             "start_time": start, "identifier": "client_id"}  # fmt: skip
+    return app_suggestion(
+        ctx, a, proxy,
         policy=QUOTA,
-        scope="app",
-        policy_name=name,
-        proxy=proxy,
-        app=a.app,
-        client_id=a.client_id,
-        value={
-            "allow": allow,
-            "interval": 1,
-            "time_unit": plan["unit"],
-            "type": plan["type"],
-            "start_time": start,
-            "identifier": "client_id",
-        },  # fmt: skip
-        evidence={
-            **a.stats,
-            "abusive": a.abusive,
-            "growth": growth,
-            **{k: plan[k] for k in ("calendar_max", "rolling_max")},
-            "replay_current": current_replay(ctx, now, ctx.req.proxies.index(proxy), a.party),
-        },  # fmt: skip
-        replay=impact(ctx.req, a.stream, run(ctx.req, a.stream, spec(allow)).rejected),
+        name=name,
+        value=value,
+        evidence={"growth": growth_of(ctx, a.app),
+                  **{k: plan[k] for k in ("calendar_max", "rolling_max")}},
+        spec=spec(allow),
+        now=cur.for_client(ctx, proxy, a.party, "Quota"),
+        xml=quota_xml(name, allow, time_unit=plan["unit"], quota_type=plan["type"],
+                      start_time=start, identifier="client_id"),
         confidence=conf,
-        rationale=why,
+        rationale=_quota_rationale(ctx, a, plan, allow, raised, status),
         status=status,
-        current=now,
-        excluded=excluded_for(ctx, proxy, a.app),
-        xml=quota_xml(
-            name,
-            allow,
-            time_unit=plan["unit"],
-            quota_type=plan["type"],
-            start_time=start,
-            identifier="client_id",
-        ),  # fmt: skip
-        condition=client_condition(a.client_id),
-    )
+    )  # fmt: skip
 
 
 def _start_time(ms: int) -> str:

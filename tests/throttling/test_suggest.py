@@ -80,13 +80,15 @@ def test_every_suggestion_carries_its_evidence(sample_run) -> None:
 def test_current_limits_come_from_the_bundle(sample_run) -> None:
     report = sample_run.report
     orders = report.suggestion("spike_arrest", "orders")
-    assert orders.current["policy"] == "SA-Global" and orders.current["rate"] == "15pm"
+    assert orders.current.policy == "SA-Global" and orders.current.bundle_policy.rate == "15pm"
+    assert orders.current.to_dict()["rate"] == "15pm"
     assert orders.policy_name == "SA-Global"
     web = report.suggestion("spike_arrest", "catalog · storefront-web")
-    assert web.current["policy"] == "SA-PerApp" and web.current["per_minute"] == 6
+    assert web.current.policy == "SA-PerApp" and web.current.per_minute == 6
     globex = report.suggestion("quota", "catalog · partner-globex-marketplace")
-    assert globex.current["policy"] == "Q-PerApp"
-    assert globex.current["allow_inferred"] == 37  # the sample's ground truth
+    assert globex.current.policy == "Q-PerApp" and globex.current.kind == "Quota"
+    assert globex.current.allow_inferred == 37  # the sample's ground truth
+    assert globex.current.summary().endswith("; ~37/hour seen in the logs")
 
 
 def test_apps_with_little_history_take_their_cohort_value(sample_run) -> None:
@@ -98,8 +100,10 @@ def test_apps_with_little_history_take_their_cohort_value(sample_run) -> None:
 def test_without_a_bundle_the_logs_say_which_policies_refused(roomy) -> None:
     run, _ = roomy
     orders = run.report.suggestion("spike_arrest", "orders")
-    assert orders.current["source"] == "logs"
-    assert [p["policy"] for p in orders.current["policies"]] == ["SA-Global"]
+    assert orders.current.source == "logs" and orders.current.value is None
+    assert orders.current.policies == ["SA-Global"]
+    assert orders.current.summary() == "SA-Global (value unknown)"
+    assert [p["policy"] for p in orders.current.to_dict()["policies"]] == ["SA-Global"]
 
 
 @pytest.mark.slow  # suggests limits over the 7-day sample twice
@@ -127,7 +131,7 @@ def test_replaying_the_current_limits_reproduces_the_gateways_own_refusals(sampl
 
 def test_an_abusive_clients_limit_is_never_loosened(sample_run) -> None:
     s = sample_run.report.suggestion("spike_arrest", "catalog · dealfinder-app")
-    assert s.value["per_minute"] <= s.current["per_minute"]
+    assert s.value["per_minute"] <= s.current.per_minute
 
 
 def test_a_fast_smooth_rate_is_written_per_second_and_a_bursty_one_per_minute() -> None:
@@ -150,3 +154,12 @@ def test_a_fast_smooth_rate_is_written_per_second_and_a_bursty_one_per_minute() 
     assert rate_for(ctx, stream, 300, smooth, None) == "300pm"  # slow: per minute
     bursty = Sizing(smoothing=2000, effective=1200)
     assert bursty.use_effective_count and rate_for(ctx, stream, 1260, bursty, None) == "1260pm"
+
+
+def test_forecast_flags_mark_proxies_and_apps(sample_run) -> None:
+    flags = sample_run.report.flags
+    assert any(x.about("proxy", "orders") for x in flags)  # forecast above the knee
+    assert any(x.about("app", "storefront-web") for x in flags)  # above SA-PerApp's 6pm
+    assert not any(x.about("proxy", "customers") for x in flags)
+    app = next(x for x in flags if x.about("app", "storefront-web"))
+    assert app.against == "current limit" and app.limit_rpm == 6
