@@ -17,6 +17,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -65,6 +66,49 @@ async def serve_pool(
     """Serve the worker ``make`` builds on a pool of ``threads`` until ``stop`` is set."""
     with ThreadPoolExecutor(threads) as executor:
         await poll_until_stopped(name, make(executor), stop or asyncio.Event())
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A worker kind whose synchronous activities run on ``threads`` threads."""
+
+    name: str
+    workflows: tuple[type, ...]
+    threads: int
+    shutdown_s: float
+
+    def worker(
+        self,
+        client: Client,
+        task_queue: str,
+        activities: Sequence[Callable[..., Any]],
+        executor: ThreadPoolExecutor,
+    ) -> Worker:
+        """This kind's worker on ``executor``."""
+        return pool_worker(
+            client,
+            task_queue,
+            self.workflows,
+            activities,
+            executor,
+            slots=self.threads,
+            shutdown_s=self.shutdown_s,
+        )
+
+    async def serve(
+        self,
+        client: Client,
+        task_queue: str,
+        activities: Sequence[Callable[..., Any]],
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        """Serve this kind's worker on its own pool until ``stop`` is set."""
+        await serve_pool(
+            self.name,
+            self.threads,
+            lambda executor: self.worker(client, task_queue, activities, executor),
+            stop,
+        )
 
 
 def on_queue(queue: Callable[[Settings], str], more: str = "") -> Callable[[Settings], str]:

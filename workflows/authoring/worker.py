@@ -23,10 +23,13 @@ from copilot.temporal_connect import connect
 from workflows.authoring.activities import DraftingActivities
 from workflows.authoring.review_attrs import ensure_search_attributes
 from workflows.authoring.workflows import DraftRequestWorkflow, ReviewWorkflow
-from workflows.process import on_queue, pool_worker, serve_pool, serve_until_signalled, worker_main
+from workflows.process import Pool, on_queue, serve_until_signalled, worker_main
 
 MAX_ACTIVITY_THREADS = 8
 GRACEFUL_SHUTDOWN_S = 120.0
+POOL = Pool(
+    "atc worker", (DraftRequestWorkflow, ReviewWorkflow), MAX_ACTIVITY_THREADS, GRACEFUL_SHUTDOWN_S
+)
 
 
 def drafting_worker(
@@ -36,15 +39,7 @@ def drafting_worker(
     executor: ThreadPoolExecutor,
 ) -> Worker:
     """A worker for both workflows and all their activities."""
-    return pool_worker(
-        client,
-        task_queue,
-        [DraftRequestWorkflow, ReviewWorkflow],
-        activities.all(),
-        executor,
-        slots=MAX_ACTIVITY_THREADS,
-        shutdown_s=GRACEFUL_SHUTDOWN_S,
-    )
+    return POOL.worker(client, task_queue, activities.all(), executor)
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
@@ -52,13 +47,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     client = await connect(settings)
     registered = await ensure_search_attributes(client, settings.temporal_namespace)
     print(f"atc worker: search attributes {'registered' if registered else 'unavailable'}")
-    activities, queue = DraftingActivities(settings), settings.temporal_task_queue
-    await serve_pool(
-        "atc worker",
-        MAX_ACTIVITY_THREADS,
-        lambda executor: drafting_worker(client, activities, queue, executor),
-        stop,
-    )
+    activities = DraftingActivities(settings).all()
+    await POOL.serve(client, settings.temporal_task_queue, activities, stop)
 
 
 async def serve(settings: Settings) -> None:
@@ -67,7 +57,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    worker_main("atc worker", on_queue(lambda s: s.temporal_task_queue), run_worker)
+    worker_main(POOL.name, on_queue(lambda s: s.temporal_task_queue), run_worker)
 
 
 if __name__ == "__main__":

@@ -18,43 +18,30 @@ from temporalio.worker import Worker
 
 from copilot.config import Settings
 from copilot.temporal_connect import connect
-from workflows.process import on_queue, pool_worker, serve_pool, worker_main
+from workflows.process import Pool, on_queue, worker_main
 from workflows.reports.activities import ReportActivities
 from workflows.reports.workflows import LogAnalysisWorkflow
 
 MAX_ACTIVITY_THREADS = 4
 GRACEFUL_SHUTDOWN_S = 60.0
+POOL = Pool("atc reports worker", (LogAnalysisWorkflow,), MAX_ACTIVITY_THREADS, GRACEFUL_SHUTDOWN_S)
 
 
 def reports_worker(
     client: Client, activities: ReportActivities, task_queue: str, executor: ThreadPoolExecutor
 ) -> Worker:
     """A worker for the report workflow and its activities."""
-    return pool_worker(
-        client,
-        task_queue,
-        [LogAnalysisWorkflow],
-        activities.all(),
-        executor,
-        slots=MAX_ACTIVITY_THREADS,
-        shutdown_s=GRACEFUL_SHUTDOWN_S,
-    )
+    return POOL.worker(client, task_queue, activities.all(), executor)
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Connect and serve until ``stop`` is set (SIGTERM/SIGINT set it in ``main``)."""
     client = await connect(settings)
-    activities, queue = ReportActivities(settings), settings.reports_task_queue
-    await serve_pool(
-        "atc reports worker",
-        MAX_ACTIVITY_THREADS,
-        lambda executor: reports_worker(client, activities, queue, executor),
-        stop,
-    )
+    await POOL.serve(client, settings.reports_task_queue, ReportActivities(settings).all(), stop)
 
 
 def main() -> None:
-    worker_main("atc reports worker", on_queue(lambda s: s.reports_task_queue), run_worker)
+    worker_main(POOL.name, on_queue(lambda s: s.reports_task_queue), run_worker)
 
 
 if __name__ == "__main__":

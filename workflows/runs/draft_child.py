@@ -21,7 +21,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from temporalio import workflow
 from temporalio.worker import Worker
 
 from copilot.temporal_connect import connect_with
+from workflows.runtime.child import exit_after
 from workflows.runtime.loader import load_draft_module
 
 NAMESPACES = ("user", "net", "mnt", "pid", "ipc", "uts")
@@ -76,10 +76,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    code = 1
-    try:
-        code = main(sys.argv[1:])
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)  # temporalio's native threads may crash interpreter teardown
+    exit_after(main, failed=1)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from copilot.scopes.client import GatewaySettings
 from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer
+from workflows.runtime.child import exit_after
 from workflows.runtime.gateway_activity import GatewayActivities
 from workflows.runtime.loader import LoadedDraft, draft_worker, load_draft_module
 from workflows.runtime.mock_backend import ScriptedBackend
@@ -228,10 +228,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    code = 2
-    try:
-        code = main(sys.argv[1:])
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    exit_after(main, failed=2)
