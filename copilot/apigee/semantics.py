@@ -18,21 +18,15 @@ class ConditionSyntaxError(ValueError):
     """A condition (or one of its patterns) atc cannot read; the message is one sentence."""
 
 
-# Apigee's table "Behavior of null operands": (LHS null, RHS null, both null) per operator.
-_NULL_TABLE = {
-    "Equals": (False, False, True),
-    "EqualsCaseInsensitive": (False, False, True),
-    "StartsWith": (False, False, False),
-    "NotEquals": (True, True, False),
-    "GreaterThan": (True, False, False),
-    "GreaterThanOrEquals": (False, True, True),
-    "LesserThan": (True, False, False),
-    "LesserThanOrEquals": (True, False, True),
-    "Matches": (False, False, False),
-    "JavaRegex": (False, False, False),
-    "MatchesPath": (False, False, False),
-    "NotMatches": (True, False, False),
-}
+# Apigee's table "Behavior of null operands": the result when the LHS is null, the RHS is null,
+# both are null (T true, F false), per operator.
+_NULL_ROWS = (
+    ("Equals", "FFT"), ("EqualsCaseInsensitive", "FFT"), ("StartsWith", "FFF"),
+    ("NotEquals", "TTF"), ("GreaterThan", "TFF"), ("GreaterThanOrEquals", "FTT"),
+    ("LesserThan", "TFF"), ("LesserThanOrEquals", "TFT"), ("Matches", "FFF"),
+    ("JavaRegex", "FFF"), ("MatchesPath", "FFF"), ("NotMatches", "TFF"),
+)  # fmt: skip
+_NULL_TABLE = {op: tuple(c == "T" for c in row) for op, row in _NULL_ROWS}
 _NUMBER_LIKE = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*")
 _ORDER = {
     "GreaterThan": lambda c: c > 0,

@@ -13,15 +13,13 @@ import logging
 import sys
 from pathlib import Path
 
+from copilot.commands._args import action_parsers
 from copilot.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("bridge", help="serve the Apigee -> Temporal ingress bridge")
-    parser.description = __doc__
-    parser.set_defaults(func=_no_action)
-    actions = parser.add_subparsers(
-        dest="bridge_action", metavar="ACTION", parser_class=type(parser)
+    actions = action_parsers(
+        subparsers, "bridge", "serve the Apigee -> Temporal ingress bridge", __doc__
     )
     serve = actions.add_parser("serve", help="serve the bridge until interrupted")
     serve.add_argument("--config", type=Path, required=True, help="bridge TOML (docs/bridge.md)")
@@ -52,10 +50,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     init.add_argument("--out", type=Path, help="where (default: <data dir>/bridge.toml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(func=_init)
-
-
-def _no_action(args: argparse.Namespace) -> int:
-    raise UsageError("atc bridge: choose an action: serve, init, products, artifacts")
 
 
 def _products(args: argparse.Namespace) -> int:

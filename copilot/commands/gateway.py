@@ -11,28 +11,23 @@ import argparse
 import sys
 from pathlib import Path
 
+from copilot.commands._args import action_parsers, add_token_claims
 from copilot.errors import UsageError
 from copilot.scopes import DEFAULT_PRODUCTS, load_catalog
 from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import load_jwks
 from copilot.scopes.server import serve_forever
 from copilot.scopes.spikearrest import parse_rate
-from copilot.scopes.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("gateway", help="run the local gateway emulator")
-    parser.set_defaults(func=_no_action)
-    actions = parser.add_subparsers(
-        dest="gateway_action", metavar="ACTION", parser_class=type(parser)
-    )
+    actions = action_parsers(subparsers, "gateway", "run the local gateway emulator")
     serve = actions.add_parser("serve", help="serve the emulator until interrupted")
     serve.add_argument("--products", type=Path, default=DEFAULT_PRODUCTS, help="API product file")
     serve.add_argument("--jwks", required=True, help="JWKS file or http(s) URL of the token keys")
     serve.add_argument("--port", type=int, default=8080, help="port (0 = any free port)")
     serve.add_argument("--host", default="127.0.0.1", help="address (default: loopback only)")
-    serve.add_argument("--audience", default=DEFAULT_AUDIENCE)
-    serve.add_argument("--issuer", default=DEFAULT_ISSUER)
+    add_token_claims(serve)
     serve.add_argument(
         "--backend",
         action="append",
@@ -46,10 +41,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--no-spike-arrest", action="store_true", help="disable the rate limit")
     serve.add_argument("--environment", help="only products valid in this environment")
     serve.set_defaults(func=_serve)
-
-
-def _no_action(args: argparse.Namespace) -> int:
-    raise UsageError("atc gateway: choose an action: serve")
 
 
 def _backends(items: list[str]) -> dict[str, str]:

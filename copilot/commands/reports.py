@@ -12,6 +12,7 @@ import argparse
 import asyncio
 from typing import Any
 
+from copilot.commands._args import add_json_flag
 from copilot.commands._output import emit_json, table
 from copilot.config import load_settings
 from copilot.logs.printable import printable
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     delete = verbs.add_parser("delete", help="delete a report's schedule (files stay)")
     delete.add_argument("name")
     for p in (sched, run, show, delete, verbs.choices["list"]):
-        p.add_argument("--json", action="store_true", help="print one JSON document")
+        add_json_flag(p)
     parser.set_defaults(func=main)
 
 

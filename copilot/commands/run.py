@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 
+from copilot.commands._args import add_json_flag
 from copilot.commands._identity import current_user
 from copilot.commands._output import emit_json, to_json
 
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--input", help="the workflow input: a JSON object, or @FILE")
     parser.add_argument("--wait", action="store_true", help="wait for the run's result")
     parser.add_argument("--by", help="who asks (default: current user)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(parser)
     parser.set_defaults(func=run)
 
 

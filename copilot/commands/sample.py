@@ -12,18 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from copilot.commands._args import add_json_flag
 from copilot.commands._output import emit_json
 from copilot.errors import UsageError
-
-FORMATS = (
-    "analytics-csv",
-    "analytics-jsonl",
-    "cloud-logging",
-    "cloud-logging-array",
-    "syslog",
-    "parquet",
-    "avro",
-)
+from copilot.logs.formats import ANALYTICS_CSV, WRITE_FORMATS
 
 
 def _start(text: str) -> date:
@@ -40,12 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--days", type=int, default=7, help="UTC days to cover (default 7)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--out", type=Path, required=True, help="file to write (.gz: gzip)")
-    parser.add_argument("--format", choices=FORMATS, default="analytics-csv", help="log shape")
+    parser.add_argument("--format", choices=WRITE_FORMATS, default=ANALYTICS_CSV, help="log shape")
     parser.add_argument("--rows", type=int, help="about this many records (default 21,500 a day)")
     parser.add_argument(
         "--start", type=_start, help="first UTC day, YYYY-MM-DD (default 2026-11-16)"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(parser)
     parser.set_defaults(func=run)
 
 

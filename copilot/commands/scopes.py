@@ -9,23 +9,18 @@ import argparse
 import sys
 from pathlib import Path
 
+from copilot.commands._args import action_parsers, add_json_flag, add_token_claims
 from copilot.commands._output import emit_json, table
 from copilot.errors import ScopeDenied, UsageError
-from copilot.scopes import DEFAULT_PRODUCTS, Catalog, check_request, load_catalog
+from copilot.scopes import DEFAULT_PRODUCTS, check_request, load_catalog
 from copilot.scopes.artifacts import granted_operations, target_servers, write_artifacts
 from copilot.scopes.grants import scope_grants
-from copilot.scopes.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, parse_scopes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "scopes", help="check requests against API product scopes; list operations; artifacts"
+    actions = action_parsers(
+        subparsers, "scopes", "check requests against API product scopes; list operations; artifacts"
     )
-    parser.set_defaults(func=_no_action)
-    actions = parser.add_subparsers(
-        dest="scopes_action", metavar="ACTION", parser_class=type(parser)
-    )
-
     _add_check(actions)
     _add_list(actions)
     _add_artifacts(actions)
@@ -40,7 +35,7 @@ def _add_check(actions: argparse._SubParsersAction) -> None:
         "--header", action="append", default=[], metavar="'NAME: VALUE'", help="request header"
     )
     check.add_argument("--environment", help="only products valid in this environment")
-    check.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(check)
     check.add_argument("method", metavar="METHOD")
     check.add_argument("url", metavar="URL", help="a path such as /v1/orders/42, or a URL")
     check.set_defaults(func=_check)
@@ -52,7 +47,7 @@ def _add_list(actions: argparse._SubParsersAction) -> None:
     )
     _products_arg(listing)
     listing.add_argument("--scopes", help="comma-separated; default: every operation")
-    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(listing)
     listing.set_defaults(func=_list)
 
 
@@ -63,8 +58,7 @@ def _add_artifacts(actions: argparse._SubParsersAction) -> None:
     art.add_argument("--identity", required=True, help="workflow identity (the token subject)")
     art.add_argument("--out", required=True, type=Path, help="output directory")
     art.add_argument("--jwks-uri", help="JWKS URI Apigee verifies tokens with (token kind jwt)")
-    art.add_argument("--issuer", default=DEFAULT_ISSUER)
-    art.add_argument("--audience", default=DEFAULT_AUDIENCE)
+    add_token_claims(art)
     art.add_argument("--env", action="append", dest="environments", help="environment (repeat)")
     art.add_argument(
         "--operation", action="append", dest="operations", help="grant only these (repeat)"
@@ -87,7 +81,7 @@ def _add_artifacts(actions: argparse._SubParsersAction) -> None:
         metavar="[PROXY=]NAME",
         help="TargetServer for every bundle, or for one proxy (repeat); default <proxy>-backend",
     )
-    art.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(art)
     art.set_defaults(func=_artifacts)
 
 
@@ -98,23 +92,6 @@ def _products_arg(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_PRODUCTS,
         help="API product file ({proxies, apiProduct}); default: the bundled sample",
     )
-
-
-def _no_action(args: argparse.Namespace) -> int:
-    raise UsageError("atc scopes: choose an action: check, list or artifacts")
-
-
-def _scopes(catalog: Catalog, text: str) -> tuple[str, ...]:
-    scopes = parse_scopes(text)
-    if not scopes:
-        raise UsageError("--scopes needs at least one scope")
-    unknown = catalog.unknown_scopes(scopes)
-    if unknown:
-        raise UsageError(
-            f"no API product in {catalog.source} holds {', '.join(unknown)}; "
-            f"known scopes: {', '.join(catalog.scopes)}"
-        )
-    return scopes
 
 
 def _headers(items: list[str]) -> dict[str, str]:
@@ -129,7 +106,7 @@ def _headers(items: list[str]) -> dict[str, str]:
 
 def _check(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.products)
-    scopes = _scopes(catalog, args.scopes)
+    scopes = catalog.known_scopes(args.scopes, what="--scopes")
     decision = check_request(
         catalog,
         scopes,
@@ -155,7 +132,7 @@ def _check(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.products)
     if args.scopes is not None:
-        scopes = _scopes(catalog, args.scopes)
+        scopes = catalog.known_scopes(args.scopes, what="--scopes")
         operations = catalog.operations_for(scopes)
     else:
         scopes, operations = catalog.scopes, list(catalog.operations)
@@ -190,7 +167,7 @@ def _artifacts(args: argparse.Namespace) -> int:
     if args.token_kind == "jwt" and not args.jwks_uri:
         raise UsageError("--jwks-uri is needed with --token-kind jwt")
     catalog = load_catalog(args.products)
-    scopes = _scopes(catalog, args.scopes)
+    scopes = catalog.known_scopes(args.scopes, what="--scopes")
     proxies = {op.proxy for op in granted_operations(catalog, scopes, args.operations)}
     result = write_artifacts(
         catalog,

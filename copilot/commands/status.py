@@ -12,13 +12,14 @@ import argparse
 import os
 from typing import Any
 
+from copilot.commands._args import add_json_flag
 from copilot.commands._output import emit_json, table
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("status", help="what of the estate is up, polling and scheduled")
     parser.description = __doc__
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(parser)
     parser.set_defaults(func=run)
 
 

@@ -12,12 +12,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from copilot.commands._args import action_parsers, add_json_flag, add_token_claims
 from copilot.commands._output import emit_json
 from copilot.errors import TokenInvalid, UsageError
 from copilot.scopes.keys import SUPPORTED_ALGS, generate_keypair, load_jwks, resolve_key_ref
 from copilot.scopes.tokens import (
-    DEFAULT_AUDIENCE,
-    DEFAULT_ISSUER,
     DEFAULT_LEEWAY_S,
     DEFAULT_TTL_S,
     fault_code,
@@ -27,42 +26,31 @@ from copilot.scopes.tokens import (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("token", help="mint and verify short-lived scoped JWTs")
-    parser.set_defaults(func=_no_action)
-    actions = parser.add_subparsers(
-        dest="token_action", metavar="ACTION", parser_class=type(parser)
-    )
-
+    actions = action_parsers(subparsers, "token", "mint and verify short-lived scoped JWTs")
     keygen = actions.add_parser("keygen", help="create a demo/test signing key and JWKS")
     keygen.add_argument(
         "--out", required=True, type=Path, help="directory for the key and jwks.json"
     )
     keygen.add_argument("--alg", default="RS256", choices=list(SUPPORTED_ALGS))
-    keygen.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(keygen)
     keygen.set_defaults(func=_keygen)
 
     mint = actions.add_parser("mint", help="sign a scoped token for a workflow identity")
     mint.add_argument("--key", required=True, help="key reference: file:PATH, env:VAR or kid:ID")
     mint.add_argument("--subject", required=True, help="the workflow identity (sub)")
     mint.add_argument("--scopes", required=True, help="approved scopes, comma-separated")
-    mint.add_argument("--issuer", default=DEFAULT_ISSUER)
-    mint.add_argument("--audience", default=DEFAULT_AUDIENCE)
+    add_token_claims(mint)
     mint.add_argument("--ttl", type=int, default=DEFAULT_TTL_S, help="seconds, at most 900")
-    mint.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(mint)
     mint.set_defaults(func=_mint)
 
     verify = actions.add_parser("verify", help="verify a token (exit 0 valid, 3 invalid)")
     verify.add_argument("token", metavar="TOKEN", help="the JWT, or - to read it from stdin")
     verify.add_argument("--jwks", required=True, help="JWKS file or http(s) URL")
-    verify.add_argument("--audience", required=True)
-    verify.add_argument("--issuer", required=True)
+    add_token_claims(verify, required=True)
     verify.add_argument("--leeway", type=float, default=DEFAULT_LEEWAY_S, help="seconds")
-    verify.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(verify)
     verify.set_defaults(func=_verify)
-
-
-def _no_action(args: argparse.Namespace) -> int:
-    raise UsageError("atc token: choose an action: keygen, mint or verify")
 
 
 def _keygen(args: argparse.Namespace) -> int:

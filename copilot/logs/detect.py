@@ -9,16 +9,18 @@ from pathlib import Path
 
 from copilot.errors import LogFormatError
 from copilot.logs.fields import ANALYTICS_MARKERS
+from copilot.logs.formats import (
+    ANALYTICS_CSV,
+    ANALYTICS_JSONL,
+    AVRO,
+    CLOUD_LOGGING,
+    CLOUD_LOGGING_YAML,
+    FORMATS,
+    PARQUET,
+    SYSLOG,
+)
 from copilot.logs.gcloud import looks_like_yaml_entries
 
-ANALYTICS_CSV = "analytics-csv"
-ANALYTICS_JSONL = "analytics-jsonl"
-CLOUD_LOGGING = "cloud-logging"
-CLOUD_LOGGING_YAML = "cloud-logging-yaml"
-SYSLOG = "syslog"
-PARQUET = "parquet"
-AVRO = "avro"
-FORMATS = (ANALYTICS_CSV, ANALYTICS_JSONL, CLOUD_LOGGING, CLOUD_LOGGING_YAML, SYSLOG, PARQUET, AVRO)
 # Binary exports, told apart by their first bytes (read with pyarrow / fastavro).
 MAGIC = {b"PAR1": PARQUET, b"Obj\x01": AVRO}
 

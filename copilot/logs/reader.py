@@ -19,10 +19,11 @@ from copilot.logs.analytics import read_csv, read_jsonl
 from copilot.logs.avro import read_avro
 from copilot.logs.cloud_logging import read_cloud_logging
 from copilot.logs.gcloud import read_gcloud_yaml
+from copilot.logs.lines import read_line_records
 from copilot.logs.parquet import read_parquet
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.sources import peek, read_magic
-from copilot.logs.syslog import read_syslog
+from copilot.logs.syslog import syslog_parser
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _read(
     if fmt == detect.CLOUD_LOGGING:
         return read_cloud_logging(path, quarantine, columns=columns, template=options.template)
     if fmt == detect.SYSLOG:
-        return read_syslog(path, quarantine, columns=columns, template=options.template)
+        return read_line_records(path, quarantine, syslog_parser(options.template), columns=columns)
     if fmt == detect.CLOUD_LOGGING_YAML:
         return read_gcloud_yaml(path, quarantine, columns=columns, template=options.template)
     if fmt == detect.PARQUET:

@@ -14,18 +14,14 @@ cloud.google.com/apigee/docs/api-platform/reference/policies/message-logging-pol
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
-
-import pandas as pd
+from typing import Any
 
 from copilot.logs.fields import DEFAULT_SYSLOG_TEMPLATE
 from copilot.logs.flowvars import flow_to_raw
-from copilot.logs.lines import read_line_records
-from copilot.logs.quarantine import Quarantine
+from copilot.logs.lines import LineParser
 from copilot.logs.templates import Template, unescape_rsyslog
 
-__all__ = ["Template", "read_syslog", "split_header"]
+__all__ = ["Template", "split_header", "syslog_parser"]
 
 _RFC5424 = re.compile(
     r"^<(?P<pri>\d{1,3})>(?P<ver>\d{1,2}) (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) "
@@ -57,19 +53,12 @@ def split_header(line: str) -> tuple[str | None, str]:
     return None, line
 
 
-def read_syslog(
-    path: Path,
-    quarantine: Quarantine,
-    *,
-    columns: tuple[str, ...] | None = None,
-    template: str | None = None,
-    block_lines: int = 200_000,
-) -> Iterator[pd.DataFrame]:
-    """Yield canonical chunks from syslog lines."""
+def syslog_parser(template: str | None = None) -> LineParser:
+    """The parser of one syslog line for the team's template (atc's default if none)."""
     compiled = Template(template or DEFAULT_SYSLOG_TEMPLATE)
 
-    def parse(text: str) -> dict[str, object]:
+    def parse(text: str) -> dict[str, Any]:
         header_ts, message = split_header(text.rstrip("\r\n"))
         return flow_to_raw(compiled.parse(unescape_rsyslog(message)), header_ts)
 
-    yield from read_line_records(path, quarantine, parse, columns=columns, block_lines=block_lines)
+    return parse

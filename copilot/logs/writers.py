@@ -33,18 +33,11 @@ import pyarrow.csv as pcsv
 
 from copilot.errors import UsageError
 from copilot.logs.fields import DEFAULT_SYSLOG_TEMPLATE
+from copilot.logs.formats import WRITE_FORMATS
 from copilot.logs.writers_binary import write_avro, write_parquet
 from copilot.logs.writers_text import cloud_logging_lines, jsonl_lines, lines_bytes, syslog_lines
 
-FORMATS: tuple[str, ...] = (
-    "analytics-csv",
-    "analytics-jsonl",
-    "cloud-logging",
-    "cloud-logging-array",
-    "syslog",
-    "parquet",
-    "avro",
-)
+FORMATS: tuple[str, ...] = WRITE_FORMATS
 BINARY_FORMATS = ("parquet", "avro")
 PARQUET_ROW_GROUP_ROWS = 100_000
 CSV_BATCH_ROWS = 200_000  # rows per CSV write

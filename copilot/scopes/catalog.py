@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot.config import PACKAGE_DATA
-from copilot.errors import ProductsError, ScopeDenied
+from copilot.errors import ProductsError, ScopeDenied, UsageError
 from copilot.scopes.operations import Operation, assign_ids, sample_suffix, shape
 from copilot.scopes.products import ApiProduct, parse_products
 from copilot.scopes.sources import (
@@ -34,6 +34,7 @@ from copilot.scopes.sources import (
     parse_proxies,
     proxy_for_path,
 )
+from copilot.scopes.tokens import parse_scopes
 
 DEFAULT_PRODUCTS = PACKAGE_DATA / "products.json"
 _PRECEDENCE = {"openapi": 0, "inline": 1, "logs": 2, "products": 3}
@@ -58,6 +59,20 @@ class Catalog:
         """The given scopes no product holds (typos, or products not in the file)."""
         known = set(self.scopes)
         return sorted({s for s in scopes if s not in known})
+
+    def known_scopes(self, value: Iterable[str] | str, *, what: str = "scopes") -> tuple[str, ...]:
+        """Parsed scopes; none at all, or one no product holds, is a usage error
+        (a typo would otherwise silently grant nothing). ``what`` names the input."""
+        scopes = parse_scopes(value)
+        if not scopes:
+            raise UsageError(f"{what} needs at least one scope (e.g. orders.read)")
+        unknown = self.unknown_scopes(scopes)
+        if unknown:
+            raise UsageError(
+                f"no API product in {self.source} holds {', '.join(unknown)}; "
+                f"known scopes: {', '.join(self.scopes)}"
+            )
+        return scopes
 
     def products_for(
         self, scopes: Iterable[str], environment: str | None = None

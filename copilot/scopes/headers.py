@@ -25,27 +25,24 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 200
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _KEY_TEXT = re.compile(r"[\x20-\x7e]+")
-_REFUSED_HEADERS = {
-    "x-http-method-override": "overrides the HTTP method behind the gateway's back",
-    "x-http-method": "overrides the HTTP method behind the gateway's back",
-    "x-method-override": "overrides the HTTP method behind the gateway's back",
-    "x-original-method": "overrides the HTTP method behind the gateway's back",
-    "x-original-url": "rewrites the URL after the gateway checked it",
-    "x-rewrite-url": "rewrites the URL after the gateway checked it",
-    "x-override-url": "rewrites the URL after the gateway checked it",
-    "x-forwarded-prefix": "changes the path a backend believes it serves",
-    "x-forwarded-path": "changes the path a backend believes it serves",
-    "x-forwarded-uri": "changes the path a backend believes it serves",
-    "x-envoy-original-path": "changes the path a backend believes it serves",
-    "x-original-uri": "rewrites the URL after the gateway checked it",
-    "x-forwarded-url": "rewrites the URL after the gateway checked it",
-    "x-http-destinationurl": "rewrites the URL after the gateway checked it",
-    "x-forwarded-host": "changes the host a backend believes it serves",
-    "x-host": "changes the host a backend believes it serves",
-    "forwarded": "changes the host and path a backend believes it serves",
-    "authorization": "is attached by the gateway client (the scoped token) and may not be set",
-    "host": "is derived from the URL; a different one could route the call elsewhere",
-}
+# Why each header may not be sent, and the headers that do it.
+_REFUSED_BY_REASON = {
+    "overrides the HTTP method behind the gateway's back": (
+        "x-http-method-override", "x-http-method", "x-method-override", "x-original-method",
+    ),
+    "rewrites the URL after the gateway checked it": (
+        "x-original-url", "x-rewrite-url", "x-override-url", "x-original-uri", "x-forwarded-url",
+        "x-http-destinationurl",
+    ),
+    "changes the path a backend believes it serves": (
+        "x-forwarded-prefix", "x-forwarded-path", "x-forwarded-uri", "x-envoy-original-path",
+    ),
+    "changes the host a backend believes it serves": ("x-forwarded-host", "x-host"),
+    "changes the host and path a backend believes it serves": ("forwarded",),
+    "is attached by the gateway client (the scoped token) and may not be set": ("authorization",),
+    "is derived from the URL; a different one could route the call elsewhere": ("host",),
+}  # fmt: skip
+_REFUSED_HEADERS = {name: why for why, names in _REFUSED_BY_REASON.items() for name in names}
 
 
 HOP_BY_HOP = frozenset(
