@@ -67,53 +67,67 @@ def _translate(actions: list[Action], maker: StepMaker, done: list[dict]) -> lis
             if step := maker.notify(action):
                 out.append(step)
         elif action.kind == "guard":
-            fetched = _last_fetch(done + out, maker)
-            if fetched is None and (op := maker.match("get", [maker.subject])):
-                fetched = maker.call(Action("call", "get", [maker.subject]), op)
-                out.append(fetched)
-            if fetched is not None:
-                left = "${steps." + fetched["id"] + ".body.status}"
-                out.append(
-                    {
-                        "id": maker.step_id(f"check_{maker.subject}_status"),
-                        "kind": "branch",
-                        "condition": {"left": left, "op": "eq", "right": action.status},
-                        "if_true": None,
-                        "if_false": "end",
-                    }
-                )
-        elif action.kind in ("call", "poll"):
-            op = maker.match(action.verb, action.nouns)
-            if op is None:
-                continue
-            step = maker.call(action, op)
-            if action.kind == "poll":
-                step.pop("retry")  # a poll's attempts and interval are its retry policy
-                left = "${steps." + step["id"] + ".body.status}"
-                step["poll"] = {
-                    "until": {"left": left, "op": "eq", "right": action.status},
-                    "interval_s": action.interval,
-                    "max_attempts": DEFAULT_POLL_ATTEMPTS,
-                }
-            if action.group and action.group in groups:
-                groups[action.group]["steps"].append(step["id"])
-                step["_child"] = True
-            elif action.group:
-                group = {
-                    "id": maker.step_id("in_parallel"),
-                    "kind": "parallel",
-                    "steps": [step["id"]],
-                }
-                groups[action.group] = group
-                out.append(group)
-                step["_child"] = True
-            out.append(step)
+            out += _guard(action, maker, done + out)
+        elif action.kind in ("call", "poll") and (step := _call(action, maker)) is not None:
+            out += _grouped(step, action.group, groups, maker)
     for group in groups.values():
         if len(group["steps"]) < 2:  # one call is not parallel: run it in sequence
             out.remove(group)
             child = next(s for s in out if s["id"] == group["steps"][0])
             child.pop("_child")
     return out
+
+
+def _guard(action: Action, maker: StepMaker, before: list[dict]) -> list[dict]:
+    """A status check on the subject (reading it first when no earlier step did)."""
+    out: list[dict] = []
+    fetched = _last_fetch(before, maker)
+    if fetched is None and (op := maker.match("get", [maker.subject])):
+        fetched = maker.call(Action("call", "get", [maker.subject]), op)
+        out.append(fetched)
+    if fetched is None:
+        return out
+    left = "${steps." + fetched["id"] + ".body.status}"
+    out.append(
+        {
+            "id": maker.step_id(f"check_{maker.subject}_status"),
+            "kind": "branch",
+            "condition": {"left": left, "op": "eq", "right": action.status},
+            "if_true": None,
+            "if_false": "end",
+        }
+    )
+    return out
+
+
+def _call(action: Action, maker: StepMaker) -> dict | None:
+    """The call (or poll) step for ``action``, or None when no operation matches."""
+    op = maker.match(action.verb, action.nouns)
+    if op is None:
+        return None
+    step = maker.call(action, op)
+    if action.kind == "poll":
+        step.pop("retry")  # a poll's attempts and interval are its retry policy
+        left = "${steps." + step["id"] + ".body.status}"
+        step["poll"] = {
+            "until": {"left": left, "op": "eq", "right": action.status},
+            "interval_s": action.interval,
+            "max_attempts": DEFAULT_POLL_ATTEMPTS,
+        }
+    return step
+
+
+def _grouped(step: dict, group_no: int, groups: dict[int, dict], maker: StepMaker) -> list[dict]:
+    """``step``, preceded by its parallel step when it opens a group."""
+    if not group_no:
+        return [step]
+    step["_child"] = True
+    if group_no in groups:
+        groups[group_no]["steps"].append(step["id"])
+        return [step]
+    group = {"id": maker.step_id("in_parallel"), "kind": "parallel", "steps": [step["id"]]}
+    groups[group_no] = group
+    return [group, step]
 
 
 def _last_fetch(steps: list[dict], maker: StepMaker) -> dict | None:
@@ -240,7 +254,9 @@ def draft_offline(request: PlanInput, catalog: Catalog) -> tuple[dict[str, Any],
     vocabulary = {n for op in ops for n in profile(op).nouns}
     subjects = {resource_of(op) for op in ops if op.params}
     reading = read_request(request.request, vocabulary, subjects)
-    maker = StepMaker(ops, {op.id for op in allowed_operations(request, catalog)}, reading.subject or "item")
+    maker = StepMaker(
+        ops, {op.id for op in allowed_operations(request, catalog)}, reading.subject or "item"
+    )
     steps = _layout(reading, maker)
     if not any(s["kind"] in ("call", "notify") for s in steps):
         raise InputError(

@@ -30,63 +30,72 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     spec = ctx.spec
     if spec is None or ctx.errors_from("WF006"):
         return  # a broken flow graph makes "earlier" meaningless; WF006 says why
-    f = RULE.finding
     inputs = {i.name for i in spec.inputs}
     flow = build_flow(spec)
     yield from _poll_conditions(spec)
     for step_id, where, value in template_values(spec):
         at = f"steps.{step_id}.{where}"
         for bad in malformed_refs(value):
-            yield f(f"{at}: {bad!r} is not a reference; fix: write {_SYNTAX}", at)
+            yield RULE.finding(f"{at}: {bad!r} is not a reference; fix: write {_SYNTAX}", at)
         for ref in refs_in(value):
             if ref.root == "inputs":
-                if ref.name not in inputs:
-                    yield f(
-                        f"{at}: {ref} names no input; fix: add input {ref.name!r} or use one "
-                        f"of {sorted(inputs) or 'none'}",
-                        at,
-                    )
-                elif ref.path:
-                    yield f(
-                        f"{at}: inputs are plain values, {ref} reads into one; fix: write "
-                        f"${{inputs.{ref.name}}}",
-                        at,
-                    )
-                continue
-            target = spec.step(ref.name)
-            if target is None:
-                yield f(
-                    f"{at}: {ref} names no step; fix: reference an earlier call or approval", at
-                )
-                continue
-            if not isinstance(target, (CallStep, NotifyStep, ApprovalStep)):
-                yield f(
-                    f"{at}: {ref} reads step {ref.name}, a {target.kind} step with no result; "
-                    "fix: reference a call or approval step",
-                    at,
-                )
-                continue
-            if (shape := _shape_problem(ref, target)) is not None:
-                yield f(f"{at}: {ref} {shape}", at)
-                continue
-            own_poll = ref.name == step_id and where == "poll.until.left"
-            if own_poll:
-                continue
-            some, every = flow.before(step_id)
-            if ref.name not in some:
-                yield f(
-                    f"{at}: {ref} reads step {ref.name}, which never runs before "
-                    f"{step_id}; fix: reference a step that runs earlier",
-                    at,
-                )
-            elif ref.name not in every:
-                yield f(
-                    f"{at}: {ref} reads step {ref.name}, which does not run on every path "
-                    f"to {step_id} (the value may be null); fix: reference a step on every "
-                    "path, or accept null",
-                    at,
-                    severity="warning",
-                )
+                problem = _input_problem(ref, inputs)
+            else:
+                problem = _step_problem(ref, spec)
+            if problem is not None:
+                yield RULE.finding(f"{at}: {problem}", at)
+            elif ref.root != "inputs" and not _own_poll(ref, step_id, where):
+                yield from _order_findings(ref, flow, step_id, at)
+
+
+def _input_problem(ref: Ref, inputs: set[str]) -> str | None:
+    """Why ``${inputs...}`` reads nothing, or None."""
+    if ref.name not in inputs:
+        return (
+            f"{ref} names no input; fix: add input {ref.name!r} or use one "
+            f"of {sorted(inputs) or 'none'}"
+        )
+    if ref.path:
+        return f"inputs are plain values, {ref} reads into one; fix: write ${{inputs.{ref.name}}}"
+    return None
+
+
+def _step_problem(ref: Ref, spec) -> str | None:
+    """Why ``${steps...}`` reads nothing from the step it names, or None."""
+    target = spec.step(ref.name)
+    if target is None:
+        return f"{ref} names no step; fix: reference an earlier call or approval"
+    if not isinstance(target, (CallStep, NotifyStep, ApprovalStep)):
+        return (
+            f"{ref} reads step {ref.name}, a {target.kind} step with no result; "
+            "fix: reference a call or approval step"
+        )
+    shape = _shape_problem(ref, target)
+    return None if shape is None else f"{ref} {shape}"
+
+
+def _own_poll(ref: Ref, step_id: str, where: str) -> bool:
+    # A poll's condition reads the answer its own step just got.
+    return ref.name == step_id and where == "poll.until.left"
+
+
+def _order_findings(ref: Ref, flow, step_id: str, at: str) -> Iterator[Finding]:
+    """The referenced step must run before ``step_id`` (on every path, or it may be null)."""
+    some, every = flow.before(step_id)
+    if ref.name not in some:
+        yield RULE.finding(
+            f"{at}: {ref} reads step {ref.name}, which never runs before "
+            f"{step_id}; fix: reference a step that runs earlier",
+            at,
+        )
+    elif ref.name not in every:
+        yield RULE.finding(
+            f"{at}: {ref} reads step {ref.name}, which does not run on every path "
+            f"to {step_id} (the value may be null); fix: reference a step on every "
+            "path, or accept null",
+            at,
+            severity="warning",
+        )
 
 
 def _shape_problem(ref: Ref, target) -> str | None:
