@@ -20,16 +20,21 @@ _METRIC = {"requests": "traffic spike", "error_rate": "5xx spike", "latency_p95"
 FAILED = {"FAILED", "TIMED_OUT", "TERMINATED"}
 
 
+def _row(what: str, where: str, page: str, when: str = "") -> dict[str, str]:
+    """One row of the attention table (``COLUMNS``)."""
+    return {"what": what, "where": where, "when": when, "page": page}
+
+
 def anomaly_rows(analysis: Any, limit: int = 10) -> list[dict[str, str]]:
     """The most severe anomaly windows, worst first."""
     ranked = sorted(analysis.anomalies, key=lambda a: (_SEVERITY.get(a.severity, 3), -a.score))
     return [
-        {
-            "what": f"{a.severity} {_METRIC.get(a.metric, a.metric)} ({a.minutes} min)",
-            "where": a.proxy,
-            "when": utc_time(a.start),
-            "page": "Traffic",
-        }
+        _row(
+            f"{a.severity} {_METRIC.get(a.metric, a.metric)} ({a.minutes} min)",
+            a.proxy,
+            "Traffic",
+            utc_time(a.start),
+        )
         for a in ranked[:limit]
     ]
 
@@ -41,42 +46,30 @@ def _current_rate(s: Any) -> str | None:
 
 def throttling_rows(report: Any) -> list[dict[str, str]]:
     """Abusive clients, capacity conflicts, changed limits and forecasts that need throttling."""
-    rows = [
-        {"what": f"abusive client {a.app}", "where": a.proxy, "when": "", "page": "Throttling"}
-        for a in report.abusive
-    ]
+    rows = [_row(f"abusive client {a.app}", a.proxy, "Throttling") for a in report.abusive]
     for s in report.suggestions:
         if s.conflict:
-            rows.append(
-                {"what": "capacity conflict", "where": s.target, "when": "", "page": "Throttling"}
-            )
+            rows.append(_row("capacity conflict", s.target, "Throttling"))
         now = _current_rate(s)
         suggested = policy_rate(s.value.get("rate")) if "rate" in s.value else s.value_text()
         if now and now != suggested:
-            rows.append({"what": f"limit {now} → suggested {suggested}", "where": s.target,
-                         "when": "", "page": "Throttling"})  # fmt: skip
+            rows.append(_row(f"limit {now} → suggested {suggested}", s.target, "Throttling"))
     for f in report.flags:
-        rows.append(
-            {
-                "what": f"needs throttling next week: peak {rate(f.p90_rpm or f.peak_rpm)} (p90) "
-                f"over {f.against} {rate(f.limit_rpm)}",
-                "where": f.target,
-                "when": "next week",
-                "page": "Throttling",
-            }
-        )
+        peak = rate(f.p90_rpm or f.peak_rpm)
+        what = f"needs throttling next week: peak {peak} (p90) over {f.against} {rate(f.limit_rpm)}"
+        rows.append(_row(what, f.target, "Throttling", "next week"))
     return rows
 
 
 def draft_rows(drafts: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Drafts waiting for a review decision."""
     return [
-        {
-            "what": f"draft waiting for review (version {d.get('latest')})",
-            "where": f"{d['id']}: {str(d.get('request') or '')[:60]}",
-            "when": utc_time(d.get("created_at")),
-            "page": "Drafts",
-        }
+        _row(
+            f"draft waiting for review (version {d.get('latest')})",
+            f"{d['id']}: {str(d.get('request') or '')[:60]}",
+            "Drafts",
+            utc_time(d.get("created_at")),
+        )
         for d in drafts
         if d.get("status") == "draft"
     ]
@@ -85,12 +78,12 @@ def draft_rows(drafts: list[dict[str, Any]]) -> list[dict[str, str]]:
 def failed_run_rows(runs: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Runs that failed, timed out or were terminated."""
     return [
-        {
-            "what": f"run {r['status'].lower()}",
-            "where": f"{r['run_id']} (draft {r['draft_id']})",
-            "when": utc_time(r.get("started")),
-            "page": "Runs",
-        }  # fmt: skip
+        _row(
+            f"run {r['status'].lower()}",
+            f"{r['run_id']} (draft {r['draft_id']})",
+            "Runs",
+            utc_time(r.get("started")),
+        )
         for r in runs
         if r.get("status") in FAILED
     ]

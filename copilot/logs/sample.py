@@ -38,6 +38,7 @@ from copilot.logs.sample_policies import gateway_faults
 from copilot.logs.sample_pools import Pools, build_pools
 from copilot.logs.sample_scenario import DEFAULT_SEED, DEFAULT_START, Scenario
 from copilot.logs.sample_traffic import arrivals, expected_rows
+from copilot.timeunits import DAY_MS, SECOND_MS
 
 __all__ = [
     "DEFAULT_SEED",
@@ -88,7 +89,7 @@ def _day_rows(scenario: Scenario, day: int, pools: Pools) -> Rows:
         raise UsageError(f"day must be from 0 to {scenario.days - 1}, got {day}")
     rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, day]))
     arr = arrivals(day, scenario, rng)
-    sec = (arr.ts_ms - (scenario.start_ms + day * sc.DAY_MS)) // 1000
+    sec = (arr.ts_ms - (scenario.start_ms + day * DAY_MS)) // SECOND_MS
     fault = gateway_faults(sec, arr.app, arr.op, scenario, rng)
     timing = backend_outcomes(sec, arr.op, fault, _ERROR_BOOST[arr.app], scenario, rng)
     return draw_rows(arr, timing, scenario, pools, rng, day)

@@ -19,6 +19,7 @@ import numpy as np
 from copilot.logs import sample_scenario as sc
 from copilot.logs.sample_estate import OPERATIONS, PROXIES
 from copilot.logs.sample_policies import F_NONE, F_TIMEOUT, FAULTS
+from copilot.logs.sample_traffic import DAY_S
 
 _OP = OPERATIONS
 _MEDIAN_MS = np.array([op.latency_ms for op in _OP])
@@ -63,9 +64,9 @@ def failure_share(u: np.ndarray) -> np.ndarray:
 
 def trailing_rate(sec: np.ndarray, mask: np.ndarray, window: int) -> np.ndarray:
     """Requests per second over the trailing ``window`` seconds, per second of the day."""
-    counts = np.bincount(sec[mask], minlength=86_400).astype(float)
+    counts = np.bincount(sec[mask], minlength=DAY_S).astype(float)
     csum = np.r_[0.0, np.cumsum(counts)]
-    lo = np.maximum(np.arange(86_400) + 1 - window, 0)
+    lo = np.maximum(np.arange(DAY_S) + 1 - window, 0)
     return (csum[1:] - csum[lo]) / window
 
 

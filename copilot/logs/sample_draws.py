@@ -18,6 +18,7 @@ from copilot.logs.sample_estate import MESSAGE_PROCESSORS, NOT_SET, OPERATIONS, 
 from copilot.logs.sample_policies import UNRESOLVED
 from copilot.logs.sample_pools import Pools
 from copilot.logs.sample_traffic import Arrivals
+from copilot.timeunits import DAY_MS, HOUR_MS
 
 ID_KINDS = ("", "order", "payment", "customer", "shipment", "sku")
 _KIND = {name: i for i, name in enumerate(ID_KINDS)}
@@ -29,7 +30,7 @@ _SCRAPER = next(i for i, a in enumerate(APPS) if a.name == ABUSIVE_APP)
 _ANONYMOUS_APP = next(i for i, a in enumerate(APPS) if a.name == NOT_SET)
 _MP_SHARE = (0.4, 0.35, 0.25)
 # The orders proxy got a new revision on the third day, mid-afternoon UTC.
-REVISION_SWITCH_MS = 2 * sc.DAY_MS + 14 * 3_600_000
+REVISION_SWITCH_MS = 2 * DAY_MS + 14 * HOUR_MS
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 from copilot.logs import sample_scenario as sc
 from copilot.logs.sample_apps import ABUSIVE_APP, APPS
 from copilot.logs.sample_estate import NOT_SET, OPERATIONS
+from copilot.logs.sample_traffic import DAY_S
 from copilot.logs.schema import QUOTA_FAULT, SPIKE_ARREST_FAULT
 
 # fault index -> (ax_execution_fault_policy_name, ax_edge_execution_fault_code, HTTP status,
@@ -90,7 +91,7 @@ def sliding_allowance(counts: np.ndarray, limit: int, window: int) -> np.ndarray
 def _spike_arrest(sec: np.ndarray, candidate: np.ndarray, limit: int) -> np.ndarray:
     """Boolean mask of candidates rejected by a sliding-count SpikeArrest."""
     idx = np.flatnonzero(candidate)
-    counts = np.bincount(sec[idx], minlength=86_400)
+    counts = np.bincount(sec[idx], minlength=DAY_S)
     allowed = sliding_allowance(counts, limit, 60)
     rejected = np.zeros(sec.size, dtype=bool)
     rejected[idx] = group_rank(sec[idx]) >= allowed[sec[idx]]

@@ -16,10 +16,10 @@ from typing import Any
 from copilot.logs.sample_apps import ABUSIVE_APP, APPS
 from copilot.logs.sample_estate import ENVIRONMENT, NOT_SET, ORGANIZATION, PROXIES
 from copilot.logs.schema import QUOTA_FAULT, SPIKE_ARREST_FAULT
+from copilot.timeunits import SECOND_MS
 
 DEFAULT_START = date(2026, 11, 16)  # a Monday
 DEFAULT_SEED = 7
-DAY_MS = 86_400_000
 
 # The orders backend's capacity at scale 1 (requests/s reaching the target,
 # averaged over LOAD_WINDOW_S). Normal weekday peaks sit near 0.55x of it.
@@ -56,7 +56,7 @@ class Window:
 
     def ms(self) -> tuple[int, int]:
         """Epoch milliseconds of start and end."""
-        return int(self.start.timestamp() * 1000), int(self.end.timestamp() * 1000)
+        return int(self.start.timestamp() * SECOND_MS), int(self.end.timestamp() * SECOND_MS)
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ class Scenario:
         """Epoch ms of the first day's midnight (UTC)."""
         return int(
             datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp()
-            * 1000
+            * SECOND_MS
         )
 
     def limit(self, policy: str) -> Limit:

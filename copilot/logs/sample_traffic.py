@@ -17,8 +17,9 @@ import numpy as np
 from copilot.logs import sample_scenario as sc
 from copilot.logs.sample_apps import ABUSIVE_APP, APPS, App
 from copilot.logs.sample_estate import BATCH_WINDOW, DIURNAL, OPERATIONS, WEEKLY
+from copilot.timeunits import DAY_MS, SECOND_MS
 
-DAY_S = 86_400
+DAY_S = DAY_MS // SECOND_MS
 _OP_INDEX = {op.key: i for i, op in enumerate(OPERATIONS)}
 _SECONDS = np.arange(DAY_S)
 _JITTER_SIGMA = 0.12  # per-minute log-normal noise (over-dispersion beyond Poisson)
@@ -157,7 +158,7 @@ def arrivals(day: int, scenario: sc.Scenario, rng: np.random.Generator) -> Arriv
         apps.append(np.full(sec.size, stream.app, dtype=np.int16))
         ops.append(rng.choice(len(OPERATIONS), size=sec.size, p=stream.mix).astype(np.int16))
     sec = np.concatenate(seconds)
-    midnight = scenario.start_ms + day * sc.DAY_MS
-    ts = midnight + sec.astype(np.int64) * 1000 + rng.integers(0, 1000, sec.size)
+    midnight = scenario.start_ms + day * DAY_MS
+    ts = midnight + sec.astype(np.int64) * SECOND_MS + rng.integers(0, SECOND_MS, sec.size)
     order = np.argsort(ts, kind="stable")
     return Arrivals(ts[order], np.concatenate(apps)[order], np.concatenate(ops)[order])
