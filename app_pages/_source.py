@@ -17,6 +17,7 @@ from copilot.config import load_settings
 from copilot.dashboard.sources import Source, content_hash, dedupe, store_upload
 from copilot.errors import AtcError
 from copilot.logs.detect import FORMATS
+from copilot.throttling.options import DEFAULT_HEADROOM, HEADROOM_MAX, HEADROOM_MIN
 
 SAMPLE = "Bundled sample"
 DISK = "Path on disk"
@@ -25,7 +26,6 @@ _RENDERED = "_atc_sidebar_rendered"
 _SOURCE = "_atc_source"
 _ADVICE = "_atc_advice"
 _STORED = "_atc_uploads"  # upload file_id -> stored path (hashing once per upload)
-DEFAULT_HEADROOM = 1.3
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -100,7 +100,8 @@ def _render() -> Source:
 def _render_advice() -> tuple[float, str | None]:
     st.subheader("Advice")
     headroom = st.slider(
-        "Headroom on the forecast peak", 1.0, 2.0, DEFAULT_HEADROOM, 0.05, key="headroom"
+        "Headroom on the forecast peak", HEADROOM_MIN, HEADROOM_MAX, DEFAULT_HEADROOM, 0.05,
+        key="headroom",
     )
     bundle = st.text_input("Current proxy bundle (folder or .zip, optional)", key="bundle_path")
     return float(headroom), bundle.strip() or None

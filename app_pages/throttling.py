@@ -16,6 +16,7 @@ from copilot.dashboard import throttling as view
 from copilot.dashboard.charts import forecast_chart, replay_chart
 from copilot.dashboard.fmt import utc_range
 from copilot.throttling import views
+from copilot.throttling.options import REJECT_SHARE
 
 st.title("Throttling")
 source = current_source()
@@ -28,7 +29,8 @@ st.caption(
     f"{run.quarantine.records:,} records, {utc_range(report.start, report.end)}; headroom "
     f"× {headroom:g}; current limits {'from the bundle given' if bundle else 'from the logs only'}. "
     "All times are UTC. Every suggestion was replayed through an Apigee-faithful "
-    "SpikeArrest/Quota simulator; none may reject more than 0.1% of healthy legitimate requests."
+    f"SpikeArrest/Quota simulator; none may reject more than {REJECT_SHARE:.1%} of healthy "
+    "legitimate requests."
 )
 
 

@@ -77,7 +77,9 @@ def read_pass(
     paths = [Path(p) for p in paths]
     options = options or ReadOptions()
     if options.columns is None:
-        options = replace(options, columns=tuple(dict.fromkeys((*ANALYSIS_COLUMNS, *extra_columns))))
+        options = replace(
+            options, columns=tuple(dict.fromkeys((*ANALYSIS_COLUMNS, *extra_columns)))
+        )
     quarantine = Quarantine(path=quarantine_path)
     analyzer = Analyzer()
     try:

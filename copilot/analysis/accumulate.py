@@ -1,118 +1,27 @@
-"""The streaming accumulator: canonical chunks in, mergeable aggregates kept.
+"""The streaming analyzer: canonical chunks in (``aggregates``), an ``Analysis`` out (``finish``).
 
-``Analyzer.add`` reduces each chunk to integer arrays (``chunk.prepare``) and
-adds sparse counts to a handful of aggregates; it never keeps rows. What it
-keeps grows with time span x groups, not with rows:
-
-- per consumer (proxy x app x client id) and per endpoint (proxy x verb x path
-  template): counts per outcome code, fine latency histograms (total and
-  target time), counts per second;
-- per proxy and app: counts per second. Their outcome counts and latency
-  histograms, and everything about client ids, derive from the consumers' at
-  the end;
-- per consumer and minute: counts per outcome code (the per-app minute series,
-  and summed per proxy, the proxy minute series);
-- per proxy and minute: a coarse histogram of total latency.
-
-Every aggregate is a sum of integer counts, so any chunking of the same rows,
-in any order, gives identical results.
+The aggregates are sums of integer counts, so any chunking of the same rows, in
+any order, gives identical results; ``finish`` may be called again after more
+chunks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from copilot.analysis import sketch
-from copilot.analysis.chunk import ChunkView, Vocabs, prepare
+from copilot.analysis.aggregates import Aggregates
 from copilot.analysis.finish import build_analysis
-from copilot.analysis.outcomes import N_OUTCOMES
 from copilot.analysis.result import Analysis
-from copilot.analysis.series import MINUTE_SHIFT
-from copilot.analysis.sparse import SparseCounts
 
 
-class GroupAccumulator:
-    """Aggregates of one grouping: counts per second, per outcome code, per latency bucket."""
-
-    def __init__(self) -> None:
-        self.seconds = SparseCounts()
-        self.outcomes = SparseCounts()
-        self.total_ms = SparseCounts()
-        self.target_ms = SparseCounts()
-
-    def add(self, group: np.ndarray, view: ChunkView) -> None:
-        self.seconds.add_cells(group, view.second)
-        self.outcomes.add_cells(group, view.outcome)
-        self.total_ms.add_cells(group, view.total_bucket)
-        self.target_ms.add_cells(group, view.target_bucket)
-
-
-class Analyzer:
+class Analyzer(Aggregates):
     """Streaming traffic analysis: ``add`` canonical chunks, then ``finish``.
 
-    Chunks may arrive in any order and may split a second or a minute; their
-    categorical columns may have different categories. Memory stays bounded by
-    the aggregates (time span x groups), whatever the number of rows.
     ``top_n`` bounds ``top_consumers``; ``keep_seconds`` also returns the
     per-second request counts per proxy and consumer (for replaying traffic).
     """
-
-    def __init__(
-        self, *, top_n: int = 10, detect_anomalies: bool = True, keep_seconds: bool = False
-    ) -> None:
-        self.top_n = top_n
-        self.detect_anomalies = detect_anomalies
-        self.keep_seconds = keep_seconds
-        self.vocabs = Vocabs()
-        self.records = 0
-        self.skipped = 0
-        self.first_ms: int | None = None
-        self.last_ms: int | None = None
-        self.consumers = GroupAccumulator()
-        self.endpoints = GroupAccumulator()
-        self.proxy_seconds = SparseCounts()
-        self.app_seconds = SparseCounts()
-        self.consumer_minutes = SparseCounts()  # (consumer, minute << 8 | outcome)
-        self.proxy_latency = SparseCounts()  # (proxy, minute << 8 | coarse bucket)
-        self.outcome_totals = np.zeros(N_OUTCOMES, dtype=np.int64)
-        self.unlogged = {name: 0 for name in ("verb", "path", "status")}
-
-    def add(self, chunk: pd.DataFrame) -> None:
-        """Fold one canonical chunk into the aggregates."""
-        if len(chunk) == 0:
-            return
-        view, skipped = prepare(chunk, self.vocabs)
-        self.skipped += skipped
-        if view.size == 0:
-            return
-        self.records += view.size
-        lo, hi = int(view.ts_ms.min()), int(view.ts_ms.max())
-        self.first_ms = lo if self.first_ms is None else min(self.first_ms, lo)
-        self.last_ms = hi if self.last_ms is None else max(self.last_ms, hi)
-        self.consumers.add(view.consumer, view)
-        self.outcome_totals += np.bincount(view.outcome, minlength=N_OUTCOMES)
-        for name, known in view.known.items():
-            self.unlogged[name] += int(known.size - np.count_nonzero(known))
-        # An endpoint needs a path: requests logged without one are in every other
-        # table but not here (never under a made-up path).
-        with_path = view.known["path"]
-        self.endpoints.add(
-            view.endpoint if with_path.all() else view.endpoint[with_path],
-            view if with_path.all() else view.subset(with_path),
-        )
-        self.proxy_seconds.add_cells(view.proxy, view.second)
-        self.app_seconds.add_cells(view.app, view.second)
-        minute_cell = view.minute << MINUTE_SHIFT
-        self.consumer_minutes.add_cells(view.consumer, minute_cell | view.outcome)
-        coarse = sketch.coarse_index(view.total_bucket)
-        self.proxy_latency.add_cells(view.proxy, minute_cell | coarse)
-        # Path templating allocates from Arrow's pool, which keeps freed pages
-        # (mimalloc) unless asked: hand them back so RSS stays flat.
-        pa.default_memory_pool().release_unused()
 
     def finish(self) -> Analysis:
         """The result so far (more chunks may be added and ``finish`` called again)."""
@@ -131,6 +40,3 @@ def analyze(
     for chunk in chunks:
         analyzer.add(chunk)
     return analyzer.finish()
-
-
-assert N_OUTCOMES <= 1 << MINUTE_SHIFT and sketch.COARSE_NAN < 1 << MINUTE_SHIFT

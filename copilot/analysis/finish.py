@@ -1,4 +1,4 @@
-"""Turn an ``Analyzer``'s aggregates into an ``Analysis``.
+"""Turn an analyzer's aggregates (``copilot.analysis.aggregates``) into an ``Analysis``.
 
 Proxy, app and client outcome counts and latency histograms are the sums of
 their consumers' (proxy x app x client id), got by re-keying the consumer cells
@@ -10,16 +10,13 @@ app table relabelled, and otherwise comes from re-keyed consumer seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from copilot.analysis import anomalies, notes, rates, series
+from copilot.analysis.aggregates import Aggregates, GroupAccumulator
 from copilot.analysis.result import KEYS, Analysis, TopConsumer
-
-if TYPE_CHECKING:
-    from copilot.analysis.accumulate import Analyzer, GroupAccumulator
 
 
 def _labels(values: list) -> pd.Categorical:
@@ -96,7 +93,7 @@ class _Labels:
     endpoints: np.ndarray  # [n, 3]: proxy, verb, template id of each endpoint
 
     @classmethod
-    def of(cls, an: Analyzer) -> _Labels:
+    def of(cls, an: Aggregates) -> _Labels:
         v = an.vocabs
         return cls(
             *(_labels(x.labels) for x in (v.proxy, v.app, v.client, v.verb, v.template)),
@@ -121,7 +118,7 @@ class _Labels:
         }
 
 
-def _tables(an: Analyzer, labels: _Labels) -> dict[str, pd.DataFrame]:
+def _tables(an: Aggregates, labels: _Labels) -> dict[str, pd.DataFrame]:
     cons = labels.consumers
     proxies = _table(
         "proxies",
@@ -148,7 +145,7 @@ def _tables(an: Analyzer, labels: _Labels) -> dict[str, pd.DataFrame]:
     }
 
 
-def _clients(an: Analyzer, apps: pd.DataFrame, labels: _Labels) -> pd.DataFrame:
+def _clients(an: Aggregates, apps: pd.DataFrame, labels: _Labels) -> pd.DataFrame:
     """The client id table: the app table relabelled when apps and client ids pair
     one to one (the usual case: then their rows are the same rows), else re-keyed."""
     cons = labels.consumers
@@ -171,7 +168,7 @@ def _clients(an: Analyzer, apps: pd.DataFrame, labels: _Labels) -> pd.DataFrame:
     return _tidy(table, ["client_id"])
 
 
-def _minutes(an: Analyzer, labels: _Labels) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _minutes(an: Aggregates, labels: _Labels) -> tuple[pd.DataFrame, pd.DataFrame]:
     per_proxy = series.sparse_minutes(*an.consumer_minutes.remap(labels.consumers[:, 0]))
     dense = series.dense_minutes(per_proxy)
     latency = series.minute_latency(*an.proxy_latency.result())
@@ -185,7 +182,7 @@ def _minutes(an: Analyzer, labels: _Labels) -> tuple[pd.DataFrame, pd.DataFrame]
     )
 
 
-def _seconds(an: Analyzer, labels: _Labels) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _seconds(an: Aggregates, labels: _Labels) -> tuple[pd.DataFrame, pd.DataFrame]:
     proxies = series.second_counts(*an.proxy_seconds.result(), {"proxy": labels.proxy})
     consumers = series.second_counts(*an.consumers.seconds.result(), labels.consumer_keys())
     return (
@@ -229,7 +226,7 @@ def _stamp(ms: int | None) -> pd.Timestamp | None:
     return None if ms is None else pd.Timestamp(ms, unit="ms", tz="UTC")
 
 
-def build_analysis(an: Analyzer) -> Analysis:
+def build_analysis(an: Aggregates) -> Analysis:
     """The ``Analysis`` of everything added to ``an`` so far."""
     labels = _Labels.of(an)
     tables = _tables(an, labels)

@@ -11,6 +11,12 @@ from copilot.commands._output import emit_json, table
 from copilot.commands.analyze import add_read_arguments, read_options
 from copilot.errors import UsageError
 from copilot.logs.printable import printable
+from copilot.throttling.options import (
+    DEFAULT_HEADROOM,
+    HEADROOM_RANGE,
+    REJECT_SHARE,
+    check_headroom,
+)
 
 if TYPE_CHECKING:
     from copilot.throttling.policies_bundle import BundleOptions
@@ -35,7 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "current policies; repeatable",
     )
     parser.add_argument(
-        "--headroom", type=float, default=1.3, help="multiplier on the forecast peak (1.0-5.0)"
+        "--headroom",
+        type=float,
+        default=DEFAULT_HEADROOM,
+        help=f"multiplier on the forecast peak ({HEADROOM_RANGE})",
     )
     out = parser.add_argument_group("--policies-out bundles")
     out.add_argument(
@@ -58,8 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from copilot.throttling.policies_xml import write_bundles  # heavy imports only here
-    from copilot.throttling.run import check_headroom, suggest_paths
+    from copilot.throttling.policies_bundle import write_bundles  # heavy imports only here
+    from copilot.throttling.run import suggest_paths
 
     check_headroom(args.headroom)
     result = suggest_paths(
@@ -106,7 +115,8 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
     q = result.quarantine
     parts = [
         f"{q.records:,} records ({q.rejected:,} rejected lines) from {rep.start} to {rep.end}; "
-        f"headroom {rep.headroom:g}; rule: at most 0.1% of healthy legitimate requests rejected",
+        f"headroom {rep.headroom:g}; rule: at most {REJECT_SHARE:.1%} of healthy legitimate requests "
+        "rejected",
         "",
         "Suggestions",
         table(

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from copilot.analysis import Analysis
 from copilot.logs.schema import NOT_SET
@@ -134,21 +133,3 @@ def abusive_parties(abusive: list[Abusive], parties: list[tuple[str, str]]) -> n
     """Boolean per party (app, client id): abusive on some proxy."""
     named = {(a.app, a.client_id) for a in abusive}
     return np.array([p in named for p in parties], dtype=bool)
-
-
-def abusive_frame(abusive: list[Abusive]) -> pd.DataFrame:
-    """The abusive clients as a table."""
-    return pd.DataFrame(
-        [
-            {
-                "proxy": a.proxy,
-                "app": a.app,
-                "client_id": a.client_id,
-                "requests": a.requests,
-                "signals": ", ".join(a.signals),
-                "why": "; ".join(a.reasons),
-            }
-            for a in abusive
-        ],
-        columns=["proxy", "app", "client_id", "requests", "signals", "why"],
-    )

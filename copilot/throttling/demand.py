@@ -111,12 +111,6 @@ def _table(req: Requests, refused: np.ndarray, retry: np.ndarray) -> pd.DataFram
     return out.drop(columns="key").reset_index(drop=True)
 
 
-def proxy_demand(demand: Demand) -> pd.DataFrame:
-    """Attempts, refusals, collapsed retries and demand per proxy."""
-    cols = ["attempts", "refused", "retries", "refused_demand", "demand"]
-    return demand.table.groupby("proxy", sort=True)[cols].sum().reset_index()
-
-
 def too_tight(
     req: Requests,
     demand: Demand,

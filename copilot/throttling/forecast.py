@@ -77,10 +77,6 @@ class Backtest:
     peak_errors: dict[str, list[float]] = field(default_factory=dict)
     text: str = ""
 
-    @property
-    def week_ahead(self) -> bool:
-        return self.horizon == HOURS_PER_WEEK and self.origins > 0
-
     def errors(self) -> dict[str, float]:
         return {m: float(np.mean(e)) for m, e in self.mae.items() if e}
 

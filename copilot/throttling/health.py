@@ -77,9 +77,6 @@ class Health:
         col = req.ts[idx] // MINUTE_MS - self.first_minute
         return self.healthy[req.proxy[idx], col]
 
-    def healthy_minutes(self, proxy: int) -> np.ndarray:
-        return self.healthy[proxy]
-
 
 def assess(analysis: Analysis, req: Requests, abusive: list[Abusive]) -> Health:
     """Healthy minutes per proxy and the excluded windows (see module docstring)."""

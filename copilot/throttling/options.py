@@ -10,6 +10,10 @@ HEADROOM_MIN = 1.0
 HEADROOM_MAX = 5.0
 HEADROOM_RANGE = f"{HEADROOM_MIN:g}-{HEADROOM_MAX:g}"
 
+# A suggestion may reject at most this share of healthy legitimate requests in replay
+# (docs/throttling.md, 'Sizing by replay').
+REJECT_SHARE = 0.001
+
 
 def check_headroom(headroom: float) -> float:
     """``headroom`` as a float, or UsageError when it is outside the allowed range."""

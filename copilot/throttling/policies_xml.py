@@ -172,16 +172,3 @@ def quota_xml(
         f"  <Synchronous>true</Synchronous>\n"
         f"</Quota>\n"
     )
-
-
-# The bundle writers live in policies_bundle (this module's size); they are still
-# importable from here. Resolved lazily: policies_bundle imports this module.
-_BUNDLE_NAMES = ("bundle_files", "safe_relative", "write_bundles", "zip_bundles")
-
-
-def __getattr__(name: str) -> object:
-    if name in _BUNDLE_NAMES:
-        from copilot.throttling import policies_bundle
-
-        return getattr(policies_bundle, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

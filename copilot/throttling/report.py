@@ -23,6 +23,7 @@ from copilot.throttling.demand import TooTight
 from copilot.throttling.forecast import Forecast
 from copilot.throttling.health import ExcludedWindow
 from copilot.throttling.knee import Knee
+from copilot.throttling.options import REJECT_SHARE
 from copilot.throttling.retries import RetryStorm
 from copilot.throttling.sizing import Impact
 
@@ -217,7 +218,8 @@ class Report:
                     "end": None if self.end is None else self.end.isoformat(),
                 },
                 "headroom": self.headroom,
-                "rule": "a suggestion may reject at most 0.1% of healthy legitimate requests",
+                "rule": f"a suggestion may reject at most {REJECT_SHARE:.1%} of healthy "
+                "legitimate requests",
                 "suggestions": [s.to_dict() for s in self.suggestions],
                 "forecast": [forecast_dict(f, self.flags) for f in self.forecasts],
                 "excluded": [w.to_dict() for w in self.excluded],

@@ -24,11 +24,12 @@ import pandas as pd
 
 from copilot.throttling import replay, replay_quota
 from copilot.throttling.collect import Requests
+from copilot.throttling.options import REJECT_SHARE
 from copilot.throttling.replay import ReplayCache, SpikeArrestSpec
 from copilot.throttling.replay_quota import QuotaSpec
 from copilot.timeunits import HOUR_MS, MINUTE_MS, SECOND_MS
 
-SHARE = 0.001  # at most 0.1 % of healthy legitimate requests may be rejected
+SHARE = REJECT_SHARE  # at most 0.1 % of healthy legitimate requests may be rejected
 MAX_RATE = 1 << 22  # a search never looks beyond this many requests per period
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from copilot.throttling import current as cur
 from copilot.throttling.context import Context, excluded_for, rate_stats
 from copilot.throttling.current_limit import CurrentLimit
+from copilot.throttling.options import REJECT_SHARE
 from copilot.throttling.policies_xml import policy_name, spike_arrest_xml
 from copilot.throttling.replay import SpikeArrestSpec
 from copilot.throttling.replay_current import replay_policy
@@ -160,7 +161,9 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
         "replay_at_knee_cap": None if choice.at_cap is None else choice.at_cap.to_dict(),
         "replay_current": current_replay(ctx, now, proxy),
     }
-    policy = now.policy if now and now.source == "bundle" and now.policy else policy_name("SA", name)
+    policy = (
+        now.policy if now and now.source == "bundle" and now.policy else policy_name("SA", name)
+    )
     return Suggestion(
         policy=SPIKE_ARREST,
         scope="proxy",
@@ -196,7 +199,12 @@ def _confidence(ctx: Context, stats: dict, knee, fc, status: str) -> str:
 
 
 def _rationale(
-    peak: float, candidate: int, cap: int | None, choice: _Choice, sizing: Sizing, stats: dict,
+    peak: float,
+    candidate: int,
+    cap: int | None,
+    choice: _Choice,
+    sizing: Sizing,
+    stats: dict,
     headroom: float,
 ) -> str:
     first = (
@@ -207,13 +215,14 @@ def _rationale(
     share = f"{KNEE_SHARE:g} x"
     if choice.status == "capacity":
         second = (
-            f"Replay needs {sizing.need} req/min to spare 99.9% of legitimate requests, above "
+            f"Replay needs {sizing.need} req/min to spare {1 - REJECT_SHARE:.1%} of legitimate "
+            f"requests, above "
             f"{share} the knee ({cap}): capacity, not throttling."
         )
     elif sizing.need > candidate:
         second = (
             f"Raised to {sizing.need} req/min, the least rate at which replay rejects at most "
-            f"0.1% of healthy legitimate requests; {mode_text(sizing)}."
+            f"{REJECT_SHARE:.1%} of healthy legitimate requests; {mode_text(sizing)}."
         )
     elif choice.capped:
         second = (

@@ -21,6 +21,7 @@ import pandas as pd
 from copilot.logs.schema import NOT_SET
 from copilot.throttling import current as cur
 from copilot.throttling.context import Context
+from copilot.throttling.options import REJECT_SHARE
 from copilot.throttling.policies_xml import quota_xml
 from copilot.throttling.rates import UNIT_MS, tier_up
 from copilot.throttling.replay_quota import QuotaSpec
@@ -99,7 +100,7 @@ def _quota_rationale(
         f"busiest {'rolling ' if rolling else ''}{unit} held {plan['base']:.0f} requests; "
         f"x {growth_of(ctx, a.app):.2f} growth x {QUOTA_SAFETY:g} "
         f"= {allow:,} per {unit} rounded up to a tier"
-        + (" and raised until replay keeps 99.9%" if raised else "")
+        + (f" and raised until replay keeps {1 - REJECT_SHARE:.1%}" if raised else "")
         + f"; {plan['type']} because the busiest rolling {unit} ({plan['rolling_max']}) "
         f"{'is close to' if rolling else 'exceeds'} the busiest calendar "
         f"one ({plan['calendar_max']})."

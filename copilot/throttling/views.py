@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from copilot.throttling.policies_xml import zip_bundles
+from copilot.throttling.policies_bundle import zip_bundles
 from copilot.throttling.report import Report
 
 RESOLUTIONS = {"1 min": "1min", "5 min": "5min", "15 min": "15min", "1 hour": "1h"}

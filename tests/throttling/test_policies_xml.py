@@ -12,17 +12,14 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from copilot.errors import InputError
-from copilot.throttling.policies_bundle import JwtCheck
+from copilot.throttling.policies_bundle import JwtCheck, bundle_files, write_bundles, zip_bundles
 from copilot.throttling.policies_xml import (
-    bundle_files,
     check_policy_name,
     client_condition,
     file_component,
     policy_name,
     quota_xml,
     spike_arrest_xml,
-    write_bundles,
-    zip_bundles,
 )
 from copilot.throttling.rates import QUOTA_TYPES, TIME_UNITS, is_valid_rate
 from tests.apigeelint import PROFILES, lint_errors, require_apigeelint
