@@ -11,6 +11,7 @@ from app_pages._status_data import settings, temporal_down
 from copilot.dashboard import reports as view
 from copilot.dashboard.errors import say
 from copilot.errors import AtcError
+from copilot.reports.options import FORMATS, SUGGESTED_EVERY
 
 st.title("Reports")
 st.caption(
@@ -60,9 +61,9 @@ with st.expander("Schedule a report", expanded=not rows), st.form("reports_sched
     name = st.text_input("Name", key="reports_name", help="Letters, digits, - and _.")
     logs = st.text_input("Log folder or glob", key="reports_logs", help="Where new log files land.")
     how = st.radio("When", ["every", "cron (UTC)"], horizontal=True, key="reports_how")
-    when = st.text_input("Interval (e.g. 24h) or cron expression (e.g. 0 6 * * 1)",
-                         value="24h", key="reports_when")  # fmt: skip
-    formats = st.multiselect("Formats", ["html", "md", "csv"], default=["html", "md", "csv"],
+    when = st.text_input(f"Interval (e.g. {SUGGESTED_EVERY}) or cron expression (e.g. 0 6 * * 1)",
+                         value=SUGGESTED_EVERY, key="reports_when")  # fmt: skip
+    formats = st.multiselect("Formats", list(FORMATS), default=list(FORMATS),
                              key="reports_formats")  # fmt: skip
     webhook = st.text_input("Webhook (optional)", key="reports_webhook")
     if st.form_submit_button("Save schedule"):

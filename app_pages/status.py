@@ -7,10 +7,13 @@ import streamlit as st
 from app_pages._data import table
 from app_pages._status_data import estate, settings, status_doc
 from copilot.dashboard import status as view
+from copilot.estate.status import PROBE_TIMEOUT_S
 
 st.title("Status")
 current = settings()
-st.caption("Each part is probed once (2 s at most each); press Refresh to probe again.")
+st.caption(
+    f"Each part is probed once ({PROBE_TIMEOUT_S:g} s at most each); press Refresh to probe again."
+)
 if st.button("Refresh", key="status_refresh"):
     status_doc.clear()
 doc = status_doc(str(current.data_dir))

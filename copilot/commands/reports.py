@@ -16,6 +16,7 @@ from copilot.commands._args import add_json_flag
 from copilot.commands._output import emit_json, table
 from copilot.config import load_settings
 from copilot.logs.printable import printable
+from copilot.reports.options import CATCHUP_WINDOW, FORMATS, SUGGESTED_EVERY
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,10 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sched.add_argument("name")
     sched.add_argument("--logs", required=True, help="a directory of log files, or a glob")
     sched.add_argument("--cron", help='cron expression in UTC, e.g. "0 6 * * 1"')
-    sched.add_argument("--every", help="fixed interval, e.g. 24h, 30m")
-    sched.add_argument("--formats", default="html,md,csv", help="any of html,md,csv")
+    sched.add_argument("--every", help=f"fixed interval, e.g. {SUGGESTED_EVERY}, 30m")
+    sched.add_argument(
+        "--formats", default=",".join(FORMATS), help=f"any of {','.join(FORMATS)}"
+    )
     sched.add_argument("--webhook", help="POST a Slack-compatible message here (http/https)")
-    sched.add_argument("--catchup-window", default="1h", help="run a missed slot within this")
+    sched.add_argument(
+        "--catchup-window", default=CATCHUP_WINDOW, help="run a missed slot within this"
+    )
     run = verbs.add_parser("run", help="run a report now")
     run.add_argument("name")
     run.add_argument("--wait", action="store_true", help="wait and print where the files are")

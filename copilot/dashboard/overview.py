@@ -63,16 +63,12 @@ def throttling_rows(report: Any) -> list[dict[str, str]]:
 
 def draft_rows(drafts: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Drafts waiting for a review decision."""
-    return [
-        _row(
-            f"draft waiting for review (version {d.get('latest')})",
-            f"{d['id']}: {str(d.get('request') or '')[:60]}",
-            "Drafts",
-            utc_time(d.get("created_at")),
-        )
-        for d in drafts
-        if d.get("status") == "draft"
-    ]
+    rows = []
+    for d in (d for d in drafts if d.get("status") == "draft"):
+        request = str(d.get("request") or "")[:60]
+        what = f"draft waiting for review (version {d.get('latest')})"
+        rows.append(_row(what, f"{d['id']}: {request}", "Drafts", utc_time(d.get("created_at"))))
+    return rows
 
 
 def failed_run_rows(runs: list[dict[str, Any]]) -> list[dict[str, str]]:

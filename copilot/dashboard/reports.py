@@ -17,6 +17,7 @@ import pandas as pd
 
 from copilot.config import Settings
 from copilot.dashboard.fmt import utc_time
+from copilot.reports.options import CATCHUP_WINDOW
 
 HTML = "report.html"
 
@@ -120,7 +121,7 @@ def schedule(
 
     data = starter.report_input(name, logs, formats, webhook)
     spec = starter.timing(cron, every)
-    catchup = starter.duration("1h")
+    catchup = starter.duration(CATCHUP_WINDOW)
     return _run(lambda c: starter.schedule_report(c, settings, data, spec, catchup), settings)
 
 

@@ -20,8 +20,8 @@ from copilot.errors import ExternalError, InputError
 from copilot.reports import csvs, html, markdown
 from copilot.reports.content import Report
 from copilot.reports.discover import report_root
+from copilot.reports.options import FORMATS
 
-FORMATS = ("html", "md", "csv")
 SUMMARY_FILE = "summary.json"
 WEBHOOK_TIMEOUT_S = 10.0
 
