@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from copilot.errors import ConfigError
+from copilot.scopes.headers import IDEMPOTENCY_HEADER
 from copilot.scopes.keys import SUPPORTED_ALGS
+from copilot.scopes.tokens import DEFAULT_LEEWAY_S
 
 DEFAULT_PATH = Path(".atc") / "bridge.toml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@~-]{0,199}$")
@@ -53,10 +55,10 @@ class BridgeConfig:
     issuer: str
     audience: str
     routes: tuple[Route, ...]
-    idempotency_header: str = "Idempotency-Key"
+    idempotency_header: str = IDEMPOTENCY_HEADER
     algorithms: tuple[str, ...] = SUPPORTED_ALGS
-    leeway_s: float = 30.0
-    max_token_lifetime_s: int = 3600
+    leeway_s: float = float(DEFAULT_LEEWAY_S)
+    max_token_lifetime_s: int = 3600  # an IdP's access token lives an hour, often
     # Apigee forwards the verified caller token here when the target request must not
     # carry Authorization (the local emulator strips it); Authorization wins when both are set.
     token_header: str = "X-Atc-Caller-Token"
@@ -164,7 +166,7 @@ def parse_config(doc: dict[str, Any], base: Path = Path("."), source: str = "") 
     algorithms = tuple(raw.get("algorithms", SUPPORTED_ALGS))
     if not algorithms or any(a not in SUPPORTED_ALGS for a in algorithms):
         raise _fail(where, f"bridge.algorithms must be a subset of {list(SUPPORTED_ALGS)}")
-    headers = {k: raw.get(k, d) for k, d in _HEADERS.items()}
+    headers = {k: raw.get(k, _default(k)) for k in _HEADER_KEYS}
     for key, value in headers.items():
         if not isinstance(value, str) or not _HEADER.match(value):
             raise _fail(where, f"bridge.{key} must be an HTTP header name")
@@ -179,30 +181,32 @@ def parse_config(doc: dict[str, Any], base: Path = Path("."), source: str = "") 
         prefix and not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", prefix)
     ):
         raise _fail(where, "bridge.public_base_path must look like /v1/bridge (or be empty)")
+    numbers = {k: _number(where, raw, k, _default(k), kind, low) for k, kind, low in _NUMBERS}
     return BridgeConfig(
         jwks=raw["jwks"].strip(), issuer=raw["issuer"], audience=raw["audience"],
         routes=tuple(_route(base, i, r) for i, r in enumerate(routes)),
         algorithms=algorithms,
-        leeway_s=_number(where, raw, "leeway_s", 30.0, float, 0),
-        max_token_lifetime_s=_number(where, raw, "max_token_lifetime_s", 3600, int, 1),
         message_id_idempotency=bool(raw.get("message_id_idempotency", False)),
-        max_body_bytes=_number(where, raw, "max_body_bytes", 256 * 1024, int, 2),
-        max_in_flight=_number(where, raw, "max_in_flight", 64, int, 1),
-        queue_wait_s=_number(where, raw, "queue_wait_s", 2.0, float, 0),
-        retry_after_s=_number(where, raw, "retry_after_s", 1, int, 1),
-        update_timeout_s=_number(where, raw, "update_timeout_s", 10.0, float, 0.1),
         public_base_path=prefix,
         schemas={t: _path(base, f"bridge.schemas.{t}", p) for t, p in schemas.items()},
         source=source,
+        **numbers,
         **headers,
     )  # fmt: skip
 
 
-_HEADERS = {
-    "idempotency_header": "Idempotency-Key",
-    "token_header": "X-Atc-Caller-Token",
-    "message_id_header": "X-Apigee-Message-Id",
-}
+# The numeric settings: key, type, lowest value (defaults are BridgeConfig's).
+_NUMBERS = (
+    ("leeway_s", float, 0), ("max_token_lifetime_s", int, 1), ("max_body_bytes", int, 2),
+    ("max_in_flight", int, 1), ("queue_wait_s", float, 0), ("retry_after_s", int, 1),
+    ("update_timeout_s", float, 0.1),
+)  # fmt: skip
+_HEADER_KEYS = ("idempotency_header", "token_header", "message_id_header")
+
+
+def _default(key: str) -> Any:
+    """BridgeConfig's default for ``key`` (one definition of every default)."""
+    return BridgeConfig.__dataclass_fields__[key].default
 
 
 def load_config(path: str | Path) -> BridgeConfig:
@@ -223,7 +227,7 @@ def default_config_text(jwks_path: Path, namespace: str = "default") -> str:
 jwks = "file:{jwks_path}"
 issuer = "atc"
 audience = "atc-bridge"
-idempotency_header = "Idempotency-Key"
+idempotency_header = "{IDEMPOTENCY_HEADER}"
 
 [[bridge.route]]                     # the first route whose match holds wins
 match = {{ scope = "workflows.start" }}
