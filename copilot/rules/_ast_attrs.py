@@ -13,16 +13,9 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from copilot.rules import _ast_policy as policy
 from copilot.rules._ast_facts import Facts
 from copilot.rules._ast_limits import dotted
-from copilot.rules._ast_policy import (
-    DENIED_ATTRS,
-    FIELD_WRITES,
-    LOG_METHODS,
-    MODULE_CALLS,
-    MODULES,
-    WORKFLOW_DECORATORS,
-)
 
 _FIX = "fix: render the spec again"
 
@@ -34,10 +27,10 @@ def attribute_problems(facts: Facts, node: ast.Attribute) -> Iterator[str]:
         yield f"dunder access `.{attr}` is not allowed; fix: remove it"
     elif isinstance(node.ctx, ast.Store):
         yield from _store(facts, node)
-    elif isinstance(owner, ast.Name) and owner.id in MODULES and owner.id in facts.imported:
+    elif isinstance(owner, ast.Name) and owner.id in policy.MODULES and owner.id in facts.imported:
         yield from _module_attr(facts, node, owner.id)
     elif dotted(owner) == "workflow.logger":
-        if attr not in LOG_METHODS or not _called(facts, node):
+        if attr not in policy.LOG_METHODS or not _called(facts, node):
             yield f"`workflow.logger.{attr}` is not allowed (only called: {_LOG}); {_FIX}"
     elif dotted(owner) == "workflow.unsafe":
         yield f"`workflow.unsafe.{attr}` is not allowed; fix: remove it"
@@ -50,7 +43,7 @@ def attribute_problems(facts: Facts, node: ast.Attribute) -> Iterator[str]:
         yield from _known_owner(facts, node)
 
 
-_LOG = ", ".join(sorted(LOG_METHODS))
+_LOG = ", ".join(sorted(policy.LOG_METHODS))
 
 
 def _called(facts: Facts, node: ast.expr) -> bool:
@@ -60,7 +53,7 @@ def _called(facts: Facts, node: ast.expr) -> bool:
 
 def _module_attr(facts: Facts, node: ast.Attribute, module: str) -> Iterator[str]:
     attr = node.attr
-    if attr in MODULE_CALLS[module]:
+    if attr in policy.MODULE_CALLS[module]:
         if not _called(facts, node):
             yield (
                 f"`{module}.{attr}` may only be called, not stored or passed (an alias hides "
@@ -70,7 +63,7 @@ def _module_attr(facts: Facts, node: ast.Attribute, module: str) -> Iterator[str
         up = facts.parent.get(node)
         if not (isinstance(up, ast.Attribute) and up.value is node):
             yield f"`workflow.logger` may only be used as workflow.logger.<level>(...); {_FIX}"
-    elif module == "workflow" and attr in WORKFLOW_DECORATORS:
+    elif module == "workflow" and attr in policy.WORKFLOW_DECORATORS:
         yield f"`workflow.{attr}` may only decorate, as the renderer writes it; {_FIX}"
     elif module == "workflow" and attr in ("unsafe", "all_handlers_finished"):
         yield f"`workflow.{attr}` is allowed only where the renderer writes it; {_FIX}"
@@ -99,7 +92,7 @@ def _store(facts: Facts, node: ast.Attribute) -> Iterator[str]:
         func = facts.function_of(node)
         params = func.args.args if func is not None else []
         ann = next((a.annotation for a in params if a.arg == owner.id), None)
-        if isinstance(ann, ast.Name) and attr in FIELD_WRITES.get(ann.id, ()):
+        if isinstance(ann, ast.Name) and attr in policy.FIELD_WRITES.get(ann.id, ()):
             return
     yield (
         f"assigning `.{attr}` here is not allowed (only state that __init__ declares on self); "
@@ -110,7 +103,7 @@ def _store(facts: Facts, node: ast.Attribute) -> Iterator[str]:
 def _known_owner(facts: Facts, node: ast.Attribute) -> Iterator[str]:
     owner, attr = node.value, node.attr
     allowed = facts.attrs_of(owner, node)
-    if attr in DENIED_ATTRS:
+    if attr in policy.DENIED_ATTRS:
         yield f"`.{attr}` is not allowed (it can reach hidden attributes); fix: use + to join text"
     elif allowed is not None and attr in allowed:
         return

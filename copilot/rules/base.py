@@ -74,6 +74,9 @@ class Rule:
     stages: tuple[Stage, ...]
     summary: str
     check: Callable[[RuleContext], Iterable[Finding]] | None = None
+    # Runs before ``check``: a problem it names (code too large or too deep to
+    # read) is the rule's one finding, and ``check`` does not run.
+    limit: Callable[[RuleContext], str | None] | None = None
 
     def finding(self, message: str, where: str = "", severity: Severity | None = None) -> Finding:
         return Finding(self.id, severity or self.severity, message, where)
@@ -83,6 +86,9 @@ class Rule:
         if self.check is None:
             return []
         try:
+            problem = self.limit(ctx) if self.limit is not None else None
+            if problem is not None:
+                return [self.finding(problem)]
             return list(self.check(ctx))
         except (RecursionError, MemoryError) as exc:
             # Failing closed: what a rule could not check is an error, never a pass.

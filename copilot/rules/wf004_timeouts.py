@@ -14,48 +14,52 @@ MAX_POLL_ATTEMPTS = 50
 MAX_EXECUTION_S = 90 * 86400
 
 
+def _unbounded(value: float | None, bound: float) -> bool:
+    return value is None or value > bound
+
+
+def _step_problems(step) -> Iterator[str]:
+    """What is unbounded about one step (its call, its poll, its sleep)."""
+    if isinstance(step, SleepStep) and _unbounded(step.duration_s, MAX_SLEEP_S):
+        yield (
+            f"sleep {step.id} has no bounded duration_s; fix: set duration_s in "
+            f"seconds, at most {MAX_SLEEP_S} (30 days)"
+        )
+    if not isinstance(step, (CallStep, NotifyStep)):
+        return
+    if step.timeout_s is None:
+        yield (
+            f"step {step.id} has no timeout_s; fix: set the call's start-to-close "
+            "timeout in seconds (e.g. 30)"
+        )
+    elif step.timeout_s > MAX_CALL_S:
+        yield (
+            f"step {step.id} allows {step.timeout_s} s for one call; fix: keep "
+            f"timeout_s at most {MAX_CALL_S}"
+        )
+    poll = step.poll if isinstance(step, CallStep) else None
+    if poll is None:
+        return
+    if _unbounded(poll.max_attempts, MAX_POLL_ATTEMPTS):
+        yield (
+            f"step {step.id} polls without a bound; fix: set poll.max_attempts "
+            f"(1-{MAX_POLL_ATTEMPTS})"
+        )
+    if _unbounded(poll.interval_s, MAX_SLEEP_S):
+        yield (
+            f"step {step.id} polls without a bounded interval; fix: set "
+            f"poll.interval_s in seconds (at most {MAX_SLEEP_S})"
+        )
+
+
 def check(ctx: RuleContext) -> Iterator[Finding]:
     spec = ctx.spec
     if spec is None:
         return
     f = RULE.finding
     for step in spec.steps:
-        where = f"steps.{step.id}"
-        if isinstance(step, (CallStep, NotifyStep)):
-            if step.timeout_s is None:
-                yield f(
-                    f"step {step.id} has no timeout_s; fix: set the call's start-to-close "
-                    "timeout in seconds (e.g. 30)",
-                    where,
-                )
-            elif step.timeout_s > MAX_CALL_S:
-                yield f(
-                    f"step {step.id} allows {step.timeout_s} s for one call; fix: keep "
-                    f"timeout_s at most {MAX_CALL_S}",
-                    where,
-                )
-            poll = step.poll if isinstance(step, CallStep) else None
-            if poll is not None:
-                if poll.max_attempts is None or poll.max_attempts > MAX_POLL_ATTEMPTS:
-                    yield f(
-                        f"step {step.id} polls without a bound; fix: set poll.max_attempts "
-                        f"(1-{MAX_POLL_ATTEMPTS})",
-                        where,
-                    )
-                if poll.interval_s is None or poll.interval_s > MAX_SLEEP_S:
-                    yield f(
-                        f"step {step.id} polls without a bounded interval; fix: set "
-                        f"poll.interval_s in seconds (at most {MAX_SLEEP_S})",
-                        where,
-                    )
-        elif isinstance(step, SleepStep) and (
-            step.duration_s is None or step.duration_s > MAX_SLEEP_S
-        ):
-            yield f(
-                f"sleep {step.id} has no bounded duration_s; fix: set duration_s in "
-                f"seconds, at most {MAX_SLEEP_S} (30 days)",
-                where,
-            )
+        for message in _step_problems(step):
+            yield f(message, f"steps.{step.id}")
     if spec.execution_timeout_s is None or spec.execution_timeout_s > MAX_EXECUTION_S:
         yield f(
             "the workflow has no bounded execution_timeout_s; fix: set it in seconds, at "

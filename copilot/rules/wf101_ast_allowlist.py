@@ -116,10 +116,6 @@ def problems(tree: ast.Module) -> list[tuple[int, str]]:
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    limit = limit_problem(ctx)
-    if limit is not None:
-        yield RULE.finding(limit)
-        return
     if ctx.code is None and ctx.tree is None:
         return
     if ctx.tree is None:
@@ -150,4 +146,5 @@ RULE = Rule(
     "but SDK decorators, attributes only on known-safe names, no aliases of the workflow API, "
     "no eval/exec/open/getattr tricks, no dunders, no direct httpx or sockets.",
     check=check,
+    limit=limit_problem,
 )

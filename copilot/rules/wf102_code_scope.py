@@ -155,10 +155,6 @@ def _in_annotation(node: ast.AST, parent: dict[ast.AST, ast.AST]) -> bool:
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    limit = limit_problem(ctx)
-    if limit is not None:
-        yield RULE.finding(limit)
-        return
     if ctx.tree is None:
         return
     parent = parents(ctx.tree)
@@ -184,4 +180,5 @@ RULE = Rule(
     summary="Code runs only the gateway activity, exactly as rendered, with literal operation "
     "ids the scopes grant; no other way to start work outside the workflow.",
     check=check,
+    limit=limit_problem,
 )

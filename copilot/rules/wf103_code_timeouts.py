@@ -22,10 +22,6 @@ def _kw(call: ast.Call, name: str) -> ast.AST | None:
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    limit = limit_problem(ctx)
-    if limit is not None:
-        yield RULE.finding(limit)
-        return
     if ctx.tree is None:
         return
     f = RULE.finding
@@ -77,4 +73,5 @@ RULE = Rule(
     stages=("code",),
     summary="Activities have timeouts and bounded retry policies; waits have timeouts.",
     check=check,
+    limit=limit_problem,
 )

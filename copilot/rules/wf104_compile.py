@@ -13,10 +13,6 @@ from copilot.rules.base import Finding, Rule, RuleContext
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    limit = limit_problem(ctx)
-    if limit is not None:
-        yield RULE.finding(limit)
-        return
     if ctx.code is None:
         return
     error = ctx.syntax_error
@@ -41,4 +37,5 @@ RULE = Rule(
     stages=("code",),
     summary="The module parses and compiles.",
     check=check,
+    limit=limit_problem,
 )

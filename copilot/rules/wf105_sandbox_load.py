@@ -26,10 +26,6 @@ def _refused_by(ctx: RuleContext) -> list[str]:
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    limit = limit_problem(ctx)
-    if limit is not None:
-        yield RULE.finding(limit)
-        return
     if ctx.code is None or not ctx.sandbox or ctx.errors_from(*(r.id for r in GATES)):
         return
     refused = _refused_by(ctx)
@@ -54,4 +50,5 @@ RULE = Rule(
     stages=("code",),
     summary="The module loads in a separate process under the Temporal workflow sandbox.",
     check=check,
+    limit=limit_problem,
 )
