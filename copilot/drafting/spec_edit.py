@@ -21,6 +21,7 @@ import json
 import math
 import types
 import typing
+from collections.abc import Iterator
 from functools import cache
 from typing import Any, Literal
 
@@ -142,15 +143,26 @@ def apply_edits(
     return out
 
 
+def _keyed_rows(
+    original: list[dict[str, Any]], rows: list[dict[str, Any]], key: str, what: str
+) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Each filled row's ``key``, the row, and the original item of that key (``{}`` if new)."""
+    by_key = {item.get(key): item for item in original}
+    for n, row in enumerate(_filled(rows), start=1):
+        value = clean(row.get(key))
+        if value is None:
+            raise SpecError(f"{what} row {n} has no {key}; give every {what} {_a(key)} {key}")
+        yield value, row, by_key.get(value, {})
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _apply_steps(original: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict]:
-    by_id = {s.get("id"): s for s in original}
     models = step_models()
     out: list[dict[str, Any]] = []
-    for n, row in enumerate(_filled(rows), start=1):
-        step_id = clean(row.get("id"))
-        if step_id is None:
-            raise SpecError(f"step row {n} has no id; give every step an id")
-        before = by_id.get(step_id, {})
+    for step_id, row, before in _keyed_rows(original, rows, "id", "step"):
         kind = clean(row.get("kind")) or before.get("kind")
         if kind not in models:
             raise SpecError(f"step {step_id}: unknown kind {kind!r}; choose one of {kinds()}")
@@ -166,14 +178,9 @@ def _apply_steps(original: list[dict[str, Any]], rows: list[dict[str, Any]]) -> 
 
 
 def _apply_inputs(original: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict]:
-    by_name = {f.get("name"): f for f in original}
     fields = InputField.model_fields
     out: list[dict[str, Any]] = []
-    for n, row in enumerate(_filled(rows), start=1):
-        name = clean(row.get("name"))
-        if name is None:
-            raise SpecError(f"input row {n} has no name; give every input a name")
-        before = by_name.get(name, {})
+    for name, row, before in _keyed_rows(original, rows, "name", "input"):
         field = {k: copy.deepcopy(v) for k, v in before.items() if k in fields}
         field["name"] = name
         for column in INPUT_COLUMNS[1:]:
