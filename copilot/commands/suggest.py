@@ -59,7 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     out.add_argument("--jwks-uri", help="https JWKS URL VerifyJWT uses (jwt)")
     out.add_argument("--issuer", help="token issuer (jwt)")
     out.add_argument("--audience", help="token audience (jwt)")
-    out.add_argument("--client-id-claim", default="client_id", help="claim holding the app key (jwt)")
+    out.add_argument(
+        "--client-id-claim", default="client_id", help="claim holding the app key (jwt)"
+    )
     out.add_argument("--target-server", help="TargetServer name (default <proxy>-backend)")
     parser.add_argument("--top", type=int, default=40, help="rows per table in the text output")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
@@ -115,78 +117,18 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
     q = result.quarantine
     parts = [
         f"{q.records:,} records ({q.rejected:,} rejected lines) from {rep.start} to {rep.end}; "
-        f"headroom {rep.headroom:g}; rule: at most {REJECT_SHARE:.1%} of healthy legitimate requests "
-        "rejected",
+        f"headroom {rep.headroom:g}; rule: at most {REJECT_SHARE:.1%} of healthy legitimate "
+        "requests rejected",
         "",
         "Suggestions",
-        table(
-            [
-                [
-                    s.target,
-                    s.policy,
-                    None if s.current is None else s.current.summary(),
-                    s.value_text(),
-                    s.replay.rejected,
-                    f"{s.replay.share:.3%}",
-                    s.confidence,
-                    s.status,
-                ]
-                for s in rep.suggestions[:top]
-            ],
-            [
-                "target",
-                "policy",
-                "current",
-                "suggested",
-                "replay rejects",
-                "legit",
-                "confidence",
-                "status",
-            ],
-        ),  # fmt: skip
+        _suggestions_table(rep, top),
     ]
-    conflicts = [s for s in rep.suggestions if s.conflict]
-    if conflicts:
-        parts += ["", "Conflicts"] + [printable(f"- {s.target}: {s.conflict}") for s in conflicts]
-    if rep.abusive:
-        parts += ["", "Abusive clients (named, sized from their cohort)"]
-        parts += [printable(f"- {a.app} ({a.client_id}) on {a.proxy}: {'; '.join(a.reasons)}")
-                  for a in rep.abusive]  # fmt: skip
-    if rep.excluded:
-        parts += ["", f"Excluded windows ({len(rep.excluded)})"]
-        parts.append(
-            table(
-                [
-                    [w.proxy, w.kind, w.start, w.end, w.requests, w.reason]
-                    for w in rep.excluded[:top]
-                ],
-                ["proxy", "kind", "start", "end", "requests", "why"],
-            )
-        )
+    parts += _findings_sections(rep, top)
     parts += ["", "Capacity knees"]
     parts.append(
         table([[k.proxy, k.rpm, k.reason] for k in rep.knees], ["proxy", "req/min", "why"])
     )
-    parts += ["", "Forecast of next week's busiest minute (req/min)"]
-    parts.append(
-        table(
-            [
-                [
-                    f.kind,
-                    f.target,
-                    f.method,
-                    f.naive_error,
-                    f.chosen_error,
-                    round(f.peak, 1),
-                    "needs throttling next week"
-                    if any(x.about(f.kind, f.target) for x in rep.flags)
-                    else "",
-                ]
-                for f in rep.forecasts
-            ],
-            ["kind", "target", "method", "naive MAE", "chosen MAE", "peak", "flag"],
-        )  # fmt: skip
-    )
+    parts += ["", "Forecast of next week's busiest minute (req/min)", _forecast_table(rep)]
     parts += _current_sections(rep, top)
     findings = [t.to_dict() for t in rep.too_tight] + [f.to_dict() for f in rep.flags]
     findings += [r.to_dict() for r in rep.retry_storms]
@@ -196,6 +138,60 @@ def render_text(result: SuggestRun, top: int, written: dict[str, Path]) -> str:
         parts += ["", "Policy bundles written"]
         parts += [printable(f"- {p}: {d}") for p, d in written.items()]
     return "\n".join(parts)
+
+
+def _suggestions_table(rep: Any, top: int) -> str:
+    rows = [
+        [
+            s.target,
+            s.policy,
+            None if s.current is None else s.current.summary(),
+            s.value_text(),
+            s.replay.rejected,
+            f"{s.replay.share:.3%}",
+            s.confidence,
+            s.status,
+        ]
+        for s in rep.suggestions[:top]
+    ]
+    headers = ["target", "policy", "current", "suggested", "replay rejects", "legit",
+               "confidence", "status"]  # fmt: skip
+    return table(rows, headers)
+
+
+def _findings_sections(rep: Any, top: int) -> list[str]:
+    """Conflicts, abusive clients and excluded windows."""
+    parts: list[str] = []
+    conflicts = [s for s in rep.suggestions if s.conflict]
+    if conflicts:
+        parts += ["", "Conflicts"] + [printable(f"- {s.target}: {s.conflict}") for s in conflicts]
+    if rep.abusive:
+        parts += ["", "Abusive clients (named, sized from their cohort)"]
+        parts += [printable(f"- {a.app} ({a.client_id}) on {a.proxy}: {'; '.join(a.reasons)}")
+                  for a in rep.abusive]  # fmt: skip
+    if rep.excluded:
+        rows = [[w.proxy, w.kind, w.start, w.end, w.requests, w.reason] for w in rep.excluded[:top]]
+        parts += ["", f"Excluded windows ({len(rep.excluded)})"]
+        parts.append(table(rows, ["proxy", "kind", "start", "end", "requests", "why"]))
+    return parts
+
+
+def _forecast_table(rep: Any) -> str:
+    rows = [
+        [
+            f.kind,
+            f.target,
+            f.method,
+            f.naive_error,
+            f.chosen_error,
+            round(f.peak, 1),
+            "needs throttling next week"
+            if any(x.about(f.kind, f.target) for x in rep.flags)
+            else "",
+        ]
+        for f in rep.forecasts
+    ]
+    return table(rows, ["kind", "target", "method", "naive MAE", "chosen MAE", "peak", "flag"])
 
 
 def _current_sections(rep: Any, top: int) -> list[str]:

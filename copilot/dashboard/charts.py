@@ -148,7 +148,17 @@ def forecast_chart(series: pd.DataFrame, band: pd.DataFrame) -> alt.LayerChart:
         )
     )
     marks = band.assign(interval="next week's peak, p50 to p90", tail="next week's peak, p99")
-    shade = (
+    shade, p99 = _peak_band(marks), _peak_p99(marks)
+    return (
+        alt.layer(shade, p99, line)
+        .resolve_scale(color="independent", fill="independent", stroke="independent")
+        .properties(height=260)
+    )
+
+
+def _peak_band(marks: pd.DataFrame) -> alt.Chart:
+    """Next week's peak, p50 to p90, as a shaded band."""
+    return (
         alt.Chart(marks)
         .mark_rect(opacity=0.2)
         .encode(
@@ -165,7 +175,11 @@ def forecast_chart(series: pd.DataFrame, band: pd.DataFrame) -> alt.LayerChart:
             tooltip=[alt.Tooltip("p50:Q", format=",.0f"), alt.Tooltip("p90:Q", format=",.0f")],
         )  # fmt: skip
     )
-    p99 = (
+
+
+def _peak_p99(marks: pd.DataFrame) -> alt.Chart:
+    """Next week's peak p99, as a dashed rule."""
+    return (
         alt.Chart(marks)
         .mark_rule(strokeDash=[4, 4])
         .encode(
@@ -182,9 +196,4 @@ def forecast_chart(series: pd.DataFrame, band: pd.DataFrame) -> alt.LayerChart:
             ),
             tooltip=[alt.Tooltip("p99:Q", format=",.0f")],
         )  # fmt: skip
-    )
-    return (
-        alt.layer(shade, p99, line)
-        .resolve_scale(color="independent", fill="independent", stroke="independent")
-        .properties(height=260)
     )

@@ -212,15 +212,18 @@ def current_replays(report: Report, chosen: Collection[str] | None = None) -> pd
     return pd.DataFrame(rows, columns=list(REPLAY_COLUMNS))
 
 
+# The retry-storm columns shown as they are (label -> RetryStorm field).
+_STORM_COUNTS = {
+    "proxy": "proxy", "app": "app", "attempts": "attempts", "refused": "refused",
+    "real demand": "demand",
+}  # fmt: skip
+
+
 def retry_storms(report: Report, chosen: Collection[str] | None = None) -> pd.DataFrame:
     """Clients retrying refused requests without backoff (chosen proxies)."""
     rows = [
         {
-            "proxy": r.proxy,
-            "app": r.app,
-            "attempts": r.attempts,
-            "refused": r.refused,
-            "real demand": r.demand,
+            **{label: getattr(r, name) for label, name in _STORM_COUNTS.items()},
             "busiest minute (attempts)": rate(r.attempts_peak_rpm),
             "busiest minute (demand)": rate(r.demand_peak_rpm),
             "median wait after a refusal": f"{number(r.median_gap_ms / 1000)} s",

@@ -149,44 +149,61 @@ def bundle_files(
     name = bundle_name(proxy)
     server = target_server or policy_name(proxy, "backend")
     check_policy_name(server)
-    names = "".join(f"    <Policy>{xml_text(n)}</Policy>\n" for n, _, _ in policies)
-    steps = "".join(_step(n, c) for n, _, c in policies)
     files = {
-        f"{file_component(name)}.xml": (
-            f'{_XML}<APIProxy revision="1" name={xml_attr(name)}>\n'
-            f"  <DisplayName>{xml_text(name)}</DisplayName>\n"
-            f"  <Description>Throttling suggested by atc for {xml_text(proxy)}</Description>\n"
-            f"  <BasePaths>{xml_text(base)}</BasePaths>\n"
-            f"  <Policies>\n{names}  </Policies>\n"
-            f"  <ProxyEndpoints>\n    <ProxyEndpoint>default</ProxyEndpoint>\n  </ProxyEndpoints>\n"
-            f"  <TargetEndpoints>\n    <TargetEndpoint>default</TargetEndpoint>\n"
-            f"  </TargetEndpoints>\n</APIProxy>\n"
-        ),
-        "proxies/default.xml": (
-            f'{_XML}<ProxyEndpoint name="default">\n'
-            f"  <Description>Throttling steps suggested by atc, in flow order.</Description>\n"
-            f'  <PreFlow name="PreFlow">\n    <Request>\n{steps}    </Request>\n'
-            f"    <Response/>\n  </PreFlow>\n  <Flows/>\n"
-            f'  <PostFlow name="PostFlow">\n    <Request/>\n    <Response/>\n  </PostFlow>\n'
-            f"  <HTTPProxyConnection>\n    <BasePath>{xml_text(base)}</BasePath>\n"
-            f"  </HTTPProxyConnection>\n"
-            f'  <RouteRule name="default">\n    <TargetEndpoint>default</TargetEndpoint>\n'
-            f"  </RouteRule>\n</ProxyEndpoint>\n"
-        ),
-        "targets/default.xml": (
-            f'{_XML}<TargetEndpoint name="default">\n'
-            f"  <Description>The proxy's backend (a TargetServer per environment).</Description>\n"
-            f'  <PreFlow name="PreFlow">\n    <Request/>\n    <Response/>\n  </PreFlow>\n'
-            f'  <PostFlow name="PostFlow">\n    <Request/>\n    <Response/>\n  </PostFlow>\n'
-            f"  <HTTPTargetConnection>\n    <LoadBalancer>\n"
-            f"      <Server name={xml_attr(server)}/>\n"
-            f"    </LoadBalancer>\n    <Path>{xml_text(base)}</Path>\n"
-            f"  </HTTPTargetConnection>\n</TargetEndpoint>\n"
-        ),
+        f"{file_component(name)}.xml": _descriptor(proxy, name, base, policies),
+        "proxies/default.xml": _proxy_endpoint(base, policies),
+        "targets/default.xml": _target_endpoint(base, server),
     }
     for name, xml, _ in policies:
         files[f"policies/{name}.xml"] = xml
     return files
+
+
+def _descriptor(
+    proxy: str, name: str, base: str, policies: list[tuple[str, str, str | None]]
+) -> str:
+    """The bundle's ``<APIProxy>`` descriptor, listing every policy."""
+    names = "".join(f"    <Policy>{xml_text(n)}</Policy>\n" for n, _, _ in policies)
+    return (
+        f'{_XML}<APIProxy revision="1" name={xml_attr(name)}>\n'
+        f"  <DisplayName>{xml_text(name)}</DisplayName>\n"
+        f"  <Description>Throttling suggested by atc for {xml_text(proxy)}</Description>\n"
+        f"  <BasePaths>{xml_text(base)}</BasePaths>\n"
+        f"  <Policies>\n{names}  </Policies>\n"
+        f"  <ProxyEndpoints>\n    <ProxyEndpoint>default</ProxyEndpoint>\n  </ProxyEndpoints>\n"
+        f"  <TargetEndpoints>\n    <TargetEndpoint>default</TargetEndpoint>\n"
+        f"  </TargetEndpoints>\n</APIProxy>\n"
+    )
+
+
+def _proxy_endpoint(base: str, policies: list[tuple[str, str, str | None]]) -> str:
+    """The default ProxyEndpoint: every policy a PreFlow request step, in flow order."""
+    steps = "".join(_step(n, c) for n, _, c in policies)
+    return (
+        f'{_XML}<ProxyEndpoint name="default">\n'
+        f"  <Description>Throttling steps suggested by atc, in flow order.</Description>\n"
+        f'  <PreFlow name="PreFlow">\n    <Request>\n{steps}    </Request>\n'
+        f"    <Response/>\n  </PreFlow>\n  <Flows/>\n"
+        f'  <PostFlow name="PostFlow">\n    <Request/>\n    <Response/>\n  </PostFlow>\n'
+        f"  <HTTPProxyConnection>\n    <BasePath>{xml_text(base)}</BasePath>\n"
+        f"  </HTTPProxyConnection>\n"
+        f'  <RouteRule name="default">\n    <TargetEndpoint>default</TargetEndpoint>\n'
+        f"  </RouteRule>\n</ProxyEndpoint>\n"
+    )
+
+
+def _target_endpoint(base: str, server: str) -> str:
+    """The default TargetEndpoint: the proxy's backend through a TargetServer."""
+    return (
+        f'{_XML}<TargetEndpoint name="default">\n'
+        f"  <Description>The proxy's backend (a TargetServer per environment).</Description>\n"
+        f'  <PreFlow name="PreFlow">\n    <Request/>\n    <Response/>\n  </PreFlow>\n'
+        f'  <PostFlow name="PostFlow">\n    <Request/>\n    <Response/>\n  </PostFlow>\n'
+        f"  <HTTPTargetConnection>\n    <LoadBalancer>\n"
+        f"      <Server name={xml_attr(server)}/>\n"
+        f"    </LoadBalancer>\n    <Path>{xml_text(base)}</Path>\n"
+        f"  </HTTPTargetConnection>\n</TargetEndpoint>\n"
+    )
 
 
 def safe_relative(relative: str) -> tuple[str, ...]:

@@ -166,7 +166,12 @@ def gcra(
     purse: Budget | None = None,
     idx: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Token-bucket smoothing of one stream: ``count`` per ``period_ms``, bucket ``burst``."""
+    """Token-bucket smoothing of one stream: ``count`` per ``period_ms``, bucket ``burst``.
+
+    One function on purpose (over 60 lines): it is the hot loop of every sizing
+    search, and its two regimes share ``pos``/``tat`` state that helper calls
+    would have to pass back and forth on every block.
+    """
     n = t.size
     rejected = np.zeros(n, dtype=bool)
     if n == 0:

@@ -114,6 +114,36 @@ def identity_keys(
     return codes, None  # unidentified callers (-1) share one counter, as a null identifier does
 
 
+def _entry(
+    policy: CurrentPolicy,
+    counter: CurrentPolicy | None,
+    proxy: str,
+    rows: int,
+    unknown: int,
+    missing: list[str],
+) -> dict:
+    """A replay entry with what is known before replaying; the numbers are None until then."""
+    return {
+        "policy": policy.name if counter is None else f"{policy.name} + {counter.name}",
+        "bundle": policy.proxy,
+        "bundle_kind": policy.bundle_kind,
+        "proxy": proxy,
+        "kind": policy.kind,
+        "identity": policy.identifier_kind,
+        "identifier": policy.identifier,
+        "value": policy.value_text(),
+        "rows": rows,
+        "unknown_rows": unknown,
+        "missing_variables": missing,
+        "rejected": None,
+        "legit_healthy_rejected": None,
+        "legit_healthy_rejected_share": None,
+        "abusive_rejected": None,
+        "would_trip": None,
+        "notes": [],
+    }
+
+
 def replay_policy(
     ctx: Context,
     policy: CurrentPolicy,
@@ -131,25 +161,7 @@ def replay_policy(
         rows = rows[ctx.req.party[rows] == party]
         unsure = unsure[ctx.req.party[unsure] == party]
     unknown = int(unsure.size)
-    out = {
-        "policy": policy.name if counter is None else f"{policy.name} + {counter.name}",
-        "bundle": policy.proxy,
-        "bundle_kind": policy.bundle_kind,
-        "proxy": name,
-        "kind": policy.kind,
-        "identity": policy.identifier_kind,
-        "identifier": policy.identifier,
-        "value": policy.value_text(),
-        "rows": int(rows.size),
-        "unknown_rows": unknown,
-        "missing_variables": missing,
-        "rejected": None,
-        "legit_healthy_rejected": None,
-        "legit_healthy_rejected_share": None,
-        "abusive_rejected": None,
-        "would_trip": None,
-        "notes": [],
-    }
+    out = _entry(policy, counter, name, int(rows.size), unknown, missing)
     notes = out["notes"]
     if unknown:
         notes.append(f"{unknown:,} requests not replayed: the condition is unknown without "

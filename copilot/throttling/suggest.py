@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from copilot.throttling import current as cur
 from copilot.throttling.context import Context, excluded_for, rate_stats
@@ -144,7 +145,6 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
     cap = math.floor(KNEE_SHARE * knee.rpm) if knee is not None and knee.rpm else None
     choice = _choose(ctx, stream, candidate, sizing, cap, knee.rpm if knee and knee.rpm else 0.0)
     rate = rate_for(ctx, stream, choice.value, sizing, cap if choice.status == "ok" else None)
-    spec = SpikeArrestSpec(rate, sizing.use_effective_count)
     now = cur.for_proxy(ctx, name)
     evidence = {
         **stats,
@@ -164,23 +164,43 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
     policy = (
         now.policy if now and now.source == "bundle" and now.policy else policy_name("SA", name)
     )
-    return Suggestion(
-        policy=SPIKE_ARREST,
-        scope="proxy",
-        policy_name=policy,
-        proxy=name,
-        app=None,
-        client_id=None,
-        value=spike_arrest_value(rate, sizing.use_effective_count, None),
+    return proxy_level_spike_arrest(
+        ctx, stream, name, "proxy", policy, rate, sizing.use_effective_count, None,
         evidence=evidence,
-        replay=impact(req, stream, run(req, stream, spec).rejected),
         confidence=_confidence(ctx, stats, knee, fc, choice.status),
         rationale=_rationale(peak, candidate, cap, choice, sizing, stats, ctx.headroom),
         status=choice.status,
         conflict=choice.conflict,
         current=now,
         excluded=excluded_for(ctx, name),
-        xml=spike_arrest_xml(policy, rate, use_effective_count=sizing.use_effective_count),
+    )  # fmt: skip
+
+
+def proxy_level_spike_arrest(
+    ctx: Context,
+    stream: Stream,
+    proxy: str,
+    scope: str,
+    policy: str,
+    rate: str,
+    effective: bool,
+    identifier: str | None,
+    **rest: Any,
+) -> Suggestion:
+    """A SpikeArrest for a whole proxy (``scope`` proxy, or app_default: every client id),
+    with its replay over ``stream`` and its XML; ``rest``: evidence, rationale and the like."""
+    spec = SpikeArrestSpec(rate, effective)
+    return Suggestion(
+        policy=SPIKE_ARREST,
+        scope=scope,
+        policy_name=policy,
+        proxy=proxy,
+        app=None,
+        client_id=None,
+        value=spike_arrest_value(rate, effective, identifier),
+        replay=impact(ctx.req, stream, run(ctx.req, stream, spec).rejected),
+        xml=spike_arrest_xml(policy, rate, use_effective_count=effective, identifier=identifier),
+        **rest,
     )
 
 

@@ -42,6 +42,7 @@ from copilot.throttling.suggest import (
     Sizing,
     current_replay,
     mode_text,
+    proxy_level_spike_arrest,
     size,
     spike_arrest_value,
 )
@@ -246,22 +247,13 @@ def _ceiling(ctx: Context, proxy: int, value: int, proxy_pm: int) -> Suggestion:
     value = min(value, proxy_pm)
     now = cur.for_every_client(ctx, name)
     policy = now.policy if now and now.policy else policy_name("SA-PerClient", name)
-    rate = f"{max(1, value)}pm"
-    spec = SpikeArrestSpec(rate, True)
-    return Suggestion(
-        policy=SPIKE_ARREST,
-        scope="app_default",
-        policy_name=policy,
-        proxy=name,
-        app=None,
-        client_id=None,
-        value=spike_arrest_value(rate, True, "client_id"),
+    return proxy_level_spike_arrest(
+        ctx, stream, name, "app_default", policy, f"{max(1, value)}pm", True, "client_id",
         evidence={
             "largest_legitimate_app_rpm": value,
             "proxy_rpm": proxy_pm,
             "replay_current": current_replay(ctx, now, proxy),
         },
-        replay=impact(ctx.req, stream, run(ctx.req, stream, spec).rejected),
         confidence="medium",
         rationale=(
             f"Every client id gets at most the largest legitimate per-app rate ({value} req/min), "
@@ -269,8 +261,7 @@ def _ceiling(ctx: Context, proxy: int, value: int, proxy_pm: int) -> Suggestion:
         ),
         current=now,
         excluded=excluded_for(ctx, name),
-        xml=spike_arrest_xml(policy, rate, use_effective_count=True, identifier="client_id"),
-    )
+    )  # fmt: skip
 
 
 def _abuse_text(ctx: Context, a: App) -> str:
