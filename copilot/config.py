@@ -14,6 +14,12 @@ from pathlib import Path
 from copilot.errors import ConfigError
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+# The scoped tokens atc mints for the gateway: issuer, audience, lifetime (default and most).
+# copilot.scopes.tokens and the token commands use these too, so the local estate agrees.
+TOKEN_ISSUER = "atc"
+TOKEN_AUDIENCE = "atc-gateway"
+TOKEN_TTL_S = 300
+TOKEN_MAX_TTL_S = 900
 
 
 @dataclass(frozen=True)
@@ -49,12 +55,12 @@ class Settings:
     # Runs of approved drafts (`atc run`, `python -m workflows.runs.worker`): the gateway the
     # trusted activity worker calls (unset: a local emulator with a demo key in the data
     # directory), the *reference* of the key it signs with (file:/env:/kid:), the JWT's
-    # issuer, audience and lifetime (at most 900 s), and where drafted workflows run.
+    # issuer, audience and lifetime (at most TOKEN_MAX_TTL_S), and where drafted workflows run.
     gateway_url: str | None = None
     gateway_key_ref: str | None = None
-    gateway_issuer: str = "atc"
-    gateway_audience: str = "atc-gateway"
-    gateway_token_ttl_s: int = 300
+    gateway_issuer: str = TOKEN_ISSUER
+    gateway_audience: str = TOKEN_AUDIENCE
+    gateway_token_ttl_s: int = TOKEN_TTL_S
     runs_task_queue: str = "atc-runs"
     runs_isolation: str = "auto"
 

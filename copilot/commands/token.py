@@ -19,6 +19,7 @@ from copilot.scopes.keys import SUPPORTED_ALGS, generate_keypair, load_jwks, res
 from copilot.scopes.tokens import (
     DEFAULT_LEEWAY_S,
     DEFAULT_TTL_S,
+    MAX_TTL_S,
     fault_code,
     mint_token,
     verify_token,
@@ -40,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mint.add_argument("--subject", required=True, help="the workflow identity (sub)")
     mint.add_argument("--scopes", required=True, help="approved scopes, comma-separated")
     add_token_claims(mint)
-    mint.add_argument("--ttl", type=int, default=DEFAULT_TTL_S, help="seconds, at most 900")
+    mint.add_argument(
+        "--ttl", type=int, default=DEFAULT_TTL_S, help=f"seconds, at most {MAX_TTL_S}"
+    )
     add_json_flag(mint)
     mint.set_defaults(func=_mint)
 

@@ -31,13 +31,14 @@ from typing import Any
 
 import jwt
 
+from copilot.config import TOKEN_AUDIENCE, TOKEN_ISSUER, TOKEN_MAX_TTL_S, TOKEN_TTL_S
 from copilot.errors import InputError, TokenInvalid
 from copilot.scopes.keys import SUPPORTED_ALGS, JwksSource, SigningKey, resolve_key_ref
 
-DEFAULT_ISSUER = "atc"
-DEFAULT_AUDIENCE = "atc-gateway"
-MAX_TTL_S = 900
-DEFAULT_TTL_S = 300
+DEFAULT_ISSUER = TOKEN_ISSUER
+DEFAULT_AUDIENCE = TOKEN_AUDIENCE
+MAX_TTL_S = TOKEN_MAX_TTL_S
+DEFAULT_TTL_S = TOKEN_TTL_S
 DEFAULT_LEEWAY_S = 30
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "nbf", "jti")  # plus scope or scp
 SCOPE_CLAIMS = ("scope", "scp")
