@@ -10,6 +10,11 @@ from copilot.throttling.report import Report
 RESOLUTIONS = {"1 min": "1min", "5 min": "5min", "15 min": "15min", "1 hour": "1h"}
 
 
+def proxies(report: Report) -> list[str]:
+    """The proxies with a suggestion, in the report's order (busiest first)."""
+    return [s.proxy for s in report.suggestions if s.scope == "proxy"]
+
+
 def proxy_chart(report: Report, proxy: str, resolution: str = "5min") -> pd.DataFrame:
     """Long frame ``time, series, rpm`` for one proxy: legitimate demand (busiest minute of
     each bucket), the current and suggested limits, and what the replay rejected per minute."""

@@ -37,7 +37,7 @@ def test_the_forecast_chart_marks_next_week(sample_run) -> None:
 def test_the_download_holds_every_bundle(sample_run) -> None:
     names = zipfile.ZipFile(io.BytesIO(views.policies_zip(sample_run.report))).namelist()
     proxies = {n.split("/")[0] for n in names}
-    assert proxies == {s.proxy for s in sample_run.report.suggestions if s.scope == "proxy"}
+    assert proxies == set(views.proxies(sample_run.report))
     assert all("/apiproxy/" in n for n in names)
     orders = views.policy_files(sample_run.report, "orders")
     assert orders and all(text.strip() for text in orders.values())
