@@ -3,7 +3,7 @@
 ``python -m workflows.<kind>.worker`` for each kind calls :func:`worker_main`
 with its name, a line saying where it connects (:func:`on_queue`), and its
 ``run_worker(settings, stop)``; the kinds whose activities are synchronous
-build their worker with :func:`pool_worker` and serve it with :func:`serve_pool`. Signals set ``stop``, so the worker shuts down gracefully (running
+describe themselves as a :class:`Pool`, which builds and serves their worker. Signals set ``stop``, so the worker shuts down gracefully (running
 activities may finish); logs go to stderr as JSON lines; the process ends with
 ``os._exit`` after flushing, because temporalio's native threads may crash
 interpreter teardown (sdk-python#300) and turn a clean stop into exit 134.
@@ -30,47 +30,13 @@ from copilot.estate.logs import ActivityLogInterceptor, log_json_to_stderr
 RunWorker = Callable[..., Awaitable[Any]]
 
 
-def pool_worker(
-    client: Client,
-    task_queue: str,
-    workflows: Sequence[type],
-    activities: Sequence[Callable[..., Any]],
-    executor: ThreadPoolExecutor,
-    *,
-    slots: int,
-    shutdown_s: float,
-) -> Worker:
-    """A worker whose synchronous activities run on ``executor``, ``slots`` at a time.
+@dataclass(frozen=True)
+class Pool:
+    """A worker kind whose synchronous activities run on ``threads`` threads.
 
     A shutdown lets running activities finish for up to ``shutdown_s``; activity
     log records carry the workflow and run ids.
     """
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=list(workflows),
-        activities=list(activities),
-        activity_executor=executor,
-        max_concurrent_activities=slots,
-        graceful_shutdown_timeout=timedelta(seconds=shutdown_s),
-        interceptors=[ActivityLogInterceptor()],
-    )
-
-
-async def serve_pool(
-    name: str,
-    threads: int,
-    make: Callable[[ThreadPoolExecutor], Any],
-    stop: asyncio.Event | None = None,
-) -> None:
-    """Serve the worker ``make`` builds on a pool of ``threads`` until ``stop`` is set."""
-    with ThreadPoolExecutor(threads) as executor:
-        await poll_until_stopped(name, make(executor), stop or asyncio.Event())
-
-
-@dataclass(frozen=True)
-class Pool:
-    """A worker kind whose synchronous activities run on ``threads`` threads."""
 
     name: str
     workflows: tuple[type, ...]
@@ -84,15 +50,16 @@ class Pool:
         activities: Sequence[Callable[..., Any]],
         executor: ThreadPoolExecutor,
     ) -> Worker:
-        """This kind's worker on ``executor``."""
-        return pool_worker(
+        """This kind's worker, its activities on ``executor``, ``threads`` at a time."""
+        return Worker(
             client,
-            task_queue,
-            self.workflows,
-            activities,
-            executor,
-            slots=self.threads,
-            shutdown_s=self.shutdown_s,
+            task_queue=task_queue,
+            workflows=list(self.workflows),
+            activities=list(activities),
+            activity_executor=executor,
+            max_concurrent_activities=self.threads,
+            graceful_shutdown_timeout=timedelta(seconds=self.shutdown_s),
+            interceptors=[ActivityLogInterceptor()],
         )
 
     async def serve(
@@ -102,13 +69,10 @@ class Pool:
         activities: Sequence[Callable[..., Any]],
         stop: asyncio.Event | None = None,
     ) -> None:
-        """Serve this kind's worker on its own pool until ``stop`` is set."""
-        await serve_pool(
-            self.name,
-            self.threads,
-            lambda executor: self.worker(client, task_queue, activities, executor),
-            stop,
-        )
+        """Serve this kind's worker on a pool of its own until ``stop`` is set."""
+        with ThreadPoolExecutor(self.threads) as executor:
+            worker = self.worker(client, task_queue, activities, executor)
+            await poll_until_stopped(self.name, worker, stop or asyncio.Event())
 
 
 def on_queue(queue: Callable[[Settings], str], more: str = "") -> Callable[[Settings], str]:

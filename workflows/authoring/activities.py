@@ -31,6 +31,7 @@ from copilot.drafting import isolation
 from copilot.drafting.draft import plan_attempt, validate_attempt
 from copilot.drafting.planner import Planner
 from copilot.drafting.planners import choose_planner
+from copilot.drafting.record import PlanInput, PlanOutput, ValidateInput, ValidateOutput
 from copilot.drafting.store import DraftStore
 from copilot.errors import AtcError, InputError, LLMError, LLMUnavailable, PolicyDenied
 from copilot.scopes import Catalog, load_catalog
@@ -44,12 +45,8 @@ from workflows.authoring.shared import (
     REVIEW_STATE_ACTIVITY,
     STORE_ACTIVITY,
     VALIDATE_ACTIVITY,
-    PlanInput,
-    PlanOutput,
     RecordInput,
     StoreInput,
-    ValidateInput,
-    ValidateOutput,
     VersionState,
 )
 

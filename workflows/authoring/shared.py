@@ -1,8 +1,9 @@
 """Inputs, outputs and names shared by the drafting workflows, their activities and starter.
 
-Pure dataclasses (they are imported inside the workflow sandbox). The attempt
-types and the run's record are the same ones the in-process path uses
-(:mod:`copilot.drafting.record`), and a review decision is
+Pure dataclasses (they are imported inside the workflow sandbox). The input,
+the attempt types and the run's record are the ones the in-process path uses
+(:mod:`copilot.drafting.record`: import the attempt types from there), and a
+review decision is
 :class:`copilot.drafting.decision.ReviewDecision`. Nothing here ever holds a
 secret: the LLM endpoint and the *name* of the variable holding its key come
 from the worker's own settings, so payloads and history carry requests, scope
@@ -15,29 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from copilot.drafting.decision import ReviewDecision, VersionState
-from copilot.drafting.record import (
-    DEFAULT_REVIEW_TIMEOUT_S,
-    DraftInput,
-    DraftRecord,
-    PlanInput,
-    PlanOutput,
-    ValidateInput,
-    ValidateOutput,
-)
+from copilot.drafting.record import DEFAULT_REVIEW_TIMEOUT_S, DraftInput, DraftRecord
 
 __all__ = [
     "DEFAULT_REVIEW_TIMEOUT_S",
     "DraftInput",
     "DraftRecord",
-    "PlanInput",
-    "PlanOutput",
     "RecordInput",
     "ReviewDecision",
     "ReviewInput",
     "ReviewState",
     "StoreInput",
-    "ValidateInput",
-    "ValidateOutput",
     "VersionState",
 ]
 

@@ -29,7 +29,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from copilot.drafting.decision import decision_problem
-    from copilot.drafting.record import AttemptLoop
+    from copilot.drafting.record import AttemptLoop, PlanOutput, ValidateOutput
     from workflows.authoring.review_attrs import review_attributes
     from workflows.authoring.shared import (
         INPUT_ERROR,
@@ -44,13 +44,11 @@ with workflow.unsafe.imports_passed_through():
         VALIDATE_HEARTBEAT_S,
         DraftInput,
         DraftRecord,
-        PlanOutput,
         RecordInput,
         ReviewDecision,
         ReviewInput,
         ReviewState,
         StoreInput,
-        ValidateOutput,
         VersionState,
         review_workflow_id,
     )

@@ -22,7 +22,7 @@ from copilot.temporal_connect import connect
 from workflows.fanout.activities import ALL
 from workflows.fanout.shared import SLOTS_ENV, task_queue
 from workflows.fanout.workflows import FanoutAnalysisWorkflow
-from workflows.process import on_queue, pool_worker, serve_pool, worker_main
+from workflows.process import Pool, on_queue, worker_main
 
 NAME = "atc fanout worker"
 GRACEFUL_SHUTDOWN_S = 60.0
@@ -32,26 +32,20 @@ def slots() -> int:
     return max(1, int(os.environ.get(SLOTS_ENV) or 1))
 
 
+def pool(n: int) -> Pool:
+    """The fan-out kind reading ``n`` partitions at a time."""
+    return Pool(NAME, (FanoutAnalysisWorkflow,), n, GRACEFUL_SHUTDOWN_S)
+
+
 def fanout_worker(client: Client, queue: str, executor: ThreadPoolExecutor, n: int) -> Worker:
     """A worker for the fan-out workflow and its activities, ``n`` partitions at a time."""
-    return pool_worker(
-        client,
-        queue,
-        [FanoutAnalysisWorkflow],
-        ALL,
-        executor,
-        slots=n,
-        shutdown_s=GRACEFUL_SHUTDOWN_S,
-    )
+    return pool(n).worker(client, queue, ALL, executor)
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Connect and serve until ``stop`` is set (SIGTERM/SIGINT set it in ``main``)."""
     client = await connect(settings)
-    n = slots()
-    await serve_pool(
-        NAME, n, lambda executor: fanout_worker(client, task_queue(), executor, n), stop
-    )
+    await pool(slots()).serve(client, task_queue(), ALL, stop)
 
 
 def main() -> None:
