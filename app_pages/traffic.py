@@ -72,4 +72,5 @@ def traffic_view() -> None:
 traffic_view()
 if run.quarantine.rejected:
     with st.expander(f"Rejected lines ({run.quarantine.rejected:,}; the first are shown)"):
+        st.caption(f"By kind: {views.rejected_kinds(run)}.")
         table(views.rejected_table(run), "rejected")

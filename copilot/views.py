@@ -131,6 +131,10 @@ def group_table(groups: Sequence[GroupStats]) -> pd.DataFrame:
 
 def rejected_table(run: AnalysisRun) -> pd.DataFrame:
     """The first quarantined lines, for display."""
-    return pd.DataFrame(
-        [s.to_dict() for s in run.quarantine.samples], columns=["source", "line", "reason", "text"]
-    )
+    columns = ["source", "line", "kind", "reason", "text"]
+    return pd.DataFrame([s.to_dict() for s in run.quarantine.samples], columns=columns)
+
+
+def rejected_kinds(run: AnalysisRun) -> str:
+    """Rejected lines counted by kind of failure, most first (``bad_timestamp 3, ...``)."""
+    return ", ".join(f"{kind} {n:,}" for kind, n in run.quarantine.kinds.most_common())

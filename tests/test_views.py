@@ -34,6 +34,10 @@ def test_summary_counts_match_the_quarantine() -> None:
     head = views.summary(run)
     assert (head["records"], head["rejected"], head["proxies"]) == (7, 3, 4)
     assert len(views.rejected_table(run)) == 3
+    assert list(views.rejected_table(run)["kind"]) == [
+        "wrong_field_count", "bad_number", "bad_timestamp",
+    ]  # fmt: skip
+    assert views.rejected_kinds(run) == "wrong_field_count 1, bad_number 1, bad_timestamp 1"
 
 
 def test_anomaly_table_is_typed_even_when_empty() -> None:

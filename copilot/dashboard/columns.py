@@ -36,7 +36,8 @@ _ANOMALY = {
 _REJECTED = {
     "source": "The file the line came from.",
     "line": "Line number in that file.",
-    "reason": "Why the line was not read as a record.",
+    "kind": "The kind of failure, a stable code (the counts group by it).",
+    "reason": "Why the line was not read as a record: the kind and the offending value.",
     "text": "The start of the line as written.",
 }
 _RUN_CALLS = {
