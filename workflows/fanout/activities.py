@@ -27,18 +27,7 @@ from copilot.fanout import merge_files, plan_paths, run_partition
 from copilot.fanout.partial import PartialFile
 from copilot.fanout.partition import Partition
 from copilot.logs.reader import ReadOptions
-from workflows.fanout.shared import (
-    MERGE_ACTIVITY,
-    PARTITION_ACTIVITY,
-    PLAN_ACTIVITY,
-    MergedRef,
-    MergeInput,
-    PartialRef,
-    PartitionInput,
-    PartitionSpec,
-    PlanInput,
-    ReadSpec,
-)
+from workflows.fanout import shared
 
 MERGED_FILE = "analysis.json"
 REJECTS_FILE = "rejects.jsonl"
@@ -54,24 +43,24 @@ def _stop(exc: AtcError) -> ApplicationError:
     return ApplicationError(exc.message, type=type(exc).__name__, non_retryable=True)
 
 
-def read_options(spec: ReadSpec) -> ReadOptions:
+def read_options(spec: shared.ReadSpec) -> ReadOptions:
     columns = tuple(spec.csv_columns) if spec.csv_columns else None
     return ReadOptions(fmt=spec.fmt, template=spec.template, csv_columns=columns)
 
 
-@activity.defn(name=PLAN_ACTIVITY)
-def plan(data: PlanInput) -> list[PartitionSpec]:
+@activity.defn(name=shared.PLAN_ACTIVITY)
+def plan(data: shared.PlanInput) -> list[shared.PartitionSpec]:
     """Split the files into partitions (0 asks for one per file)."""
     try:
         wanted = data.partitions or len(data.paths)
         parts = plan_paths(data.paths, wanted, read_options(data.read))
     except AtcError as exc:
         raise _stop(exc) from None
-    return [PartitionSpec(**dataclasses.asdict(p)) for p in parts]
+    return [shared.PartitionSpec(**dataclasses.asdict(p)) for p in parts]
 
 
-@activity.defn(name=PARTITION_ACTIVITY)
-def partition(data: PartitionInput) -> PartialRef:
+@activity.defn(name=shared.PARTITION_ACTIVITY)
+def partition(data: shared.PartitionInput) -> shared.PartialRef:
     """Read one partition and write its partial under the run directory."""
     part = Partition(**dataclasses.asdict(data.partition))
     activity.heartbeat({"partition": part.id, "chunks": 0})
@@ -88,14 +77,14 @@ def partition(data: PartitionInput) -> PartialRef:
     except AtcError as exc:
         raise _stop(exc) from None
     p = done.partial
-    return PartialRef(
+    return shared.PartialRef(
         part.id, p.path, p.sha256, p.bytes, done.records, done.rejected, done.chunks,
         identity(), activity.info().attempt,
     )  # fmt: skip
 
 
-@activity.defn(name=MERGE_ACTIVITY)
-def merge(data: MergeInput) -> MergedRef:
+@activity.defn(name=shared.MERGE_ACTIVITY)
+def merge(data: shared.MergeInput) -> shared.MergedRef:
     """Merge the partials the workflow collected; write the analysis document beside them."""
     run_dir = Path(data.run_dir)
     rejects = run_dir / REJECTS_FILE if data.quarantine_file else None
@@ -113,7 +102,7 @@ def merge(data: MergeInput) -> MergedRef:
     tmp = run_dir / f".{MERGED_FILE}.{os.getpid()}.tmp"
     tmp.write_bytes(body)
     os.replace(tmp, out)
-    return MergedRef(
+    return shared.MergedRef(
         str(out), hashlib.sha256(body).hexdigest(), len(body), run.quarantine.records,
         str(rejects) if rejects else None,
     )  # fmt: skip

@@ -26,28 +26,12 @@ from copilot.errors import AtcError, InputError
 from copilot.reports import content, deliver, discover, narrative
 from copilot.reports.passes import PassState, load_state, run_pass, save_state
 from copilot.runs.approved import TYPE_PREFIX
-from workflows.reports.shared import (
-    ANALYZE_ACTIVITY,
-    COMMIT_ACTIVITY,
-    DISCOVER_ACTIVITY,
-    FAILED_RUNS_ACTIVITY,
-    INPUT_ERROR,
-    RENDER_ACTIVITY,
-    WEBHOOK_ACTIVITY,
-    WEBHOOK_REFUSED,
-    AnalyzeInput,
-    AnalyzeOutput,
-    CommitInput,
-    DiscoverInput,
-    RenderInput,
-    RenderOutput,
-    WebhookInput,
-)
+from workflows.reports import shared
 
 MAX_RUNS = 20
 
 
-def _stop(exc: AtcError, kind: str = INPUT_ERROR) -> ApplicationError:
+def _stop(exc: AtcError, kind: str = shared.INPUT_ERROR) -> ApplicationError:
     return ApplicationError(exc.line(), type=kind, non_retryable=True)
 
 
@@ -60,16 +44,16 @@ class ReportActivities:
     def work_dir(self, name: str, run_id: str) -> Path:
         return discover.report_root(self.settings.data_dir, name) / ".work" / run_id
 
-    @activity.defn(name=DISCOVER_ACTIVITY)
-    def discover(self, data: DiscoverInput) -> list[str]:
+    @activity.defn(name=shared.DISCOVER_ACTIVITY)
+    def discover(self, data: shared.DiscoverInput) -> list[str]:
         """Log files new since the last delivered report."""
         try:
             return discover.new_files(self.settings.data_dir, data.name, data.logs)
         except InputError as exc:
             raise _stop(exc) from None
 
-    @activity.defn(name=ANALYZE_ACTIVITY)
-    def analyze(self, data: AnalyzeInput) -> AnalyzeOutput:
+    @activity.defn(name=shared.ANALYZE_ACTIVITY)
+    def analyze(self, data: shared.AnalyzeInput) -> shared.AnalyzeOutput:
         """The analysis pass, heartbeating and resuming from its checkpoint."""
         work = self.work_dir(data.name, data.run_id)
         checkpoint = work / "pass.pkl"
@@ -90,7 +74,7 @@ class ReportActivities:
                           ("series", result.series)):  # fmt: skip
             paths[kind] = work / f"{kind}.json"
             paths[kind].write_text(to_json(doc), encoding="utf-8")
-        return AnalyzeOutput(
+        return shared.AnalyzeOutput(
             str(paths["analysis"]), str(paths["suggest"]), str(paths["series"]),
             int(result.analysis.get("records", 0)), result.chunks, result.resumed_from,
             activity.info().attempt,
@@ -103,8 +87,8 @@ class ReportActivities:
             return None
         return load_state(Path(str(details[0].get("checkpoint"))))
 
-    @activity.defn(name=RENDER_ACTIVITY)
-    def render(self, data: RenderInput) -> RenderOutput:
+    @activity.defn(name=shared.RENDER_ACTIVITY)
+    def render(self, data: shared.RenderInput) -> shared.RenderOutput:
         """Build, narrate and write the report; the webhook body waits in the work dir."""
         docs = {
             kind: json.loads(Path(path).read_text(encoding="utf-8"))
@@ -122,13 +106,15 @@ class ReportActivities:
         files = deliver.write_files(out_dir, report, data.formats)
         body = self.work_dir(data.name, data.run_id) / "webhook.json"
         body.write_text(json.dumps(deliver.webhook_body(report, out_dir)), encoding="utf-8")
-        return RenderOutput(str(out_dir), files, str(body), report.narrative.get("label", ""))
+        return shared.RenderOutput(
+            str(out_dir), files, str(body), report.narrative.get("label", "")
+        )
 
     def _drafts(self) -> list[dict[str, Any]]:
         path = Path(self.settings.data_dir) / STORE_FILE
         return DraftStore(path).list("draft") if path.exists() else []
 
-    @activity.defn(name=FAILED_RUNS_ACTIVITY)
+    @activity.defn(name=shared.FAILED_RUNS_ACTIVITY)
     async def failed_runs(self) -> list[dict[str, str]] | None:
         """Runs of approved drafts that failed, timed out or were terminated (newest 20).
 
@@ -151,19 +137,19 @@ class ReportActivities:
             return None
         return rows
 
-    @activity.defn(name=WEBHOOK_ACTIVITY)
-    def webhook(self, data: WebhookInput) -> int:
+    @activity.defn(name=shared.WEBHOOK_ACTIVITY)
+    def webhook(self, data: shared.WebhookInput) -> int:
         """One POST of the report's message; Temporal retries transient failures."""
         body = json.loads(Path(data.body_path).read_text(encoding="utf-8"))
         try:
             return deliver.post_webhook(data.url, body)
         except deliver.WebhookRefused as exc:
-            raise _stop(exc, WEBHOOK_REFUSED) from None
+            raise _stop(exc, shared.WEBHOOK_REFUSED) from None
         except InputError as exc:
             raise _stop(exc) from None
 
-    @activity.defn(name=COMMIT_ACTIVITY)
-    def commit(self, data: CommitInput) -> None:
+    @activity.defn(name=shared.COMMIT_ACTIVITY)
+    def commit(self, data: shared.CommitInput) -> None:
         """Mark the run's files as read and drop its intermediates."""
         discover.mark_seen(self.settings.data_dir, data.name, data.files)
         shutil.rmtree(self.work_dir(data.name, data.run_id), ignore_errors=True)
