@@ -21,10 +21,10 @@ from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer, echo_backend_app
 from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
 from tests.workflows.test_drafting_workflow import HISTORIES, save_history
-from workflows.runtime.gateway_activity import GatewayActivities
 from workflows.runtime.dryrun_child import find_test_server
-from workflows.runtime.shared import TASK_QUEUE, ApprovalDecision, StepStatus
+from workflows.runtime.gateway_activity import GatewayActivities
 from workflows.runtime.loader import draft_worker, load_draft_module
+from workflows.runtime.shared import TASK_QUEUE, ApprovalDecision, StepStatus
 
 DRAFTED_HISTORY = "drafted_flagship_approved.json"
 

@@ -37,10 +37,10 @@ from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import ALL_METHODS, BackgroundServer
 from tests.drafting.specs import FLAGSHIP_SCOPES, gated, minimal, polled
-from workflows.runtime.gateway_activity import GatewayActivities, idempotency_key, kept_body
 from workflows.runtime.dryrun_child import find_test_server
-from workflows.runtime.shared import TASK_QUEUE, ApprovalDecision, StepStatus
+from workflows.runtime.gateway_activity import GatewayActivities, idempotency_key, kept_body
 from workflows.runtime.loader import LoadedDraft, load_draft_module
+from workflows.runtime.shared import TASK_QUEUE, ApprovalDecision, StepStatus
 
 slow = pytest.mark.slow  # the tests on the test server; the pure ones run anywhere
 
