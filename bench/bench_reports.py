@@ -59,11 +59,11 @@ async def workflow_run(path: Path, tmp: Path) -> dict[str, float]:
     from temporalio.testing import WorkflowEnvironment
 
     from copilot.config import Settings
-    from workflows.runtime.dryrun_child import find_test_server
     from workflows.reports.activities import ReportActivities
     from workflows.reports.shared import TASK_QUEUE, ReportInput
     from workflows.reports.worker import MAX_ACTIVITY_THREADS, reports_worker
     from workflows.reports.workflows import LogAnalysisWorkflow
+    from workflows.runtime.dryrun_child import find_test_server
 
     logs = tmp / "logs"
     logs.mkdir(parents=True)

@@ -25,11 +25,11 @@ from copilot.scopes.server import BackgroundServer
 from tests.paths import HISTORIES
 from tests.reports.logs import generated
 from tests.reports.receiver import Receiver
-from workflows.runtime.dryrun_child import find_test_server
 from workflows.reports.activities import ReportActivities
 from workflows.reports.shared import TASK_QUEUE, ReportInput, ReportResult
 from workflows.reports.worker import MAX_ACTIVITY_THREADS, reports_worker
 from workflows.reports.workflows import LogAnalysisWorkflow
+from workflows.runtime.dryrun_child import find_test_server
 
 FIXTURE = "report_run.json"
 # Set to re-record the committed history fixture (after an intended workflow change).
