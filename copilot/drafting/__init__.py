@@ -12,8 +12,12 @@ The flow (docs/architecture.md, 'Flow of data' and the decisions after it):
    code rules check it (AST allow-list, scope, compile, sandbox load in a child process).
 4. The dry run (:mod:`copilot.drafting.dryrun`) runs it on the time-skipping test server
    against the gateway emulator, in a child process.
-5. :func:`copilot.drafting.draft.draft_workflow` repairs with the findings (LLM only) and
-   :class:`copilot.drafting.store.DraftStore` keeps versions, status and the audit trail.
+5. :class:`copilot.drafting.record.AttemptLoop` repairs with the findings (LLM only): the
+   one loop, run in-process by :func:`copilot.drafting.draft.run_attempts` and in Temporal
+   by ``workflows.authoring``, both from the :class:`~copilot.drafting.record.DraftInput`
+   that :func:`copilot.drafting.job.draft_input` resolves; :class:`copilot.drafting.store.DraftStore`
+   keeps versions, status and the audit trail.
 
-:mod:`copilot.drafting.service` is the one entry point the CLI and the dashboard share.
+:mod:`copilot.drafting.service` is the one entry point the CLI and the dashboard share;
+:mod:`copilot.drafting.planners` chooses the planner (the protocol is in ``planner``).
 """
