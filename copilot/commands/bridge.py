@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from copilot.commands._args import action_parsers
@@ -60,8 +61,7 @@ def _products(args: argparse.Namespace) -> int:
 
     doc, findings = bridge_catalog(load_config(args.config))
     args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    for finding in findings:
-        print(f"note: {finding}", file=sys.stderr)
+    _notes(findings)
     print(f"wrote {args.out}: proxy atc-bridge (/bridge), {len(doc['apiProduct'])} products")
     return 0
 
@@ -79,10 +79,15 @@ def _artifacts(args: argparse.Namespace) -> int:
         rate=args.rate,
         environments=tuple(args.env or ["prod"]),
     )
-    for finding in written.findings:
-        print(f"note: {finding}", file=sys.stderr)
+    _notes(written.findings)
     print(f"wrote {written.bundle} ({len(written.operations)} flows) and {written.products}")
     return 0
+
+
+def _notes(findings: Iterable[str]) -> None:
+    """What the catalog could not express exactly, on stderr (stdout says what was written)."""
+    for finding in findings:
+        print(f"note: {finding}", file=sys.stderr)
 
 
 def _init(args: argparse.Namespace) -> int:

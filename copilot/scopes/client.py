@@ -205,15 +205,19 @@ class _TokenCache:
         return self._token
 
 
-def _timeout(settings: GatewaySettings) -> httpx.Timeout:
-    return httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
+def _http_options(settings: GatewaySettings, transport: Any) -> dict[str, Any]:
+    """How both clients talk HTTP: the gateway's timeouts, no redirects, no proxy settings
+    from the environment (a call goes to the gateway or nowhere)."""
+    timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
+    return dict(timeout=timeout, follow_redirects=False, trust_env=False, transport=transport)
 
 
 class _Preparing:
     """What both clients share: checking and building calls against one catalog."""
 
-    catalog: Catalog
-    settings: GatewaySettings
+    def __init__(self, catalog: Catalog, settings: GatewaySettings) -> None:
+        self.catalog, self.settings = catalog, settings
+        self._tokens = _TokenCache(settings)
 
     def prepare(
         self,
@@ -246,11 +250,8 @@ class GatewayClient(_Preparing):
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.catalog, self.settings = catalog, settings
-        self._tokens = _TokenCache(settings)
-        self._http = httpx.Client(
-            timeout=_timeout(settings), follow_redirects=False, trust_env=False, transport=transport
-        )
+        super().__init__(catalog, settings)
+        self._http = httpx.Client(**_http_options(settings, transport))
 
     def call(
         self, operation: str | Operation, params=None, body=None, **kw: Any
@@ -290,11 +291,8 @@ class AsyncGatewayClient(_Preparing):
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.catalog, self.settings = catalog, settings
-        self._tokens = _TokenCache(settings)
-        self._http = httpx.AsyncClient(
-            timeout=_timeout(settings), follow_redirects=False, trust_env=False, transport=transport
-        )
+        super().__init__(catalog, settings)
+        self._http = httpx.AsyncClient(**_http_options(settings, transport))
 
     async def call(
         self, operation: str | Operation, params=None, body=None, **kw: Any
