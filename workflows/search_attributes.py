@@ -23,7 +23,9 @@ async def register(
 
     wanted = {name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in keywords}
     wanted.update({name: IndexedValueType.INDEXED_VALUE_TYPE_INT for name in ints})
-    wanted.update({name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST for name in keyword_lists})
+    wanted.update(
+        {name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST for name in keyword_lists}
+    )
     try:
         listed = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=namespace)
