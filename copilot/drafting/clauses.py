@@ -86,8 +86,17 @@ def _pieces(text: str) -> list[str]:
     for part in _SEPARATORS.split(text):
         for piece in _STARTS.split(part):
             for action in _AND_VERB.split(piece):
-                out += _split_consequence(action.strip())
+                for part in _split_interval(action.strip()):
+                    out += _split_consequence(part)
     return [p for p in out if p]
+
+
+def _split_interval(piece: str) -> list[str]:
+    """'every hour list the orders' -> the interval, then what is repeated."""
+    m = EVERY.match(piece)
+    if m and piece[m.end() :].strip():
+        return [m.group(0), piece[m.end() :].strip()]
+    return [piece]
 
 
 def _split_consequence(piece: str) -> list[str]:

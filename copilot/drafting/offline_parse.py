@@ -65,8 +65,9 @@ STILL = re.compile(r"\bif\s+(?:it is|it's|its status is|the \w+ is|they are)?\s*
 UNTIL = re.compile(
     r"\buntil\s+(?:it is|it's|its status is|the status is|the \w+ is|it has been|it gets)?\s*([a-z]+)"
 )
+# "every 20 seconds", and "every hour" (no number: one unit).
 EVERY = re.compile(
-    r"\bevery\s+(\d+(?:\.\d+)?)\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|[smhd])\b"
+    r"\bevery\s+(\d+(?:\.\d+)?)?\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|[smhd])\b"
 )
 SLEEP = re.compile(r"\b(?:wait|sleep|pause|delay)(?:\s+for)?\s+" + DURATION.pattern)
 AFTER = re.compile(r"^\s*after\s+" + DURATION.pattern)
@@ -75,8 +76,9 @@ ATTEMPTS = re.compile(r"\bup to (\d+) (?:attempts|tries|retries|times)\b")
 _OP_WORDS = {"<": "lt", ">": "gt"}
 
 
-def seconds(amount: str, unit: str) -> int:
-    """'48', 'hours' -> 172800."""
+def seconds(amount: str | None, unit: str) -> int:
+    """'48', 'hours' -> 172800; no amount ('every hour') is one unit."""
+    amount = amount or "1"
     key = unit.rstrip("s") if len(unit) > 1 else unit
     return int(float(amount) * _UNITS.get(key, _UNITS.get(unit, 1)))
 

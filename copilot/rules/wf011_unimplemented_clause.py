@@ -22,7 +22,8 @@ from copilot.rules.base import Finding, Rule, RuleContext
 
 _FIX = {
     "repeat": "add a poll to the call (poll.interval_s, poll.max_attempts, poll.until) or a "
-    "bounded loop with a sleep",
+    "bounded loop with a sleep; a repeat with no end (\"every hour\") needs one: say "
+    "until what (\"until it is shipped\")",
     "wait": "add a sleep step with that duration",
     "condition": "add the condition: a poll's until, a branch, or the approval's on_reject / "
     "on_timeout",

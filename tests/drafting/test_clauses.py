@@ -75,6 +75,9 @@ CLAUSES = [
         "After 30 minutes, get the shipment",
         [("wait", "after 30 minutes"), ("call", "get the shipment")],
     ),
+    # An interval without a number is one unit; it is a clause, never dropped.
+    ("list the orders every hour", [("call", "list the orders"), ("repeat", "every hour")]),
+    ("every day list the orders", [("repeat", "every day"), ("call", "list the orders")]),
 ]
 
 
@@ -93,6 +96,7 @@ def test_clauses_carry_their_numbers() -> None:
     threshold = extract_clauses(FLAGSHIP_REQUEST)[0]
     assert (threshold.role, threshold.value) == ("threshold", 10000.0)
     assert extract_clauses("Get the order with up to 3 tries")[1].attempts == 3
+    assert extract_clauses("list the orders every hour")[1].seconds == 3600
 
 
 def _offline(catalog: Catalog, request: str, scopes: tuple[str, ...]) -> WorkflowSpec:

@@ -97,6 +97,7 @@ def test_a_loop_written_as_a_branch_back_with_a_sleep_is_a_repeat(catalog: Catal
         ("Wait 2 hours, then search the catalog and email the customer", "wait"),
         ("Search the catalog after a manager approves it, then email the customer", "approval"),
         ("Search the catalog with up to 5 attempts", "retry"),
+        ("Search the catalog every hour, then email the customer", "repeat"),
     ],
 )
 def test_each_behaviour_clause_without_a_step_is_an_error(
@@ -117,3 +118,8 @@ def test_a_call_with_no_fitting_step_is_only_a_warning(catalog: Catalog) -> None
 def test_without_a_request_the_rule_has_nothing_to_check(catalog: Catalog) -> None:
     validation = validate_document(TWO_STEPS, catalog, SCOPES, sandbox=False)
     assert [f for f in validation.findings if f.rule_id == "WF011"] == []
+
+
+def test_a_repeat_with_no_end_asks_for_one(catalog: Catalog) -> None:
+    found = _wf011(TWO_STEPS, catalog, "Search the catalog every hour, then email the customer")
+    assert "'every hour' (repeat)" in found[0].message and "until what" in found[0].message
