@@ -59,6 +59,35 @@ class AnalysisRun:
         return body
 
 
+def with_columns(options: ReadOptions | None, extra_columns: Sequence[str] = ()) -> ReadOptions:
+    """``options`` parsing only the analysis columns and ``extra_columns``, unless it names its own."""
+    options = options or ReadOptions()
+    if options.columns is not None:
+        return options
+    return replace(options, columns=tuple(dict.fromkeys((*ANALYSIS_COLUMNS, *extra_columns))))
+
+
+def feed(
+    chunks: Iterable[pd.DataFrame],
+    consumers: Sequence[ChunkConsumer],
+    after: Callable[[int], None] | None = None,
+) -> int:
+    """Give every chunk to every consumer in order; ``after(n)`` once chunk ``n`` (from 1) is in.
+
+    The one loop every reader of logs runs: this module's pass, a report's resumable
+    pass (``copilot.reports.passes``) and a fan-out partition (``copilot.fanout.read``).
+    Returns the number of chunks fed.
+    """
+    count = 0
+    for chunk in chunks:
+        for consumer in consumers:
+            consumer.add(chunk)
+        count += 1
+        if after is not None:
+            after(count)
+    return count
+
+
 def read_pass(
     paths: Iterable[Path | str],
     options: ReadOptions | None = None,
@@ -75,20 +104,12 @@ def read_pass(
     the records read so far.
     """
     paths = [Path(p) for p in paths]
-    options = options or ReadOptions()
-    if options.columns is None:
-        options = replace(
-            options, columns=tuple(dict.fromkeys((*ANALYSIS_COLUMNS, *extra_columns)))
-        )
+    options = with_columns(options, extra_columns)
     quarantine = Quarantine(path=quarantine_path)
     analyzer = Analyzer()
+    report = None if progress is None else (lambda _n: progress(quarantine.records))
     try:
-        for chunk in iter_chunks(paths, quarantine, options):
-            analyzer.add(chunk)
-            for consumer in consumers:
-                consumer.add(chunk)
-            if progress is not None:
-                progress(quarantine.records)
+        feed(iter_chunks(paths, quarantine, options), [analyzer, *consumers], report)
     finally:
         quarantine.close()
     return AnalysisRun(analyzer.finish(), quarantine, [str(p) for p in paths])

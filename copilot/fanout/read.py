@@ -11,18 +11,19 @@ a later range has rejected lines). Parquet row-group runs are read in place.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from copilot.analysis import COLUMNS_USED, Analyzer
+from copilot.analysis import Analyzer
 from copilot.errors import LogFormatError
 from copilot.fanout.partition import BYTES, ROW_GROUPS, Partition
 from copilot.fanout.window import WindowPath
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.reader import ReadOptions
 from copilot.logs.reader import _read as read_format  # the per-format dispatch of iter_chunks
+from copilot.pipeline import feed, with_columns
 
 COPY_BLOCK = 4 << 20
 
@@ -101,9 +102,7 @@ def read_partition(
     on_chunk: Callable[[int], None] = lambda _n: None,
 ) -> Reading:
     """Analyse one partition; ``on_chunk(n)`` after each chunk (heartbeats go there)."""
-    options = options or ReadOptions()
-    if options.columns is None:
-        options = replace(options, columns=COLUMNS_USED)
+    options = with_columns(options)
     quarantine = Quarantine(path=quarantine_path)
     analyzer = Analyzer()
     chunks, header_lines = 0, 0
@@ -118,10 +117,7 @@ def read_partition(
                 stream = read_format(path, part.fmt, quarantine, options)
         else:
             stream = read_format(Path(part.path), part.fmt, quarantine, options)
-        for chunk in stream:
-            analyzer.add(chunk)
-            chunks += 1
-            on_chunk(chunks)
+        chunks = feed(stream, [analyzer], on_chunk)
     finally:
         quarantine.close()
     return Reading(analyzer, quarantine, chunks, header_lines)

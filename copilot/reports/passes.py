@@ -12,10 +12,11 @@ process for itself only (never shared or downloaded), which is why pickle is fin
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import pandas as pd
 from copilot.analysis import Analyzer
 from copilot.logs.quarantine import MAX_SAMPLES, Quarantine
 from copilot.logs.reader import ReadOptions, iter_chunks
-from copilot.pipeline import ANALYSIS_COLUMNS, AnalysisRun
+from copilot.pipeline import AnalysisRun, feed, with_columns
 from copilot.throttling.collect import Collector
 from copilot.throttling.run import DEFAULT_HEADROOM, SuggestRun, build_report
 
@@ -88,9 +89,7 @@ def run_pass(
     headroom: float = DEFAULT_HEADROOM,
 ) -> PassResult:
     """Analyse ``paths`` (continuing ``state`` if given); ``on_chunk`` after each chunk."""
-    options = options or ReadOptions()
-    if options.columns is None:
-        options = replace(options, columns=ANALYSIS_COLUMNS)
+    options = with_columns(options)
     state = state or PassState()
     started = state.position.total
     for index, path in enumerate(paths):
@@ -142,14 +141,14 @@ def _feed_file(
         state.position = Position(index, 0, state.position.total)
     skip = state.position.chunk
     local = Quarantine()
-    for n, chunk in enumerate(iter_chunks([path], local, options)):
-        if n < skip:
-            continue
-        state.analyzer.add(chunk)
-        state.collector.add(chunk)
-        state.position = Position(index, n + 1, state.position.total + 1)
+
+    def fed(n: int) -> None:
+        state.position = Position(index, skip + n, state.position.total + 1)
         if on_chunk is not None:
             on_chunk(state)
+
+    chunks = itertools.islice(iter_chunks([path], local, options), skip, None)
+    feed(chunks, [state.analyzer, state.collector], fed)
     _merge(state.done, local)
     state.position = Position(index + 1, 0, state.position.total)
 
