@@ -100,7 +100,11 @@ def _render() -> Source:
 def _render_advice() -> tuple[float, str | None]:
     st.subheader("Advice")
     headroom = st.slider(
-        "Headroom on the forecast peak", HEADROOM_MIN, HEADROOM_MAX, DEFAULT_HEADROOM, 0.05,
+        "Headroom on the forecast peak",
+        HEADROOM_MIN,
+        HEADROOM_MAX,
+        DEFAULT_HEADROOM,
+        0.05,
         key="headroom",
     )
     bundle = st.text_input("Current proxy bundle (folder or .zip, optional)", key="bundle_path")

@@ -61,8 +61,10 @@ def _compute(source: Source, headroom: float, bundle: str | None) -> SuggestRun:
         progress=progress,
     )
     progress.done(
-        lambda took: f"Advice from {run.quarantine.records:,} records: "
-        f"{len(run.report.suggestions)} suggestions in {took:.1f} s"
+        lambda took: (
+            f"Advice from {run.quarantine.records:,} records: "
+            f"{len(run.report.suggestions)} suggestions in {took:.1f} s"
+        )
     )
     # The same pass analysed the traffic: Traffic and Overview need not read the files again.
     analyses = _analyses()

@@ -13,9 +13,9 @@ from app_pages._source import advice_options, current_source
 from app_pages._throttling_data import advice_for, show
 from copilot.dashboard import advice
 from copilot.dashboard import throttling as view
+from copilot.dashboard import throttling_views as views
 from copilot.dashboard.charts import forecast_chart, replay_chart
 from copilot.dashboard.fmt import utc_range
-from copilot.throttling import views
 from copilot.throttling.options import REJECT_SHARE
 
 st.title("Throttling")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages._data import analysis_for, table
-from copilot import views
+from copilot.dashboard import traffic as views
 from copilot.dashboard.charts import traffic_chart
 from copilot.dashboard.fmt import share, utc_range
 

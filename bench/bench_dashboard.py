@@ -71,7 +71,7 @@ def measure_page(root: Path, page: str, path: str, repeat: int) -> dict[str, obj
 
 def measure_views(path: str, repeat: int) -> dict[str, object]:
     """The Traffic fragment's own work on the cached analysis (the part a view change reruns)."""
-    from copilot import views
+    from copilot.dashboard import traffic as views
     from copilot.logs.reader import ReadOptions
     from copilot.pipeline import analyze_paths
 

@@ -16,6 +16,8 @@ CHART_TIME_LABEL = (
     " ? utcFormat(datum.value, '%d %b') : utcFormat(datum.value, '%H:%M')"
 )
 CHART_TOOLTIP_FORMAT = "%Y-%m-%d %H:%M UTC"
+# The time resolutions a chart offers: label -> pandas frequency.
+RESOLUTIONS = {"1 min": "1min", "5 min": "5min", "15 min": "15min", "1 hour": "1h"}
 
 
 def number(value: float) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
+import zipfile
 from pathlib import Path
 
 import altair as alt
@@ -13,9 +15,9 @@ import pytest
 from copilot.config import load_settings
 from copilot.dashboard import advice, charts, fmt
 from copilot.dashboard import throttling as view
+from copilot.dashboard import throttling_views as views
 from copilot.dashboard.columns import help_for
 from copilot.dashboard.sources import bundle_hash
-from copilot.throttling import views
 from copilot.throttling.report import ForecastFlag, Report
 from copilot.throttling.run import suggest_paths
 from tests.paths import FIXTURES
@@ -182,3 +184,41 @@ def test_no_table_has_a_missing_cell(report: Report) -> None:
     for frame in (view.forecast(report), view.current_replays(report), view.excluded(report),
                   view.retry_storms(report)):  # fmt: skip
         assert isinstance(frame, pd.DataFrame) and not frame.isna().any().any()
+
+
+# --- charts and downloads (copilot.dashboard.throttling_views) ---
+
+
+def test_the_proxy_chart_has_traffic_limits_and_replay(report: Report) -> None:
+    chart = views.proxy_chart(report, "orders", "15min")
+    assert set(chart["series"]) == {
+        "demand (busiest minute)",
+        "rejected by replay",
+        "suggested limit",
+        "current limit",
+    }
+    limits = chart[chart["series"] == "current limit"]["rpm"].unique()
+    assert list(limits) == [15.0]
+    times = chart.groupby("series")["time"].nunique()
+    assert times.nunique() == 1  # every series on the same buckets
+    assert views.proxy_chart(report, "nope").empty
+
+
+def test_the_forecast_chart_marks_next_week(report: Report) -> None:
+    f = report.forecasts[0]
+    chart = views.forecast_chart(report, f"{f.kind}: {f.target}")
+    assert set(chart["part"]) == {"history", "next week"}
+    ahead = chart[chart["part"] == "next week"]
+    assert (
+        len(ahead) == 168 and ahead["time"].min() > chart[chart["part"] == "history"]["time"].max()
+    )
+    assert views.forecast_chart(report, "proxy: nope").empty
+
+
+def test_the_download_holds_every_bundle(report: Report) -> None:
+    names = zipfile.ZipFile(io.BytesIO(views.policies_zip(report))).namelist()
+    proxies = {n.split("/")[0] for n in names}
+    assert proxies == set(views.proxies(report))
+    assert all("/apiproxy/" in n for n in names)
+    orders = views.policy_files(report, "orders")
+    assert orders and all(text.strip() for text in orders.values())

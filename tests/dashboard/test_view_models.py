@@ -29,7 +29,11 @@ def test_status_rows_say_what_is_down_and_what_to_do() -> None:
 
 
 def test_a_run_waiting_at_an_approval_shows_each_steps_state() -> None:
-    view = {"status": "RUNNING", "steps": ["lookup"], "now": {"step": "approve", "kind": "approval"}}
+    view = {
+        "status": "RUNNING",
+        "steps": ["lookup"],
+        "now": {"step": "approve", "kind": "approval"},
+    }
     assert runs.pending_approval(view) == "approve"
     table = runs.steps_table(None, {**view, "steps": ["lookup", "approve"]})
     assert list(table["state"]) == ["done", "waiting for approval"]

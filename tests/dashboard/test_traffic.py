@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from copilot import views
+from copilot.dashboard import traffic as views
 from copilot.pipeline import AnalysisRun, analyze_paths
 from tests.paths import LOGS, SAMPLE_LOG
 
@@ -58,7 +58,9 @@ def test_summary_with_chosen_proxies_counts_only_them(sample_run: AnalysisRun) -
     expected = next(p.requests for p in sample_run.analysis.proxies if p.key["proxy"] == "orders")
     assert orders["requests"] == expected < everything["requests"]
     assert orders["proxies"] == 1
-    assert orders["anomalies"] == sum(1 for a in sample_run.analysis.anomalies if a.proxy == "orders")
+    assert orders["anomalies"] == sum(
+        1 for a in sample_run.analysis.anomalies if a.proxy == "orders"
+    )
 
 
 def test_groups_on_keeps_only_the_chosen_proxies(sample_run: AnalysisRun) -> None:

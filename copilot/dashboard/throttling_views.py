@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from copilot.dashboard.fmt import RESOLUTIONS  # noqa: F401 - the pages read it here
 from copilot.throttling.policies_bundle import zip_bundles
 from copilot.throttling.report import Report
-
-RESOLUTIONS = {"1 min": "1min", "5 min": "5min", "15 min": "15min", "1 hour": "1h"}
 
 
 def proxies(report: Report) -> list[str]:

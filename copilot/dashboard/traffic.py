@@ -1,4 +1,4 @@
-"""Dashboard view models: plain DataFrames shaped for charts and tables.
+"""View models of the Traffic page: plain DataFrames shaped for charts and tables.
 
 Pages only render what these functions return, so the shaping is tested here
 rather than through the UI.
@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 from copilot.analysis import Analysis, GroupStats
+from copilot.dashboard.fmt import RESOLUTIONS  # noqa: F401 - the pages read it here
 from copilot.pipeline import AnalysisRun
 
-RESOLUTIONS = {"1 min": "1min", "5 min": "5min", "15 min": "15min", "1 hour": "1h"}
 _COUNTS = ["requests", "errors_4xx", "errors_5xx", "gateway_429", "backend_429"]
 
 
