@@ -17,20 +17,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from copilot.commands._args import action_parsers, add_json_flag
 from copilot.commands._identity import current_user
 from copilot.commands._output import emit_json, table
-from copilot.errors import InputError, UsageError
+from copilot.errors import InputError
 from copilot.logs.printable import printable
 
 
-def _actions(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:  # type: ignore[type-arg]
-    return parser.add_subparsers(dest="drafts_action", metavar="ACTION", parser_class=type(parser))
-
-
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("drafts", help="review stored workflow drafts", description=__doc__)
-    parser.set_defaults(func=_no_action)
-    actions = _actions(parser)
+    actions = action_parsers(sub, "drafts", "review stored workflow drafts", __doc__)
     listing = actions.add_parser("list", help="list drafts")
     listing.add_argument("--status", choices=("draft", "approved", "rejected"))
     listing.set_defaults(func=_list)
@@ -49,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     edit.add_argument("--by", help="who edits (default: current user)")
     edit.set_defaults(func=_edit)
     for p in (listing, show, diff, edit, *decisions):
-        p.add_argument("--json", action="store_true", help="print one JSON document")
+        add_json_flag(p)
 
 
 def _decision_parser(actions: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -63,12 +58,6 @@ def _decision_parser(actions: argparse._SubParsersAction, name: str) -> argparse
         p.add_argument("--hash", required=True, help="its spec_hash (12+ hex characters)")
     p.set_defaults(func=_decide)
     return p
-
-
-def _no_action(args: argparse.Namespace) -> int:
-    raise UsageError(
-        "atc drafts: choose an action: list, show, diff, edit, approve, reject, comment"
-    )
 
 
 def _store():

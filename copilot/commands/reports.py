@@ -28,9 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sched.add_argument("--logs", required=True, help="a directory of log files, or a glob")
     sched.add_argument("--cron", help='cron expression in UTC, e.g. "0 6 * * 1"')
     sched.add_argument("--every", help=f"fixed interval, e.g. {SUGGESTED_EVERY}, 30m")
-    sched.add_argument(
-        "--formats", default=",".join(FORMATS), help=f"any of {','.join(FORMATS)}"
-    )
+    sched.add_argument("--formats", default=",".join(FORMATS), help=f"any of {','.join(FORMATS)}")
     sched.add_argument("--webhook", help="POST a Slack-compatible message here (http/https)")
     sched.add_argument(
         "--catchup-window", default=CATCHUP_WINDOW, help="run a missed slot within this"

@@ -13,33 +13,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from copilot.commands._args import action_parsers, add_json_flag
 from copilot.commands._output import emit_json, table
-from copilot.errors import InputError, UsageError
+from copilot.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from copilot.scopes import DEFAULT_PRODUCTS
 
-    parser = sub.add_parser(
-        "rules", help="validation rules for workflow drafts", description=__doc__
-    )
-    parser.set_defaults(func=_no_action)
-    actions = parser.add_subparsers(
-        dest="rules_action", metavar="ACTION", parser_class=type(parser)
-    )
+    actions = action_parsers(sub, "rules", "validation rules for workflow drafts", __doc__)
     listing = actions.add_parser("list", help="list the rules")
-    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(listing)
     listing.set_defaults(func=_list)
     check = actions.add_parser("check", help="run the rules on a spec (and the code it renders)")
     check.add_argument("--spec", type=Path, required=True, help="a WorkflowSpec JSON file")
     check.add_argument("--scopes", required=True, help="granted scopes, comma-separated")
     check.add_argument("--products", type=Path, default=DEFAULT_PRODUCTS, help="API product file")
-    check.add_argument("--json", action="store_true", help="print one JSON document")
+    add_json_flag(check)
     check.set_defaults(func=_check)
-
-
-def _no_action(args: argparse.Namespace) -> int:
-    raise UsageError("atc rules: choose an action: list, check")
 
 
 def _list(args: argparse.Namespace) -> int:

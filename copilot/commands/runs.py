@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 
+from copilot.commands._args import action_parsers, add_json_flag
 from copilot.commands._identity import current_user
 from copilot.commands._output import emit_json, table, to_json
-from copilot.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("runs", help="runs of approved drafts", description=__doc__)
-    parser.set_defaults(func=_no_action)
-    actions = parser.add_subparsers(dest="runs_action", metavar="ACTION", parser_class=type(parser))
+    actions = action_parsers(sub, "runs", "runs of approved drafts", __doc__)
     listing = actions.add_parser("list", help="list runs")
     listing.add_argument("--draft", help="only runs of this draft")
     listing.set_defaults(func=_list)
@@ -34,11 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     decide.add_argument("--by", help="who decides (default: current user; recorded as given)")
     decide.add_argument("--comment", "-m", default="")
     for p in (listing, show, decide):
-        p.add_argument("--json", action="store_true", help="print one JSON document")
-
-
-def _no_action(args: argparse.Namespace) -> int:
-    raise UsageError("atc runs: choose an action: list, show, decide")
+        add_json_flag(p)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -19,7 +19,9 @@ from copilot.scopes.grants import scope_grants
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     actions = action_parsers(
-        subparsers, "scopes", "check requests against API product scopes; list operations; artifacts"
+        subparsers,
+        "scopes",
+        "check requests against API product scopes; list operations; artifacts",
     )
     _add_check(actions)
     _add_list(actions)

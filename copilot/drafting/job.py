@@ -17,9 +17,7 @@ from typing import Any
 from copilot.config import Settings
 from copilot.drafting.record import DEFAULT_REVIEW_TIMEOUT_S, DraftInput, DraftRecord
 from copilot.drafting.report import report, write_outputs, write_validation
-from copilot.errors import UsageError
 from copilot.scopes import Catalog
-from copilot.scopes.tokens import parse_scopes
 
 
 @dataclass
@@ -39,15 +37,7 @@ class DraftJob:
 
 def granted_scopes(catalog: Catalog, scopes: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """Parse scopes and refuse ones no product holds (a typo would silently grant nothing)."""
-    parsed = parse_scopes(scopes)
-    if not parsed:
-        raise UsageError("no scopes given; grant at least one (e.g. orders.read)")
-    unknown = catalog.unknown_scopes(parsed)
-    if unknown:
-        raise UsageError(
-            f"unknown scope(s) {', '.join(unknown)}; the product file offers: {', '.join(catalog.scopes)}"
-        )
-    return parsed
+    return catalog.known_scopes(scopes, what="--scopes")
 
 
 def mined_context(logs: list[Path], catalog: Catalog) -> list[dict[str, Any]]:

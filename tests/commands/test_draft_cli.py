@@ -113,7 +113,7 @@ def test_text_output_says_no_llm_was_used(capsys, tmp_path: Path) -> None:
         (["draft", "cancel the order", "--out", "d"], "--scopes is required"),
         (
             ["draft", "cancel the order", "--scopes", "orders.typo", "--out", "d"],
-            "unknown scope(s) orders.typo",
+            "holds orders.typo; known scopes:",
         ),
         (["draft", "--scopes", "orders.read", "--out", "d"], "give the request in words"),
         (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from copilot.drafting.render import render
 from copilot.drafting.spec import parse_spec
 from tests.cli import run_cli
@@ -47,3 +49,18 @@ def test_rules_check_takes_a_spec_never_code(capsys, tmp_path: Path) -> None:
 def test_rules_check_needs_a_spec(capsys) -> None:
     code, _, err = run_cli(capsys, "rules", "check", "--scopes", SCOPES)
     assert code == 2 and "--spec" in err
+
+
+@pytest.mark.parametrize(
+    ("command", "actions"),
+    [
+        ("rules", "list, check"),
+        ("runs", "list, show, decide"),
+        ("drafts", "list, show, diff, approve, reject, comment, edit"),
+    ],
+)
+def test_a_command_without_its_action_names_the_actions(
+    capsys: pytest.CaptureFixture[str], command: str, actions: str
+) -> None:
+    code, _, err = run_cli(capsys, command)
+    assert code == 2 and err.strip() == f"UsageError: atc {command}: choose an action: {actions}"
