@@ -157,57 +157,74 @@ def write_partial(
     directory: Path, part: Partition, reading: Reading, rejects: str | None = None
 ) -> PartialFile:
     """Write the partial under ``directory``, atomically; returns its reference."""
-    body = encode(_meta(part, reading, rejects), _arrays(reading))
+    return store(directory, part.id, encode(_meta(part, reading, rejects), _arrays(reading)))
+
+
+def store(directory: Path, stem: str, body: bytes) -> PartialFile:
+    """Write ``body`` as ``<stem>-<sha256 prefix>.npz``: to a temporary name, then renamed."""
     digest = hashlib.sha256(body).hexdigest()
     directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"{part.id}-{digest[:16]}.npz"
+    final = directory / f"{stem}-{digest[:16]}.npz"
     tmp = directory / f".{final.name}.{os.getpid()}.tmp"
     tmp.write_bytes(body)
     os.replace(tmp, final)
     return PartialFile(str(final), digest, len(body))
 
 
-def _check(ok: bool, path: Path, what: str) -> None:
+def check(ok: bool, path: Path, what: str) -> None:
+    """Refuse a partial that is not what it should be (``InputError`` naming ``what``)."""
     if not ok:
         raise InputError(f"{path}: not a valid atc partial ({what})")
 
 
 def read_partial(path: Path, sha256: str | None = None) -> Partial:
     """Read and validate a partial (its checksum too, when the reference gives one)."""
+    meta, arrays = decode(path, sha256, FORMAT, VERSION)
+    _validate(path, meta, arrays)
+    return Partial(meta, arrays, Path(path), sha256)
+
+
+def decode(
+    path: Path, sha256: str | None, fmt: str, version: int
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A partial file's metadata and arrays: checksum, format and version checked."""
     body = Path(path).read_bytes()
     if sha256 is not None:
-        _check(hashlib.sha256(body).hexdigest() == sha256, path, "checksum mismatch")
+        check(hashlib.sha256(body).hexdigest() == sha256, path, "checksum mismatch")
     try:
         with np.load(io.BytesIO(body), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: not a valid atc partial ({exc})") from None
-    _check("meta" in arrays, path, "no metadata")
-    meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-    _check(meta.get("format") == FORMAT, path, "wrong format")
-    _check(meta.get("version") == VERSION, path, f"version {meta.get('version')}, want {VERSION}")
-    _validate(path, meta, arrays)
-    return Partial(meta, arrays, Path(path), sha256)
+    check("meta" in arrays, path, "no metadata")
+    try:
+        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        meta = None
+    check(isinstance(meta, dict), path, "metadata is not a JSON object")
+    check(meta.get("format") == fmt, path, "wrong format")
+    check(meta.get("version") == version, path, f"version {meta.get('version')}, want {version}")
+    return meta, arrays
 
 
 def _validate(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     labels = meta.get("labels", {})
-    _check(all(isinstance(labels.get(n), list) for n in LABELS), path, "labels")
+    check(all(isinstance(labels.get(n), list) for n in LABELS), path, "labels")
     sizes = {n: len(labels[n]) for n in LABELS}
     for name, cols in (("consumers", ("proxy", "app", "client")),
                        ("endpoints", ("proxy", "verb", "template"))):  # fmt: skip
         ids = arrays.get(name)
-        _check(ids is not None and ids.ndim == 2 and ids.shape[1] == 3, path, name)
+        check(ids is not None and ids.ndim == 2 and ids.shape[1] == 3, path, name)
         for j, col in enumerate(cols):
-            _check(bool(((ids[:, j] >= 0) & (ids[:, j] < sizes[col])).all()), path, name)
+            check(bool(((ids[:, j] >= 0) & (ids[:, j] < sizes[col])).all()), path, name)
     sizes["consumer"], sizes["endpoint"] = len(arrays["consumers"]), len(arrays["endpoints"])
     for name, vocab in AGGREGATES.items():
         keys, counts = arrays.get(f"{name}.keys"), arrays.get(f"{name}.counts")
-        _check(keys is not None and counts is not None, path, f"{name} missing")
-        _check(keys.dtype == np.int64 and counts.dtype == np.int32, path, f"{name} dtype")
-        _check(keys.shape == counts.shape and keys.ndim == 1, path, f"{name} shape")
-        _check(bool((counts > 0).all()) and bool((keys >= 0).all()), path, f"{name} values")
-        _check(bool(((keys & GROUP_MASK) < sizes[vocab]).all()), path, f"{name} groups")
+        check(keys is not None and counts is not None, path, f"{name} missing")
+        check(keys.dtype == np.int64 and counts.dtype == np.int32, path, f"{name} dtype")
+        check(keys.shape == counts.shape and keys.ndim == 1, path, f"{name} shape")
+        check(bool((counts > 0).all()) and bool((keys >= 0).all()), path, f"{name} values")
+        check(bool(((keys & GROUP_MASK) < sizes[vocab]).all()), path, f"{name} groups")
     totals = arrays.get("outcome_totals")
-    _check(totals is not None and totals.ndim == 1, path, "outcome_totals")
-    _check(int(totals.sum()) == meta.get("records"), path, "records vs outcome totals")
+    check(totals is not None and totals.ndim == 1, path, "outcome_totals")
+    check(int(totals.sum()) == meta.get("records"), path, "records vs outcome totals")

@@ -10,7 +10,7 @@ a later range has rejected lines). Parquet row-group runs are read in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from copilot.fanout.window import WindowPath
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.reader import ReadOptions
 from copilot.logs.reader import _read as read_format  # the per-format dispatch of iter_chunks
-from copilot.pipeline import feed, with_columns
+from copilot.pipeline import ChunkConsumer, feed, with_columns
 
 COPY_BLOCK = 4 << 20
 
@@ -100,9 +100,15 @@ def read_partition(
     *,
     quarantine_path: Path | None = None,
     on_chunk: Callable[[int], None] = lambda _n: None,
+    consumers: Sequence[ChunkConsumer] = (),
+    extra_columns: Sequence[str] = (),
 ) -> Reading:
-    """Analyse one partition; ``on_chunk(n)`` after each chunk (heartbeats go there)."""
-    options = with_columns(options)
+    """Analyse one partition; ``on_chunk(n)`` after each chunk (heartbeats go there).
+
+    ``consumers`` get every chunk too (``atc suggest``'s request collector), and
+    ``extra_columns`` are parsed for them, as in ``copilot.pipeline.read_pass``.
+    """
+    options = with_columns(options, extra_columns)
     quarantine = Quarantine(path=quarantine_path)
     analyzer = Analyzer()
     chunks, header_lines = 0, 0
@@ -117,7 +123,7 @@ def read_partition(
                 stream = read_format(path, part.fmt, quarantine, options)
         else:
             stream = read_format(Path(part.path), part.fmt, quarantine, options)
-        chunks = feed(stream, [analyzer], on_chunk)
+        chunks = feed(stream, [analyzer, *consumers], on_chunk)
     finally:
         quarantine.close()
     return Reading(analyzer, quarantine, chunks, header_lines)

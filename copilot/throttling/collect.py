@@ -5,7 +5,9 @@ who sent it. :class:`Collector` keeps, per request, int64 epoch ms, a small
 proxy id, a party id (app x client id), the outcome code
 (``copilot.analysis.outcomes``), the id of the policy that faulted, and the
 target time (for the capacity knee): 21 bytes a row, never a DataFrame.
-``finish`` sorts them by time once and returns :class:`Requests`.
+``finish`` sorts them by time once and returns :class:`Requests`, its labels
+(proxies, parties, policies, attribute values) the ones used, in sorted order:
+the same arrays however the rows were chunked or partitioned (docs/fanout.md).
 """
 
 from __future__ import annotations
@@ -179,16 +181,37 @@ class Collector:
             cols = [c[order] for c in cols]
         apps, clients = self._app.labels, self._client.labels
         parties = [(str(apps[a]), str(clients[c])) for a, c in self._party.labels]
+        cols[1], proxies = canonical_ids(cols[1], [str(p) for p in self._proxy.labels])
+        cols[2], parties = canonical_ids(cols[2], parties)
+        cols[4], policies = canonical_ids(cols[4], [str(p) for p in self._policy.labels], "")
         attrs = {
-            name: (cols[7 + i], [str(v) for v in self._attrs[name].labels])
+            name: canonical_ids(cols[7 + i], [str(v) for v in self._attrs[name].labels])
             for i, name in enumerate(self.attr_names)
         }
         return Requests(
             *cols[:6],
             status=cols[6],
             attrs=attrs,
-            proxies=[str(p) for p in self._proxy.labels],
+            proxies=proxies,
             parties=parties,
-            policies=[str(p) for p in self._policy.labels],
-            fault_codes={k: tuple(sorted(v)) for k, v in self._codes.items()},
+            policies=policies,
+            fault_codes={k: tuple(sorted(v)) for k, v in sorted(self._codes.items())},
         )
+
+
+def canonical_ids(ids: np.ndarray, labels: list, always: object = None) -> tuple[np.ndarray, list]:
+    """``ids`` into ``labels`` renumbered so the labels used are in sorted order.
+
+    Vocabularies grow in first-seen order chunk by chunk (each chunk's categories
+    in their own order), so raw ids depend on where chunks and partitions end;
+    the used labels, sorted, do not: one pass and a merge of partitions give the
+    same ``Requests`` whatever the cuts. ``always`` (the "no fault" policy) is
+    kept even when unused.
+    """
+    used = np.bincount(ids, minlength=len(labels)) > 0 if ids.size else np.zeros(len(labels), bool)
+    if always is not None and always in labels:
+        used[labels.index(always)] = True
+    kept = sorted((labels[i], i) for i in np.flatnonzero(used).tolist())
+    lut = np.zeros(max(len(labels), 1), dtype=ids.dtype)
+    lut[[i for _, i in kept]] = np.arange(len(kept), dtype=ids.dtype)
+    return lut[ids], [label for label, _ in kept]

@@ -69,9 +69,7 @@ def suggest_paths(
     headroom = check_headroom(headroom)
     bundles = list(bundles)
     estate = read_estate(bundles) if bundles else None  # bad bundles fail before reading
-    # Verb and path tell a retry (the same request again) from a scraper's next page; other
-    # request columns are kept only when some bundle condition reads them (memory, time).
-    attrs = tuple(dict.fromkeys(("verb", "path", *needed_attrs(estate.policies if estate else []))))
+    attrs = collected_attrs(estate)
     collector = Collector(attrs)
     run = read_pass(
         paths,
@@ -85,6 +83,13 @@ def suggest_paths(
         run.analysis, collector.finish(), headroom, estate=estate, bundle_options=bundle_options
     )
     return SuggestRun(report, run.analysis, run.quarantine, run.sources)
+
+
+def collected_attrs(estate: Estate | None = None) -> tuple[str, ...]:
+    """The request attributes the collector keeps for ``estate``'s conditions (or none)."""
+    # Verb and path tell a retry (the same request again) from a scraper's next page; other
+    # request columns are kept only when some bundle condition reads them (memory, time).
+    return tuple(dict.fromkeys(("verb", "path", *needed_attrs(estate.policies if estate else []))))
 
 
 def build_report(

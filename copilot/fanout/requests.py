@@ -1,0 +1,183 @@
+"""A partition's collected requests as a file, and their exact merge (``atc suggest``).
+
+``atc suggest`` needs, besides the analysis, every request's time, proxy,
+party, outcome, faulting policy, target time, status and a few attribute
+columns (``copilot.throttling.collect``). A partition that collects writes its
+``Requests`` next to its analysis partial, with the same discipline
+(``copilot.fanout.partial``): a NumPy ``.npz`` read with ``allow_pickle=False``,
+a JSON ``meta`` holding the format, version, partition and the label lists,
+one ``.npy`` array per column, deterministic bytes, named
+``<partition id>-requests-<sha256 prefix>.npz`` and validated when read.
+
+The merge is exact: ``Collector.finish`` numbers labels in sorted order of
+the labels used, so each partial's ids map into the union of the labels
+(sorted again) by one lookup per column; the partials, each sorted by time,
+are concatenated in partition order (file order) and sorted by time with a
+stable sort. Ties keep file order either way, so the merged ``Requests`` is
+the one a single pass collects, array for array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from copilot.errors import InputError
+from copilot.fanout.partial import PartialFile, check, decode, encode, store
+from copilot.fanout.partition import Partition
+from copilot.throttling.collect import Requests
+
+FORMAT = "atc-fanout-requests"
+VERSION = 1
+# Per-request columns of ``Requests`` and their types; ``attr.<name>`` are int32.
+COLUMNS = {
+    "ts": np.int64,
+    "proxy": np.int16,
+    "party": np.int32,
+    "outcome": np.int8,
+    "policy": np.int16,
+    "target_ms": np.float32,
+    "status": np.int16,
+}
+# Which label list each id column indexes.
+_LABELLED = {"proxy": "proxies", "party": "parties", "policy": "policies"}
+
+
+def _column(req: Requests, name: str) -> np.ndarray:
+    value = getattr(req, name)
+    return np.zeros(req.size, np.int16) if value is None else value  # status may be absent
+
+
+def write_requests(directory: Path, part: Partition, req: Requests) -> PartialFile:
+    """Write a partition's ``Requests`` under ``directory``; its reference."""
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "partition": asdict(part),
+        "rows": req.size,
+        "proxies": req.proxies,
+        "parties": [list(p) for p in req.parties],
+        "policies": req.policies,
+        "fault_codes": {k: list(v) for k, v in sorted(req.fault_codes.items())},
+        "attrs": [[name, labels] for name, (_ids, labels) in req.attrs.items()],  # keeps order
+    }
+    arrays = {name: _column(req, name).astype(t, copy=False) for name, t in COLUMNS.items()}
+    for name, (ids, _labels) in req.attrs.items():
+        arrays[f"attr.{name}"] = ids.astype(np.int32, copy=False)
+    return store(directory, f"{part.id}-requests", encode(meta, arrays))
+
+
+def _labels(meta: dict[str, Any], path: Path) -> dict[str, list]:
+    """The label lists of a partial, checked to be lists of strings (parties: pairs)."""
+    out: dict[str, list] = {}
+    for key in ("proxies", "policies"):
+        out[key] = meta.get(key)
+        check(isinstance(out[key], list) and all(isinstance(x, str) for x in out[key]), path, key)
+    parties = meta.get("parties")
+    check(isinstance(parties, list), path, "parties")
+    check(all(isinstance(p, list) and len(p) == 2 for p in parties), path, "parties")
+    out["parties"] = [(str(a), str(c)) for a, c in parties]
+    attrs = meta.get("attrs")
+    check(isinstance(attrs, list) and all(len(a) == 2 for a in attrs), path, "attrs")
+    for name, labels in attrs:
+        check(isinstance(labels, list), path, f"attr {name}")
+        out[f"attr.{name}"] = [str(x) for x in labels]
+    return out
+
+
+def read_requests(path: Path, sha256: str | None = None) -> tuple[Requests, Partition]:
+    """Read and validate a requests partial (checksum, types, lengths, ids, time order)."""
+    meta, arrays = decode(path, sha256, FORMAT, VERSION)
+    labels = _labels(meta, path)
+    rows = meta.get("rows")
+    names = [*COLUMNS, *(f"attr.{n}" for n, _ in meta["attrs"])]
+    check(sorted(arrays) == sorted(names), path, "columns")
+    for name in names:
+        a = arrays[name]
+        want = COLUMNS.get(name, np.int32)
+        check(a.dtype == want and a.ndim == 1 and a.size == rows, path, f"{name} type or length")
+        vocab = labels.get(_LABELLED.get(name, name))
+        if vocab is not None and a.size:
+            check(bool(a.min() >= 0) and int(a.max()) < len(vocab), path, f"{name} ids")
+    ts = arrays["ts"]
+    check(bool((ts[1:] >= ts[:-1]).all()), path, "not in time order")
+    codes = meta.get("fault_codes")
+    check(isinstance(codes, dict), path, "fault_codes")
+    req = Requests(
+        *(arrays[n] for n in ("ts", "proxy", "party", "outcome", "policy", "target_ms")),
+        proxies=labels["proxies"],
+        parties=labels["parties"],
+        policies=labels["policies"],
+        fault_codes={str(k): tuple(str(c) for c in v) for k, v in codes.items()},
+        status=arrays["status"],
+        attrs={n: (arrays[f"attr.{n}"], labels[f"attr.{n}"]) for n, _ in meta["attrs"]},
+    )
+    return req, Partition(**meta["partition"])
+
+
+def _lut(mine: list, merged: dict[Any, int], dtype: type) -> np.ndarray:
+    return np.array([merged[x] for x in mine] or [0], dtype=dtype)
+
+
+def _summary(req: Requests, part: Partition) -> dict[str, Any]:
+    """What the first read keeps of a partial: its labels, size and place."""
+    out: dict[str, Any] = {k: getattr(req, k) for k in ("proxies", "parties", "policies")}
+    out.update({f"attr.{n}": labels for n, (_ids, labels) in req.attrs.items()})
+    out.update(size=req.size, place=(part.file_index, part.id), attrs=tuple(req.attrs),
+               codes=req.fault_codes)  # fmt: skip
+    return out
+
+
+def merge_requests(files: Iterable[PartialFile]) -> Requests:
+    """The ``Requests`` of all partitions' partials, as one pass would collect them.
+
+    Two reads of each file: the first gathers the labels and sizes (every file
+    checked), the second fills preallocated columns, so memory holds the merged
+    arrays and one partial at a time.
+    """
+    files = list(files)
+    heads = [_summary(*read_requests(Path(f.path), f.sha256)) for f in files]
+    order = sorted(range(len(files)), key=lambda i: heads[i]["place"])
+    names = {h["attrs"] for h in heads}
+    if len(names) > 1:
+        raise InputError(f"requests partials collected different attributes: {sorted(names)}")
+    attr_names = list(names.pop()) if names else []
+    keys = ["proxies", "parties", "policies", *(f"attr.{n}" for n in attr_names)]
+    vocab = {key: sorted(set().union(*(h[key] for h in heads))) for key in keys}
+    index = {key: {x: i for i, x in enumerate(v)} for key, v in vocab.items()}
+    codes: dict[str, set[str]] = {}
+    for h in heads:
+        for k, v in h["codes"].items():
+            codes.setdefault(k, set()).update(v)
+    total = sum(h["size"] for h in heads)
+    cols = {n: np.empty(total, t) for n, t in COLUMNS.items()}
+    cols.update({f"attr.{n}": np.empty(total, np.int32) for n in attr_names})
+    at = 0
+    for i in order:
+        req, _part = read_requests(Path(files[i].path), files[i].sha256)
+        end = at + req.size
+        for name, t in COLUMNS.items():
+            col = _column(req, name)
+            key = _LABELLED.get(name)
+            cols[name][at:end] = col if key is None else _lut(getattr(req, key), index[key], t)[col]
+        for n in attr_names:
+            ids, labels = req.attrs[n]
+            cols[f"attr.{n}"][at:end] = _lut(labels, index[f"attr.{n}"], np.int32)[ids]
+        at = end
+    ts = cols["ts"]
+    if ts.size > 1 and not (ts[1:] >= ts[:-1]).all():
+        by_time = np.argsort(ts, kind="stable")  # ties keep partition (file) order
+        cols = {n: c[by_time] for n, c in cols.items()}
+    return Requests(
+        *(cols[n] for n in ("ts", "proxy", "party", "outcome", "policy", "target_ms")),
+        proxies=vocab["proxies"],
+        parties=vocab["parties"],
+        policies=vocab["policies"],
+        fault_codes={k: tuple(sorted(v)) for k, v in sorted(codes.items())},
+        status=cols["status"],
+        attrs={n: (cols[f"attr.{n}"], vocab[f"attr.{n}"]) for n in attr_names},
+    )
