@@ -22,6 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_read_arguments(parser)
     parser.add_argument("--top", type=int, default=10, help="rows per table in the text output")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_fanout_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_fanout_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--temporal``, ``--partitions``, ``--shared-dir``: analyze's and suggest's fan-out."""
     fan = parser.add_argument_group("fan-out over Temporal workers (docs/fanout.md)")
     fan.add_argument(
         "--temporal", action="store_true", help="read partitions on `atc worker fanout` processes"
@@ -32,7 +38,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     fan.add_argument(
         "--shared-dir", type=Path, help="storage every worker sees (default: DATA_DIR/fanout)"
     )
-    parser.set_defaults(func=run)
 
 
 def add_read_arguments(parser: argparse.ArgumentParser) -> None:

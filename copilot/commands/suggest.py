@@ -1,5 +1,7 @@
-"""``atc suggest PATH... [--json] [--policies-out DIR] [--bundle DIR_OR_ZIP] [--headroom X]``:
-SpikeArrest and Quota suggestions with their evidence, replay impact and forecast."""
+"""``atc suggest PATH... [--json] [--policies-out DIR] [--bundle DIR_OR_ZIP] [--headroom X]
+[--temporal [--partitions N] [--shared-dir DIR]]``: SpikeArrest and Quota suggestions with their
+evidence, replay impact and forecast. ``--temporal`` fans the reading out over the ``atc worker
+fanout`` processes of the configured Temporal (docs/fanout.md); the result is the same."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from copilot.commands._output import emit_json, table
-from copilot.commands.analyze import add_read_arguments, read_options
+from copilot.commands.analyze import add_fanout_arguments, add_read_arguments, read_options
 from copilot.errors import UsageError
 from copilot.logs.printable import printable
 from copilot.throttling.options import (
@@ -65,10 +67,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     out.add_argument("--target-server", help="TargetServer name (default <proxy>-backend)")
     parser.add_argument("--top", type=int, default=40, help="rows per table in the text output")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_fanout_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.temporal:
+        return _run_temporal(args)
     from copilot.throttling.policies_bundle import write_bundles  # heavy imports only here
     from copilot.throttling.run import suggest_paths
 
@@ -90,6 +95,18 @@ def run(args: argparse.Namespace) -> int:
         emit_json({"ok": True, "error": None, **body})
     else:
         print(render_text(result, args.top, written))
+    return 0
+
+
+def _run_temporal(args: argparse.Namespace) -> int:
+    from copilot.fanout.cli import suggest_on_temporal
+
+    check_headroom(args.headroom)
+    body, text = suggest_on_temporal(args, read_options(args))
+    if args.json:
+        emit_json({"ok": True, "error": None, **body})
+    else:
+        print(text)
     return 0
 
 

@@ -11,7 +11,6 @@ same minute before the results are compared.
 from __future__ import annotations
 
 import random
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,16 @@ from copilot.errors import LogFormatError
 from copilot.fanout import analyze_partitioned, merge_files, plan_paths, run_partition
 from copilot.fanout.partition import BYTES, Partition, next_line_start
 from copilot.pipeline import analyze_paths
-from tests.fanout.estates import atc_sample, canonical, plain_sample
+from tests.fanout.estates import (
+    atc_sample,
+    canonical,
+    cut_inside,
+    line_at,
+    line_before,
+    line_ms,
+    plain_sample,
+    ranges,
+)
 
 pytestmark = pytest.mark.slow  # analyses whole estates once per partition count
 
@@ -64,64 +72,16 @@ def test_partitioned_equals_one_pass(
     assert canonical(analyze_partitioned([path], partitions, tmp_path)) == expected
 
 
-def _line_at(path: Path, offset: int) -> bytes:
-    with path.open("rb") as fh:
-        fh.seek(offset)
-        return fh.readline()
-
-
-def _line_before(path: Path, offset: int) -> bytes:
-    with path.open("rb") as fh:
-        fh.seek(max(0, offset - 8192))
-        return fh.read(offset - max(0, offset - 8192)).splitlines()[-1]
-
-
-def _ms(line: bytes) -> int:
-    return int(line.split(b",", 1)[0])
-
-
-def _ranges(path: Path, cuts: list[int]) -> list[Partition]:
-    """Byte-range partitions of a CSV export cut at the line starts ``cuts``."""
-    size = path.stat().st_size
-    edges = [0, *sorted(set(cuts)), size]
-    return [
-        Partition(f"0000-{k:04d}", str(path), "analytics-csv", BYTES, a, b, 1, k > 0, 0, size)
-        for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True))
-    ]
-
-
-def _cut_inside(path: Path, start: str, end: str) -> int:
-    """A line start whose request and the one before it are in [start, end) and one minute."""
-    lo = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp() * 1000
-    hi = datetime.fromisoformat(end.replace("Z", "+00:00")).timestamp() * 1000
-    size = path.stat().st_size
-    at = next_line_start(path, 0, size)  # after the header
-    previous = None
-    with path.open("rb") as fh:
-        fh.seek(at)
-        for line in fh:
-            ms = _ms(line)
-            if (
-                previous is not None
-                and lo + 60_000 <= ms < hi
-                and ms // 60_000 == previous // 60_000
-            ):
-                return at
-            previous = ms
-            at += len(line)
-    raise AssertionError("no request in the window")
-
-
 def test_cuts_inside_the_incident_a_burst_and_a_quota_hour(estate: dict, tmp_path: Path) -> None:
     path, truth = estate["files"]["csv"], estate["scenario"]
     peak = truth["incident"]["peak"]
     burst = truth["abusive"]["windows"][0]
-    cuts = [_cut_inside(path, peak["start"], peak["end"]),
-            _cut_inside(path, burst["start"], burst["end"])]  # fmt: skip
+    cuts = [cut_inside(path, peak["start"], peak["end"]),
+            cut_inside(path, burst["start"], burst["end"])]  # fmt: skip
     for cut in cuts:  # the requests either side of the cut share their minute (and hour)
-        assert _ms(_line_at(path, cut)) // 60_000 == _ms(_line_before(path, cut)) // 60_000
+        assert line_ms(line_at(path, cut)) // 60_000 == line_ms(line_before(path, cut)) // 60_000
     expected = canonical(analyze_paths([path]))
-    assert _cut([path], _ranges(path, cuts), tmp_path) == expected
+    assert _cut([path], ranges(path, cuts), tmp_path) == expected
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
@@ -135,7 +95,7 @@ def test_random_cuts_equal_one_pass(estate: dict, seed: int, tmp_path: Path) -> 
         for _ in range(rng.randint(2, 12))
     }
     cuts = [c for c in cuts if header_end < c < size]
-    assert _cut([path], _ranges(path, cuts), tmp_path) == canonical(analyze_paths([path]))
+    assert _cut([path], ranges(path, cuts), tmp_path) == canonical(analyze_paths([path]))
 
 
 def test_an_estate_of_several_files_in_any_partition_count(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The fan-out activities: plan the partitions, read one partition, merge the partials.
+"""The fan-out activities: plan the partitions, read one partition, merge the partials
+(or, for ``atc suggest``, merge them and build the advice).
 
 Each is synchronous (file reading, NumPy) and runs on the worker's thread
 pool. ``partition`` heartbeats after every chunk, so a worker killed
@@ -24,12 +25,15 @@ from copilot import failpoints
 from copilot.commands._output import to_json
 from copilot.errors import AtcError
 from copilot.fanout import merge_files, plan_paths, run_partition
+from copilot.fanout.local import PartitionDone, suggest_files
 from copilot.fanout.partial import PartialFile
 from copilot.fanout.partition import Partition
 from copilot.logs.reader import ReadOptions
 from workflows.fanout import shared
 
 MERGED_FILE = "analysis.json"
+SUGGEST_FILE = "suggest.json"
+SUGGEST_TEXT = "suggest.txt"
 REJECTS_FILE = "rejects.jsonl"
 
 
@@ -72,24 +76,39 @@ def partition(data: shared.PartitionInput) -> shared.PartialRef:
     try:
         done = run_partition(
             part, Path(data.run_dir), read_options(data.read),
-            keep_rejects=data.keep_rejects, on_chunk=on_chunk,
+            keep_rejects=data.keep_rejects, on_chunk=on_chunk, collect=data.collect,
         )  # fmt: skip
     except AtcError as exc:
         raise _stop(exc) from None
-    p = done.partial
+    p, req = done.partial, done.requests
     return shared.PartialRef(
         part.id, p.path, p.sha256, p.bytes, done.records, done.rejected, done.chunks,
         identity(), activity.info().attempt,
+        None if req is None else shared.FileRef(req.path, req.sha256, req.bytes),
     )  # fmt: skip
+
+
+def _publish(run_dir: Path, name: str, body: bytes) -> shared.FileRef:
+    """Write ``body`` as ``run_dir/name`` (temporary name, then renamed); its reference."""
+    out = run_dir / name
+    tmp = run_dir / f".{name}.{os.getpid()}.tmp"
+    tmp.write_bytes(body)
+    os.replace(tmp, out)
+    return shared.FileRef(str(out), hashlib.sha256(body).hexdigest(), len(body))
+
+
+def _fresh_rejects(run_dir: Path, wanted: str | None) -> Path | None:
+    rejects = run_dir / REJECTS_FILE if wanted else None
+    if rejects is not None:
+        rejects.unlink(missing_ok=True)  # a retried merge starts the file again
+    return rejects
 
 
 @activity.defn(name=shared.MERGE_ACTIVITY)
 def merge(data: shared.MergeInput) -> shared.MergedRef:
     """Merge the partials the workflow collected; write the analysis document beside them."""
     run_dir = Path(data.run_dir)
-    rejects = run_dir / REJECTS_FILE if data.quarantine_file else None
-    if rejects is not None:
-        rejects.unlink(missing_ok=True)  # a retried merge starts the file again
+    rejects = _fresh_rejects(run_dir, data.quarantine_file)
     partials = [PartialFile(r.path, r.sha256, r.bytes) for r in data.refs]
     try:
         run = merge_files(partials, data.sources, rejects)
@@ -97,15 +116,46 @@ def merge(data: shared.MergeInput) -> shared.MergedRef:
         raise _stop(exc) from None
     if data.quarantine_file:
         run.quarantine.path = Path(data.quarantine_file)  # shown as the caller asked
-    body = to_json(run.to_dict()).encode("utf-8")
-    out = run_dir / MERGED_FILE
-    tmp = run_dir / f".{MERGED_FILE}.{os.getpid()}.tmp"
-    tmp.write_bytes(body)
-    os.replace(tmp, out)
+    out = _publish(run_dir, MERGED_FILE, to_json(run.to_dict()).encode("utf-8"))
     return shared.MergedRef(
-        str(out), hashlib.sha256(body).hexdigest(), len(body), run.quarantine.records,
-        str(rejects) if rejects else None,
+        out.path, out.sha256, out.bytes, run.quarantine.records, str(rejects) if rejects else None
+    )
+
+
+def _done(ref: shared.PartialRef) -> PartitionDone:
+    req = ref.requests
+    return PartitionDone(
+        PartialFile(ref.path, ref.sha256, ref.bytes), ref.records, ref.rejected, ref.chunks,
+        None if req is None else PartialFile(req.path, req.sha256, req.bytes),
     )  # fmt: skip
 
 
-ALL = [plan, partition, merge]
+@activity.defn(name=shared.SUGGEST_ACTIVITY)
+def suggest(data: shared.SuggestInput) -> shared.MergedRef:
+    """Merge collecting partitions and build the advice; write ``atc suggest``'s JSON and text.
+
+    The advice runs here on the whole estate's requests (docs/fanout.md, "Not
+    fanned out yet"); what travels back is the two files' references.
+    """
+    from copilot.commands.suggest import render_text
+    from copilot.throttling.options import DEFAULT_HEADROOM
+
+    run_dir = Path(data.run_dir)
+    rejects = _fresh_rejects(run_dir, data.quarantine_file)
+    headroom = DEFAULT_HEADROOM if data.headroom is None else data.headroom
+    try:
+        run = suggest_files([_done(r) for r in data.refs], data.sources, headroom, rejects)
+    except AtcError as exc:
+        raise _stop(exc) from None
+    if data.quarantine_file:
+        run.quarantine.path = Path(data.quarantine_file)
+    body = {**run.to_dict(), "policies_out": {}}  # as `atc suggest --json` with no --policies-out
+    out = _publish(run_dir, SUGGEST_FILE, to_json(body).encode("utf-8"))
+    text = _publish(run_dir, SUGGEST_TEXT, render_text(run, data.top, {}).encode("utf-8"))
+    return shared.MergedRef(
+        out.path, out.sha256, out.bytes, run.quarantine.records,
+        str(rejects) if rejects else None, text,
+    )  # fmt: skip
+
+
+ALL = [plan, partition, merge, suggest]

@@ -19,6 +19,8 @@ WORKFLOW_PREFIX = "analyze-"
 PLAN_ACTIVITY = "atc.fanout.plan"
 PARTITION_ACTIVITY = "atc.fanout.partition"
 MERGE_ACTIVITY = "atc.fanout.merge"
+SUGGEST_ACTIVITY = "atc.fanout.suggest"
+SUGGEST_PREFIX = "suggest-"
 INPUT_ERROR = "InputError"  # ApplicationError type: bad input, not retried
 DEFAULT_HEARTBEAT_S = 30.0
 DEFAULT_CONCURRENCY = 16
@@ -54,6 +56,11 @@ class FanoutInput:
     max_concurrent: int = DEFAULT_CONCURRENCY
     heartbeat_s: float = DEFAULT_HEARTBEAT_S
     quarantine_file: str | None = None
+    # ``atc suggest --temporal``: partitions also collect their requests, keeping these
+    # attribute columns, and the run ends with the advice (None: the analysis only).
+    collect: list[str] | None = None
+    headroom: float | None = None  # None: atc suggest's default
+    top: int = 40  # rows per table of the text rendering
 
 
 @dataclass
@@ -85,6 +92,16 @@ class PartitionInput:
     partition: PartitionSpec
     read: ReadSpec
     keep_rejects: bool = False
+    collect: list[str] | None = None
+
+
+@dataclass
+class FileRef:
+    """A file on the shared storage and its sha256."""
+
+    path: str
+    sha256: str
+    bytes: int
 
 
 @dataclass
@@ -100,6 +117,7 @@ class PartialRef:
     chunks: int
     worker: str  # pid@host of the worker process
     attempt: int
+    requests: FileRef | None = None  # the collected requests' partial (atc suggest)
 
 
 @dataclass
@@ -119,6 +137,19 @@ class MergedRef:
     bytes: int
     records: int
     rejects_path: str | None = None
+    text: FileRef | None = None  # atc suggest's text rendering of the same run
+
+
+@dataclass
+class SuggestInput:
+    """Merge collecting partitions and build ``atc suggest``'s report from them."""
+
+    run_dir: str
+    refs: list[PartialRef]
+    sources: list[str]
+    headroom: float | None = None
+    top: int = 40
+    quarantine_file: str | None = None
 
 
 @dataclass

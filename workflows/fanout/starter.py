@@ -18,7 +18,13 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError, FailureError
 
 from copilot import errors
-from workflows.fanout.shared import WORKFLOW_PREFIX, FanoutInput, FanoutResult
+from workflows.fanout.shared import (
+    SUGGEST_PREFIX,
+    WORKFLOW_PREFIX,
+    FanoutInput,
+    FanoutResult,
+    FileRef,
+)
 from workflows.fanout.workflows import FanoutAnalysisWorkflow
 
 
@@ -44,18 +50,31 @@ async def start(client: Client, data: FanoutInput, queue: str) -> WorkflowHandle
     return await client.start_workflow(
         FanoutAnalysisWorkflow.run,
         data,
-        id=f"{WORKFLOW_PREFIX}{uuid.uuid4().hex[:16]}",
+        id=f"{SUGGEST_PREFIX if data.collect is not None else WORKFLOW_PREFIX}{uuid.uuid4().hex[:16]}",
         task_queue=queue,
         result_type=FanoutResult,
     )
 
 
+def load_checked(ref: FileRef) -> bytes:
+    """A file the run wrote, checked against the checksum the run returned."""
+    body = Path(ref.path).read_bytes()
+    if hashlib.sha256(body).hexdigest() != ref.sha256:
+        raise errors.TemporalError(f"{ref.path}: changed since the run wrote it")
+    return body
+
+
 def load_merged(result: FanoutResult) -> dict[str, Any]:
-    """The merged analysis document, checked against the checksum the run returned."""
-    body = Path(result.merged.path).read_bytes()
-    if hashlib.sha256(body).hexdigest() != result.merged.sha256:
-        raise errors.TemporalError(f"{result.merged.path}: changed since the run wrote it")
-    return json.loads(body)
+    """The merged document (analysis, or suggest's), checked against its checksum."""
+    merged = result.merged
+    return json.loads(load_checked(FileRef(merged.path, merged.sha256, merged.bytes)))
+
+
+def load_text(result: FanoutResult) -> str:
+    """``atc suggest``'s text rendering of the run, checked against its checksum."""
+    if result.merged.text is None:
+        raise errors.TemporalError("the run wrote no text rendering (not a suggest run)")
+    return load_checked(result.merged.text).decode("utf-8")
 
 
 async def require_pollers(client: Client, queue: str, *, grace_s: float = 5.0) -> None:

@@ -1,5 +1,9 @@
 """``FanoutAnalysisWorkflow``: plan, one activity per partition (bounded), merge.
 
+With ``collect`` (``atc suggest --temporal``) the partitions also collect their
+requests and the run ends with one activity that merges both kinds of
+partial and builds the throttling advice.
+
 Workflow code is deterministic: activities are referenced by name and the
 run directory is named after the run id. At most ``max_concurrent``
 partitions are in flight; each runs on whichever worker of the task queue
@@ -21,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         MERGE_ACTIVITY,
         PARTITION_ACTIVITY,
         PLAN_ACTIVITY,
+        SUGGEST_ACTIVITY,
         WORKFLOW,
         FanoutInput,
         FanoutResult,
@@ -30,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         PartitionInput,
         PartitionSpec,
         PlanInput,
+        SuggestInput,
     )
 
 # Bad input (a file that is not a log) is not retried; anything else is.
@@ -42,7 +48,7 @@ PARTITION_RETRY = RetryPolicy(
 
 @workflow.defn(name=WORKFLOW)
 class FanoutAnalysisWorkflow:
-    """One fan-out analysis (started by ``atc analyze --temporal``)."""
+    """One fan-out analysis (started by ``atc analyze --temporal`` or ``atc suggest --temporal``)."""
 
     @workflow.run
     async def run(self, data: FanoutInput) -> FanoutResult:
@@ -61,7 +67,7 @@ class FanoutAnalysisWorkflow:
             async with gate:
                 return await workflow.execute_activity(
                     PARTITION_ACTIVITY,
-                    PartitionInput(run_dir, part, data.read, keep),
+                    PartitionInput(run_dir, part, data.read, keep, data.collect),
                     result_type=PartialRef,
                     start_to_close_timeout=timedelta(hours=2),
                     heartbeat_timeout=timedelta(seconds=data.heartbeat_s),
@@ -69,6 +75,16 @@ class FanoutAnalysisWorkflow:
                 )
 
         refs = list(await asyncio.gather(*(one(p) for p in parts)))
+        if data.collect is not None:  # atc suggest: both merges and the advice, one activity
+            suggested = await workflow.execute_activity(
+                SUGGEST_ACTIVITY,
+                SuggestInput(run_dir, refs, data.paths, data.headroom, data.top,
+                             data.quarantine_file),  # fmt: skip
+                result_type=MergedRef,
+                start_to_close_timeout=timedelta(hours=2),
+                retry_policy=IO_RETRY,
+            )
+            return FanoutResult(suggested, refs, run_dir)
         merged = await workflow.execute_activity(
             MERGE_ACTIVITY,
             MergeInput(run_dir, refs, data.paths, data.quarantine_file),

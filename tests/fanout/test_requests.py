@@ -1,0 +1,107 @@
+"""Requests partials: deterministic bytes, named by content, checked when read, merged exactly."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from copilot.errors import InputError
+from copilot.fanout import plan_paths, run_partition
+from copilot.fanout.partial import encode
+from copilot.fanout.requests import merge_requests, read_requests
+from copilot.pipeline import read_pass
+from copilot.throttling.collect import EXTRA_COLUMNS, Collector
+from copilot.throttling.run import collected_attrs
+from tests.fanout.estates import atc_sample
+
+ATTRS = collected_attrs()
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("requests") / "day.jsonl"
+    atc_sample(path, "--days", "1", "--seed", "4", "--rows", "8000", "--format", "analytics-jsonl")
+    return path
+
+
+def test_a_partition_collects_the_same_file_twice(log: Path, tmp_path: Path) -> None:
+    part = plan_paths([log], 3)[1]
+    first = run_partition(part, tmp_path / "a", collect=ATTRS).requests
+    again = run_partition(part, tmp_path / "b", collect=ATTRS).requests
+    assert first is not None and again is not None
+    assert first.sha256 == again.sha256 and Path(first.path).name == Path(again.path).name
+    assert Path(first.path).name.startswith(f"{part.id}-requests-")
+    assert hashlib.sha256(Path(first.path).read_bytes()).hexdigest() == first.sha256
+    req, back = read_requests(Path(first.path), first.sha256)
+    assert back == part and req.size > 0 and list(req.attrs) == list(ATTRS)
+    assert run_partition(part, tmp_path / "c").requests is None  # analyze does not collect
+
+
+def test_merged_partials_are_the_requests_one_pass_collects(log: Path, tmp_path: Path) -> None:
+    parts = plan_paths([log], 4)
+    assert len(parts) > 1
+    done = [run_partition(p, tmp_path, collect=ATTRS) for p in parts]
+    merged = merge_requests(d.requests for d in reversed(done))  # any order: sorted by partition
+    collector = Collector(ATTRS)
+    extra = [c for c in EXTRA_COLUMNS if c in ATTRS]
+    read_pass([log], consumers=[collector], extra_columns=extra)  # as suggest_paths reads
+    one = collector.finish()
+    for name in ("ts", "proxy", "party", "outcome", "policy", "target_ms", "status"):
+        np.testing.assert_array_equal(getattr(merged, name), getattr(one, name), err_msg=name)
+    for name in ("proxies", "parties", "policies"):
+        assert getattr(merged, name) == getattr(one, name), name
+    assert merged.fault_codes == one.fault_codes
+    for name, (ids, labels) in one.attrs.items():
+        np.testing.assert_array_equal(merged.attrs[name][0], ids)
+        assert merged.attrs[name][1] == labels
+
+
+def _rewrite(path: Path, change) -> Path:
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {n: npz[n] for n in npz.files}
+    meta = json.loads(arrays.pop("meta").tobytes())
+    change(meta, arrays)
+    out = path.with_name("changed.npz")
+    out.write_bytes(encode(meta, arrays))
+    return out
+
+
+def _unsorted(meta: dict, arrays: dict) -> None:
+    arrays["ts"] = arrays["ts"][::-1].copy()
+
+
+def _foreign_party(meta: dict, arrays: dict) -> None:
+    arrays["party"] = arrays["party"] + len(meta["parties"])
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda m, a: m.update(version=99), "version 99"),
+        (lambda m, a: m.update(format="atc-fanout-partial"), "wrong format"),
+        (lambda m, a: m.update(rows=m["rows"] + 1), "ts type or length"),
+        (lambda m, a: a.update(status=a["status"].astype(np.int64)), "status type or length"),
+        (lambda m, a: a.pop("outcome"), "columns"),
+        (_foreign_party, "party ids"),
+        (_unsorted, "not in time order"),
+        (lambda m, a: m.update(parties=[["app"]] * len(m["parties"])), "parties"),
+    ],
+)
+def test_an_altered_partial_is_refused(log: Path, tmp_path: Path, change, says: str) -> None:
+    done = run_partition(plan_paths([log], 1)[0], tmp_path, collect=ATTRS)
+    path = _rewrite(Path(done.requests.path), change)
+    with pytest.raises(InputError, match=says):
+        read_requests(path)
+
+
+def test_a_changed_byte_fails_the_checksum(log: Path, tmp_path: Path) -> None:
+    ref = run_partition(plan_paths([log], 1)[0], tmp_path, collect=ATTRS).requests
+    body = bytearray(Path(ref.path).read_bytes())
+    body[len(body) // 2] ^= 1
+    Path(ref.path).write_bytes(bytes(body))
+    with pytest.raises(InputError, match="checksum mismatch"):
+        read_requests(Path(ref.path), ref.sha256)
