@@ -158,3 +158,23 @@ def test_text_output_shows_control_characters_as_escapes(hostile_log: Path) -> N
         assert char not in proc.stdout
     assert "\\x1b[31mweb\\r\\nforged line" in proc.stdout and "ios\\u202eppa" in proc.stdout
     assert not any(line.startswith("forged line") for line in proc.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--bundle", str(BUNDLES)], "--bundle cannot be used with --temporal"),
+        (["--policies-out", "OUT"], "--policies-out cannot be used with --temporal"),
+        (["--partitions", "-1"], "--partitions must be 0"),
+    ],
+)
+def test_temporal_refuses_what_the_fan_out_does_not_do(
+    flags: list[str], says: str, tmp_path: Path
+) -> None:
+    # Refused before any connection: no Temporal is needed to see it.
+    flags = [str(tmp_path / "out") if f == "OUT" else f for f in flags]
+    proc = atc("suggest", str(SAMPLE), "--temporal", "--json", *flags)
+    body = json.loads(proc.stdout)
+    assert proc.returncode == 2 and body["ok"] is False
+    assert body["error"].startswith("UsageError: ") and says in body["error"]
+    assert not any(tmp_path.iterdir())  # nothing written

@@ -6,8 +6,10 @@ that dies hard in the middle of a partition (a failpoint ends it with
 ``os._exit(137)``, what ``kill -9`` looks like, right after its first chunk's
 heartbeat) loses that partition only: another worker reads it again after
 the heartbeat timeout and the merged result is the single pass's, byte for
-byte. Partials travel by reference: a run's history stays a few kilobytes
-while the partials on disk are far larger.
+byte. ``atc suggest --temporal`` (partitions that also collect their
+requests, one activity that builds the advice) prints what ``atc suggest``
+prints, and survives the same kill. Partials travel by reference: a run's
+history stays a few kilobytes while the partials on disk are far larger.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from temporalio.client import Client
 
 from copilot.cli import run as cli
 from copilot.pipeline import analyze_paths
+from copilot.throttling.run import collected_attrs, suggest_paths
 from tests.fanout.estates import atc_sample, canonical
 from tests.paths import ROOT
 from tests.workflows.devserver import DevServer, estate_fixture, worker_env
@@ -91,8 +94,16 @@ class Estate:
         self.workers.append(FanoutWorker(self.env(**extra), log, cli=cli))
         return self.workers[-1]
 
-    def data_for(self, logs: list[Path], partitions: int) -> FanoutInput:
-        return fanout_input(logs, self.shared, partitions=partitions, heartbeat_s=HEARTBEAT_S)
+    def data_for(self, logs: list[Path], partitions: int, **more: object) -> FanoutInput:
+        return fanout_input(
+            logs, self.shared, partitions=partitions, heartbeat_s=HEARTBEAT_S, **more
+        )
+
+    def use_env(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Point ``atc`` run in this process at the dev server and this estate's queue."""
+        for key, value in self.env().items():
+            if key.startswith("ATC_"):
+                monkeypatch.setenv(key, value)
 
 
 estate = estate_fixture(Estate)
@@ -138,12 +149,14 @@ def test_two_workers_share_the_partitions_and_the_result_is_one_pass(
     assert per_partition < 4096
 
 
+@pytest.mark.parametrize("command", ["analyze", "suggest"])
 def test_a_worker_killed_mid_partition_loses_only_that_partition(
-    estate: Estate, logs: list[Path]
+    estate: Estate, logs: list[Path], command: str
 ) -> None:
     doomed = estate.worker(ATC_FAILPOINTS="fanout.partition.chunk1")
     survivor = estate.worker()
-    data = estate.data_for(logs, 6)
+    collect = {"collect": list(collected_attrs())} if command == "suggest" else {}
+    data = estate.data_for(logs, 6, **collect)
 
     async def go() -> FanoutResult:
         client = await Client.connect(estate.server.address)
@@ -155,7 +168,11 @@ def test_a_worker_killed_mid_partition_loses_only_that_partition(
 
     bodies: list[dict] = []
     result = asyncio.run(go())
-    assert canonical(bodies[0]) == canonical(analyze_paths(logs))  # nothing lost, nothing twice
+    if command == "suggest":
+        single = {**suggest_paths(logs).to_dict(), "policies_out": {}}
+    else:
+        single = analyze_paths(logs).to_dict()
+    assert canonical(bodies[0]) == canonical(single)  # nothing lost, nothing twice
     retried = [ref for ref in result.partitions if ref.attempt > 1]
     assert retried and all(ref.worker == survivor.identity for ref in retried)
     assert len({ref.partition for ref in result.partitions}) == len(result.partitions)
@@ -165,9 +182,7 @@ def test_atc_analyze_temporal_prints_what_atc_analyze_prints(
     estate: Estate, logs: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     estate.worker()
-    for key, value in estate.env().items():
-        if key.startswith("ATC_"):
-            monkeypatch.setenv(key, value)
+    estate.use_env(monkeypatch)
 
     def atc(*argv: str) -> str:
         out = io.StringIO()
@@ -181,12 +196,30 @@ def test_atc_analyze_temporal_prints_what_atc_analyze_prints(
     assert not any((estate.shared / "runs").iterdir())  # run directories are removed once read
 
 
+def test_atc_suggest_temporal_prints_what_atc_suggest_prints(
+    estate: Estate, logs: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estate.worker()
+    estate.use_env(monkeypatch)
+    shared = ("--shared-dir", str(estate.shared))
+
+    def atc(*argv: str) -> str:
+        out = io.StringIO()
+        with redirect_stdout(out):
+            assert cli(["suggest", *map(str, logs), *argv]) == 0
+        return out.getvalue()
+
+    fanned = atc("--json", "--temporal", "--partitions", "5", *shared)
+    assert json.loads(fanned)["suggestions"]  # advice to compare
+    assert canonical(json.loads(fanned)) == canonical(json.loads(atc("--json")))
+    assert atc("--temporal", "--headroom", "2", *shared) == atc("--headroom", "2")  # the text too
+    assert not any((estate.shared / "runs").iterdir())  # run directories are removed once read
+
+
 def test_atc_analyze_temporal_without_a_worker_says_so_at_once(
     estate: Estate, logs: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in estate.env().items():
-        if key.startswith("ATC_"):
-            monkeypatch.setenv(key, value)
+    estate.use_env(monkeypatch)
     out = io.StringIO()
     with redirect_stdout(out):
         code = cli(["analyze", str(logs[0]), "--temporal", "--json"])
