@@ -71,6 +71,8 @@ def _usable(backend: str) -> str:
     reason = available_backends().get(backend)
     if reason and _bare_namespaces_work(backend):
         pytest.fail(f"{backend} creates namespaces here, but not with atc's set-up: {reason}")
+    if reason and backend == "bwrap" and os.environ.get("ATC_REQUIRE_BWRAP"):
+        pytest.fail(f"bwrap is required (ATC_REQUIRE_BWRAP is set) but unusable: {reason}")
     if reason:
         pytest.skip(f"{backend} cannot create namespaces on this machine: {reason}")
     return backend
