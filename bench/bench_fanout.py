@@ -1,6 +1,12 @@
 """Benchmark: fan-out analysis on 1 vs 2 worker processes, one process alone, and DuckDB.
 
     .venv/bin/python bench/bench_fanout.py --rows 5000000 [--partitions 7] [--repeat 1]
+    .venv/bin/python bench/bench_fanout.py --rows 5000000 --suggest
+
+``--suggest`` measures ``atc suggest`` instead (one process, then the fan-out
+with collecting partitions and the advice in one activity; no DuckDB), and
+checks that every fan-out run's JSON is the single pass's, byte for byte after
+sorting keys (sha256 compared); figures go to bench/out/fanout-suggest-<rows>.json.
 
 The estate is 7 daily CSV exports written by ``atc sample`` (cached in
 bench/out/fanout-<rows>/). Per configuration, in the same run and on the same
@@ -41,6 +47,28 @@ run = analyze_paths(sorted(Path(sys.argv[1]).glob('*.csv')))
 print(json.dumps({"seconds": time.perf_counter() - start, "records": run.quarantine.records,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+SINGLE_SUGGEST = """
+import json, resource, sys, time
+from pathlib import Path
+from bench.bench_fanout import digest
+from copilot.throttling.run import suggest_paths
+start = time.perf_counter()
+run = suggest_paths(sorted(Path(sys.argv[1]).glob('*.csv')))
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "records": run.quarantine.records,
+                  "sha256": digest({**run.to_dict(), "policies_out": {}}),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def digest(body: dict[str, object]) -> str:
+    """sha256 of a JSON document with its keys sorted (what must match byte for byte)."""
+    import hashlib
+
+    from copilot.commands._output import to_json
+
+    canonical = json.dumps(json.loads(to_json(body)), sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def generate(rows: int) -> Path:
@@ -65,8 +93,8 @@ def _json_line(argv: list[str]) -> dict[str, object]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def single(where: Path) -> dict[str, object]:
-    return _json_line([sys.executable, "-c", SINGLE, str(where)])
+def single(where: Path, suggest: bool = False) -> dict[str, object]:
+    return _json_line([sys.executable, "-c", SINGLE_SUGGEST if suggest else SINGLE, str(where)])
 
 
 def duckdb(where: Path) -> dict[str, object]:
@@ -85,10 +113,13 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def fanout(server: object, where: Path, workers: int, partitions: int) -> dict[str, object]:
+def fanout(
+    server: object, where: Path, workers: int, partitions: int, suggest: bool = False
+) -> dict[str, object]:
     """One run on ``workers`` fresh worker processes; wall time, peak RSS, history."""
     from temporalio.client import Client
 
+    from copilot.throttling.run import collected_attrs
     from tests.workflows.devserver import worker_env
     from workflows.fanout.starter import fanout_input, history_bytes, run_fanout
 
@@ -106,7 +137,8 @@ def fanout(server: object, where: Path, workers: int, partitions: int) -> dict[s
                 raise RuntimeError(log.read_text())
             time.sleep(0.1)
     files = sorted(where.glob("*.csv"))
-    data = fanout_input(files, tmp / "shared", partitions=partitions)
+    collect = list(collected_attrs()) if suggest else None
+    data = fanout_input(files, tmp / "shared", partitions=partitions, collect=collect)
 
     async def go() -> tuple[object, dict, int, float]:
         client = await Client.connect(server.address)  # type: ignore[attr-defined]
@@ -135,10 +167,14 @@ def fanout(server: object, where: Path, workers: int, partitions: int) -> dict[s
         "cpu_s": cpu,  # per worker, start-up included
         "history_bytes": history,
         "partial_bytes": sum(r.bytes for r in result.partitions),  # type: ignore[attr-defined]
+        "requests_bytes": sum(r.requests.bytes for r in result.partitions if r.requests),  # type: ignore[attr-defined]
+        "sha256": digest(body),
     }
 
 
-def run(rows: int, partitions: int, repeat: int, with_duckdb: bool = True) -> dict[str, object]:
+def run(
+    rows: int, partitions: int, repeat: int, with_duckdb: bool = True, suggest: bool = False
+) -> dict[str, object]:
     from tests.workflows.devserver import DevServer
 
     where = generate(rows)
@@ -149,18 +185,22 @@ def run(rows: int, partitions: int, repeat: int, with_duckdb: bool = True) -> di
         server.start()
         try:
             for _ in range(repeat):
-                runs["single"].append(single(where))
-                runs["w1"].append(fanout(server, where, 1, partitions))
-                runs["w2"].append(fanout(server, where, 2, partitions))
-                if with_duckdb:
+                runs["single"].append(single(where, suggest))
+                runs["w1"].append(fanout(server, where, 1, partitions, suggest))
+                runs["w2"].append(fanout(server, where, 2, partitions, suggest))
+                if with_duckdb and not suggest:
                     runs["duckdb"].append(duckdb(where))
         finally:
             server.stop()
     records = runs["single"][0]["records"]
     for name in ("w1", "w2"):
         assert all(r["records"] == records for r in runs[name]), f"{name}: records differ"
+        if suggest:
+            same = all(r["sha256"] == runs["single"][0]["sha256"] for r in runs[name])
+            assert same, f"{name}: the suggest JSON differs from the single pass"
     return {"rows": records, "files": DAYS, "csv_mb": round(size_mb, 1), "cores": os.cpu_count(),
-            "partitions": partitions, "runs": runs}  # fmt: skip
+            "partitions": partitions, "command": "suggest" if suggest else "analyze",
+            "runs": runs}  # fmt: skip
 
 
 def _median(runs: list[dict[str, object]], key: str) -> float:
@@ -178,7 +218,8 @@ def table(result: dict[str, object]) -> str:
         "| history |",
         "|---|---|---|---|---|---|---|",
     ]
-    labels = {"single": "atc analyze, one process", "w1": "fan-out, 1 worker",
+    labels = {"single": f"atc {result.get('command', 'analyze')}, one process",
+              "w1": "fan-out, 1 worker",
               "w2": "fan-out, 2 workers", "duckdb": "DuckDB (same files)"}  # fmt: skip
     for name, label in labels.items():
         mine = runs[name]
@@ -205,10 +246,12 @@ def main() -> None:
     parser.add_argument(
         "--no-duckdb", action="store_true", help="skip DuckDB (it holds every row in memory)"
     )
+    parser.add_argument("--suggest", action="store_true", help="measure atc suggest instead")
     args = parser.parse_args()
-    result = run(args.rows, args.partitions, args.repeat, not args.no_duckdb)
+    result = run(args.rows, args.partitions, args.repeat, not args.no_duckdb, args.suggest)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"fanout-{args.rows}.json").write_text(json.dumps(result, indent=2))
+    name = f"fanout-suggest-{args.rows}" if args.suggest else f"fanout-{args.rows}"
+    (OUT / f"{name}.json").write_text(json.dumps(result, indent=2))
     print(table(result))
 
 
