@@ -167,7 +167,9 @@ def fanout(
         "cpu_s": cpu,  # per worker, start-up included
         "history_bytes": history,
         "partial_bytes": sum(r.bytes for r in result.partitions),  # type: ignore[attr-defined]
-        "requests_bytes": sum(r.requests.bytes for r in result.partitions if r.requests),  # type: ignore[attr-defined]
+        "requests_bytes": sum(
+            r.requests.bytes for r in result.partitions if r.requests  # type: ignore[attr-defined]
+        ),
         "sha256": digest(body),
     }
 

@@ -60,7 +60,9 @@ def analyze_on_temporal(args: argparse.Namespace, options: ReadOptions) -> dict[
     return run_on_temporal(args, options)[0]
 
 
-def suggest_on_temporal(args: argparse.Namespace, options: ReadOptions) -> tuple[dict[str, Any], str]:
+def suggest_on_temporal(
+    args: argparse.Namespace, options: ReadOptions
+) -> tuple[dict[str, Any], str]:
     """``atc suggest --temporal``: the suggest document and its text, as one process prints them.
 
     Bundles are not part of the fan-out yet: ``--bundle`` (current limits and
@@ -68,8 +70,8 @@ def suggest_on_temporal(args: argparse.Namespace, options: ReadOptions) -> tuple
     """
     from copilot.throttling.run import collected_attrs
 
-    refused = [flag for flag, given in (("--bundle", args.bundle),
-                                        ("--policies-out", args.policies_out)) if given]  # fmt: skip
+    given = {"--bundle": args.bundle, "--policies-out": args.policies_out}
+    refused = [flag for flag, value in given.items() if value]
     if refused:
         raise UsageError(
             f"{' and '.join(refused)} cannot be used with --temporal yet: run `atc suggest` "

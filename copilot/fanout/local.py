@@ -138,7 +138,7 @@ def suggest_partitioned(
     headroom: float = DEFAULT_HEADROOM,
     quarantine_path: Path | None = None,
 ) -> SuggestRun:
-    """``suggest_paths`` (no bundles) by partitions, in this process: the fan-out without Temporal."""
+    """``suggest_paths`` (no bundles) by partitions in this process: the fan-out, no Temporal."""
     files = [Path(p) for p in paths]
     parts = plan_paths(files, partitions, options)
     attrs = collected_attrs()

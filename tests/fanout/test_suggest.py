@@ -99,8 +99,10 @@ def test_rejected_lines_are_accounted_as_in_one_pass(estate: dict, tmp_path: Pat
     rng = random.Random(4)
     bad = [b"{not json", b"[1, 2]"]
     path = tmp_path / "bad.jsonl"
-    path.write_bytes(b"\n".join(x for line in lines
-                                for x in ([line, rng.choice(bad)] if rng.random() < 0.002 else [line])))  # fmt: skip
+    out = []
+    for line in lines:
+        out += [line, rng.choice(bad)] if rng.random() < 0.002 else [line]
+    path.write_bytes(b"\n".join(out))
     single = suggest_paths([path])
     assert single.quarantine.rejected > 0
     got = suggest_partitioned([path], 4, tmp_path / "run")

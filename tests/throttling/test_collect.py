@@ -77,8 +77,8 @@ def test_raw_ids_depend_on_the_chunking(estate) -> None:
     _path, rows = estate
     whole, _ = _collect(_chunks(rows, []))
     small, _ = _collect(_chunks(rows, CHUNKINGS["997 rows"](len(rows))))
-    raw = [(v.labels, w.labels) for v, w in ((whole._party, small._party),
-                                            (whole._attrs["path"], small._attrs["path"]))]  # fmt: skip
+    raw = [(whole._party.labels, small._party.labels)]
+    raw.append((whole._attrs["path"].labels, small._attrs["path"].labels))
     assert any(a != b for a, b in raw)  # what finish must undo
 
 

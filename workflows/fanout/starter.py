@@ -50,7 +50,7 @@ async def start(client: Client, data: FanoutInput, queue: str) -> WorkflowHandle
     return await client.start_workflow(
         FanoutAnalysisWorkflow.run,
         data,
-        id=f"{SUGGEST_PREFIX if data.collect is not None else WORKFLOW_PREFIX}{uuid.uuid4().hex[:16]}",
+        id=f"{WORKFLOW_PREFIX if data.collect is None else SUGGEST_PREFIX}{uuid.uuid4().hex[:16]}",
         task_queue=queue,
         result_type=FanoutResult,
     )

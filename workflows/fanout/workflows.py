@@ -48,7 +48,7 @@ PARTITION_RETRY = RetryPolicy(
 
 @workflow.defn(name=WORKFLOW)
 class FanoutAnalysisWorkflow:
-    """One fan-out analysis (started by ``atc analyze --temporal`` or ``atc suggest --temporal``)."""
+    """One fan-out run (``atc analyze --temporal``, or ``atc suggest --temporal``)."""
 
     @workflow.run
     async def run(self, data: FanoutInput) -> FanoutResult:
@@ -78,8 +78,9 @@ class FanoutAnalysisWorkflow:
         if data.collect is not None:  # atc suggest: both merges and the advice, one activity
             suggested = await workflow.execute_activity(
                 SUGGEST_ACTIVITY,
-                SuggestInput(run_dir, refs, data.paths, data.headroom, data.top,
-                             data.quarantine_file),  # fmt: skip
+                SuggestInput(
+                    run_dir, refs, data.paths, data.headroom, data.top, data.quarantine_file
+                ),
                 result_type=MergedRef,
                 start_to_close_timeout=timedelta(hours=2),
                 retry_policy=IO_RETRY,
