@@ -3,9 +3,10 @@
     .venv/bin/python bench/bench_reports.py --rows 1000000
 
 For the bundled sample and each generated export (``bench_analyze.generate``,
-7 days, cached in bench/out/): the analysis pass with a checkpoint after every
-chunk (what the activity does), then building, narrating (offline) and writing
-HTML, Markdown and CSV, each timed in this process. Then one
+7 days, cached in bench/out/): the analysis read the way a report run reads it
+(``suggest_partitioned``: the fan-out's partitions, partials and merge, in this
+process) and its three documents, then building, narrating (offline) and
+writing HTML, Markdown and CSV, each timed in this process. Then one
 ``LogAnalysisWorkflow`` run per input on the time-skipping test server with an
 in-process worker: wall time and the bytes of its history (JSON), which should
 not grow with the logs (the target is under 200 KB). Figures go to
@@ -34,20 +35,22 @@ from bench.bench_analyze import generate  # noqa: E402
 
 
 def generation(path: Path, tmp: Path) -> dict[str, float]:
-    """Seconds for the pass (with per-chunk checkpoints) and for rendering and writing."""
+    """Seconds for the partitioned pass (partials on disk) and for rendering and writing."""
+    from copilot.fanout.local import plan_paths, suggest_partitioned
     from copilot.reports import content, deliver, narrative
-    from copilot.reports.passes import run_pass, save_state
+    from copilot.reports.documents import report_documents
 
     start = time.perf_counter()
-    result = run_pass([path], on_chunk=lambda state: save_state(tmp / "pass.pkl", state))
+    docs = report_documents(suggest_partitioned([path], 0, tmp / "parts"))
     analysed = time.perf_counter()
-    report = content.build("bench", result.analysis, result.suggest, result.series, None, [], None)
+    report = content.build("bench", docs["analysis"], docs["suggest"], docs["series"], None, [],
+                           None)  # fmt: skip
     report.narrative = narrative.offline(report)
     deliver.write_files(tmp / "out", report, list(deliver.FORMATS))
     done = time.perf_counter()
     return {
-        "records": result.analysis["records"],
-        "chunks": result.chunks,
+        "records": docs["analysis"]["records"],
+        "partitions": len(plan_paths([path], 0)),
         "pass_s": analysed - start,
         "render_s": done - analysed,
         "total_s": done - start,
@@ -108,12 +111,12 @@ def main() -> None:
         print(json.dumps(row), file=sys.stderr)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "reports_results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    print("| input | records | chunks | pass | render + write | workflow run | history |")
+    print("| input | records | partitions | pass | render + write | workflow run | history |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
         wf = f"{r['workflow_s']:.2f} s" if "workflow_s" in r else "-"
         size = f"{r['history_bytes'] / 1000:.1f} KB" if "history_bytes" in r else "-"
-        print(f"| {r['input']} | {r['records']:,} | {r['chunks']} | {r['pass_s']:.2f} s | "
+        print(f"| {r['input']} | {r['records']:,} | {r['partitions']} | {r['pass_s']:.2f} s | "
               f"{r['render_s']:.2f} s | {wf} | {size} |")  # fmt: skip
 
 

@@ -74,8 +74,8 @@ def feed(
 ) -> int:
     """Give every chunk to every consumer in order; ``after(n)`` once chunk ``n`` (from 1) is in.
 
-    The one loop every reader of logs runs: this module's pass, a report's resumable
-    pass (``copilot.reports.passes``) and a fan-out partition (``copilot.fanout.read``).
+    The one loop every reader of logs runs: this module's pass and a fan-out
+    partition (``copilot.fanout.read``, which also reads a report's logs).
     Returns the number of chunks fed.
     """
     count = 0

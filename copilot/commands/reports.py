@@ -1,7 +1,8 @@
 """``atc reports schedule|run|list|show|delete``: scheduled log-analysis reports on Temporal.
 
 A report reads the log files new since its last run, analyses them like
-``atc analyze`` and ``atc suggest``, and writes HTML, Markdown and CSV under
+``atc analyze`` and ``atc suggest`` (in partitions, one heartbeating activity
+each on any reports worker, merged exactly: docs/fanout.md), and writes HTML, Markdown and CSV under
 ``<data_dir>/reports/<NAME>/<timestamp>/`` (and posts a webhook when given).
 A reports worker must be running: ``python -m workflows.reports.worker``.
 """
@@ -33,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sched.add_argument(
         "--catchup-window", default=CATCHUP_WINDOW, help="run a missed slot within this"
     )
+    sched.add_argument(
+        "--partitions", type=int, default=0,
+        help="read the new files in about N parts, on any reports worker (0: one per file)",
+    )  # fmt: skip
     run = verbs.add_parser("run", help="run a report now")
     run.add_argument("name")
     run.add_argument("--wait", action="store_true", help="wait and print where the files are")
@@ -62,8 +67,9 @@ async def _dispatch(args: argparse.Namespace) -> dict[str, Any]:
     settings = load_settings()
     if args.verb == "schedule":  # check everything before connecting
         data = starter.report_input(
-            args.name, args.logs, [f.strip() for f in args.formats.split(",")], args.webhook
-        )
+            args.name, args.logs, [f.strip() for f in args.formats.split(",")], args.webhook,
+            args.partitions,
+        )  # fmt: skip
         spec = starter.timing(args.cron, args.every)
         catchup = starter.duration(args.catchup_window)
     client = await connect(settings)
@@ -88,7 +94,7 @@ def _text(verb: str, body: dict[str, Any]) -> str:
         ]
         return table(rows, ["report", "next run", "last delivered"]) if rows else "no reports"
     if verb == "run" and "status" in body:
-        lines = [f"{body['name']}: {body['status']} ({body['records']:,} records)"]
+        lines = [f"{body['name']}: {body['status']} ({_read(body)})"]
         lines += [f"- {body['out_dir']}/{f}" for f in body["files"]] if body.get("out_dir") else []
         return _lines(lines)
     if verb in ("schedule", "show"):
@@ -99,6 +105,16 @@ def _text(verb: str, body: dict[str, Any]) -> str:
         lines += [f"- delivered {r['dir']}" for r in body["results"]] or ["- nothing delivered yet"]
         return _lines(lines)
     return printable(", ".join(f"{k}: {v}" for k, v in body.items()))
+
+
+def _read(body: dict[str, Any]) -> str:
+    """``1,234 records`` and, when the run read any, its partitions and retries."""
+    text = f"{body['records']:,} records"
+    if body.get("partitions"):
+        text += f" in {body['partitions']} partition(s)"
+        if body.get("partitions_retried"):
+            text += f", {body['partitions_retried']} read again"
+    return text
 
 
 def _lines(lines: list[str]) -> str:

@@ -1,8 +1,9 @@
-"""Scheduled log-analysis reports: one resumable pass over new log files, the same
+"""Scheduled log-analysis reports: the new log files read through the fan-out, the same
 numbers as ``atc analyze`` and ``atc suggest``, rendered as HTML, Markdown and CSV.
 
-``passes`` runs the analysis in chunks with checkpoints a retried activity resumes
-from; ``content`` turns its documents into the report's sections; ``html``,
+``documents`` makes the three documents a report is rendered from (analysis,
+advice, hourly series) out of one merged run; ``content`` turns them into the
+report's sections; ``html``,
 ``markdown`` and ``csvs`` render them (every log-derived string escaped);
 ``narrative`` writes the summary paragraph; ``deliver`` writes the files and
 posts the webhook; ``discover`` finds the files new since the last run.

@@ -12,9 +12,10 @@ import pytest
 
 from copilot.config import Settings
 from copilot.reports import content, csvs, html, markdown, narrative
+from copilot.reports.documents import report_documents
 from copilot.reports.escape import csv_cell, md_text
-from copilot.reports.passes import run_pass
 from copilot.scopes.server import BackgroundServer
+from copilot.throttling.run import suggest_paths
 from tests.drafting.fake_llm import FakeLLM, answer
 from tests.reports.logs import HOSTILE_APP, HOSTILE_PROXY, hostile_export
 
@@ -24,9 +25,9 @@ KEY_ENV = "ATC_FAKE_LLM_KEY"
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> content.Report:
     path = hostile_export(tmp_path_factory.mktemp("logs") / "hostile.csv")
-    result = run_pass([path])
+    docs = report_documents(suggest_paths([path]))
     previous = content.summarize({"proxies": [], "consumers": [], "endpoints": []})
-    built = content.build("weekly", result.analysis, result.suggest, result.series, previous,
+    built = content.build("weekly", docs["analysis"], docs["suggest"], docs["series"], previous,
                           [{"id": "d1", "request": HOSTILE_PROXY, "latest": 1}], None)  # fmt: skip
     built.narrative = narrative.offline(built)
     return built

@@ -2,8 +2,9 @@
 
 A run delivers files and one webhook POST (a first 503 is retried by
 Temporal); a second run with no new logs delivers nothing; a new file gives a
-report that says what changed; the history of a run stays small (measured and
-printed); a committed history replays against today's workflow code.
+report that says what changed; the history of a run and of its fan-out child
+stays small (measured and printed); a committed history replays against
+today's workflow code.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.paths import HISTORIES
 from tests.reports.logs import generated
 from tests.reports.receiver import Receiver
 from workflows.reports.activities import ReportActivities
-from workflows.reports.shared import TASK_QUEUE, ReportInput, ReportResult
+from workflows.reports.shared import ANALYSIS_PREFIX, TASK_QUEUE, ReportInput, ReportResult
 from workflows.reports.worker import MAX_ACTIVITY_THREADS, reports_worker
 from workflows.reports.workflows import LogAnalysisWorkflow
 from workflows.runtime.dryrun_child import find_test_server
@@ -37,14 +38,22 @@ RECORD = os.environ.get("ATC_RECORD_HISTORIES") == "1"
 HISTORY_BUDGET = 200_000
 
 
-async def _run(client: Client, data: ReportInput) -> tuple[ReportResult, WorkflowHistory]:
+async def _run(client: Client, data: ReportInput) -> tuple[ReportResult, WorkflowHistory, int]:
+    """A run's result, its history, and the bytes of its fan-out child's history (0: none)."""
+    wid = f"report-{uuid.uuid4().hex[:8]}"
     handle = await client.start_workflow(
-        LogAnalysisWorkflow.run, data, id=f"report-{uuid.uuid4().hex[:8]}", task_queue=TASK_QUEUE
+        LogAnalysisWorkflow.run, data, id=wid, task_queue=TASK_QUEUE
     )
-    return await handle.result(), await handle.fetch_history()
+    result = await handle.result()
+    child = 0
+    if result.partitions:
+        run_id = handle.result_run_id
+        history = await client.get_workflow_handle(f"{ANALYSIS_PREFIX}{run_id}").fetch_history()
+        child = len(history.to_json().encode())
+    return result, await handle.fetch_history(), child
 
 
-async def _scenario(tmp: Path, hook: str) -> list[tuple[ReportResult, WorkflowHistory]]:
+async def _scenario(tmp: Path, hook: str) -> list[tuple[ReportResult, WorkflowHistory, int]]:
     logs = tmp / "logs"
     logs.mkdir()
     generated(logs / "day-1.csv.gz", seed=3)
@@ -73,9 +82,10 @@ def scenario(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
 
 @pytest.mark.slow
 def test_a_run_delivers_files_and_one_webhook_post_per_report(scenario) -> None:  # type: ignore[no-untyped-def]
-    (first, _), (again, _), (third, _) = scenario[0]
+    (first, _, _), (again, _, _), (third, _, _) = scenario[0]
     receiver = scenario[1]
     assert first.status == "delivered" and first.webhook_status == 200
+    assert first.records > 0 and first.partitions == 1 and first.partitions_retried == 0
     out = Path(first.out_dir or "")
     assert {"report.html", "report.md", "proxies.csv", "summary.json"} <= set(first.files)
     assert all((out / f).is_file() for f in first.files)
@@ -96,10 +106,11 @@ def test_a_later_report_says_what_changed(scenario) -> None:  # type: ignore[no-
 
 @pytest.mark.slow
 def test_a_report_runs_history_is_small_and_replays(scenario) -> None:  # type: ignore[no-untyped-def]
-    result, history = scenario[0][0]
+    result, history, child = scenario[0][0]
     size = len(history.to_json().encode())
-    print(f"\nreport run history: {size:,} bytes, {len(history.events)} events")
-    assert size < HISTORY_BUDGET
+    print(f"\nreport run history: {size:,} bytes, {len(history.events)} events;"
+          f" its fan-out child's: {child:,} bytes")  # fmt: skip
+    assert size < HISTORY_BUDGET and 0 < child < HISTORY_BUDGET
     if RECORD:
         HISTORIES.mkdir(parents=True, exist_ok=True)
         (HISTORIES / FIXTURE).write_text(history.to_json(), encoding="utf-8")

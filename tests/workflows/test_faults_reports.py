@@ -1,10 +1,12 @@
 """Report runs on a real dev server under faults, and the ``atc reports`` command.
 
-A reports worker killed hard in the middle of the analysis (a failpoint ends
-it with ``os._exit(137)`` after its third chunk's checkpoint) is replaced by a
-new one that resumes from the checkpoint its heartbeat named, and the
-report equals one from an uninterrupted pass. A dev server stopped while a
-schedule is due and started again catches the run up exactly once.
+A reports worker killed hard in the middle of a partition of the report's
+fan-out analysis (a failpoint ends it with ``os._exit(137)`` after a
+partition's first chunk) is replaced by a new one that reads the lost
+partitions again: the report is delivered once (one directory, one webhook
+POST, its files marked read), and equals the report of a single pass over the
+same files. A dev server stopped while a schedule is due and started again
+catches the run up exactly once.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from temporalio.client import Client, ScheduleIntervalSpec, ScheduleSpec
 from copilot.cli import run as cli
 from copilot.config import Settings
 from copilot.reports import content, csvs, markdown, narrative
+from copilot.reports.documents import report_documents
 from copilot.reports.escape import md_text
-from copilot.reports.passes import run_pass
 from copilot.runs.approved import TYPE_PREFIX
+from copilot.scopes.server import BackgroundServer
+from copilot.throttling.run import suggest_paths
 from tests.paths import ROOT
 from tests.reports.logs import generated
+from tests.reports.receiver import Receiver
 from tests.workflows.devserver import DevServer, estate_fixture, worker_env
 from workflows.reports.shared import ReportInput, ReportResult, schedule_id
 from workflows.reports.starter import schedule_report
@@ -93,46 +98,65 @@ estate = estate_fixture(Estate)
 
 @pytest.fixture(scope="module")
 def big_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three chunks of 250,000 rows in one file (``atc sample --days 3 --rows 520000``)."""
+    """A plain CSV of 520,000 rows (``atc sample --days 3 --rows 520000``) and a small day.
+
+    Asked for 2 partitions, the planner cuts the big file into two byte ranges of
+    two 250,000-row chunks each (the small gzipped day is a third partition), so
+    the failpoint after a partition's first chunk is mid-partition.
+    """
     logs = tmp_path_factory.mktemp("big")
-    generated(logs / "big.csv.gz", days=3, seed=5, rows=520_000)
+    generated(logs / "big.csv", days=3, seed=5, rows=520_000)
+    generated(logs / "day-1.csv.gz", seed=3)
     return logs
 
 
-def _expected_files(logs: Path, name: str) -> dict[str, str]:
-    """The report an uninterrupted pass makes of the same files."""
-    result = run_pass(sorted(str(p) for p in logs.iterdir()))
-    report = content.build(name, result.analysis, result.suggest, result.series, None, [], None)
+def _expected_files(docs: dict[str, Any], name: str) -> dict[str, str]:
+    """The report rendered from a single pass's documents."""
+    report = content.build(name, docs["analysis"], docs["suggest"], docs["series"], None, [], None)
     report.narrative = narrative.offline(report)
     return {"report.md": markdown.render(report), **csvs.render(report)}
 
 
-def test_a_worker_killed_mid_analysis_is_resumed_from_its_checkpoint(
+def test_a_worker_killed_mid_partition_still_delivers_the_report_once(
     estate: Estate, big_logs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first = estate.worker(ATC_FAILPOINTS="reports.analyze.chunk2")
+    first = estate.worker(ATC_FAILPOINTS="fanout.partition.chunk1")
+    receiver = Receiver()
 
-    async def go() -> ReportResult:
+    async def go(hook: str) -> list[ReportResult]:
         client = await Client.connect(estate.server.address)
+        data = ReportInput("resumed", str(big_logs), ["md", "csv"], hook, partitions=2)
         handle = await client.start_workflow(
-            LogAnalysisWorkflow.run, ReportInput("resumed", str(big_logs), ["md", "csv"]),
+            LogAnalysisWorkflow.run, data,
             id=f"report-resumed-{uuid.uuid4().hex[:6]}", task_queue=estate.queue,
         )  # fmt: skip
-        assert await asyncio.to_thread(first.proc.wait, 180) == 137  # died inside the activity
+        assert await asyncio.to_thread(first.proc.wait, 180) == 137  # died inside a partition
         died = time.monotonic()
         estate.worker()
         result = await handle.result()
         delivered.append(time.monotonic() - died)
-        return result
+        again = await client.execute_workflow(
+            LogAnalysisWorkflow.run, data,
+            id=f"report-again-{uuid.uuid4().hex[:6]}", task_queue=estate.queue,
+        )  # fmt: skip
+        return [result, again]
 
     delivered: list[float] = []
-    result = asyncio.run(go())
+    with BackgroundServer(receiver.app) as hook:
+        result, again = asyncio.run(go(hook.url + "/hook"))
     with capsys.disabled():
-        print(f"\nreport resumed and delivered {delivered[0]:.1f} s after its worker died")
-    assert result.status == "delivered" and result.chunks == 3
-    assert result.analyze_attempt == 2 and result.resumed_from == 2
+        print(f"\nreport delivered {delivered[0]:.1f} s after its worker died mid-partition"
+              f" ({result.partitions} partitions, {result.partitions_retried} read again)")
+    assert result.status == "delivered" and result.partitions == 3
+    single = report_documents(suggest_paths(sorted(str(p) for p in big_logs.iterdir())))
+    assert result.partitions_retried >= 1 and result.records == single["analysis"]["records"]
+    assert again.status == "no new logs"  # the files were marked read, once
+    assert len(receiver.posts) == 1
+    root = estate.data / "reports" / "resumed"
+    assert [p.name for p in root.iterdir() if p.name[0].isdigit()] == [Path(result.out_dir).name]
+    assert not any((root / ".work").iterdir())  # the partials went with the delivery
     out = Path(result.out_dir or "")
-    for name, body in _expected_files(big_logs, "resumed").items():
+    for name, body in _expected_files(single, "resumed").items():
         # Failed runs come from the server (other tests' runs), not from the logs.
         got = (out / name).read_text(encoding="utf-8").split(RUNS_HEADING)[0]
         assert got == body.split(RUNS_HEADING)[0], name

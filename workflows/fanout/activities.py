@@ -1,5 +1,5 @@
 """The fan-out activities: plan the partitions, read one partition, merge the partials
-(or, for ``atc suggest``, merge them and build the advice).
+(or, for ``atc suggest`` and report runs, merge them and build the advice).
 
 Each is synchronous (file reading, NumPy) and runs on the worker's thread
 pool. ``partition`` heartbeats after every chunk, so a worker killed
@@ -29,6 +29,7 @@ from copilot.fanout.local import PartitionDone, suggest_files
 from copilot.fanout.partial import PartialFile
 from copilot.fanout.partition import Partition
 from copilot.logs.reader import ReadOptions
+from copilot.throttling.run import SuggestRun
 from workflows.fanout import shared
 
 MERGED_FILE = "analysis.json"
@@ -149,12 +150,29 @@ def suggest(data: shared.SuggestInput) -> shared.MergedRef:
         raise _stop(exc) from None
     if data.quarantine_file:
         run.quarantine.path = Path(data.quarantine_file)
+    if data.documents:
+        return _report_documents(run_dir, run, rejects)
     body = {**run.to_dict(), "policies_out": {}}  # as `atc suggest --json` with no --policies-out
     out = _publish(run_dir, SUGGEST_FILE, to_json(body).encode("utf-8"))
     text = _publish(run_dir, SUGGEST_TEXT, render_text(run, data.top, {}).encode("utf-8"))
     return shared.MergedRef(
         out.path, out.sha256, out.bytes, run.quarantine.records,
         str(rejects) if rejects else None, text,
+    )  # fmt: skip
+
+
+def _report_documents(run_dir: Path, run: SuggestRun, rejects: Path | None) -> shared.MergedRef:
+    """A report run's three documents (``copilot.reports.documents``), each by reference."""
+    from copilot.reports.documents import encode, report_documents
+
+    refs = {
+        kind: _publish(run_dir, f"report-{kind}.json", encode(doc))
+        for kind, doc in report_documents(run).items()
+    }
+    main = refs["suggest"]
+    return shared.MergedRef(
+        main.path, main.sha256, main.bytes, run.quarantine.records,
+        str(rejects) if rejects else None, documents=refs,
     )  # fmt: skip
 
 

@@ -61,6 +61,9 @@ class FanoutInput:
     collect: list[str] | None = None
     headroom: float | None = None  # None: atc suggest's default
     top: int = 40  # rows per table of the text rendering
+    # A report run (``LogAnalysisWorkflow``): with ``collect``, the last activity writes the
+    # report's three documents (``copilot.reports.documents``) instead of suggest's JSON and text.
+    documents: bool = False
 
 
 @dataclass
@@ -138,6 +141,8 @@ class MergedRef:
     records: int
     rejects_path: str | None = None
     text: FileRef | None = None  # atc suggest's text rendering of the same run
+    # A report run: "analysis", "suggest" and "series" (``path`` is then the suggest document).
+    documents: dict[str, FileRef] | None = None
 
 
 @dataclass
@@ -150,6 +155,7 @@ class SuggestInput:
     headroom: float | None = None
     top: int = 40
     quarantine_file: str | None = None
+    documents: bool = False
 
 
 @dataclass

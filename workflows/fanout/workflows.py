@@ -1,8 +1,9 @@
 """``FanoutAnalysisWorkflow``: plan, one activity per partition (bounded), merge.
 
-With ``collect`` (``atc suggest --temporal``) the partitions also collect their
-requests and the run ends with one activity that merges both kinds of
-partial and builds the throttling advice.
+With ``collect`` (``atc suggest --temporal``, and a report run as a child of
+``LogAnalysisWorkflow``) the partitions also collect their requests and the run
+ends with one activity that merges both kinds of partial and builds the
+throttling advice (for a report, also the analysis document and hourly series).
 
 Workflow code is deterministic: activities are referenced by name and the
 run directory is named after the run id. At most ``max_concurrent``
@@ -79,7 +80,8 @@ class FanoutAnalysisWorkflow:
             suggested = await workflow.execute_activity(
                 SUGGEST_ACTIVITY,
                 SuggestInput(
-                    run_dir, refs, data.paths, data.headroom, data.top, data.quarantine_file
+                    run_dir, refs, data.paths, data.headroom, data.top, data.quarantine_file,
+                    data.documents,
                 ),
                 result_type=MergedRef,
                 start_to_close_timeout=timedelta(hours=2),

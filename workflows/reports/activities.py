@@ -1,10 +1,9 @@
 """The report activities, bound to the worker's settings (data directory, LLM endpoint).
 
-``analyze`` is the long one: it heartbeats ``{"checkpoint", "chunk"}`` and
-checkpoints after every chunk; a retried attempt (another worker, after a
-``kill -9``) loads the checkpoint its heartbeat names and continues after the
-last chunk it holds. Intermediates live in ``<data_dir>/reports/<NAME>/.work/
-<run id>`` and are removed once the report is delivered.
+The analysis itself is the fan-out's (``workflows.fanout``, a child workflow
+the reports worker also hosts). Intermediates (its partials, the three
+documents, the webhook body) live in ``<data_dir>/reports/<NAME>/.work/<run id>``,
+named by ``discover``, and are removed once the report is delivered.
 """
 
 from __future__ import annotations
@@ -18,14 +17,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from copilot import failpoints
-from copilot.commands._output import to_json
 from copilot.config import Settings
 from copilot.drafting.store import STORE_FILE, DraftStore
 from copilot.errors import AtcError, InputError
 from copilot.reports import content, deliver, discover, narrative
-from copilot.reports.passes import PassState, load_state, run_pass, save_state
 from copilot.runs.approved import TYPE_PREFIX
+from copilot.throttling.run import collected_attrs
 from workflows.reports import shared
 
 MAX_RUNS = 20
@@ -45,47 +42,14 @@ class ReportActivities:
         return discover.report_root(self.settings.data_dir, name) / ".work" / run_id
 
     @activity.defn(name=shared.DISCOVER_ACTIVITY)
-    def discover(self, data: shared.DiscoverInput) -> list[str]:
-        """Log files new since the last delivered report."""
+    def discover(self, data: shared.DiscoverInput) -> shared.Discovered:
+        """Log files new since the last delivered report, and this run's work directory."""
         try:
-            return discover.new_files(self.settings.data_dir, data.name, data.logs)
+            files = discover.new_files(self.settings.data_dir, data.name, data.logs)
         except InputError as exc:
             raise _stop(exc) from None
-
-    @activity.defn(name=shared.ANALYZE_ACTIVITY)
-    def analyze(self, data: shared.AnalyzeInput) -> shared.AnalyzeOutput:
-        """The analysis pass, heartbeating and resuming from its checkpoint."""
-        work = self.work_dir(data.name, data.run_id)
-        checkpoint = work / "pass.pkl"
-        state = self._resume_state()
-        activity.heartbeat({"checkpoint": str(checkpoint), "chunk": _chunk(state)})
-
-        def on_chunk(current: PassState) -> None:
-            save_state(checkpoint, current)
-            activity.heartbeat({"checkpoint": str(checkpoint), "chunk": current.position.total})
-            failpoints.hit(f"reports.analyze.chunk{current.position.total}")
-
-        try:
-            result = run_pass(data.files, state=state, on_chunk=on_chunk, headroom=data.headroom)
-        except InputError as exc:
-            raise _stop(exc) from None
-        paths = {}
-        for kind, doc in (("analysis", result.analysis), ("suggest", result.suggest),
-                          ("series", result.series)):  # fmt: skip
-            paths[kind] = work / f"{kind}.json"
-            paths[kind].write_text(to_json(doc), encoding="utf-8")
-        return shared.AnalyzeOutput(
-            str(paths["analysis"]), str(paths["suggest"]), str(paths["series"]),
-            int(result.analysis.get("records", 0)), result.chunks, result.resumed_from,
-            activity.info().attempt,
-        )  # fmt: skip
-
-    def _resume_state(self) -> PassState | None:
-        # Only a checkpoint this activity's own earlier attempt announced is trusted.
-        details = activity.info().heartbeat_details
-        if not details or not isinstance(details[0], dict):
-            return None
-        return load_state(Path(str(details[0].get("checkpoint"))))
+        work = self.work_dir(data.name, activity.info().workflow_run_id)
+        return shared.Discovered(files, str(work.absolute()), list(collected_attrs()))
 
     @activity.defn(name=shared.RENDER_ACTIVITY)
     def render(self, data: shared.RenderInput) -> shared.RenderOutput:
@@ -105,6 +69,7 @@ class ReportActivities:
         out_dir = discover.report_root(self.settings.data_dir, data.name) / data.stamp
         files = deliver.write_files(out_dir, report, data.formats)
         body = self.work_dir(data.name, data.run_id) / "webhook.json"
+        body.parent.mkdir(parents=True, exist_ok=True)
         body.write_text(json.dumps(deliver.webhook_body(report, out_dir)), encoding="utf-8")
         return shared.RenderOutput(
             str(out_dir), files, str(body), report.narrative.get("label", "")
@@ -156,9 +121,4 @@ class ReportActivities:
 
     def all(self) -> list[Any]:
         """Every activity, for ``Worker(activities=...)``."""
-        return [self.discover, self.analyze, self.failed_runs, self.render, self.webhook,
-                self.commit]  # fmt: skip
-
-
-def _chunk(state: PassState | None) -> int:
-    return state.position.total if state else 0
+        return [self.discover, self.failed_runs, self.render, self.webhook, self.commit]

@@ -15,16 +15,17 @@ TASK_QUEUE = "atc-reports"
 REPORT_WORKFLOW = "LogAnalysisWorkflow"
 SCHEDULE_PREFIX = "atc-report-"
 WORKFLOW_PREFIX = "report-"
+# The fan-out child of a report run: this and the run's run id (unique, and replay-stable).
+ANALYSIS_PREFIX = "report-analysis-"
 
 DISCOVER_ACTIVITY = "atc.reports.discover"
-ANALYZE_ACTIVITY = "atc.reports.analyze"
 RENDER_ACTIVITY = "atc.reports.render"
 WEBHOOK_ACTIVITY = "atc.reports.webhook"
 COMMIT_ACTIVITY = "atc.reports.commit"
 FAILED_RUNS_ACTIVITY = "atc.reports.failed_runs"
 
-# A worker that dies mid-analysis is noticed this fast; a new attempt resumes.
-ANALYZE_HEARTBEAT_S = 10.0
+# A worker that dies mid-partition is noticed this fast; the partition is read again.
+PARTITION_HEARTBEAT_S = 10.0
 
 # ApplicationError types the retry policies stop on.
 INPUT_ERROR = "InputError"
@@ -48,6 +49,7 @@ class ReportInput:
     formats: list[str] = field(default_factory=lambda: ["html", "md", "csv"])
     webhook: str | None = None
     headroom: float = 1.3
+    partitions: int = 0  # how many parts the new files are read in (0: one per file)
 
 
 @dataclass
@@ -57,26 +59,26 @@ class DiscoverInput:
 
 
 @dataclass
-class AnalyzeInput:
-    """Analyse ``files``; intermediates go to the run's work directory (``run_id``)."""
+class Discovered:
+    """The files new in this run, the run's work directory (the fan-out's shared dir), and
+    the request attributes the partitions collect (``atc suggest``'s, worked out here: the
+    workflow sandbox cannot import what computes them)."""
 
-    name: str
     files: list[str]
-    run_id: str
-    headroom: float = 1.3
+    work_dir: str
+    collect: list[str] = field(default_factory=list)
 
 
 @dataclass
 class AnalyzeOutput:
-    """Where the documents are, and how the pass went (``resumed_from`` > 0: resumed)."""
+    """Where the three documents are (written by the fan-out), and how the reading went."""
 
     analysis_path: str
     suggest_path: str
     series_path: str
     records: int
-    chunks: int
-    resumed_from: int
-    attempt: int
+    partitions: int
+    retried: int  # partitions read more than once (a worker lost mid-partition)
 
 
 @dataclass
@@ -121,7 +123,6 @@ class ReportResult:
     files: list[str] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     records: int = 0
-    chunks: int = 0
-    resumed_from: int = 0
-    analyze_attempt: int = 0
+    partitions: int = 0
+    partitions_retried: int = 0
     webhook_status: int | None = None

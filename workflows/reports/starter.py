@@ -66,14 +66,18 @@ def timing(cron: str | None, every: str | None) -> ScheduleSpec:
     return ScheduleSpec(intervals=[ScheduleIntervalSpec(every=duration(every or ""))])
 
 
-def report_input(name: str, logs: str, formats: list[str], webhook: str | None) -> ReportInput:
-    """A checked ReportInput (name, formats and webhook URL refused here if bad)."""
+def report_input(
+    name: str, logs: str, formats: list[str], webhook: str | None, partitions: int = 0
+) -> ReportInput:
+    """A checked ReportInput (name, formats, webhook URL and partitions refused here if bad)."""
     check_name(name)
     if webhook:
         check_webhook(webhook)
+    if partitions < 0:
+        raise InputError(f"--partitions {partitions}: use 0 (one per file) or more")
     # Absolute: the worker may run in another directory (a glob stays a glob).
     where = str(Path(logs).expanduser().absolute())
-    return ReportInput(name, where, check_formats(formats), webhook)
+    return ReportInput(name, where, check_formats(formats), webhook, partitions=partitions)
 
 
 def _schedule(data: ReportInput, spec: ScheduleSpec, catchup: timedelta, queue: str) -> Schedule:

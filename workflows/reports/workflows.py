@@ -1,10 +1,13 @@
-"""``LogAnalysisWorkflow``: discover new logs, analyse (resumable), render, deliver.
+"""``LogAnalysisWorkflow``: discover new logs, analyse them (fanned out), render, deliver.
 
-Workflow code is deterministic: no I/O, activities referenced by name, the
-report's timestamp from ``workflow.now()``. The analysis heartbeats and a
-retried attempt continues from its last checkpoint; the webhook POST is
-retried by Temporal (a 4xx other than 408/429 stops it); the files new in this
-run are marked as read only once the report is delivered.
+The analysis is a child ``FanoutAnalysisWorkflow`` on this workflow's task
+queue (the reports worker hosts it and its activities): one heartbeating
+activity per partition, partials and the three documents ``render`` reads by
+reference under the run's work directory. A worker lost mid-partition costs
+that partition only. Workflow code is deterministic: no I/O, activities
+referenced by name, the report's timestamp from ``workflow.now()``. The webhook
+POST is retried by Temporal (a 4xx other than 408/429 stops it); the files new
+in this run are marked as read only once the report is delivered.
 """
 
 from __future__ import annotations
@@ -15,20 +18,22 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.fanout.shared import WORKFLOW as FANOUT_WORKFLOW
+    from workflows.fanout.shared import FanoutInput, FanoutResult
     from workflows.reports.shared import (
-        ANALYZE_ACTIVITY,
-        ANALYZE_HEARTBEAT_S,
+        ANALYSIS_PREFIX,
         COMMIT_ACTIVITY,
         DISCOVER_ACTIVITY,
         FAILED_RUNS_ACTIVITY,
         INPUT_ERROR,
+        PARTITION_HEARTBEAT_S,
         RENDER_ACTIVITY,
         REPORT_WORKFLOW,
         WEBHOOK_ACTIVITY,
         WEBHOOK_REFUSED,
-        AnalyzeInput,
         AnalyzeOutput,
         CommitInput,
+        Discovered,
         DiscoverInput,
         RenderInput,
         RenderOutput,
@@ -38,11 +43,6 @@ with workflow.unsafe.imports_passed_through():
     )
 
 IO_RETRY = RetryPolicy(maximum_attempts=5, non_retryable_error_types=[INPUT_ERROR])
-ANALYZE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_attempts=10,
-    non_retryable_error_types=[INPUT_ERROR],
-)
 WEBHOOK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=60),
@@ -57,24 +57,18 @@ class LogAnalysisWorkflow:
 
     @workflow.run
     async def run(self, data: ReportInput) -> ReportResult:
-        files = await workflow.execute_activity(
+        found = await workflow.execute_activity(
             DISCOVER_ACTIVITY,
             DiscoverInput(data.name, data.logs),
-            result_type=list[str],
+            result_type=Discovered,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=IO_RETRY,
         )
+        files = found.files
         if not files:
             return ReportResult(data.name, "no new logs")
         run_id = workflow.info().run_id
-        analyzed = await workflow.execute_activity(
-            ANALYZE_ACTIVITY,
-            AnalyzeInput(data.name, files, run_id, data.headroom),
-            result_type=AnalyzeOutput,
-            start_to_close_timeout=timedelta(hours=2),
-            heartbeat_timeout=timedelta(seconds=ANALYZE_HEARTBEAT_S),
-            retry_policy=ANALYZE_RETRY,
-        )
+        analyzed = await self._analyze(data, found)
         # Milliseconds: two runs of one report may start within a second (a manual run).
         now = workflow.now()
         stamp = f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z"
@@ -108,5 +102,26 @@ class LogAnalysisWorkflow:
         )
         return ReportResult(
             data.name, "delivered", rendered.out_dir, rendered.files, files,
-            analyzed.records, analyzed.chunks, analyzed.resumed_from, analyzed.attempt, status,
+            analyzed.records, analyzed.partitions, analyzed.retried, status,
+        )  # fmt: skip
+
+    async def _analyze(self, data: ReportInput, found: Discovered) -> AnalyzeOutput:
+        """The fan-out child: partitions on any reports worker, the documents by reference."""
+        info = workflow.info()
+        child = FanoutInput(
+            found.files, found.work_dir, data.partitions, collect=found.collect,
+            headroom=data.headroom, heartbeat_s=PARTITION_HEARTBEAT_S, documents=True,
+        )  # fmt: skip
+        result = await workflow.execute_child_workflow(
+            FANOUT_WORKFLOW,
+            child,
+            id=f"{ANALYSIS_PREFIX}{info.run_id}",
+            task_queue=info.task_queue,
+            result_type=FanoutResult,
+        )
+        docs = result.merged.documents or {}
+        return AnalyzeOutput(
+            docs["analysis"].path, docs["suggest"].path, docs["series"].path,
+            result.merged.records, len(result.partitions),
+            sum(1 for p in result.partitions if p.attempt > 1),
         )  # fmt: skip
