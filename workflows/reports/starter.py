@@ -133,10 +133,19 @@ async def run_now(client: Client, name: str, *, wait: bool = False) -> dict[str,
     try:
         result = await client.get_workflow_handle(started, result_type=ReportResult).result()
     except WorkflowFailureError as exc:
-        from workflows.authoring.starter import atc_error
-
-        raise atc_error(exc.cause) from None
+        raise _run_error(exc.cause) from None
     return {"name": name, "workflow_id": started, **asdict(result)}
+
+
+def _run_error(cause: BaseException) -> Exception:
+    """The atc error a failed run stands for: the fan-out's failures name their class
+    (``LogFormatError``), the report's own activities use the authoring kinds."""
+    from copilot.errors import TemporalError
+    from workflows.authoring.starter import atc_error
+    from workflows.fanout.starter import atc_error as fanout_error
+
+    err = fanout_error(cause)
+    return atc_error(cause) if type(err) is TemporalError else err
 
 
 async def _new_action(handle: ScheduleHandle, before: set[str]) -> str:
