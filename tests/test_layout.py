@@ -37,6 +37,8 @@ def layout_entries() -> set[str]:
         if match is None:
             continue
         indent, names = len(match.group(1)), match.group(2).split(", ")
+        if indent not in (0, 2):  # a description's continuation line
+            continue
         for name in names:
             if indent == 0:
                 entries.add(name.rstrip("/"))
