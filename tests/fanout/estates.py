@@ -87,3 +87,28 @@ def cut_inside(path: Path, start: str, end: str) -> int:
             previous = at_ms
             at += len(line)
     raise AssertionError("no request in the window")
+
+
+def two_day_estate(root: Path, formats: dict[str, str]) -> tuple[dict[str, Path], dict[str, Any]]:
+    """The same two days of ``atc sample`` traffic in each format: {extension: file}, scenario."""
+    files = {ext: root / f"two-days.{ext}" for ext in formats}
+    scenario: dict[str, Any] = {}
+    for ext, path in files.items():
+        scenario = atc_sample(path, "--days", "2", "--seed", "3", "--rows", "30000",
+                              "--format", formats[ext])  # fmt: skip
+    return files, scenario
+
+
+def rewrite_partial(path: Path, change: Any) -> Path:
+    """A partial file with its metadata and arrays passed through ``change`` (tamper tests)."""
+    import numpy as np
+
+    from copilot.fanout.partial import encode
+
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {n: npz[n] for n in npz.files}
+    meta = json.loads(arrays.pop("meta").tobytes())
+    change(meta, arrays)
+    out = path.with_name("changed.npz")
+    out.write_bytes(encode(meta, arrays))
+    return out

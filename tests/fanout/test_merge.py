@@ -28,6 +28,7 @@ from tests.fanout.estates import (
     line_ms,
     plain_sample,
     ranges,
+    two_day_estate,
 )
 
 pytestmark = pytest.mark.slow  # analyses whole estates once per partition count
@@ -44,11 +45,7 @@ FORMATS = {
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("estate")
-    files = {ext: root / f"two-days.{ext}" for ext in FORMATS}
-    scenario = {}
-    for ext, path in files.items():
-        scenario = atc_sample(path, "--days", "2", "--seed", "3", "--rows", "30000",
-                              "--format", FORMATS[ext])  # fmt: skip
+    files, scenario = two_day_estate(root, FORMATS)
     files["sample"] = plain_sample(root / "sample.csv")
     return {"files": files, "scenario": scenario, "root": root}
 

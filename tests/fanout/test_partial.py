@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import zipfile
 from pathlib import Path
 
@@ -13,15 +12,13 @@ import pytest
 
 from copilot.errors import InputError
 from copilot.fanout import plan_paths, run_partition
-from copilot.fanout.partial import encode, read_partial
-from tests.fanout.estates import atc_sample
+from copilot.fanout.partial import read_partial
+from tests.fanout.estates import rewrite_partial
 
 
 @pytest.fixture(scope="module")
-def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("partial") / "day.jsonl"
-    atc_sample(path, "--days", "1", "--seed", "4", "--rows", "8000", "--format", "analytics-jsonl")
-    return path
+def log(one_day_jsonl: Path) -> Path:
+    return one_day_jsonl
 
 
 def test_reading_a_partition_twice_writes_the_same_file(log: Path, tmp_path: Path) -> None:
@@ -34,17 +31,6 @@ def test_reading_a_partition_twice_writes_the_same_file(log: Path, tmp_path: Pat
     assert not list((tmp_path / "a").glob(".*.tmp"))  # written, then renamed
     loaded = read_partial(Path(first.path), first.sha256)
     assert loaded.meta["records"] == loaded.meta["quarantine"]["records"] > 0
-
-
-def _rewrite(path: Path, change) -> Path:
-    """The partial with its metadata and arrays passed through ``change``."""
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {n: npz[n] for n in npz.files}
-    meta = json.loads(arrays.pop("meta").tobytes())
-    change(meta, arrays)
-    out = path.with_name("changed.npz")
-    out.write_bytes(encode(meta, arrays))
-    return out
 
 
 def _bad_group(meta: dict, arrays: dict) -> None:
@@ -67,7 +53,7 @@ def test_a_partial_that_does_not_add_up_is_refused(
 ) -> None:
     done = run_partition(plan_paths([log], 2)[0], tmp_path)
     with pytest.raises(InputError, match=says):
-        read_partial(_rewrite(Path(done.partial.path), change))
+        read_partial(rewrite_partial(Path(done.partial.path), change))
 
 
 def test_a_changed_file_fails_its_checksum(log: Path, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,21 +10,18 @@ import pytest
 
 from copilot.errors import InputError
 from copilot.fanout import plan_paths, run_partition
-from copilot.fanout.partial import encode
 from copilot.fanout.requests import merge_requests, read_requests
 from copilot.pipeline import read_pass
 from copilot.throttling.collect import EXTRA_COLUMNS, Collector
 from copilot.throttling.run import collected_attrs
-from tests.fanout.estates import atc_sample
+from tests.fanout.estates import rewrite_partial
 
 ATTRS = collected_attrs()
 
 
 @pytest.fixture(scope="module")
-def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("requests") / "day.jsonl"
-    atc_sample(path, "--days", "1", "--seed", "4", "--rows", "8000", "--format", "analytics-jsonl")
-    return path
+def log(one_day_jsonl: Path) -> Path:
+    return one_day_jsonl
 
 
 def test_a_partition_collects_the_same_file_twice(log: Path, tmp_path: Path) -> None:
@@ -60,16 +56,6 @@ def test_merged_partials_are_the_requests_one_pass_collects(log: Path, tmp_path:
         assert merged.attrs[name][1] == labels
 
 
-def _rewrite(path: Path, change) -> Path:
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {n: npz[n] for n in npz.files}
-    meta = json.loads(arrays.pop("meta").tobytes())
-    change(meta, arrays)
-    out = path.with_name("changed.npz")
-    out.write_bytes(encode(meta, arrays))
-    return out
-
-
 def _unsorted(meta: dict, arrays: dict) -> None:
     arrays["ts"] = arrays["ts"][::-1].copy()
 
@@ -93,7 +79,7 @@ def _foreign_party(meta: dict, arrays: dict) -> None:
 )
 def test_an_altered_partial_is_refused(log: Path, tmp_path: Path, change, says: str) -> None:
     done = run_partition(plan_paths([log], 1)[0], tmp_path, collect=ATTRS)
-    path = _rewrite(Path(done.requests.path), change)
+    path = rewrite_partial(Path(done.requests.path), change)
     with pytest.raises(InputError, match=says):
         read_requests(path)
 

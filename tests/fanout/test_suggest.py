@@ -20,7 +20,15 @@ from copilot.fanout.local import suggest_files, suggest_partitioned
 from copilot.fanout.partition import next_line_start
 from copilot.throttling.options import DEFAULT_HEADROOM
 from copilot.throttling.run import collected_attrs, suggest_paths
-from tests.fanout.estates import atc_sample, canonical, cut_inside, line_at, line_before, line_ms
+from tests.fanout.estates import (
+    atc_sample,
+    canonical,
+    cut_inside,
+    line_at,
+    line_before,
+    line_ms,
+    two_day_estate,
+)
 from tests.fanout.estates import ranges as byte_ranges
 
 pytestmark = pytest.mark.slow  # advises on whole estates once per partition count
@@ -31,11 +39,7 @@ FORMATS = {"csv": "analytics-csv", "jsonl": "analytics-jsonl", "parquet": "parqu
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("estate")
-    files = {ext: root / f"two-days.{ext}" for ext in FORMATS}
-    scenario = {}
-    for ext, path in files.items():
-        scenario = atc_sample(path, "--days", "2", "--seed", "3", "--rows", "30000",
-                              "--format", FORMATS[ext])  # fmt: skip
+    files, scenario = two_day_estate(root, FORMATS)
     return {"files": files, "scenario": scenario}
 
 
