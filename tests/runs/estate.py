@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer, echo_backend_app
 from tests.paths import ROOT
-from tests.workflows.devserver import DevServer
+from tests.workflows.devserver import DevServer, WorkerProcess
 from workflows.runs.shared import READY
 
 ISSUER, AUDIENCE = "atc-test", "atc-test-gateway"
@@ -72,39 +69,14 @@ def _recording(app: Any, tokens: list[str]) -> Any:
     return wrapped
 
 
-class RunsWorker:
+class RunsWorker(WorkerProcess):
     """``python -m workflows.runs.worker`` in its own process group."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "workflows.runs.worker"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
+        super().__init__(env, log, "workflows.runs.worker")
 
     def wait_for(self, needle: str, timeout_s: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while needle not in self.text():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the runs worker never said {needle!r}: {self.text()[-3000:]}")
-            time.sleep(0.1)
-
-    def kill9(self) -> None:
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self, timeout_s: float = 60.0) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout_s)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.kill9()
+        super().wait_for(needle, timeout_s)
 
 
 class Estate:

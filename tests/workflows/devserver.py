@@ -91,26 +91,38 @@ def dev_server(tmp: Path) -> Iterator[DevServer]:
 
 
 class WorkerProcess:
-    """One ``python -m workflows.authoring.worker`` in its own process group."""
+    """One worker process (``python -m MODULE``, or ``argv``) in its own process group, its
+    output in ``log``; by default the drafting worker."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, module: str = "workflows.authoring.worker",
+        *, argv: list[str] | None = None,
+    ) -> None:  # fmt: skip
         self.log = log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "workflows.authoring.worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+                [sys.executable, *(argv or ["-m", module])],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+
+    @property
+    def identity(self) -> str:
+        """The Temporal worker identity the SDK gives this process (``pid@host``)."""
+        return f"{self.proc.pid}@{socket.gethostname()}"
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, needle: str, timeout_s: float = 60.0) -> None:
+        """Until the worker's output says ``needle``; an error if it ends or never does."""
+        deadline = time.monotonic() + timeout_s
+        while needle not in self.text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker never said {needle!r}: {self.text()[-3000:]}")
+            time.sleep(0.1)
 
     def wait_polling(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while "atc worker: polling" not in self.log.read_text(errors="replace"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.1)
+        self.wait_for("atc worker: polling", timeout_s)
 
     def kill9(self) -> None:
         """SIGKILL the worker and everything it started (a dry-run child, say)."""

@@ -17,13 +17,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
-from contextlib import redirect_stdout, suppress
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -33,8 +28,7 @@ from copilot.cli import run as cli
 from copilot.pipeline import analyze_paths
 from copilot.throttling.run import collected_attrs, suggest_paths
 from tests.fanout.estates import atc_sample, canonical
-from tests.paths import ROOT
-from tests.workflows.devserver import DevServer, estate_fixture, worker_env
+from tests.workflows.devserver import DevServer, WorkerProcess, estate_fixture, worker_env
 from workflows.fanout.shared import FanoutInput, FanoutResult
 from workflows.fanout.starter import fanout_input, history_bytes, run_fanout
 
@@ -42,36 +36,13 @@ pytestmark = pytest.mark.slow
 HEARTBEAT_S = 3.0
 
 
-class FanoutWorker:
-    """``python -m workflows.fanout.worker`` in its own process group."""
+class FanoutWorker(WorkerProcess):
+    """``python -m workflows.fanout.worker`` (or ``atc worker fanout``), polling."""
 
     def __init__(self, env: dict[str, str], log: Path, *, cli: bool = False) -> None:
-        self.log = log
-        argv = (
-            ["-m", "copilot.cli", "worker", "fanout"] if cli else ["-m", "workflows.fanout.worker"]
-        )
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, *argv],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while "atc fanout worker: polling" not in log.read_text(errors="replace"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
-
-    @property
-    def identity(self) -> str:
-        import socket
-
-        return f"{self.proc.pid}@{socket.gethostname()}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        argv = ["-m", "copilot.cli", "worker", "fanout"] if cli else None
+        super().__init__(env, log, "workflows.fanout.worker", argv=argv)
+        self.wait_for("atc fanout worker: polling")
 
 
 class Estate:

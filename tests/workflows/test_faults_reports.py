@@ -14,13 +14,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
-from contextlib import redirect_stdout, suppress
+from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,10 +33,9 @@ from copilot.reports.escape import md_text
 from copilot.runs.approved import TYPE_PREFIX
 from copilot.scopes.server import BackgroundServer
 from copilot.throttling.run import suggest_paths
-from tests.paths import ROOT
 from tests.reports.logs import generated
 from tests.reports.receiver import Receiver
-from tests.workflows.devserver import DevServer, estate_fixture, worker_env
+from tests.workflows.devserver import DevServer, WorkerProcess, estate_fixture, worker_env
 from workflows.reports.shared import ReportInput, ReportResult, schedule_id
 from workflows.reports.starter import schedule_report
 from workflows.reports.workflows import LogAnalysisWorkflow
@@ -48,27 +44,12 @@ pytestmark = pytest.mark.slow
 RUNS_HEADING = "## Failed runs"
 
 
-class ReportsWorker:
-    """``python -m workflows.reports.worker`` in its own process group."""
+class ReportsWorker(WorkerProcess):
+    """``python -m workflows.reports.worker``, polling."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "workflows.reports.worker"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while "atc reports worker: polling" not in log.read_text(errors="replace"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        super().__init__(env, log, "workflows.reports.worker")
+        self.wait_for("atc reports worker: polling")
 
 
 class Estate:
@@ -145,8 +126,10 @@ def test_a_worker_killed_mid_partition_still_delivers_the_report_once(
     with BackgroundServer(receiver.app) as hook:
         result, again = asyncio.run(go(hook.url + "/hook"))
     with capsys.disabled():
-        print(f"\nreport delivered {delivered[0]:.1f} s after its worker died mid-partition"
-              f" ({result.partitions} partitions, {result.partitions_retried} read again)")
+        print(
+            f"\nreport delivered {delivered[0]:.1f} s after its worker died mid-partition"
+            f" ({result.partitions} partitions, {result.partitions_retried} read again)"
+        )
     assert result.status == "delivered" and result.partitions == 3
     single = report_documents(suggest_paths(sorted(str(p) for p in big_logs.iterdir())))
     assert result.partitions_retried >= 1 and result.records == single["analysis"]["records"]
