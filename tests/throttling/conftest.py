@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from copilot.logs.sample import iter_chunks, make_scenario
@@ -87,3 +89,40 @@ def make_requests(
         policies=list(policies),
         fault_codes=dict(fault_codes or {}),
     )
+
+
+COHORT = [  # app, requests, 4xx, gateway 429, rpm p99
+    ("web", 5000, 25, 10, 6.0),
+    ("ios", 4000, 20, 5, 5.0),
+    ("android", 3000, 15, 3, 5.0),
+]
+
+
+def consumers_analysis(extra: tuple, surge_share: float = 0.0) -> SimpleNamespace:
+    """An analysis stand-in holding the consumers table of ``COHORT`` plus ``extra``, and an
+    anomaly ``extra`` drove ``surge_share`` of (the inputs ``find_abusive`` reads)."""
+    rows = [*COHORT, extra]
+    consumers = pd.DataFrame(
+        {
+            "proxy": "catalog",
+            "app": [r[0] for r in rows],
+            "client_id": [f"key-{r[0]}" for r in rows],
+            "requests": [r[1] for r in rows],
+            "errors_4xx": [r[2] for r in rows],
+            "gateway_429": [r[3] for r in rows],
+            "rpm_p99": [r[4] for r in rows],
+        }
+    )
+    anomalies = []
+    if surge_share:
+        driver = SimpleNamespace(app=extra[0], client_id=f"key-{extra[0]}", share=surge_share)
+        anomalies.append(
+            SimpleNamespace(
+                proxy="catalog",
+                metric="requests",
+                drivers=[driver],
+                start=pd.Timestamp("2026-11-17 09:00", tz="UTC"),
+                end=pd.Timestamp("2026-11-17 12:30", tz="UTC"),
+            )
+        )
+    return SimpleNamespace(tables={"consumers": consumers}, anomalies=anomalies)

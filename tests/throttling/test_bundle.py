@@ -176,7 +176,7 @@ def test_an_interval_set_only_by_a_ref_reads_as_unknown_not_one(tmp_path: Path) 
         '<TimeUnit ref="v.unit"/></Quota>'
     )
     (root / "proxies" / "default.xml").write_text(
-        "<ProxyEndpoint name=\"default\"><PreFlow><Request><Step><Name>Q</Name></Step>"
+        '<ProxyEndpoint name="default"><PreFlow><Request><Step><Name>Q</Name></Step>'
         "</Request></PreFlow><HTTPProxyConnection><BasePath>/p</BasePath></HTTPProxyConnection>"
         "</ProxyEndpoint>"
     )

@@ -342,7 +342,7 @@ def test_a_retry_after_the_proxy_sets_on_refusals_is_read(
     proxy = root / "payments" / "apiproxy"
     (proxy / "policies" / "AM-RetryAfter.xml").write_text(
         f'<AssignMessage name="AM-RetryAfter"><Set><Headers>{header}</Headers></Set>'
-        "<AssignTo createNew=\"false\" type=\"response\"/></AssignMessage>"
+        '<AssignTo createNew="false" type="response"/></AssignMessage>'
     )
     if attached:
         endpoint = proxy / "proxies" / "default.xml"

@@ -17,7 +17,12 @@ BAD_RATE = CurrentPolicy(proxy="orders", name="SA-Ref", kind="SpikeArrest", rate
 
 def test_a_bundle_spike_arrest_knows_its_rate_per_minute() -> None:
     now = CurrentLimit.from_bundle(SPIKE)
-    assert (now.source, now.kind, now.policy, now.per_minute) == ("bundle", "SpikeArrest", "SA-Global", 1800.0)
+    assert (now.source, now.kind, now.policy, now.per_minute) == (
+        "bundle",
+        "SpikeArrest",
+        "SA-Global",
+        1800.0,
+    )
     body = now.to_dict()
     assert body["rate"] == "30ps" and body["per_minute"] == 1800.0 and body["bundle"] == "orders"
     assert now.summary() == f"SA-Global {SPIKE.value_text()}"

@@ -3,16 +3,13 @@ demand, and is not called abusive; one that waits is not a storm."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
-import pandas as pd
 
 from copilot.analysis.outcomes import GATEWAY
 from copilot.throttling.abuse import find_abusive
 from copilot.throttling.demand import measure
 from copilot.throttling.retries import find_retry_storms, storm_keys
-from tests.throttling.conftest import make_requests
+from tests.throttling.conftest import consumers_analysis, make_requests
 
 T0 = 1_763_251_200_000
 
@@ -53,20 +50,7 @@ def test_a_client_that_backs_off_is_not_a_storm() -> None:
 
 
 def test_a_retrying_client_is_not_abusive_for_being_refused_and_fast() -> None:
-    cohort = [("web", 5000, 25, 10, 6.0), ("ios", 4000, 20, 5, 5.0), ("android", 3000, 15, 3, 5.0)]
-    rows = [*cohort, ("retrier", 6000, 30, 2400, 30.0)]  # refused 40 %, p99 5x the cohort
-    consumers = pd.DataFrame(
-        {
-            "proxy": "catalog",
-            "app": [r[0] for r in rows],
-            "client_id": [f"key-{r[0]}" for r in rows],
-            "requests": [r[1] for r in rows],
-            "errors_4xx": [r[2] for r in rows],
-            "gateway_429": [r[3] for r in rows],
-            "rpm_p99": [r[4] for r in rows],
-        }
-    )
-    analysis = SimpleNamespace(tables={"consumers": consumers}, anomalies=[])
+    analysis = consumers_analysis(("retrier", 6000, 30, 2400, 30.0))  # refused 40 %, p99 5x
     assert [a.app for a in find_abusive(analysis)] == ["retrier"]  # without the retry finding
     retrying = {("catalog", "retrier", "key-retrier")}
     assert find_abusive(analysis, retrying) == []
