@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 FLAGSHIP_SCOPES = ("fulfilment.write", "notifications.send", "orders.read", "orders.write")
+# The dry run's scenarios of the flagship: the approval's three outcomes, then both branch sides.
+FLAGSHIP_SCENARIOS = ["approve", "reject", "no-answer", "is_large-true", "is_large-false"]
 FLAGSHIP_REQUEST = (
     "When an order over 10,000 is created, hold it for a manager's approval for up to 48 hours, "
     "then send it to fulfilment; on rejection cancel it and notify the customer"

@@ -34,7 +34,7 @@ from copilot.drafting.render import render
 from copilot.drafting.sandbox import sandbox_load
 from copilot.drafting.spec import parse_spec
 from copilot.scopes import DEFAULT_PRODUCTS
-from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
+from tests.drafting.specs import FLAGSHIP_SCENARIOS, FLAGSHIP_SCOPES, flagship
 
 pytestmark = pytest.mark.slow  # child processes with real timeouts and limits
 
@@ -377,13 +377,7 @@ def test_a_rendered_draft_dry_runs_to_completion_isolated() -> None:
     code = render(spec, FLAGSHIP_SCOPES)
     report = dry_run(code, spec, products=DEFAULT_PRODUCTS, scopes=FLAGSHIP_SCOPES)
     assert report.ok, report.failures()
-    assert [s["name"] for s in report.scenarios] == [
-        "approve",
-        "reject",
-        "no-answer",
-        "is_large-true",
-        "is_large-false",
-    ]
+    assert [s["name"] for s in report.scenarios] == FLAGSHIP_SCENARIOS
     assert [b["covered"] for b in report.branches] == [True]
     assert report.to_dict()["isolation"] == report.isolation
     assert _is_what_this_machine_offers(report.isolation)

@@ -13,7 +13,7 @@ from copilot.drafting.dryrun import dry_run
 from copilot.drafting.render import render
 from copilot.drafting.spec import parse_spec
 from copilot.scopes import DEFAULT_PRODUCTS
-from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
+from tests.drafting.specs import FLAGSHIP_SCENARIOS, FLAGSHIP_SCOPES, flagship
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +32,7 @@ def _scenario(report, name: str) -> dict:
 
 def test_every_scenario_completes(report) -> None:
     assert report.ok and report.error is None
-    assert [s["name"] for s in report.scenarios] == [
-        "approve",
-        "reject",
-        "no-answer",
-        "is_large-true",
-        "is_large-false",
-    ]
+    assert [s["name"] for s in report.scenarios] == FLAGSHIP_SCENARIOS
 
 
 def test_both_sides_of_the_branch_are_driven_and_reported(report) -> None:
