@@ -41,6 +41,7 @@ from copilot.throttling.bundle_model import (
     Unmodelled,
 )
 from copilot.throttling.bundle_notes import condition_notes, limit_notes, never_runs
+from copilot.throttling.bundle_params import Params, callout_params, merged
 from copilot.throttling.bundle_read import RawBundle, find
 from copilot.throttling.policies_xml import check_policy_name
 
@@ -145,6 +146,7 @@ class _Call:
     proxy: str | None
     fault: bool
     depth: int = 0
+    params: Params = ()  # flow variables set by the FlowCallout(s) on the way
 
 
 def _attach(bundles: dict, hooks: list[tuple[str, str]], notes: list[str]) -> dict:
@@ -157,7 +159,7 @@ def _attach(bundles: dict, hooks: list[tuple[str, str]], notes: list[str]) -> di
         for s in b.steps:
             att = Attachment(s.where, and_text(s.conditions), None, name, s.fault)
             placed.setdefault((kind, name, s.policy), []).append(att)
-            calls += _callouts(b, s, f"FlowCallout {s.policy} in proxy {name}", (), name, False, 0)
+            calls += _callouts(b, s, f"FlowCallout {s.policy} in proxy {name}", (), name, False, 0, ())
     for point, flow in hooks:
         calls.append(_Call(flow, f"flowhook:{point}", (), None, False))
     while calls:
@@ -176,12 +178,11 @@ def _attach(bundles: dict, hooks: list[tuple[str, str]], notes: list[str]) -> di
         for s in target.steps:
             conds = (*call.conditions, *s.conditions)
             att = Attachment(f"{call.flow}:{s.where}", and_text(conds), call.via, call.proxy,
-                             call.fault or s.fault)  # fmt: skip
+                             call.fault or s.fault, call.params)  # fmt: skip
             placed.setdefault(("sharedflow", call.flow, s.policy), []).append(att)
             via = f"{call.via} -> FlowCallout {s.policy} in sharedflow {call.flow}"
-            calls += _callouts(
-                target, s, via, call.conditions, call.proxy, call.fault, call.depth + 1
-            )
+            calls += _callouts(target, s, via, call.conditions, call.proxy, call.fault,
+                               call.depth + 1, call.params)  # fmt: skip
     return placed
 
 
@@ -196,7 +197,7 @@ def _shared_flow(bundles: dict, name: str) -> _Bundle | None:
 
 
 def _callouts(
-    b: _Bundle, s: StepRef, via: str, outer: tuple[str, ...], proxy, fault, depth
+    b: _Bundle, s: StepRef, via: str, outer: tuple[str, ...], proxy, fault, depth, params: Params
 ) -> list[_Call]:
     found = b.policies.get(s.policy)
     if found is None or found[0].tag != "FlowCallout":
@@ -204,7 +205,8 @@ def _callouts(
     flow = bp.callout_target(found[0])
     if flow is None:
         return []
-    return [_Call(flow, via, (*outer, *s.conditions), proxy, fault or s.fault, depth)]
+    inner = merged(params, callout_params(found[0]))
+    return [_Call(flow, via, (*outer, *s.conditions), proxy, fault or s.fault, depth, inner)]
 
 
 def _estate(bundles: dict, placed: dict, notes: list[str]) -> Estate:

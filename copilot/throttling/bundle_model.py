@@ -20,14 +20,16 @@ PER_CLIENT_KINDS = ("app", "client_id", "api_key")
 @dataclass(frozen=True)
 class Attachment:
     """One place a policy runs: ``where`` (file / flow / phase), the AND of every level's
-    condition as text ("" = always), and ``via`` (the flow hook or FlowCallout chain
-    when reached through a shared flow)."""
+    condition as text ("" = always), ``via`` (the flow hook or FlowCallout chain
+    when reached through a shared flow) and ``params``, the flow variables the calling
+    FlowCallout(s) set before the shared flow runs (:mod:`copilot.throttling.bundle_params`)."""
 
     where: str
     condition: str
     via: str | None = None
     proxy: str | None = None  # the proxy it runs in; None = every proxy (a flow hook)
     fault: bool = False  # in a FaultRule: runs only after a fault
+    params: tuple[tuple[str, str], ...] = ()  # (variable, value or "{variable}")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class CurrentPolicy:
     interval_ref: str | None = None
     time_unit_ref: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    # set by bundle_params.resolve: the refs one proxy's call sites set, in words
+    resolved: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.identifier_kind:
@@ -142,9 +146,24 @@ class CurrentPolicy:
             )
         if self.continue_on_error:
             out.append("continueOnError: never rejects")
+        out += self._call_site_values()
+        out += list(self.resolved)
         if not self.enabled:
             out.append("disabled")
         return f" [{', '.join(out)}]" if out else ""
+
+    def _call_site_values(self) -> list[str]:
+        """``var = value via FlowCallout ...`` for each ref a calling FlowCallout sets."""
+        if self.resolved:
+            return []
+        refs = {self.rate_ref, self.allow_ref, self.interval_ref, self.time_unit_ref,
+                self.message_weight_ref, self.identifier} - {None}  # fmt: skip
+        return [
+            f"{var} = {value!r} via {a.via}"
+            for a in self.attachments
+            for var, value in a.params
+            if var in refs
+        ]
 
     def to_dict(self) -> dict:
         out = asdict(self)

@@ -16,6 +16,7 @@ import numpy as np
 
 from copilot.logs.schema import QUOTA_FAULT, SPIKE_ARREST_FAULT
 from copilot.throttling.bundle import CurrentPolicy
+from copilot.throttling.bundle_params import resolve
 from copilot.throttling.context import Context
 from copilot.throttling.current_limit import CurrentLimit, Refusal
 from copilot.timeunits import HOUR_MS
@@ -30,6 +31,11 @@ def _authoritative(ctx: Context, proxy: str) -> bool:
     ):
         return True
     return any(p.runs_in(proxy) for p in ctx.current)
+
+
+def _here(ctx: Context, proxy: str) -> list[CurrentPolicy]:
+    """The limits that run in ``proxy``, as its call sites' parameters set them."""
+    return [resolve(p, proxy) for p in ctx.current if p.runs_in(proxy)]
 
 
 def _rank(p: CurrentPolicy) -> tuple:
@@ -52,8 +58,8 @@ def for_proxy(ctx: Context, proxy: str) -> CurrentLimit | None:
     """The proxy-wide SpikeArrest (no client identifier) now in place."""
     found = [
         p
-        for p in ctx.current
-        if p.kind == "SpikeArrest" and p.proxy_wide and p.enabled and p.runs_in(proxy)
+        for p in _here(ctx, proxy)
+        if p.kind == "SpikeArrest" and p.proxy_wide and p.enabled
     ]
     if found:
         found.sort(key=_rank)
@@ -76,12 +82,11 @@ def for_client(ctx: Context, proxy: str, party: int, kind: str) -> CurrentLimit 
     app, client = ctx.req.parties[party]
     found = [
         p
-        for p in ctx.current
+        for p in _here(ctx, proxy)
         if p.kind == kind
         and p.per_client
         and p.enabled
         and p.quota_role != "count_only"
-        and p.runs_in(proxy)
         and (p.for_client in (None, client, app))
     ]
     if found:
@@ -113,12 +118,8 @@ def for_every_client(ctx: Context, proxy: str) -> CurrentLimit | None:
     """An unconditional per-client SpikeArrest on the proxy (the per-client ceiling)."""
     found = [
         p
-        for p in ctx.current
-        if p.kind == "SpikeArrest"
-        and p.per_client
-        and p.enabled
-        and p.for_client is None
-        and p.runs_in(proxy)
+        for p in _here(ctx, proxy)
+        if p.kind == "SpikeArrest" and p.per_client and p.enabled and p.for_client is None
     ]
     return CurrentLimit.from_bundle(sorted(found, key=_rank)[0]) if found else None
 

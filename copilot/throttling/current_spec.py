@@ -28,6 +28,7 @@ def never_rejects(policy: CurrentPolicy) -> str:
 
 def replay_spec(ctx: Context, policy: CurrentPolicy, notes: list[str]):
     """(replay spec, None) or (None, why not)."""
+    notes += [f"set by its call site: {r}" for r in policy.resolved]
     if policy.message_weight_ref:
         return None, (f"weighted by {policy.message_weight_ref}, which the logs do not carry: "
                       f"replay unavailable")  # fmt: skip

@@ -68,6 +68,40 @@ class FlowColumns(Mapping):
         return len(list(iter(self)))
 
 
+class WithParams(Mapping):
+    """``columns`` plus the flow variables a FlowCallout call site sets (lower-case names):
+    a literal is the same on every row; ``{x}`` reads ``x``'s column when the logs carry it,
+    and is unavailable otherwise (cloud.google.com/apigee/docs/api-platform/reference/
+    policies/flow-callout-policy)."""
+
+    def __init__(self, columns: Mapping, params: Iterable[tuple[str, str]], n: int) -> None:
+        from copilot.throttling.bundle_params import ref_of
+
+        self.columns, self.n = columns, n
+        self.literal: dict[str, str] = {}
+        self.alias: dict[str, str] = {}  # variable -> the logged variable it is set from
+        for name, value in params:
+            ref = ref_of(value)
+            if ref is None and "{" not in value:
+                self.literal[name.lower()] = value
+            elif ref is not None and ref.lower() in columns:
+                self.alias[name.lower()] = ref.lower()
+
+    def __contains__(self, var: object) -> bool:
+        return var in self.literal or var in self.alias or var in self.columns
+
+    def __getitem__(self, var: str) -> pd.Series:
+        if var in self.literal:
+            return pd.Series(np.full(self.n, self.literal[var], dtype=object))
+        return self.columns[self.alias.get(var, var)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self.columns, *self.literal, *self.alias]))
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+
 def flow_columns(ctx: Context, proxy: int, rows: np.ndarray, base_paths=()) -> FlowColumns:
     """The flow variables the logs carry over ``rows`` (see :class:`FlowColumns`)."""
     return FlowColumns(ctx, proxy, rows, base_paths)

@@ -28,7 +28,7 @@ from copilot.apigee.conditions import Condition, parse_condition
 from copilot.throttling.bundle import CurrentPolicy
 from copilot.throttling.context import Context, Placement
 from copilot.throttling.current_spec import never_rejects, replay_spec
-from copilot.throttling.flow_columns import available, column, flow_columns
+from copilot.throttling.flow_columns import WithParams, available, column, flow_columns
 from copilot.throttling.sizing import impact, run
 
 _KEY_FIELD = {"app": "app", "client_id": "client_id", "api_key": "client_id",
@@ -55,8 +55,9 @@ def runs_on(
             if columns is None:
                 columns = flow_columns(ctx, proxy, rows, _base_paths(ctx, name))
             lowered = _lower_condition(cond)
-            t, u = lowered.evaluate_columns(columns, rows.size)
-            missing |= {v for v in lowered.variables if v not in columns}
+            seen = WithParams(columns, a.params, rows.size) if a.params else columns
+            t, u = lowered.evaluate_columns(seen, rows.size)
+            missing |= {v for v in lowered.variables if v not in seen}
             if cond.problem:
                 missing.add(f"(unreadable condition: {cond.problem})")
         if a.fault:  # a FaultRule runs only after a fault: a request that failed

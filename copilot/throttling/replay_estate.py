@@ -2,7 +2,9 @@
 
 For each proxy in the logs, each bundle limit that runs there
 (:meth:`CurrentPolicy.runs_in`: its own proxy, the proxies calling its shared
-flow, or every proxy for a flow hook) is replayed by
+flow, or every proxy for a flow hook), its refs resolved by the parameters
+its call sites there pass (:func:`~copilot.throttling.bundle_params.resolve`), is
+replayed by
 :func:`copilot.throttling.replay_current.replay_policy`; a CountOnly and an
 EnforceOnly quota with one ``<SharedName>`` give one entry. Warnings: the
 estate's own (:meth:`Estate.warnings`), a bundle's proxy with no requests in
@@ -17,6 +19,7 @@ import numpy as np
 
 from copilot.logs.schema import QUOTA_FAULT, SPIKE_ARREST_FAULT
 from copilot.throttling.bundle import CurrentPolicy
+from copilot.throttling.bundle_params import resolve
 from copilot.throttling.context import Context
 from copilot.throttling.replay_current import replay_policy
 
@@ -28,7 +31,8 @@ def replay_estate(ctx: Context) -> tuple[list[dict], list[str]]:
     for pid, name in enumerate(ctx.req.proxies):
         if not ctx.req.rows_of_proxy(pid).size:
             continue
-        for policy, counter in _units([p for p in ctx.current if p.runs_in(name)]):
+        here = [resolve(p, name) for p in ctx.current if p.runs_in(name)]
+        for policy, counter in _units(here):
             entry = replay_policy(ctx, policy, pid, counter=counter)
             entries.append(entry)
             warnings += _entry_warnings(entry)
