@@ -12,6 +12,11 @@ so each peak RSS is its own:
   of the same file (DuckDB reads Avro only through an extension fetched at run
   time, which this machine cannot do, so there is no DuckDB Avro figure).
 
+``--formats csv,parquet`` limits the formats; ``--repeat N`` measures every
+(format, engine) N times in alternating rounds (csv/atc, csv/duckdb, parquet/atc,
+... then again), so a machine busy with other work slows every cell alike, and
+reports each cell's median (and its min and max).
+
 Prints a Markdown table (seconds, rows/s, peak RSS) and writes
 bench/out/ingest.json. Needs ``.[bench]`` (duckdb).
 """
@@ -32,14 +37,16 @@ OUT = HERE / "out"
 FORMATS = {"csv": "analytics-csv", "parquet": "parquet", "avro": "avro"}
 
 
-def generate(rows: int) -> dict[str, Path]:
-    """The N-row export in every format (written once, reused)."""
+def generate(rows: int, formats: tuple[str, ...] = tuple(FORMATS)) -> dict[str, Path]:
+    """The N-row export in each format asked for (written once, reused)."""
     from copilot.logs.sample import iter_chunks, make_scenario
     from copilot.logs.writers import write_records
 
     OUT.mkdir(parents=True, exist_ok=True)
     paths = {}
     for ext, fmt in FORMATS.items():
+        if ext not in formats:
+            continue
         path = OUT / f"ingest-{rows}.{ext}"
         if not path.exists():
             start = time.perf_counter()
@@ -88,26 +95,37 @@ def measure(engine: str, path: Path) -> dict[str, object]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run(rows: int) -> list[dict[str, object]]:
-    results = []
-    for ext, path in generate(rows).items():
-        engines = ["atc", "duckdb"] if ext != "avro" else ["atc"]
-        for engine in engines:
+def run(rows: int, formats: tuple[str, ...], repeat: int = 1) -> list[dict[str, object]]:
+    """One result per (format, engine): the median of ``repeat`` alternating rounds."""
+    cells = [
+        (ext, engine, path)
+        for ext, path in generate(rows, formats).items()
+        for engine in (["atc", "duckdb"] if ext != "avro" else ["atc"])
+    ]
+    runs: dict[tuple[str, str], list[dict[str, object]]] = {}
+    for _ in range(repeat):
+        for ext, engine, path in cells:
             got = measure(engine, path)
             got.update(format=ext, file_mb=round(path.stat().st_size / 1e6, 1))
-            results.append(got)
+            runs.setdefault((ext, engine), []).append(got)
+    results = []
+    for got in runs.values():
+        times = sorted(float(g["seconds"]) for g in got)
+        middle = sorted(got, key=lambda g: float(g["seconds"]))[len(got) // 2]
+        results.append({**middle, "runs": len(got), "min_s": times[0], "max_s": times[-1]})
     return results
 
 
 def table(results: list[dict[str, object]]) -> str:
     lines = [
-        "| format | file MB | engine | seconds | rows/s | peak RSS MB | rows |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        "| format | file MB | engine | seconds (median) | min-max | rows/s | peak RSS MB | rows |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         seconds = float(r["seconds"])
         lines.append(
             f"| {r['format']} | {r['file_mb']} | {r['engine']} | {seconds:.2f} | "
+            f"{float(r.get('min_s', seconds)):.2f}-{float(r.get('max_s', seconds)):.2f} | "
             f"{int(r['rows']) / seconds:,.0f} | {float(r['peak_rss_mb']):.0f} | {int(r['rows']):,} |"
         )
     return "\n".join(lines)
@@ -116,12 +134,18 @@ def table(results: list[dict[str, object]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--formats", default=",".join(FORMATS), help="e.g. csv,parquet")
+    parser.add_argument("--repeat", type=int, default=1, help="alternating rounds (median)")
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child)))
         return
-    results = run(args.rows)
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        parser.error(f"unknown format(s) {unknown}; known: {', '.join(FORMATS)}")
+    results = run(args.rows, formats, max(1, args.repeat))
     (OUT / "ingest.json").write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
 
