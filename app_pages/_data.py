@@ -11,7 +11,7 @@ import streamlit as st
 from app_pages._source import UPLOAD, current_source
 from copilot.config import load_settings
 from copilot.dashboard.cache import LruCache
-from copilot.dashboard.columns import help_for
+from copilot.dashboard.columns import help_for, number_format
 from copilot.dashboard.errors import say
 from copilot.dashboard.sources import Source, discard_upload
 from copilot.errors import AtcError
@@ -92,12 +92,16 @@ def table(frame: pd.DataFrame, name: str, *, key: str | None = None, max_rows: i
 
 
 def column_config(frame: pd.DataFrame, name: str) -> dict:
-    """Streamlit column settings: each column's help, and UTC times written out."""
+    """Streamlit column settings: each column's help, UTC times written out, numbers with units."""
     config = {}
     helps = help_for(name, list(frame.columns))
     for column in frame.columns:
         help_text = helps.get(column)
-        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+        fmt = number_format(name, column)
+        if fmt is not None:
+            # A number column sorts as numbers; an empty cell is a value not measured.
+            config[column] = st.column_config.NumberColumn(column, help=help_text, format=fmt)
+        elif pd.api.types.is_datetime64_any_dtype(frame[column]):
             config[column] = st.column_config.DatetimeColumn(
                 column, help=help_text, format="YYYY-MM-DD HH:mm", timezone="UTC"
             )

@@ -71,19 +71,32 @@ watch = st.selectbox(
     "Watch run", ids, index=ids.index(current) if current in ids else 0, key="runs_watch_pick"
 )
 st.session_state["runs_watch"] = watch
-watched_draft = next(r["draft_id"] for r in rows if r["run_id"] == watch)
-spec = next((i.spec for i in items if i.draft_id == watched_draft), None)
+watched = next(r for r in rows if r["run_id"] == watch)
+spec = next((i.spec for i in items if i.draft_id == watched["draft_id"]), None)
+# Runs seen to end in this session: the list may lag behind (it is cached for a few seconds).
+ended = st.session_state.setdefault("runs_ended", set())
+every = None if watch in ended else view.refresh_every(watched["status"])
 
 
-@st.fragment(run_every=2)
+@st.fragment(run_every=every)
 def watch_run() -> None:
     try:
         shown = data.show(watch)
     except AtcError as exc:
         st.error(say(exc))
         return
+    if every is not None and view.refresh_every(shown["status"]) is None:
+        # The run ended while watched: draw the page once more, the panel without a refresh.
+        ended.add(watch)
+        data.runs_list.clear()
+        st.rerun()
     st.markdown(f"**{shown['status']}** — draft {shown['draft_id']} version {shown['version']}, "
                 f"asked by {shown['requested_by']}")  # fmt: skip
+    st.caption(
+        "This run has ended; the panel no longer refreshes."
+        if every is None
+        else f"Refreshes every {every:g} s while the run goes on."
+    )
     steps, calls = st.columns([1, 2])
     with steps:
         st.caption("Steps")

@@ -84,9 +84,10 @@ SUGGESTION_COLUMNS = {
     "replay rejects": "Requests the suggested limit would have refused over the logs.",
     "legit rejected": "Share of healthy legitimate requests the replay refused (rule: at most 0.1%).",
     "abusive rejected": "Requests from abusive clients the replay refused.",
-    "busiest minute": "Legitimate demand in its busiest minute ('–': not measured for this row).",
-    "p99 minute": "Legitimate demand per minute, 99th percentile over the minutes with traffic.",
-    "days seen": "Days of the logs with traffic for this target.",
+    "busiest minute": "Legitimate demand in its busiest minute (empty: not measured for this row).",
+    "p99 minute": "Legitimate demand per minute, 99th percentile over the minutes with traffic "
+    "(empty: not measured for this row).",
+    "days seen": "Days of the logs with traffic for this target (empty: not measured).",
     "rationale": "Why this value, in the words of the advice.",
 }
 
@@ -136,6 +137,19 @@ EXCLUDED_COLUMNS = {
     "requests": "Requests in the window.",
     "reason": "Why it was left out of the statistics.",
 }
+# Numeric columns and how they are written (printf style, as st.column_config.NumberColumn
+# takes it): the values stay numbers, so the columns sort as numbers, not as text.
+PER_MINUTE = "%g/min"
+NUMBER_FORMATS: dict[str, dict[str, str]] = {
+    "suggestions": {"busiest minute": PER_MINUTE, "p99 minute": PER_MINUTE, "days seen": "%d"},
+    "forecast": {c: PER_MINUTE for c in ("last week", "next week peak", "p50", "p90", "p99")},
+    "retry_storms": {
+        "busiest minute (attempts)": PER_MINUTE,
+        "busiest minute (demand)": PER_MINUTE,
+        "median wait after a refusal": "%g s",
+    },
+}
+
 TABLES: dict[str, dict[str, str]] = {
     "groups": _GROUP,
     "anomalies": _ANOMALY,
@@ -152,6 +166,11 @@ TABLES: dict[str, dict[str, str]] = {
     "excluded": EXCLUDED_COLUMNS,
     "evidence": {"what": "What was measured or decided.", "value": "Its value, with its unit."},
 }
+
+
+def number_format(table: str, column: str) -> str | None:
+    """The printf format of a numeric column of ``table`` (None: not one of them)."""
+    return NUMBER_FORMATS.get(table, {}).get(column)
 
 
 def help_for(table: str, columns: list[str]) -> dict[str, str]:

@@ -29,6 +29,23 @@ def number(value: float) -> str:
     return f"{value:.2g}"
 
 
+def rounded(value: float | None, whole_from: float = 10) -> float | None:
+    """A number for a numeric table column, rounded as :func:`number` writes it; None for none.
+
+    Whole from ``whole_from`` up (``1`` for estimates in requests per minute, as
+    :func:`rpm` writes them), one decimal from 1, else two significant digits.
+    The column stays numeric, so it sorts as numbers; its format adds the unit.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    value = float(value)
+    if value >= whole_from or value == int(value):
+        return float(round(value))
+    if value >= 1:
+        return round(value, 1)
+    return float(f"{value:.2g}")
+
+
 def rate(value: float | None, per: str = "min") -> str:
     """A rate as people write it: ``6/min``, ``13/s``; ``unknown`` when there is none.
 

@@ -14,6 +14,12 @@ from copilot.errors import PolicyDenied
 from copilot.runs.approved import approved_version
 
 DONE = {"COMPLETED", "FAILED", "TERMINATED", "CANCELED", "TIMED_OUT"}
+WATCH_EVERY_S = 2.0  # how often the watch panel asks a run that has not ended
+
+
+def refresh_every(status: str | None) -> float | None:
+    """Seconds between refreshes of the watch panel for a run in ``status``; None once it ended."""
+    return None if status in DONE else WATCH_EVERY_S
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,12 @@ import pandas as pd
 from copilot.dashboard.columns import (
     EXCLUDED_COLUMNS,
     FORECAST_COLUMNS,
+    NUMBER_FORMATS,
     REPLAY_COLUMNS,
     STORM_COLUMNS,
     SUGGESTION_COLUMNS,
 )
-from copilot.dashboard.fmt import number, policy_rate, rate, rpm, utc_time
+from copilot.dashboard.fmt import policy_rate, rounded, rpm, utc_time
 from copilot.throttling.report import SPIKE_ARREST, Report, Suggestion
 
 POLICY = {"spike_arrest": "SpikeArrest", "quota": "Quota"}
@@ -38,7 +39,6 @@ _APIGEE_RATE = re.compile(r"\b\d+(?:\.\d+)?p[ms]\b")
 _FROM_REF = re.compile(r"from (\S+) \(fallback (\S+)\)")
 _RATE_REF = re.compile(r"\(ref (\S+)\)")
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
-NOT_MEASURED = "–"
 
 
 def in_scope(proxy: str, chosen: Collection[str] | None) -> bool:
@@ -117,18 +117,22 @@ def suggestions(report: Report, chosen: Collection[str] | None = None) -> pd.Dat
                 "replay rejects": int(s.replay.rejected),
                 "legit rejected": float(s.replay.share),
                 "abusive rejected": int(s.replay.abusive_rejected),
-                "busiest minute": _rate_or_dash(ev.get("peak_rpm")),
-                "p99 minute": _rate_or_dash(per_minute.get("p99")),
-                "days seen": str(ev["days_seen"]) if ev.get("days_seen") else NOT_MEASURED,
+                # Numbers (None: not measured) so the columns sort as numbers; the page's
+                # column formats add the unit (copilot.dashboard.columns.NUMBER_FORMATS).
+                "busiest minute": rounded(ev.get("peak_rpm")),
+                "p99 minute": rounded(per_minute.get("p99")),
+                "days seen": ev.get("days_seen") or None,
                 "rationale": rationale(s)
                 + (f" ⚠ {rates_in_words(s.conflict)}" if s.conflict else ""),
             }
         )
-    return pd.DataFrame(rows, columns=list(SUGGESTION_COLUMNS))
+    return _typed(pd.DataFrame(rows, columns=list(SUGGESTION_COLUMNS)), "suggestions")
 
 
-def _rate_or_dash(value: float | None) -> str:
-    return NOT_MEASURED if value is None else rate(float(value))
+def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """``frame`` with its numeric columns as numbers even when empty (whole counts as Int64)."""
+    formats = NUMBER_FORMATS[table]
+    return frame.astype({c: "Int64" if f == "%d" else "float64" for c, f in formats.items()})
 
 
 def headline(report: Report, chosen: Collection[str] | None = None) -> dict[str, int]:
@@ -153,17 +157,18 @@ def forecast(report: Report, chosen: Collection[str] | None = None) -> pd.DataFr
         rows.append(
             {
                 "series": f"{f.kind}: {f.target}",
-                "last week": rpm(f.last_week_peak),
-                "next week peak": rpm(f.peak),
-                "p50": rpm(f.p50),
-                "p90": rpm(f.p90),
-                "p99": rpm(f.p99),
+                # Whole from 1/min, as rpm() writes them in the rationale and evidence.
+                "last week": rounded(f.last_week_peak, whole_from=1),
+                "next week peak": rounded(f.peak, whole_from=1),
+                "p50": rounded(f.p50, whole_from=1),
+                "p90": rounded(f.p90, whole_from=1),
+                "p99": rounded(f.p99, whole_from=1),
                 "method": f.method.replace("_", " "),
                 "backtest": f"{f.origins} origin(s), {f.horizon} h ahead",
                 "finding": "; ".join(_flag_text(x) for x in mine) or "within limits",
             }
         )
-    return pd.DataFrame(rows, columns=list(FORECAST_COLUMNS))
+    return _typed(pd.DataFrame(rows, columns=list(FORECAST_COLUMNS)), "forecast")
 
 
 def _forecast_in_scope(
@@ -224,15 +229,15 @@ def retry_storms(report: Report, chosen: Collection[str] | None = None) -> pd.Da
     rows = [
         {
             **{label: getattr(r, name) for label, name in _STORM_COUNTS.items()},
-            "busiest minute (attempts)": rate(r.attempts_peak_rpm),
-            "busiest minute (demand)": rate(r.demand_peak_rpm),
-            "median wait after a refusal": f"{number(r.median_gap_ms / 1000)} s",
+            "busiest minute (attempts)": rounded(r.attempts_peak_rpm),
+            "busiest minute (demand)": rounded(r.demand_peak_rpm),
+            "median wait after a refusal": rounded(r.median_gap_ms / 1000),
             "advice": r.advice,
         }
         for r in report.retry_storms
         if in_scope(r.proxy, chosen)
     ]
-    return pd.DataFrame(rows, columns=list(STORM_COLUMNS))
+    return _typed(pd.DataFrame(rows, columns=list(STORM_COLUMNS)), "retry_storms")
 
 
 def excluded(report: Report, chosen: Collection[str] | None = None) -> pd.DataFrame:

@@ -45,3 +45,21 @@ def test_times_are_utc_24_hour_whatever_zone_they_come_in() -> None:
 def test_chart_times_use_a_utc_time_unit_and_a_24_hour_label() -> None:
     assert fmt.CHART_TIME_UNIT.startswith("utc")
     assert "%H:%M" in fmt.CHART_TIME_LABEL and "%I" not in fmt.CHART_TIME_LABEL
+
+
+@pytest.mark.parametrize(
+    ("value", "whole_from", "shown"),
+    [
+        (12.6, 10, 13.0),
+        (6.44, 10, 6.4),
+        (6.44, 1, 6.0),
+        (0.456, 10, 0.46),
+        (3.0, 10, 3.0),
+        (None, 10, None),
+        (float("nan"), 10, None),
+    ],
+)
+def test_table_numbers_are_rounded_as_written_and_stay_numbers(
+    value: float | None, whole_from: float, shown: float | None
+) -> None:
+    assert fmt.rounded(value, whole_from) == shown

@@ -6,17 +6,19 @@ import dataclasses
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import altair as alt
 import pandas as pd
 import pytest
 
+from app_pages._data import column_config
 from copilot.config import load_settings
 from copilot.dashboard import advice, charts, fmt
 from copilot.dashboard import throttling as view
 from copilot.dashboard import throttling_views as views
-from copilot.dashboard.columns import help_for
+from copilot.dashboard.columns import NUMBER_FORMATS, help_for
 from copilot.dashboard.sources import bundle_hash
 from copilot.throttling.report import ForecastFlag, Report
 from copilot.throttling.run import suggest_paths
@@ -65,13 +67,35 @@ def test_bundle_limits_read_in_words(text: str, words: str) -> None:
 def test_suggestions_have_rates_per_unit_no_none_and_help_on_every_column(report: Report) -> None:
     table = view.suggestions(report)
     assert len(table) == len(report.suggestions)
-    assert not table.isna().any().any()
-    text = table.drop(columns=["rationale"]).astype(str)
+    numeric = set(NUMBER_FORMATS["suggestions"])
+    # Text cells are never missing; a numeric cell may be (not measured), shown empty.
+    assert not table.drop(columns=list(numeric)).isna().any().any()
+    text = table.drop(columns=["rationale", *numeric]).astype(str)
     assert not text.apply(lambda c: c.str.contains(APIGEE_RATE)).any().any()
     assert not (text == "None").any().any()
     spike = table[table["policy"] == "SpikeArrest"]["suggested"]
     assert spike.str.match(r"^\d[\d,.]*/(min|s)\b").all()
     assert set(help_for("suggestions", list(table.columns))) == set(table.columns)
+
+
+@pytest.mark.parametrize(
+    ("table", "make"),
+    [
+        ("suggestions", lambda r: view.suggestions(r)),
+        ("forecast", lambda r: view.forecast(r)),
+        ("retry_storms", lambda r: view.retry_storms(r)),
+    ],
+)
+def test_measured_columns_are_numbers_so_they_sort_as_numbers(
+    report: Report, table: str, make: Callable[[Report], pd.DataFrame]
+) -> None:
+    frame = make(report)
+    for column, fmt in NUMBER_FORMATS[table].items():
+        assert pd.api.types.is_numeric_dtype(frame[column]), (table, column)
+        assert fmt.startswith("%"), fmt
+    config = column_config(frame, table)
+    for column in NUMBER_FORMATS[table]:
+        assert config[column]["type_config"]["format"] == NUMBER_FORMATS[table][column]
 
 
 def test_an_unknown_current_value_says_why(logs_only: Report, report: Report) -> None:
@@ -95,7 +119,8 @@ def test_the_forecast_peak_reads_the_same_in_rationale_evidence_and_forecast(
         if s.scope != "proxy" or peak is None:
             continue
         shown = advice.evidence(s).set_index("what")["value"]["next week's forecast peak"]
-        assert shown == forecast.loc[f"proxy: {s.proxy}", "next week peak"]
+        in_table = forecast.loc[f"proxy: {s.proxy}", "next week peak"]
+        assert shown == NUMBER_FORMATS["forecast"]["next week peak"].replace("%g", f"{in_table:g}")
         assert f"forecast peak {shown.removesuffix('/min')} x" in s.rationale
         checked += 1
     assert checked >= 3

@@ -60,3 +60,10 @@ def test_failed_runs_and_waiting_drafts_need_attention() -> None:
 def test_every_column_of_the_attention_table_has_help() -> None:
     assert set(help_for("attention", overview.COLUMNS)) == set(overview.COLUMNS)
     assert all(text.endswith(".") for table in TABLES.values() for text in table.values())
+
+
+def test_the_watch_panel_refreshes_only_while_a_run_goes_on() -> None:
+    for status in ("RUNNING", None):
+        assert runs.refresh_every(status) == runs.WATCH_EVERY_S
+    for status in ("COMPLETED", "FAILED", "TERMINATED", "CANCELED", "TIMED_OUT"):
+        assert runs.refresh_every(status) is None
