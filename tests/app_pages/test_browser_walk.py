@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from copilot.dashboard.runs import WATCH_EVERY_S
 from tests.app_pages.browser import CHROMIUM, FLAGS, require_chromium, serve_dashboard
 from tests.drafting.specs import FLAGSHIP_SCOPES, flagship
 from tests.paths import LOGS, ROOT
@@ -149,6 +150,8 @@ def test_an_approved_draft_runs_to_completion_and_a_report_opens(dashboard: str)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        sent: list[object] = []  # every message the browser sends (a refresh is one)
+        page.on("websocket", lambda ws: ws.on("framesent", sent.append))
         page.goto(dashboard)
         page.locator("h1", has_text="Overview").wait_for(timeout=180_000)
         body = _open(page, "Runs")
@@ -166,6 +169,11 @@ def test_an_approved_draft_runs_to_completion_and_a_report_opens(dashboard: str)
         body = page.inner_text("[data-testid=stMain]")
         assert "COMPLETED" in body, body[-3000:]
         assert page.locator("[data-testid=stException]").count() == 0
+        page.get_by_text("the panel no longer refreshes").wait_for(timeout=30_000)
+        _settled(page)
+        quiet_from = len(sent)
+        page.wait_for_timeout(3_000 * WATCH_EVERY_S)  # three refresh periods
+        assert len(sent) == quiet_from, "the watch panel still refreshes a run that has ended"
         _shot(page, "runs-completed")
 
         _open(page, "Reports")

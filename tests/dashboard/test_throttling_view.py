@@ -90,9 +90,9 @@ def test_measured_columns_are_numbers_so_they_sort_as_numbers(
     report: Report, table: str, make: Callable[[Report], pd.DataFrame]
 ) -> None:
     frame = make(report)
-    for column, fmt in NUMBER_FORMATS[table].items():
+    for column, written in NUMBER_FORMATS[table].items():
         assert pd.api.types.is_numeric_dtype(frame[column]), (table, column)
-        assert fmt.startswith("%"), fmt
+        assert written.startswith("%"), written
     config = column_config(frame, table)
     for column in NUMBER_FORMATS[table]:
         assert config[column]["type_config"]["format"] == NUMBER_FORMATS[table][column]

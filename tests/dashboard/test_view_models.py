@@ -63,7 +63,7 @@ def test_every_column_of_the_attention_table_has_help() -> None:
 
 
 def test_the_watch_panel_refreshes_only_while_a_run_goes_on() -> None:
-    for status in ("RUNNING", None):
-        assert runs.refresh_every(status) == runs.WATCH_EVERY_S
-    for status in ("COMPLETED", "FAILED", "TERMINATED", "CANCELED", "TIMED_OUT"):
-        assert runs.refresh_every(status) is None
+    for state in ("RUNNING", None):
+        assert runs.refresh_every(state) == runs.WATCH_EVERY_S
+    for state in ("COMPLETED", "FAILED", "TERMINATED", "CANCELED", "TIMED_OUT"):
+        assert runs.refresh_every(state) is None
