@@ -4,7 +4,7 @@ The payload is the team's template: flat ``jsonPayload`` keys holding flow
 variables as strings, or ``textPayload`` when the message is not JSON. The
 entry's ``timestamp`` (RFC 3339) is the request time when the payload has
 none of its own. Entries come one per line or as one JSON array (a console
-export). docs/apigee.md, 'MessageLogging shapes'; Google's apigee-samples
+export, ``gcloud logging read --format=json``), the array read element by element. docs/apigee.md, 'MessageLogging shapes'; Google's apigee-samples
 ``cloud-logging`` proxy; Google SecOps' gcp-apigee-x parser page.
 """
 
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from copilot.errors import LogFormatError
 from copilot.logs.flowvars import flatten, flow_to_raw
+from copilot.logs.json_array import iter_elements
 from copilot.logs.lines import read_line_records, records_to_chunks
 from copilot.logs.quarantine import NO_PAYLOAD, NOT_AN_OBJECT, Malformed, Quarantine
 from copilot.logs.sources import open_binary, peek
@@ -66,17 +67,8 @@ def read_cloud_logging(
 def _read_array(
     path: Path, quarantine: Quarantine, parse: Any, columns: tuple[str, ...] | None
 ) -> Iterator[pd.DataFrame]:
-    # A console export is one JSON document; it is loaded whole (such exports are small).
-    try:
-        with open_binary(path) as fh:
-            entries = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LogFormatError(f"{path}: a JSON array export that is not valid JSON ({exc})") from exc
-    if not isinstance(entries, list):
-        raise LogFormatError(f"{path}: expected a JSON array of log entries")
-    for start in range(0, len(entries), ARRAY_BLOCK):
-        items = (
-            (start + i + 1, json.dumps(e), json.dumps(e)[:300])
-            for i, e in enumerate(entries[start : start + ARRAY_BLOCK])
-        )
-        yield from records_to_chunks(str(path), quarantine, parse, items, columns)
+    # Streamed element by element (copilot.logs.json_array): gcloud's arrays can be huge.
+    with open_binary(path) as fh:
+        numbered = enumerate(iter_elements(fh, str(path)), 1)
+        while block := [(n, text, text[:300]) for n, text in islice(numbered, ARRAY_BLOCK)]:
+            yield from records_to_chunks(str(path), quarantine, parse, block, columns)
