@@ -3,12 +3,16 @@ a trend-aware method follows growth, and next week's peak carries an honest inte
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from copilot.throttling.forecast import (
     METHODS,
+    Backtest,
     backtest,
     forecast,
     hourly_peaks,
@@ -137,3 +141,57 @@ def test_probability_of_crossing_follows_the_interval() -> None:
     assert f.probability_above(f.p50) == pytest.approx(0.5, abs=0.01)
     assert f.probability_above(f.p90) == pytest.approx(0.1, abs=0.01)
     assert f.probability_above(0.5 * f.p50) > 0.9 > 0.01 > f.probability_above(3 * f.p99)
+
+
+def shape_changed(days: int, changed_days: int, seed: int) -> tuple[pd.Series, np.ndarray]:
+    """Poisson minutes peaking at 13:00 until ``changed_days`` ago, at 20:00 since, quieter
+    weekends (0.6); and next week's hourly truth."""
+    rng = np.random.default_rng(seed)
+    minute = np.arange((days + 7) * 1440)
+    hour = (minute % 1440) / 60
+    weekend = (START + pd.to_timedelta(minute // 1440, unit="D")).day_of_week >= 5
+    midday = 1 + 0.8 * np.exp(-(((hour - 13) / 3.5) ** 2))
+    evening = 1 + 0.9 * np.exp(-(((hour - 20) / 2.5) ** 2))
+    shape = np.where(minute // 1440 >= days - changed_days, evening, midday)
+    lam = 20 * shape * np.where(weekend, 0.6, 1.0)
+    peaks = rng.poisson(lam).reshape(-1, 60).max(axis=1).astype(float)
+    return hourly(peaks[: days * 24]), peaks[days * 24 :]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_changed_daily_shape_is_followed_not_averaged_away(seed: int) -> None:
+    # The seasonal median of the last weeks keeps the old shape; recent origins outweigh
+    # the old ones, so the backtest picks a method that repeats the new shape.
+    history, truth = shape_changed(28, 10, seed)
+    f = forecast(history, "orders", "proxy")
+    index = pd.DatetimeIndex(history.index)
+    median = METHODS["seasonal_median"](history.to_numpy(), index, 168)
+    mae = np.mean(np.abs(f.values.to_numpy() - truth))
+    assert mae < 0.6 * np.mean(np.abs(median - truth))
+    assert f.method != "seasonal_median" and "weighted to recent origins" in f.backtest
+
+
+def test_recent_origins_weigh_more_in_the_backtest() -> None:
+    bt = Backtest(168, 3, {"a": [1.0, 5.0, 5.0], "b": [2.0, 2.0, 2.0]}, ages=[0.0, 3.5, 7.0])
+    assert bt.weights() == pytest.approx([1.0, 0.5, 0.25])
+    assert bt.errors()["a"] == pytest.approx((1.0 + 2.5 + 1.25) / 1.75)
+    assert bt.errors()["b"] == pytest.approx(2.0)
+    assert bt.spread()["a"] == pytest.approx(np.std([1.0, 5.0, 5.0], ddof=1))
+
+
+@pytest.mark.parametrize(("days", "loaded"), [(3, False), (8, True)])
+def test_statsmodels_is_imported_only_for_a_series_long_enough_for_ets(
+    days: int, loaded: bool
+) -> None:
+    # Importing statsmodels (with scipy.optimize/stats) costs about a second: a short
+    # series, which the exponential smoothing cannot fit, must not pay for it.
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from copilot.throttling.forecast import forecast\n"
+        f"idx = pd.date_range('2026-11-16', periods={days} * 24, freq='h', tz='UTC')\n"
+        "s = pd.Series(np.random.default_rng(0).poisson(20, idx.size).astype(float), index=idx)\n"
+        "forecast(s, 'orders', 'proxy')\n"
+        "print('statsmodels' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(loaded)
