@@ -101,7 +101,9 @@ class Backtest:
         }
 
     def spread(self) -> dict[str, float]:
-        return {m: float(np.std(e, ddof=1)) if len(e) > 1 else 0.0 for m, e in self.mae.items() if e}
+        return {
+            m: float(np.std(e, ddof=1)) if len(e) > 1 else 0.0 for m, e in self.mae.items() if e
+        }
 
 
 @dataclass(frozen=True)

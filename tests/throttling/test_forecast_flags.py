@@ -31,7 +31,9 @@ def test_growth_carries_the_forecast_past_a_knee_last_week_stayed_under(grown) -
     assert abs(fc.p50 / truth - 1) <= 0.15  # the growth is in next week's peak
     between = 1.1 * fc.last_week_peak  # a knee last week never reached
     assert between < fc.p90
-    [flag] = _knee_flags(SimpleNamespace(knees={"orders": knee(between + 5, between)}), "orders", fc)
+    [flag] = _knee_flags(
+        SimpleNamespace(knees={"orders": knee(between + 5, between)}), "orders", fc
+    )
     assert flag.against == "knee (lower bound)" and flag.limit_rpm == between  # safety: the low end
     assert flag.p90_rpm == fc.p90 and flag.probability > 0.5
 
