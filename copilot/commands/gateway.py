@@ -40,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--no-spike-arrest", action="store_true", help="disable the rate limit")
     serve.add_argument("--environment", help="only products valid in this environment")
+    serve.add_argument(
+        "--bridge-config", type=Path, help="also front the atc bridge of this TOML (docs/bridge.md)"
+    )
+    serve.add_argument("--bridge-url", help="where that bridge listens (http://127.0.0.1:8088)")
     serve.set_defaults(func=_serve)
 
 
@@ -60,7 +64,16 @@ def _serve(args: argparse.Namespace) -> int:
     if rate:
         parse_rate(rate)
     backends = _backends(args.backend)
-    catalog = load_catalog(args.products)
+    catalog, proxy_auth = load_catalog(args.products), {}
+    if bool(args.bridge_config) != bool(args.bridge_url):
+        raise UsageError("--bridge-config and --bridge-url go together")
+    if args.bridge_config:
+        from copilot.bridge.config import load_config
+        from copilot.bridge.front import front_bridge
+
+        bridge = load_config(args.bridge_config)
+        catalog, fronted, proxy_auth, _ = front_bridge(args.products, bridge, args.bridge_url)
+        backends.update(fronted)
     config = EmulatorConfig(
         catalog=catalog,
         jwks=load_jwks(args.jwks),
@@ -69,6 +82,7 @@ def _serve(args: argparse.Namespace) -> int:
         backends=backends,
         spike_arrest=rate,
         environment=args.environment,
+        proxy_auth=proxy_auth,
     )
 
     def ready(url: str) -> None:

@@ -53,7 +53,8 @@ def _summary(doc: dict[str, Any]) -> str:
         lines.append(f"Temporal UI {temporal['ui']}")
     lines.append(f"gateway    {doc['gateway']['url']}")
     if doc.get("bridge"):
-        lines.append(f"bridge     {doc['bridge']['url']}")
+        via = doc["gateway"].get("bridge_url")
+        lines.append(f"bridge     {doc['bridge']['url']}" + (f" (gateway: {via})" if via else ""))
     lines += [f"worker     {w['kind']} (pid {w['pid']})" for w in doc["workers"]]
     if doc["dashboard"]:
         lines.append(f"dashboard  {doc['dashboard']['url']}")

@@ -135,10 +135,22 @@ def temporal_spec(plan: TemporalPlan, db: Path, attributes: list[str]) -> ChildS
     )
 
 
-def gateway_spec(settings: Settings, port: int, jwks: Path, env: dict[str, str]) -> ChildSpec:
-    """``atc gateway serve`` on loopback with the demo JWKS."""
+def gateway_spec(
+    settings: Settings,
+    port: int,
+    jwks: Path,
+    env: dict[str, str],
+    bridge: tuple[Path, str] | None = None,
+) -> ChildSpec:
+    """``atc gateway serve`` on loopback with the demo JWKS.
+
+    ``bridge`` (its config, its URL): the gateway also fronts the bridge on
+    ``/bridge`` with the bridge's routes as products (:mod:`copilot.bridge.front`).
+    """
     argv = [sys.executable, "-m", "copilot.cli", "gateway", "serve", "--jwks", str(jwks)]
     argv += ["--host", LOOPBACK, "--port", str(port)]
+    if bridge is not None:
+        argv += ["--bridge-config", str(bridge[0]), "--bridge-url", bridge[1]]
     url = f"http://{LOOPBACK}:{port}"
     return ChildSpec("gateway", argv, env, log_says("listening on"), url=url)
 

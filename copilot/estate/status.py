@@ -222,4 +222,6 @@ def bridge_status(settings: Settings, estate: dict[str, Any] | None) -> dict[str
     if not url:
         return {"configured": True, "config": str(config), "url": None, "up": False,
                 "detail": "configured, not started (`atc up` starts it)"}  # fmt: skip
-    return {"configured": True, "config": str(config), "url": url, **http_probe(url + "/healthz")}
+    fronted = ((estate or {}).get("gateway") or {}).get("bridge_url")
+    return {"configured": True, "config": str(config), "url": url, "gateway_url": fronted,
+            **http_probe(url + "/healthz")}  # fmt: skip

@@ -1,8 +1,8 @@
 """``atc up``: start what is not running, record where it listens, stop it all at the end.
 
 Order matters both ways: Temporal first (workers need it), the gateway (the
-workers' drafted calls go through it), the workers, the dashboard last; on
-stop, the reverse. A child that dies at any time stops the rest and makes
+workers' drafted calls go through it, and it fronts the bridge on ``/bridge``),
+the bridge, the workers, the dashboard last; on stop, the reverse. A child that dies at any time stops the rest and makes
 ``atc up`` exit 1; SIGTERM or Ctrl-C stops everything it started and exits 0.
 """
 
@@ -17,6 +17,7 @@ from copilot.config import Settings
 from copilot.errors import ExternalError, InputError
 from copilot.estate.estate_file import remove_estate, running_estate, write_estate
 from copilot.estate.plan import (
+    LOOPBACK,
     UpOptions,
     bridge_config_path,
     bridge_spec,
@@ -73,33 +74,45 @@ def _temporal(settings: Settings, options: UpOptions, sup: Supervisor, say: Say)
     return doc
 
 
-def _gateway(settings: Settings, port: int, sup: Supervisor, say: Say) -> dict:
+def _gateway(
+    settings: Settings, port: int, bridge: tuple[Path, str] | None, sup: Supervisor, say: Say
+) -> dict:
     keys = ensure_keypair(settings.data_dir.resolve() / "keys")
     chosen, note = choose_port(port, "gateway")
     if note:
         say(note)
-    child = sup.start(gateway_spec(settings, chosen, keys.jwks_path, child_env(settings)))
-    say(f"gateway emulator on {child.spec.url} (JWKS {keys.jwks_path})")
+    spec = gateway_spec(settings, chosen, keys.jwks_path, child_env(settings), bridge)
+    child = sup.start(spec)
+    fronts = f", fronting the bridge on {child.spec.url}/bridge" if bridge else ""
+    say(f"gateway emulator on {child.spec.url} (JWKS {keys.jwks_path}{fronts})")
     return {
         "url": child.spec.url,
         "pid": child.pid,
         "jwks": str(keys.jwks_path),
         "key_ref": keys.ref,
         "keys_dir": str(keys.jwks_path.parent),
+        "bridge_url": f"{child.spec.url}/bridge" if bridge else None,
     }
 
 
-def _bridge(
-    settings: Settings, port: int, env: dict[str, str], sup: Supervisor, say: Say
-) -> dict | None:
-    """The ingress bridge, when ``<data_dir>/bridge.toml`` exists (``atc bridge init`` writes one)."""
+def _bridge_port(settings: Settings, port: int, say: Say) -> tuple[Path, int] | None:
+    """The bridge's config and port, when ``<data_dir>/bridge.toml`` exists (``atc bridge init``).
+
+    Chosen before the gateway starts, so the gateway can front the bridge's URL.
+    """
     config = bridge_config_path(settings)
     if not config.exists():
         return None
     chosen, note = choose_port(port, "bridge")
     if note:
         say(note)
-    child = sup.start(bridge_spec(config, chosen, env))
+    return config, chosen
+
+
+def _bridge(planned: tuple[Path, int], env: dict[str, str], sup: Supervisor, say: Say) -> dict:
+    """The ingress bridge on its planned port."""
+    config, port = planned
+    child = sup.start(bridge_spec(config, port, env))
     say(f"bridge on {child.spec.url} (config {config})")
     return {"url": child.spec.url, "pid": child.pid, "config": str(config)}
 
@@ -133,7 +146,9 @@ def bring_up(
     """Start every part in order and return the estate document (not yet written)."""
     data_dir = settings.data_dir.resolve()
     temporal = _temporal(settings, options, sup, say)
-    gateway = _gateway(settings, options.gateway_port, sup, say)
+    planned = _bridge_port(settings, options.bridge_port, say)
+    fronted = (planned[0], f"http://{LOOPBACK}:{planned[1]}") if planned else None
+    gateway = _gateway(settings, options.gateway_port, fronted, sup, say)
     env = child_env(
         settings,
         temporal_address=temporal["address"],
@@ -141,7 +156,7 @@ def bring_up(
         gateway_url=gateway["url"],
         gateway_key_ref=gateway["key_ref"],
     )
-    bridge = _bridge(settings, options.bridge_port, env, sup, say)
+    bridge = _bridge(planned, env, sup, say) if planned else None
     workers = _workers(settings, env, sup, say) if options.workers else []
     dashboard = (
         _dashboard(settings, options.dashboard_port, env, sup, say) if options.dashboard else None

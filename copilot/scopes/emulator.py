@@ -19,6 +19,13 @@ Per request, in Apigee's order (route, PreFlow policies, conditional flows):
    hop-by-hop headers or override headers in any spelling, even if a check
    above was skipped; an unreachable backend is 503, a slow one 504.
 
+A proxy may have its own VerifyJWT settings (:class:`ProxyAuth`: JWKS, issuer,
+audience, algorithms), as each Apigee proxy has its own policy. A proxy whose
+backend verifies the token again (the atc bridge) names a ``token_header``: the
+emulator then forwards the token *it verified* in that header. A caller's own
+copy of any such header is dropped for every proxy, so a client cannot hand a
+backend a token other than the one the gateway checked.
+
 Fault bodies have Apigee's shape: ``{"fault": {"faultstring", "detail": {"errorcode"}}}``.
 """
 
@@ -47,10 +54,16 @@ from copilot.scopes.headers import (
     idempotency_problem,
 )
 from copilot.scopes.idempotency import SAFE_METHODS, Answer, IdempotencyMemory
-from copilot.scopes.keys import JwksSource
+from copilot.scopes.keys import SUPPORTED_ALGS, JwksSource
 from copilot.scopes.server import ALL_METHODS
 from copilot.scopes.spikearrest import SpikeArrest
-from copilot.scopes.tokens import DEFAULT_LEEWAY_S, VerifiedToken, fault_code, verify_token
+from copilot.scopes.tokens import (
+    DEFAULT_LEEWAY_S,
+    MAX_TTL_S,
+    VerifiedToken,
+    fault_code,
+    verify_token,
+)
 from copilot.scopes.urls import check_headers, check_method, parse_target
 
 _TRUSTED_HEADERS = {"authorization", "host"}  # set by the client library and HTTP itself
@@ -60,12 +73,31 @@ _SUBJECT_HEADER = "x-atc-subject"  # set by the emulator only: a caller's copy i
 _NOT_RETURNED = HOP_BY_HOP | {"content-encoding", "date", "server"}
 
 
+@dataclass(frozen=True)
+class ProxyAuth:
+    """One proxy's own VerifyJWT settings, and where its backend gets the verified token.
+
+    ``token_header`` None: the backend never sees the token (the default for
+    every proxy); a name: the token the emulator verified travels in it.
+    """
+
+    jwks: JwksSource
+    audience: str
+    issuer: str
+    algorithms: tuple[str, ...] = SUPPORTED_ALGS
+    leeway_s: float = DEFAULT_LEEWAY_S
+    max_lifetime_s: int = MAX_TTL_S
+    token_header: str | None = None
+
+
 @dataclass
 class EmulatorConfig:
     """What the emulator enforces and where it forwards.
 
     ``backends`` maps proxy names (or ``"*"``) to backend base URLs; a proxy
-    with no backend is answered by the built-in echo.
+    with no backend is answered by the built-in echo. ``proxy_auth`` maps proxy
+    names to their own :class:`ProxyAuth`; other proxies use the JWKS, audience
+    and issuer here.
     """
 
     catalog: Catalog
@@ -78,6 +110,16 @@ class EmulatorConfig:
     environment: str | None = None
     backend_timeout_s: float = 10.0
     idempotency_keys: int = 10_000
+    proxy_auth: Mapping[str, ProxyAuth] = field(default_factory=dict)
+
+    def auth_for(self, proxy: str) -> ProxyAuth:
+        """The VerifyJWT settings of ``proxy``."""
+        own = self.proxy_auth.get(proxy)
+        return own or ProxyAuth(self.jwks, self.audience, self.issuer, leeway_s=self.leeway_s)
+
+    def token_headers(self) -> set[str]:
+        """Every header some proxy's backend receives the verified token in (folded)."""
+        return {header_key(a.token_header) for a in self.proxy_auth.values() if a.token_header}
 
 
 def fault(status: int, errorcode: str, faultstring: str, headers: dict | None = None) -> Response:
@@ -101,6 +143,7 @@ class GatewayEmulator:
         self.limiters: dict[str, SpikeArrest] = {}
         self.log: deque[dict[str, Any]] = deque(maxlen=1000)
         self.idempotency = IdempotencyMemory(config.idempotency_keys)
+        self._dropped = {_SUBJECT_HEADER, *config.token_headers()}
         self.app = Starlette(routes=[Route("/{path:path}", self.handle, methods=ALL_METHODS)])
 
     def _limiter(self, proxy: str) -> SpikeArrest | None:
@@ -143,7 +186,7 @@ class GatewayEmulator:
             text = limiter.fault_text()
             return fault(429, "policies.ratelimit.SpikeArrestViolation", text, retry), text
         try:
-            token = self._verify(request)
+            token = self._verify(request, proxy.name)
         except TokenInvalid as exc:
             return fault(401, fault_code(exc), exc.message), exc.message
         decision = check_request(
@@ -154,7 +197,7 @@ class GatewayEmulator:
         response, note = await self._once(request, target, proxy.name, suffix, parsed.query, token)
         return response, note or decision.reason
 
-    def _verify(self, request: Request) -> VerifiedToken:
+    def _verify(self, request: Request, proxy: str) -> VerifiedToken:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -164,13 +207,15 @@ class GatewayEmulator:
             )
             error.fault_code = "steps.jwt.FailedToResolveVariable"  # type: ignore[attr-defined]
             raise error
-        config = self.config
+        auth = self.config.auth_for(proxy)
         return verify_token(
             token.strip(),
-            config.jwks,
-            audience=config.audience,
-            issuer=config.issuer,
-            leeway_s=config.leeway_s,
+            auth.jwks,
+            audience=auth.audience,
+            issuer=auth.issuer,
+            algorithms=auth.algorithms,
+            leeway_s=auth.leeway_s,
+            max_lifetime_s=auth.max_lifetime_s,
         )
 
     async def _once(
@@ -227,8 +272,13 @@ class GatewayEmulator:
             return _echo(request.method, proxy, suffix, query, token, body)
         url = backend.rstrip("/") + suffix + (f"?{query}" if query else "")
         passed_on = forwardable(request.headers.items())
-        headers = [(k, v) for k, v in passed_on if header_key(k) != _SUBJECT_HEADER]
+        # Set by the emulator only: a caller's copy of these never reaches a backend.
+        headers = [(k, v) for k, v in passed_on if header_key(k) not in self._dropped]
         headers.append((_SUBJECT_HEADER, token.subject))
+        carry = self.config.auth_for(proxy).token_header
+        if carry:
+            _, _, verified = request.headers.get("authorization", "").partition(" ")
+            headers.append((carry, verified.strip()))
         try:
             # A client per call: nothing to close when the emulator stops.
             async with httpx.AsyncClient(

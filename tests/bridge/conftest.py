@@ -19,10 +19,10 @@ import jwt
 import pytest
 
 from copilot.bridge.app import Bridge
-from copilot.bridge.catalog import bridge_catalog
 from copilot.bridge.config import BridgeConfig, load_config
-from copilot.config import Settings
-from copilot.scopes.catalog import build_catalog
+from copilot.bridge.front import front_bridge
+from copilot.config import TOKEN_AUDIENCE, TOKEN_ISSUER, Settings
+from copilot.scopes.catalog import DEFAULT_PRODUCTS
 from copilot.scopes.emulator import EmulatorConfig, create_app
 from copilot.scopes.keys import GeneratedKey, generate_keypair, load_jwks, resolve_key_ref
 from copilot.scopes.server import BackgroundServer
@@ -158,14 +158,17 @@ def start_bridge(
         servers.append(BackgroundServer(bridge.app))
         running = Running(servers[-1].start(), bridge, config)
         if gateway:
-            doc, _ = bridge_catalog(config)
+            # As `atc gateway serve --bridge-config --bridge-url` (and `atc up`) set it up:
+            # the shipped products plus the bridge's, VerifyJWT per proxy.
+            catalog, backends, auth, _ = front_bridge(DEFAULT_PRODUCTS, config, running.url)
             emulator = EmulatorConfig(
-                catalog=build_catalog(doc, source="bridge"),
+                catalog=catalog,
                 jwks=load_jwks(keys.trusted.jwks_path),
-                audience=AUDIENCE,
-                issuer=ISSUER,
-                backends={"atc-bridge": running.url},
+                audience=TOKEN_AUDIENCE,
+                issuer=TOKEN_ISSUER,
+                backends=backends,
                 spike_arrest=None,
+                proxy_auth=auth,
             )
             servers.append(BackgroundServer(create_app(emulator)))
             running.gateway = servers[-1].start()

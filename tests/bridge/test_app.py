@@ -41,8 +41,7 @@ def _call(
     url: str, method: str, path: str, token: str | None, body: Any = None, **headers: str
 ) -> httpx.Response:
     if token:
-        headers["Authorization"] = f"Bearer {token}"
-        headers["X-Atc-Caller-Token"] = token  # what Apigee forwards past its own VerifyJWT
+        headers["Authorization"] = f"Bearer {token}"  # the gateway forwards it to the bridge
     content = (
         None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     )
@@ -247,7 +246,7 @@ def test_a_smuggled_path_is_refused_before_temporal_directly_and_through_the_gat
 ) -> None:
     token = _token(keys)
     before = front.bridge.calls.total()
-    headers = {"Authorization": f"Bearer {token}", "X-Atc-Caller-Token": token}
+    headers = {"Authorization": f"Bearer {token}"}
     status, body = _raw(front.url, "POST", target, headers)
     assert status == 400 and body["fault"]["detail"]["errorcode"] == "atc.bridge.AmbiguousRequest"
     status, body = _raw(front.gateway, "POST", "/bridge" + target, headers)
@@ -278,6 +277,35 @@ def test_the_gateway_refuses_what_the_products_do_not_grant_and_passes_what_the_
     )
     assert _code(secret) == (422, "atc.bridge.InputRefused")
     assert "AWS access key" in secret.json()["fault"]["faultstring"]
+    assert front.bridge.calls.total() == before
+
+
+def test_a_caller_cannot_smuggle_its_own_caller_token_header_through_the_gateway(
+    front: Running, keys: Keys, server: DevServer
+) -> None:
+    """The bridge acts on the token the gateway verified, whatever X-Atc-Caller-Token a client sends."""
+    public = front.gateway + "/bridge"
+    alice, mallory = _token(keys), _token(keys, sub="mallory@example.test", client_id="app-9")
+    smuggled = {
+        "another caller's valid token": ("X-Atc-Caller-Token", mallory),
+        "garbage": ("X-Atc-Caller-Token", "not-a-token"),
+        "a Bearer-prefixed token": ("x-atc-caller-token", f"Bearer {mallory}"),
+        "the underscore spelling": ("X_Atc_Caller_Token", mallory),
+    }
+    for what, (name, value) in smuggled.items():
+        started = _call(public, "POST", "/v1/workflows/OrderApproval", alice, {"order_id": "s"},
+                        **{name: value})  # fmt: skip
+        assert started.status_code == 202, (what, started.text)
+
+        async def memo(client: Client, wid: str = started.json()["workflow_id"]) -> dict:
+            return await (await client.get_workflow_handle(wid).describe()).memo()
+
+        caller = _temporal(server.address, memo)["caller"]
+        assert (caller["sub"], caller["client_id"]) == ("alice@example.test", "app-7"), what
+    before = front.bridge.calls.total()
+    alone = _call(public, "POST", "/v1/workflows/OrderApproval", None, {"order_id": "s"},
+                  **{"X-Atc-Caller-Token": alice})  # fmt: skip
+    assert _code(alone) == (401, "steps.jwt.FailedToResolveVariable")  # the gateway's VerifyJWT
     assert front.bridge.calls.total() == before
 
 

@@ -96,6 +96,24 @@ def test_the_caller_is_verified_key_checked_and_rate_limited_before_any_flow(wri
     assert not (
         policies / "AM-RemoveAuthorization.xml"
     ).exists()  # the bridge verifies the token too
+
+
+def test_authorization_reaches_the_bridge_and_a_callers_token_header_does_not(written) -> None:
+    target = _xml(written.bundle / "targets" / "default.xml")
+    assert [s.findtext("Name") for s in target.findall("./PreFlow/Request/Step")] == [
+        "AM-RemoveCallerTokenHeader"
+    ]
+    strip = _xml(written.bundle / "policies" / "AM-RemoveCallerTokenHeader.xml")
+    assert [h.get("name") for h in strip.findall("./Remove/Headers/Header")] == [
+        "X-Atc-Caller-Token"
+    ]
+    removed = [
+        h.get("name").lower()
+        for f in (written.bundle / "policies").iterdir()
+        for h in _xml(f).findall("./Remove/Headers/Header")
+    ]
+    assert "authorization" not in removed
+    policies = written.bundle / "policies"
     listed = {p.text for p in _xml(written.bundle / "atc-bridge.xml").findall("./Policies/Policy")}
     assert listed == {p.stem for p in policies.iterdir()}
 
