@@ -42,6 +42,10 @@ class LruCache(Generic[V]):
         found = self.get(key)
         return found if found is not None else self.put(key, make())
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
     def __contains__(self, key: Hashable) -> bool:
         with self._lock:
             return key in self._items
