@@ -27,6 +27,7 @@ import numpy as np
 from copilot.apigee.conditions import Condition, parse_condition
 from copilot.throttling.bundle import CurrentPolicy
 from copilot.throttling.context import Context, Placement
+from copilot.throttling.current_pair import pair_rejected
 from copilot.throttling.current_spec import never_rejects, replay_spec
 from copilot.throttling.flow_columns import WithParams, available, column, flow_columns
 from copilot.throttling.sizing import impact, run
@@ -141,6 +142,7 @@ def _entry(
         "legit_healthy_rejected_share": None,
         "abusive_rejected": None,
         "would_trip": None,
+        "unidentified_rows": 0,  # keyed rows with no identity value: one shared counter
         "notes": [],
     }
 
@@ -154,10 +156,17 @@ def replay_policy(
 ) -> dict:
     """What ``policy`` would have done on ``proxy`` (one app's requests with ``party``).
 
-    With ``counter`` (a CountOnly quota sharing its SharedName), the requests counted
-    are those the counter runs on (module docstring)."""
+    With ``counter`` (a CountOnly quota sharing its SharedName), the rows are those
+    either runs on: the enforcer refuses, the counter counts, and a refused request is
+    not counted (:mod:`copilot.throttling.current_pair`)."""
     name = ctx.req.proxies[proxy]
-    rows, unsure, missing = placement(ctx, counter or policy, proxy)
+    rows, unsure, missing = placement(ctx, policy, proxy)
+    counts = rows
+    if counter is not None:  # the enforcer checks its rows; the counter counts its own
+        counts, c_unsure, c_missing = placement(ctx, counter, proxy)
+        rows = np.union1d(rows, counts)
+        unsure = np.setdiff1d(np.union1d(unsure, c_unsure), rows)
+        missing = sorted({*missing, *c_missing})
     if party is not None:
         rows = rows[ctx.req.party[rows] == party]
         unsure = unsure[ctx.req.party[unsure] == party]
@@ -177,7 +186,17 @@ def replay_policy(
         notes.append(no_key or why)
         return out
     stream.keys = keys
-    result = impact(ctx.req, stream, run(ctx.req, stream, spec).rejected)
+    if keys is not None and (unset := int((keys < 0).sum())):
+        out["unidentified_rows"] = unset
+        notes.append(f"{unset:,} requests carry no {_KEY_FIELD[policy.identifier_kind]}: they share "
+                     f"one counter (atc's reading of an unset identifier)")  # fmt: skip
+    if counter is not None:
+        enforced = np.isin(stream.rows, placement(ctx, policy, proxy).rows)
+        rejected = pair_rejected(stream.times(ctx.req), keys, enforced,
+                                 np.isin(stream.rows, counts), spec)  # fmt: skip
+    else:
+        rejected = run(ctx.req, stream, spec).rejected
+    result = impact(ctx.req, stream, rejected)
     if not policy.enforces or (counter is None and policy.quota_role == "enforce_only"):
         out["would_trip"] = result.rejected
         out["rejected"] = out["legit_healthy_rejected"] = out["abusive_rejected"] = 0

@@ -9,8 +9,8 @@ replayed by
 EnforceOnly quota with one ``<SharedName>`` give one entry. Warnings: the
 estate's own (:meth:`Estate.warnings`), a bundle's proxy with no requests in
 the logs, refusals logged by a SpikeArrest or Quota no bundle has, and every
-replay that skipped rows (unknown condition) or has no numbers (an identity
-the logs lack).
+replay that skipped rows (unknown condition), has no numbers (an identity
+the logs lack) or put the rows that lack its identity on one shared counter.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ def _entry_warnings(entry: dict) -> list[str]:
             f"{where}: {entry['unknown_rows']:,} requests not replayed: its condition is unknown "
             f"without {', '.join(entry['missing_variables']) or 'variables the logs lack'}"
         )
+    if entry.get("unidentified_rows"):
+        out.append(f"{where}: {entry['unidentified_rows']:,} requests with no {entry['identity']} "
+                   f"value were replayed on one shared counter")  # fmt: skip
     if entry["rejected"] is None and entry["notes"]:
         out.append(f"{where}: {entry['notes'][-1]}")
     return out

@@ -227,9 +227,25 @@ def test_a_count_only_and_enforce_only_pair_is_one_quota(tmp_path: Path) -> None
                           post=step("Q-Count", "response.status.code &lt; 400"))  # fmt: skip
     pair = entries["Q-Enforce + Q-Count"]
     assert "Q-Count" not in entries and "Q-Enforce" not in entries
-    assert pair["rows"] == 3 * 7 * 2 and pair["rejected"] == 3 * 1 * 2
+    # every request is checked (8 a minute per app), the 7 answered ones count: the 8th is refused
+    assert pair["rows"] == 3 * 8 * 2 and pair["rejected"] == 3 * 1 * 2
     alone = entries["Q-Alone"]
     assert alone["rejected"] == 0 and alone["would_trip"] == 3 * 2 * 2
+
+
+def test_a_pair_refuses_only_where_its_enforcer_runs(tmp_path: Path) -> None:
+    # The enforcer checks POSTs only (i odd); the counter counts every answered request
+    # (i = 1..7). Allow 4 a minute: i = 5 and i = 7 are refused, never the GET i = 6,
+    # which a replay over the counter's rows alone would refuse too (3 a minute).
+    shared = "<SharedName>posts</SharedName>"
+    policies = {
+        "Q-Enforce": quota("Q-Enforce", 4, identifier="client_id", extra=shared + "<EnforceOnly>true</EnforceOnly>"),
+        "Q-Count": quota("Q-Count", 4, identifier="client_id", extra=shared + "<CountOnly>true</CountOnly>"),
+    }  # fmt: skip
+    entries, _ = replayed(tmp_path, traffic(minutes=2), policies,
+                          pre=step("Q-Enforce", 'request.verb = "POST"'),
+                          post=step("Q-Count", "response.status.code &lt; 400"))  # fmt: skip
+    assert entries["Q-Enforce + Q-Count"]["rejected"] == 3 * 2 * 2
 
 
 def test_a_ref_replays_its_fallback_and_says_it_may_differ(tmp_path: Path) -> None:
@@ -254,3 +270,16 @@ def test_warnings_name_absent_proxies_and_refusals_no_bundle_explains(tmp_path: 
     warnings = suggest_paths([logs], bundles=[bundles]).report.warnings
     assert any("proxy ghost" in w and "no requests in the logs" in w for w in warnings)
     assert any("refused by SA-Old" in w and "no bundle read has" in w for w in warnings)
+
+
+def test_requests_without_an_identity_share_one_counter_and_are_reported(tmp_path: Path) -> None:
+    # Three keyed apps send 8 a minute each (under 10); two callers with no client id send 16
+    # a minute between them, on the one counter a missing identifier gives: 6 refused a minute.
+    rows = traffic(minutes=2) + traffic(minutes=2, apps=("x", "y"), keys=False)
+    rows.sort(key=lambda r: r["client_received_start_timestamp"])
+    entries, report = replayed(tmp_path, rows, {"Q": quota("Q", 10, identifier="client_id")},
+                               pre=step("Q"))  # fmt: skip
+    q = entries["Q"]
+    assert q["unidentified_rows"] == 2 * 8 * 2 and q["rejected"] == 6 * 2
+    assert any("32 requests carry no client_id: they share one counter" in n for n in q["notes"])
+    assert any("Q on payments: 32 requests with no client_id" in w for w in report.warnings)

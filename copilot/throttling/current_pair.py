@@ -1,0 +1,84 @@
+"""A CountOnly + EnforceOnly Quota pair replayed as Apigee runs it: one counter, two places.
+
+The EnforceOnly policy refuses a request when the shared counter has reached the
+allowance; the CountOnly policy adds to that counter where it runs, usually in the
+response flow so that only answered requests count (quota-policy reference,
+``<CountOnly>``, ``<EnforceOnly>``, ``<SharedName>``:
+cloud.google.com/apigee/docs/api-platform/reference/policies/quota-policy;
+Google's llm-token-limits samples). A request the enforcer refuses raises a fault,
+so the response flow, and the counter in it, never runs for it: it is not counted.
+A request the counter sees but the enforcer does not (another flow) always counts.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from copilot.throttling.replay_quota import QuotaSpec, calendar_windows
+
+
+def pair_rejected(
+    ts: np.ndarray,
+    keys: np.ndarray | None,
+    enforced: np.ndarray,
+    counted: np.ndarray,
+    spec: QuotaSpec,
+) -> np.ndarray:
+    """Which requests (time order, one counter per key) the enforcer refuses.
+
+    ``enforced`` / ``counted``: bool per request, the enforcer / the counter runs on it."""
+    rejected = np.zeros(ts.size, dtype=bool)
+    groups = [np.arange(ts.size)] if keys is None else _groups(keys)
+    for idx in groups:
+        rejected[idx] = _one_counter(ts[idx], enforced[idx], counted[idx], spec)
+    return rejected
+
+
+def _groups(keys: np.ndarray) -> list[np.ndarray]:
+    order = np.argsort(keys, kind="stable")  # stable: time order within a key
+    cuts = np.flatnonzero(np.diff(keys[order])) + 1
+    return np.split(order, cuts)
+
+
+def _one_counter(t: np.ndarray, enforced, counted, spec: QuotaSpec) -> np.ndarray:
+    if spec.type == "rollingwindow":
+        return _rolling(t, enforced, counted, spec.allow, spec.window_ms)
+    if spec.type == "flexi":
+        windows = _flexi_windows(t, spec.window_ms)
+    else:
+        windows = calendar_windows(t, spec)
+    # Below the allowance nothing is refused, so every counted request before the
+    # allow-th one counts; from there on every enforced request is refused.
+    starts = np.flatnonzero(np.r_[True, windows[1:] != windows[:-1]])
+    c = counted.astype(np.int64)
+    before = np.cumsum(c) - c  # counted requests earlier in time...
+    before -= np.repeat(before[starts], np.diff(np.r_[starts, t.size]))  # ...in this window
+    return enforced & (before >= spec.allow)
+
+
+def _flexi_windows(t: np.ndarray, window_ms: int) -> np.ndarray:
+    """A window opens at the first request after the previous one closed."""
+    out = np.zeros(t.size, dtype=np.int64)
+    pos, number = 0, 0
+    while pos < t.size:
+        end = int(np.searchsorted(t, t[pos] + window_ms, side="left"))
+        out[pos:end] = number
+        pos, number = end, number + 1
+    return out
+
+
+def _rolling(t: np.ndarray, enforced, counted, allow: int, window_ms: int) -> np.ndarray:
+    """The counted requests admitted in the trailing window (a refused one never counts)."""
+    rejected = np.zeros(t.size, dtype=bool)
+    window: deque[int] = deque()
+    rows = zip(t.tolist(), enforced.tolist(), counted.tolist(), strict=True)
+    for i, (now, e, c) in enumerate(rows):
+        while window and window[0] <= now - window_ms:
+            window.popleft()
+        if e and len(window) >= allow:
+            rejected[i] = True
+        elif c:
+            window.append(now)
+    return rejected
