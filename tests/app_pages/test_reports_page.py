@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.app_pages.conftest import page
+from tests.paths import LOGS
+from tests.workflows.devserver import dev_server
 
 pytestmark = pytest.mark.slow  # runs the Streamlit page (AppTest)
 
@@ -38,3 +40,23 @@ def test_delivered_copies_are_listed_newest_first_and_the_html_opens(page_env: P
     assert app.selectbox(key="reports_open").value == "weekly — 2026-11-30 06:00 UTC"
     shown = [e for e in app.get("iframe")]
     assert shown and "Week 48" in shown[0].proto.srcdoc
+
+
+def test_a_report_scheduled_from_the_page_is_listed_with_its_next_run(
+    page_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with dev_server(tmp_path) as server:
+        monkeypatch.setenv("ATC_TEMPORAL_ADDRESS", server.address)
+        app = page("app_pages/reports.py")
+        app.run()
+        assert app.caption and any(c.value == "No report schedule yet." for c in app.caption)
+        app.text_input(key="reports_name").input("weekly")
+        app.text_input(key="reports_logs").input(str(LOGS / "analytics_export.csv"))
+        next(b for b in app.button if b.label == "Save schedule").click().run()
+        assert not app.exception and not app.error
+        assert any(s.value == "Scheduled weekly." for s in app.success)
+        app.run()
+        listed = app.dataframe[0].value
+    assert list(listed["report"]) == ["weekly"]
+    assert listed["next run"].iloc[0].endswith(" UTC")
+    assert app.selectbox(key="reports_run_name").value == "weekly"
