@@ -1,12 +1,30 @@
-"""Forecast part of the advice harness: MAE and p90 coverage per generated series case."""
+"""Forecast part of the advice harness: MAE and p90 coverage per generated series case.
+
+"flagged" is, over the weeks whose true peak rose 5 % or more over last week's, the share
+flagged by the suggest run's own rule (``run._knee_flags``) against a knee put halfway
+between last week's peak and next week's true one: a knee the growth will cross.
+"""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 from bench.eval_advice_series import CASES, generate
-from copilot.throttling.forecast import forecast, seasonal_naive
+from copilot.throttling.forecast import Forecast, forecast, seasonal_naive
+from copilot.throttling.knee import Knee
+from copilot.throttling.run import _knee_flags
+
+
+def _flagged(f: Forecast, peak: float) -> bool | None:
+    """Whether a knee halfway to next week's true peak is flagged (None: no real rise)."""
+    if peak < 1.05 * f.last_week_peak:
+        return None
+    rpm = (f.last_week_peak + peak) / 2
+    knee = Knee(f.target, rpm, peak, None, 0.0, None, None, "harness", pd.DataFrame(), rpm, rpm)
+    return bool(_knee_flags(SimpleNamespace(knees={f.target: knee}), f.target, f))
 
 
 def evaluate(seeds: int = 8) -> pd.DataFrame:
@@ -28,6 +46,7 @@ def evaluate(seeds: int = 8) -> pd.DataFrame:
                     "naive_peak_err": float(naive.max()) / peak - 1.0,
                     "covered": peak <= f.p90,
                     "method": f.method,
+                    "flagged": _flagged(f, peak),
                 }
             )
         frame = pd.DataFrame(out)
@@ -41,10 +60,17 @@ def evaluate(seeds: int = 8) -> pd.DataFrame:
                 "|peak err| max": frame["peak_err"].abs().max(),
                 "naive peak err": frame["naive_peak_err"].mean(),
                 "p90 coverage": frame["covered"].mean(),
+                "flagged": _share(frame["flagged"]),
                 "methods": ", ".join(sorted(set(frame["method"]))),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _share(flags: pd.Series) -> str:
+    """'k/n' over the weeks with a real rise, '-' without any."""
+    rose = flags.dropna()
+    return f"{int(rose.sum())}/{rose.size}" if rose.size else "-"
 
 
 if __name__ == "__main__":
