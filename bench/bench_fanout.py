@@ -155,20 +155,23 @@ def fanout(
         for p in procs:
             p.terminate()
             p.wait(60)
-    by_worker: dict[str, int] = {}
-    for ref in result.partitions:  # type: ignore[attr-defined]
-        by_worker[ref.worker] = by_worker.get(ref.worker, 0) + 1
+    by_worker: dict[str, set[str]] = {}
+    for ref in result.partitions:  # type: ignore[attr-defined]  (one ref per piece)
+        by_worker.setdefault(ref.worker, set()).add(ref.partition)
     return {
         "seconds": elapsed,
         "records": body["records"],
-        "partitions": len(result.partitions),  # type: ignore[attr-defined]
-        "partitions_per_worker": sorted(by_worker.values()),
+        "partitions": len({r.partition for r in result.partitions}),  # type: ignore[attr-defined]
+        "pieces": len(result.partitions),  # type: ignore[attr-defined]
+        "partitions_per_worker": sorted(len(parts) for parts in by_worker.values()),
         "peak_rss_mb": peaks,
         "cpu_s": cpu,  # per worker, start-up included
         "history_bytes": history,
         "partial_bytes": sum(r.bytes for r in result.partitions),  # type: ignore[attr-defined]
         "requests_bytes": sum(
-            r.requests.bytes for r in result.partitions if r.requests  # type: ignore[attr-defined]
+            r.requests.bytes
+            for r in result.partitions
+            if r.requests  # type: ignore[attr-defined]
         ),
         "sha256": digest(body),
     }

@@ -59,7 +59,8 @@ def _is_gzip(path: Path) -> bool:
         return fh.read(2) == b"\x1f\x8b"
 
 
-def _line_splittable(path: Path, fmt: str) -> bool:
+def line_splittable(path: Path, fmt: str) -> bool:
+    """Whether a file can be cut at newlines (one record a line, not compressed)."""
     if fmt not in LINE_FORMATS or _is_gzip(path):
         return False
     if fmt == "cloud-logging":  # a JSON array is one document; JSON lines split
@@ -135,7 +136,7 @@ def plan_file(path: Path, fmt: str, index: int, pieces: int, headerless: bool) -
                           index, size)
                 for k, (a, b, first) in enumerate(runs)
             ]  # fmt: skip
-    if pieces > 1 and size >= MIN_SPLIT_BYTES and _line_splittable(path, fmt):
+    if pieces > 1 and size >= MIN_SPLIT_BYTES and line_splittable(path, fmt):
         csv_header = fmt == "analytics-csv" and not headerless
         data_start = next_line_start(path, 0, size) if csv_header else 0
         ranges = byte_cuts(path, pieces, data_start)

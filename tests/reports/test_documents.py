@@ -41,8 +41,11 @@ def _fanned_out(paths: list[str], partitions: int, run_dir: Path) -> tuple[dict[
     parts = env.run(activities.plan, PlanInput(paths, partitions, ReadSpec()))
     collect = list(collected_attrs())
     refs = [
-        env.run(activities.partition, PartitionInput(str(run_dir), p, ReadSpec(), collect=collect))
+        ref
         for p in parts
+        for ref in env.run(
+            activities.partition, PartitionInput(str(run_dir), p, ReadSpec(), collect=collect)
+        )
     ]
     merged = env.run(activities.suggest, SuggestInput(str(run_dir), refs, paths, documents=True))
     assert merged.documents is not None and merged.text is None

@@ -8,7 +8,9 @@ heartbeat) loses that partition only: another worker reads it again after
 the heartbeat timeout and the merged result is the single pass's, byte for
 byte. ``atc suggest --temporal`` (partitions that also collect their
 requests, one activity that builds the advice) prints what ``atc suggest``
-prints, and survives the same kill. Partials travel by reference: a run's
+prints, and survives the same kill. A partition is read in checkpointed pieces:
+a worker killed after some pieces loses only the piece it was reading, the next
+attempt going on from the pieces its last heartbeat listed. Partials travel by reference: a run's
 history stays a few kilobytes while the partials on disk are far larger.
 """
 
@@ -147,6 +149,42 @@ def test_a_worker_killed_mid_partition_loses_only_that_partition(
     retried = [ref for ref in result.partitions if ref.attempt > 1]
     assert retried and all(ref.worker == survivor.identity for ref in retried)
     assert len({ref.partition for ref in result.partitions}) == len(result.partitions)
+
+
+@pytest.mark.parametrize("command", ["analyze", "suggest"])
+def test_a_worker_killed_after_some_pieces_loses_only_the_piece_it_was_reading(
+    estate: Estate, logs: list[Path], command: str
+) -> None:
+    # The failpoint waits past the heartbeat throttle, so the server has heard of the
+    # third piece when the process dies; the next attempt must not read those again.
+    doomed = estate.worker(ATC_FAILPOINTS=f"fanout.partition.piece3@{HEARTBEAT_S * 1.5}")
+    collect = {"collect": list(collected_attrs())} if command == "suggest" else {}
+    data = estate.data_for(logs, 0, piece_bytes=logs[0].stat().st_size // 8, **collect)
+
+    async def go() -> tuple[FanoutResult, dict]:
+        client = await Client.connect(estate.server.address)
+        task = asyncio.create_task(run_fanout(client, data, estate.queue))
+        assert await asyncio.to_thread(doomed.proc.wait, 180) == 137  # died after piece 3
+        estate.worker()  # the survivor starts only now: every earlier piece was the doomed one's
+        result, body, _ = await task
+        return result, body
+
+    result, body = asyncio.run(go())
+    if command == "suggest":
+        single = {**suggest_paths(logs).to_dict(), "policies_out": {}}
+    else:
+        single = analyze_paths(logs).to_dict()
+    assert canonical(body) == canonical(single)  # nothing lost, nothing twice
+    assert len({ref.piece for ref in result.partitions}) == len(result.partitions)
+    resumed = {ref.partition for ref in result.partitions if ref.attempt > 1}
+    assert resumed
+    for name in resumed:
+        mine = [ref for ref in result.partitions if ref.partition == name]
+        kept = [ref for ref in mine if ref.attempt == 1]
+        # The pieces the doomed worker finished and reported are kept, in front, not re-read.
+        assert len(kept) >= 3 and all(ref.worker == doomed.identity for ref in kept)
+        assert mine[: len(kept)] == kept and len(mine) > len(kept)
+    assert result.retried() == len(resumed)
 
 
 def test_atc_analyze_temporal_prints_what_atc_analyze_prints(

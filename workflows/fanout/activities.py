@@ -2,12 +2,13 @@
 (or, for ``atc suggest`` and report runs, merge them and build the advice).
 
 Each is synchronous (file reading, NumPy) and runs on the worker's thread
-pool. ``partition`` heartbeats after every chunk, so a worker killed
-mid-partition is noticed within the heartbeat timeout and the partition is
-read again, from its start, by whichever worker polls next; its partial is
-written to a temporary name and renamed, keyed by partition id and content
-hash, so a retry never double-counts. Only the references the workflow
-collected (one per partition) are merged.
+pool. ``partition`` reads its partition as pieces (``copilot.fanout.pieces``)
+and heartbeats after every chunk; after every piece, the heartbeat lists the
+pieces written. A worker killed mid-partition is noticed within the heartbeat
+timeout and whichever worker polls next goes on from the last piece the
+server heard of. Each partial is written to a temporary name and renamed,
+keyed by piece id and content hash, so a retry never double-counts. Only the
+references the workflow collected (one per piece) are merged.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import dataclasses
 import hashlib
 import os
 import socket
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -28,6 +31,7 @@ from copilot.fanout import merge_files, plan_paths, run_partition
 from copilot.fanout.local import PartitionDone, suggest_files
 from copilot.fanout.partial import PartialFile
 from copilot.fanout.partition import Partition
+from copilot.fanout.pieces import split_pieces
 from copilot.logs.reader import ReadOptions
 from copilot.throttling.run import SuggestRun
 from workflows.fanout import shared
@@ -65,28 +69,79 @@ def plan(data: shared.PlanInput) -> list[shared.PartitionSpec]:
 
 
 @activity.defn(name=shared.PARTITION_ACTIVITY)
-def partition(data: shared.PartitionInput) -> shared.PartialRef:
-    """Read one partition and write its partial under the run directory."""
+def partition(data: shared.PartitionInput) -> list[shared.PartialRef]:
+    """Read one partition piece by piece, writing each piece's partial under the run directory.
+
+    After each piece the heartbeat lists the pieces done; a retry (the worker was
+    lost) takes them from the last heartbeat that reached the server, checks their
+    files, and reads only the rest.
+    """
     part = Partition(**dataclasses.asdict(data.partition))
-    activity.heartbeat({"partition": part.id, "chunks": 0})
+    options = read_options(data.read)
+    pieces = split_pieces(part, data.piece_bytes, headerless=options.csv_columns is not None)
+    done = resumed(activity.info().heartbeat_details, pieces)
+    activity.heartbeat(_progress(part, done, 0))
+    for piece in pieces[len(done) :]:
 
-    def on_chunk(n: int) -> None:
-        activity.heartbeat({"partition": part.id, "chunks": n})
-        failpoints.hit(f"fanout.partition.chunk{n}")
+        def on_chunk(n: int) -> None:
+            activity.heartbeat(_progress(part, done, n))
+            failpoints.hit(f"fanout.partition.chunk{n}")
 
-    try:
-        done = run_partition(
-            part, Path(data.run_dir), read_options(data.read),
-            keep_rejects=data.keep_rejects, on_chunk=on_chunk, collect=data.collect,
-        )  # fmt: skip
-    except AtcError as exc:
-        raise _stop(exc) from None
+        try:
+            read = run_partition(
+                piece, Path(data.run_dir), options,
+                keep_rejects=data.keep_rejects, on_chunk=on_chunk, collect=data.collect,
+            )  # fmt: skip
+        except AtcError as exc:
+            raise _stop(exc) from None
+        done.append(_ref(part, piece, read))
+        activity.heartbeat(_progress(part, done, 0))
+        failpoints.hit(f"fanout.partition.piece{len(done)}")
+    return done
+
+
+def _ref(part: Partition, piece: Partition, done: PartitionDone) -> shared.PartialRef:
     p, req = done.partial, done.requests
     return shared.PartialRef(
         part.id, p.path, p.sha256, p.bytes, done.records, done.rejected, done.chunks,
         identity(), activity.info().attempt,
-        None if req is None else shared.FileRef(req.path, req.sha256, req.bytes),
+        None if req is None else shared.FileRef(req.path, req.sha256, req.bytes), piece.id,
     )  # fmt: skip
+
+
+def _progress(part: Partition, done: list[shared.PartialRef], chunks: int) -> dict[str, Any]:
+    return {"partition": part.id, "chunks": chunks, "done": [dataclasses.asdict(d) for d in done]}
+
+
+def resumed(details: Sequence[Any], pieces: list[Partition]) -> list[shared.PartialRef]:
+    """The pieces an earlier attempt finished, from its last heartbeat's details.
+
+    Only a prefix of ``pieces`` whose files are still there with the checksums the
+    heartbeat recorded counts; anything else is read again.
+    """
+    last = details[-1] if details else None
+    listed = last.get("done", []) if isinstance(last, dict) else []
+    out: list[shared.PartialRef] = []
+    for piece, item in zip(pieces, listed, strict=False):
+        try:
+            ref = shared.PartialRef(**{**item, "requests": None})
+            files = [shared.FileRef(ref.path, ref.sha256, ref.bytes)]
+            if item.get("requests"):
+                ref.requests = shared.FileRef(**item["requests"])
+                files.append(ref.requests)
+        except TypeError:
+            break
+        if ref.piece != piece.id or not all(_intact(f) for f in files):
+            break
+        out.append(ref)
+    return out
+
+
+def _intact(ref: shared.FileRef) -> bool:
+    try:
+        return hashlib.sha256(Path(ref.path).read_bytes()).hexdigest() == ref.sha256
+    except OSError:
+        return False
 
 
 def _publish(run_dir: Path, name: str, body: bytes) -> shared.FileRef:

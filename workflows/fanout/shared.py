@@ -24,6 +24,7 @@ SUGGEST_PREFIX = "suggest-"
 INPUT_ERROR = "InputError"  # ApplicationError type: bad input, not retried
 DEFAULT_HEARTBEAT_S = 30.0
 DEFAULT_CONCURRENCY = 16
+DEFAULT_PIECE_BYTES = 64 << 20  # copilot.fanout.pieces: log bytes per checkpoint
 
 
 def task_queue() -> str:
@@ -64,6 +65,9 @@ class FanoutInput:
     # A report run (``LogAnalysisWorkflow``): with ``collect``, the last activity writes the
     # report's three documents (``copilot.reports.documents``) instead of suggest's JSON and text.
     documents: bool = False
+    # A partition is read in pieces of about this many bytes, each checkpointed in the
+    # activity's heartbeat: a lost worker costs the piece it was reading (0: no pieces).
+    piece_bytes: int = DEFAULT_PIECE_BYTES
 
 
 @dataclass
@@ -96,6 +100,7 @@ class PartitionInput:
     read: ReadSpec
     keep_rejects: bool = False
     collect: list[str] | None = None
+    piece_bytes: int = DEFAULT_PIECE_BYTES
 
 
 @dataclass
@@ -109,7 +114,8 @@ class FileRef:
 
 @dataclass
 class PartialRef:
-    """A written partial: where, its sha256, its counts, and who wrote it."""
+    """A written partial (one piece of a partition): where, its sha256, its counts, and
+    who wrote it. ``piece`` is the piece's id (the partition's when it is read whole)."""
 
     partition: str
     path: str
@@ -121,6 +127,7 @@ class PartialRef:
     worker: str  # pid@host of the worker process
     attempt: int
     requests: FileRef | None = None  # the collected requests' partial (atc suggest)
+    piece: str = ""
 
 
 @dataclass
@@ -163,8 +170,12 @@ class FanoutResult:
     """What a run did: the merged document's reference and every partition's."""
 
     merged: MergedRef
-    partitions: list[PartialRef]
+    partitions: list[PartialRef]  # one per piece, in file order
     run_dir: str
+
+    def retried(self) -> int:
+        """Partitions that a lost worker left to another attempt."""
+        return len({ref.partition for ref in self.partitions if ref.attempt > 1})
 
 
 def status_task_queues(_settings: object) -> list[str]:

@@ -64,23 +64,28 @@ class FanoutAnalysisWorkflow:
         gate = asyncio.Semaphore(max(1, data.max_concurrent))
         keep = data.quarantine_file is not None
 
-        async def one(part: PartitionSpec) -> PartialRef:
+        async def one(part: PartitionSpec) -> list[PartialRef]:
             async with gate:
                 return await workflow.execute_activity(
                     PARTITION_ACTIVITY,
-                    PartitionInput(run_dir, part, data.read, keep, data.collect),
-                    result_type=PartialRef,
+                    PartitionInput(run_dir, part, data.read, keep, data.collect, data.piece_bytes),
+                    result_type=list[PartialRef],
                     start_to_close_timeout=timedelta(hours=2),
                     heartbeat_timeout=timedelta(seconds=data.heartbeat_s),
                     retry_policy=PARTITION_RETRY,
                 )
 
-        refs = list(await asyncio.gather(*(one(p) for p in parts)))
+        refs = [ref for pieces in await asyncio.gather(*(one(p) for p in parts)) for ref in pieces]
         if data.collect is not None:  # atc suggest: both merges and the advice, one activity
             suggested = await workflow.execute_activity(
                 SUGGEST_ACTIVITY,
                 SuggestInput(
-                    run_dir, refs, data.paths, data.headroom, data.top, data.quarantine_file,
+                    run_dir,
+                    refs,
+                    data.paths,
+                    data.headroom,
+                    data.top,
+                    data.quarantine_file,
                     data.documents,
                 ),
                 result_type=MergedRef,

@@ -122,6 +122,6 @@ class LogAnalysisWorkflow:
         docs = result.merged.documents or {}
         return AnalyzeOutput(
             docs["analysis"].path, docs["suggest"].path, docs["series"].path,
-            result.merged.records, len(result.partitions),
-            sum(1 for p in result.partitions if p.attempt > 1),
+            result.merged.records, len({p.partition for p in result.partitions}),
+            result.retried(),
         )  # fmt: skip
