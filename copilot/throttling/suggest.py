@@ -167,8 +167,9 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
     return proxy_level_spike_arrest(
         ctx, stream, name, "proxy", policy, rate, sizing.use_effective_count, None,
         evidence=evidence,
-        confidence=_confidence(ctx, stats, knee, fc, choice.status),
-        rationale=_rationale(peak, candidate, cap, choice, sizing, stats, ctx.headroom),
+        confidence=_confidence(ctx, stats, knee, fc, choice.status, _beyond_seen(knee, choice)),
+        rationale=_rationale(peak, candidate, cap, choice, sizing, stats, ctx.headroom)
+        + _unknown_capacity(knee, choice),
         status=choice.status,
         conflict=choice.conflict,
         current=now,
@@ -210,8 +211,23 @@ def _demand(ctx: Context, proxy: str) -> dict:
     return {c: int(rows[c].sum()) for c in cols}
 
 
-def _confidence(ctx: Context, stats: dict, knee, fc, status: str) -> str:
-    if status == "capacity" or stats["requests"] < 1_000:
+def _beyond_seen(knee, choice: _Choice) -> bool:
+    """No knee in the data, and a limit above the highest load the backend ever served."""
+    return knee is not None and not knee.rpm and choice.value > knee.observed_max_rpm
+
+
+def _unknown_capacity(knee, choice: _Choice) -> str:
+    if not _beyond_seen(knee, choice):
+        return ""
+    return (
+        f" Capacity unknown beyond {knee.observed_max_rpm:.0f} req/min: the backend never "
+        f"served more, so the logs cannot say whether it holds {choice.value} req/min. "
+        f"Load-test it at that rate before relying on this limit to protect it."
+    )
+
+
+def _confidence(ctx: Context, stats: dict, knee, fc, status: str, beyond_seen: bool) -> str:
+    if status == "capacity" or stats["requests"] < 1_000 or beyond_seen:
         return "low"
     if knee is None or knee.rpm is None or ctx.days < 7 or fc is None or not fc.errors:
         return "medium"

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from copilot.throttling.run import suggest_paths
 from copilot.throttling.sizing import SHARE
+from tests.throttling.conftest import scenario_run
 
 KEYS = ("target", "policy", "value", "evidence", "replay", "confidence", "rationale", "current")
 
@@ -163,3 +165,22 @@ def test_forecast_flags_mark_proxies_and_apps(sample_run) -> None:
     assert not any(x.about("proxy", "customers") for x in flags)
     app = next(x for x in flags if x.about("app", "storefront-web"))
     assert app.against == "current limit" and app.limit_rpm == 6
+
+
+@pytest.mark.slow  # generates a 300k-row week and suggests limits over it
+def test_a_limit_above_any_load_seen_with_no_knee_says_capacity_is_unknown(tmp_path) -> None:
+    run, _ = scenario_run(tmp_path, 5.0)  # a backend that never slows down in these logs
+    roomy = suggest_paths([tmp_path / "knee-5.0.csv"], headroom=4.0)
+    checked = 0
+    for report in (run.report, roomy.report):
+        for s in report.suggestions:
+            if s.scope != "proxy":
+                continue
+            knee = next(k for k in report.knees if k.proxy == s.proxy)
+            assert knee.rpm is None  # no knee up to the highest load seen
+            beyond = s.value["per_minute"] > knee.observed_max_rpm
+            said = f"Capacity unknown beyond {knee.observed_max_rpm:.0f} req/min" in s.rationale
+            assert said == beyond
+            assert s.confidence == "low" or not beyond
+            checked += beyond
+    assert checked  # the 4x headroom put at least one limit past the load seen
