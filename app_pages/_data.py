@@ -99,7 +99,7 @@ def column_config(frame: pd.DataFrame, name: str) -> dict:
         help_text = helps.get(column)
         fmt = number_format(name, column)
         if fmt is not None:
-            # A number column sorts as numbers; an empty cell is a value not measured.
+            # A number column sorts as numbers; a missing value (not measured) shows a grey None.
             config[column] = st.column_config.NumberColumn(column, help=help_text, format=fmt)
         elif pd.api.types.is_datetime64_any_dtype(frame[column]):
             config[column] = st.column_config.DatetimeColumn(

@@ -84,10 +84,10 @@ SUGGESTION_COLUMNS = {
     "replay rejects": "Requests the suggested limit would have refused over the logs.",
     "legit rejected": "Share of healthy legitimate requests the replay refused (rule: at most 0.1%).",
     "abusive rejected": "Requests from abusive clients the replay refused.",
-    "busiest minute": "Legitimate demand in its busiest minute (empty: not measured for this row).",
+    "busiest minute": "Legitimate demand in its busiest minute (a grey None: not measured for this row).",
     "p99 minute": "Legitimate demand per minute, 99th percentile over the minutes with traffic "
-    "(empty: not measured for this row).",
-    "days seen": "Days of the logs with traffic for this target (empty: not measured).",
+    "(a grey None: not measured for this row).",
+    "days seen": "Days of the logs with traffic for this target (a grey None: not measured).",
     "rationale": "Why this value, in the words of the advice.",
 }
 
