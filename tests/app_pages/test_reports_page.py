@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.app_pages.conftest import page
 from tests.paths import LOGS
-from tests.workflows.devserver import dev_server
+from tests.workflows.devserver import WorkerProcess, dev_server, worker_env
 
 pytestmark = pytest.mark.slow  # runs the Streamlit page (AppTest)
 
@@ -42,21 +43,35 @@ def test_delivered_copies_are_listed_newest_first_and_the_html_opens(page_env: P
     assert shown and "Week 48" in shown[0].proto.srcdoc
 
 
-def test_a_report_scheduled_from_the_page_is_listed_with_its_next_run(
+def test_a_report_scheduled_from_the_page_runs_now_and_its_copy_opens(
     page_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    queue = f"atc-reports-{uuid.uuid4().hex[:8]}"
     with dev_server(tmp_path) as server:
         monkeypatch.setenv("ATC_TEMPORAL_ADDRESS", server.address)
-        app = page("app_pages/reports.py")
-        app.run()
-        assert app.caption and any(c.value == "No report schedule yet." for c in app.caption)
-        app.text_input(key="reports_name").input("weekly")
-        app.text_input(key="reports_logs").input(str(LOGS / "analytics_export.csv"))
-        next(b for b in app.button if b.label == "Save schedule").click().run()
-        assert not app.exception and not app.error
-        assert any(s.value == "Scheduled weekly." for s in app.success)
-        app.run()
-        listed = app.dataframe[0].value
-    assert list(listed["report"]) == ["weekly"]
-    assert listed["next run"].iloc[0].endswith(" UTC")
-    assert app.selectbox(key="reports_run_name").value == "weekly"
+        monkeypatch.setenv("ATC_REPORTS_TASK_QUEUE", queue)
+        env = worker_env(server, page_env, "unused", ATC_REPORTS_TASK_QUEUE=queue)
+        worker = WorkerProcess(env, tmp_path / "worker.log", "workflows.reports.worker")
+        try:
+            worker.wait_for("atc reports worker: polling")
+            app = page("app_pages/reports.py", timeout=180)
+            app.run()
+            assert any(c.value == "No report schedule yet." for c in app.caption)
+            app.text_input(key="reports_name").input("weekly")
+            app.text_input(key="reports_logs").input(str(LOGS / "analytics_export.csv"))
+            next(b for b in app.button if b.label == "Save schedule").click().run()
+            assert not app.exception and not app.error
+            assert any(s.value == "Scheduled weekly." for s in app.success)
+            app.run()
+            listed = app.dataframe[0].value
+            assert list(listed["report"]) == ["weekly"]
+            assert listed["next run"].iloc[0].endswith(" UTC")
+            app.button(key="reports_run_now").click().run()
+            assert not app.exception and not app.error
+            assert any(s.value.startswith("weekly: ") and "7 records" in s.value for s in app.success)
+            app.run()
+        finally:
+            worker.stop()
+    assert app.selectbox(key="reports_open").value.startswith("weekly — ")
+    shown = list(app.get("iframe"))
+    assert shown and "<html" in shown[0].proto.srcdoc.lower()
