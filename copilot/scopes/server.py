@@ -3,10 +3,18 @@ built-in mock backend that echoes each request as JSON.
 
 Servers bind 127.0.0.1 on an ephemeral port by default (port 0), so parallel
 test runs never collide and nothing listens beyond the machine.
+
+Both speak HTTP/1.1 through :class:`OneWriteH11`: uvicorn's h11 protocol, whose
+status line and headers, body and end of message leave in one ``send`` per loop
+turn instead of two. On loopback each ``send`` also runs the receiver's TCP
+path and wakes it, so this saves a segment, a wake-up and about 8% of a small
+request's server CPU (measured with the bridge, bench/bench_bridge.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import socket
 import threading
@@ -18,10 +26,61 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from copilot.errors import ExternalError
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class _OneWrite:
+    """A transport whose writes made in one event-loop turn go out as one write.
+
+    Everything but ``write`` and ``close`` is the real transport's (flow control
+    included); ``close`` sends what is pending first.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport, self._loop = transport, loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class OneWriteH11(H11Protocol):
+    """uvicorn's h11 protocol over :class:`_OneWrite` (``uvicorn.Config(http=...)``)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        loop = asyncio.get_running_loop()
+        super().connection_made(_OneWrite(transport, loop))  # type: ignore[arg-type]
+
+
+def _config(app: Any, **options: Any) -> uvicorn.Config:
+    """uvicorn's settings for atc's servers: one write per response, no proxy headers.
+
+    Forwarded-for headers are not read: nothing here serves by client address,
+    and a header a client sets must not change what the server believes.
+    """
+    return uvicorn.Config(app, http=OneWriteH11, proxy_headers=False, lifespan="off", **options)
 
 
 class BackgroundServer:
@@ -37,9 +96,7 @@ class BackgroundServer:
         """Start serving; returns the base URL (``http://127.0.0.1:PORT``)."""
         sock = bind(self.host, self.port)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=2
-        )
+        config = _config(self.app, log_level="warning", access_log=False, timeout_keep_alive=2)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="atc-asgi"
@@ -109,7 +166,12 @@ def serve_forever(
     if on_ready is not None:
         on_ready(url)
     level = "info" if access_log else "warning"
-    config = uvicorn.Config(app, log_level=level, access_log=access_log, lifespan="off")
+    config = _config(app, log_level=level, access_log=access_log)
+    # Everything alive now (modules, the app) lives as long as the server: frozen, a full
+    # collection no longer walks it. Measured in the bridge at 32 in flight: the one full
+    # collection of a 3,000-start run paused the loop 48 ms, 4 ms once frozen.
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(config).run(sockets=[sock])
 
 
