@@ -1,7 +1,7 @@
 """Forecast part of the advice harness: MAE and p90 coverage per generated series case.
 
 "flagged" is, over the weeks whose true peak rose 5 % or more over last week's, the share
-flagged by the suggest run's own rule (``run._knee_flags``) against a knee put halfway
+flagged by the suggest run's own rule (``run.knee_flags``) against a knee put halfway
 between last week's peak and next week's true one: a knee the growth will cross.
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 from bench.eval_advice_series import CASES, generate
 from copilot.throttling.forecast import Forecast, forecast, seasonal_naive
 from copilot.throttling.knee import Knee
-from copilot.throttling.run import _knee_flags
+from copilot.throttling.run import knee_flags
 
 
 def _flagged(f: Forecast, peak: float) -> bool | None:
@@ -24,7 +24,7 @@ def _flagged(f: Forecast, peak: float) -> bool | None:
         return None
     rpm = (f.last_week_peak + peak) / 2
     knee = Knee(f.target, rpm, peak, None, 0.0, None, None, "harness", pd.DataFrame(), rpm, rpm)
-    return bool(_knee_flags(SimpleNamespace(knees={f.target: knee}), f.target, f))
+    return bool(knee_flags(SimpleNamespace(knees={f.target: knee}), f.target, f))
 
 
 def evaluate(seeds: int = 8) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from copilot.throttling.context import Context
 from copilot.throttling.demand import too_tight
 from copilot.throttling.evidence import build_context, legit_minutes
 from copilot.throttling.flow_columns import needed_attrs
+from copilot.throttling.forecast import Forecast
 from copilot.throttling.options import DEFAULT_HEADROOM, check_headroom
 from copilot.throttling.policies_bundle import BundleOptions, bundle_files
 from copilot.throttling.replay_estate import replay_estate
@@ -159,7 +160,7 @@ def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
     for (kind, target), fc in ctx.forecasts.items():
         if kind != "proxy":
             continue
-        out += _knee_flags(ctx, target, fc)
+        out += knee_flags(ctx, target, fc)
         now = cur.for_proxy(ctx, target)
         if now is not None and now.per_minute and fc.p90 > now.per_minute:
             out.append(ForecastFlag.of(fc, now.per_minute, "current limit"))
@@ -187,7 +188,7 @@ def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
     return out
 
 
-def _knee_flags(ctx: Context, target: str, fc) -> list[ForecastFlag]:
+def knee_flags(ctx: Context, target: str, fc: Forecast) -> list[ForecastFlag]:
     """A proxy whose forecast passes its knee's lower bound, or, with no knee in the data,
     the highest load seen (no evidence of capacity beyond it)."""
     knee = ctx.knees.get(target)

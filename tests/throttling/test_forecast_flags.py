@@ -11,7 +11,7 @@ import pytest
 
 from copilot.throttling.forecast import forecast
 from copilot.throttling.knee import Knee
-from copilot.throttling.run import _knee_flags
+from copilot.throttling.run import knee_flags
 from tests.throttling.test_forecast import growing
 
 
@@ -31,7 +31,7 @@ def test_growth_carries_the_forecast_past_a_knee_last_week_stayed_under(grown) -
     assert abs(fc.p50 / truth - 1) <= 0.15  # the growth is in next week's peak
     between = 1.1 * fc.last_week_peak  # a knee last week never reached
     assert between < fc.p90
-    [flag] = _knee_flags(
+    [flag] = knee_flags(
         SimpleNamespace(knees={"orders": knee(between + 5, between)}), "orders", fc
     )
     assert flag.against == "knee (lower bound)" and flag.limit_rpm == between  # safety: the low end
@@ -41,13 +41,13 @@ def test_growth_carries_the_forecast_past_a_knee_last_week_stayed_under(grown) -
 def test_a_knee_above_next_weeks_p90_is_not_flagged(grown) -> None:
     fc, _ = grown
     ctx = SimpleNamespace(knees={"orders": knee(1.2 * fc.p90, 1.1 * fc.p90)})
-    assert _knee_flags(ctx, "orders", fc) == []
+    assert knee_flags(ctx, "orders", fc) == []
 
 
 def test_no_knee_and_a_forecast_beyond_the_load_seen_is_capacity_unknown(grown) -> None:
     fc, _ = grown
     seen = fc.highest_seen
-    [flag] = _knee_flags(SimpleNamespace(knees={"orders": knee(None, seen=seen)}), "orders", fc)
+    [flag] = knee_flags(SimpleNamespace(knees={"orders": knee(None, seen=seen)}), "orders", fc)
     assert flag.against == "capacity unknown" and flag.limit_rpm == seen
     assert flag.to_dict()["finding"] == f"capacity unknown beyond {seen:.0f} req/min"
 
@@ -55,4 +55,4 @@ def test_no_knee_and_a_forecast_beyond_the_load_seen_is_capacity_unknown(grown) 
 def test_no_knee_within_the_load_seen_is_not_a_finding(grown) -> None:
     fc, _ = grown
     plenty = knee(None, seen=3 * fc.p99)  # loads far above next week's were healthy
-    assert _knee_flags(SimpleNamespace(knees={"orders": plenty}), "orders", fc) == []
+    assert knee_flags(SimpleNamespace(knees={"orders": plenty}), "orders", fc) == []
