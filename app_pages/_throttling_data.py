@@ -87,6 +87,7 @@ def _compute(source: Source, headroom: float, bundle: str | None, key: tuple) ->
             headroom=headroom,
             bundles=[bundle] if bundle else [],
             progress=checkpoint,
+            step=checkpoint,
         ),
         # Each label update is a Streamlit call: where a click on Cancel stops this run.
         lambda where: box.update(label=_label(source, where, time.monotonic() - started)),

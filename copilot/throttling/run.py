@@ -62,10 +62,12 @@ def suggest_paths(
     quarantine_path: Path | None = None,
     bundle_options: BundleOptions | None = None,
     progress: Callable[[int], None] | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> SuggestRun:
     """One streaming pass over the logs, then the advice (see module docstring).
 
-    ``progress`` is called after each chunk with the records read so far.
+    ``progress`` is called after each chunk with the records read so far; ``step``
+    between the sizing stages and proxies with what comes next (it may raise to stop).
     """
     headroom = check_headroom(headroom)
     bundles = list(bundles)
@@ -81,7 +83,12 @@ def suggest_paths(
         progress=progress,
     )
     report = build_report(
-        run.analysis, collector.finish(), headroom, estate=estate, bundle_options=bundle_options
+        run.analysis,
+        collector.finish(),
+        headroom,
+        estate=estate,
+        bundle_options=bundle_options,
+        step=step,
     )
     return SuggestRun(report, run.analysis, run.quarantine, run.sources)
 
@@ -100,17 +107,21 @@ def build_report(
     current: list[CurrentPolicy] | None = None,
     estate: Estate | None = None,
     bundle_options: BundleOptions | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> Report:
     """The advice from an analysis and the collected requests of the same logs.
 
     ``estate`` (the bundles read) supplies the current limits and the base paths of
     the ``--policies-out`` bundles; ``current`` alone is accepted for limits built by
     hand. ``bundle_options``: how those bundles verify the caller."""
+    step = step or (lambda _stage: None)
     if estate is not None:
         current = estate.policies
+    step("measuring demand, knees and forecasts")
     ctx = build_context(analysis, req, headroom, list(current or []), estate)
     order = sorted(ctx.active_proxies(), key=lambda p: -req.rows_of_proxy(p).size)
-    suggestions = _suggestions(ctx, order)
+    suggestions = _suggestions(ctx, order, step)
+    step("replaying the current limits")
     replays, warnings = replay_estate(ctx) if ctx.current else ([], [])
     named = {(a.proxy, a.app, a.client_id) for a in ctx.abusive}
     healthy_rows = ctx.health.rows(req, np.arange(req.size))
@@ -140,10 +151,11 @@ def build_report(
     )
 
 
-def _suggestions(ctx: Context, order: list[int]) -> list[Suggestion]:
+def _suggestions(ctx: Context, order: list[int], step: Callable[[str], None]) -> list[Suggestion]:
     """Per proxy, busiest first: its SpikeArrest, its apps' SpikeArrests and Quotas."""
     out: list[Suggestion] = []
-    for p in order:
+    for i, p in enumerate(order, 1):
+        step(f"sizing limits, proxy {i} of {len(order)} ({ctx.req.proxies[p]})")
         top = proxy_suggestion(ctx, p)
         if top is None:
             continue

@@ -78,3 +78,19 @@ def test_the_advice_stops_reading_at_the_next_chunk_once_cancelled() -> None:
     with pytest.raises(Cancelled) as stopped:
         suggest_paths([sample, sample, sample], progress=cancel_after_first)
     assert stopped.value.stage == "reading" and checkpoint.records == 2 * one_file
+
+
+def test_the_advice_stops_between_proxies_once_cancelled() -> None:
+    # suggest_paths' step callback is a checkpoint between the sizing stages and proxies.
+    checkpoint, seen = Checkpoint(), []
+
+    def cancel_at_the_second_proxy(stage: str) -> None:
+        seen.append(stage)
+        checkpoint(stage)
+        if "proxy 2 of" in stage:
+            checkpoint.cancel()
+
+    with pytest.raises(Cancelled) as stopped:
+        suggest_paths([load_settings().sample_path], step=cancel_at_the_second_proxy)
+    assert "proxy 3 of" in stopped.value.stage and seen[-1] == stopped.value.stage
+    assert seen[0] == "measuring demand, knees and forecasts"
