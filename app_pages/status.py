@@ -33,6 +33,13 @@ if ui:
     st.markdown(f"Temporal UI: [{ui}]({ui})")
 st.subheader("Parts")
 table(frame, "status", key="status_parts")
+if doc["bridge"].get("configured"):
+    st.subheader("Latest starts through the bridge")
+    starts = view.bridge_starts_table(doc)
+    if starts.empty:
+        st.caption("No start through the bridge in this namespace yet (or Temporal is down).")
+    else:
+        table(starts, "runs", key="status_bridge_starts")
 st.subheader("Schedules and their next run (UTC)")
 schedules = view.schedules_table(doc)
 if schedules.empty:

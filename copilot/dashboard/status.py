@@ -87,6 +87,28 @@ def schedules_table(doc: dict[str, Any]) -> pd.DataFrame:
     )
 
 
+BRIDGE_START_COLUMNS = ["started", "workflow type", "caller", "client id", "status", "workflow id"]
+
+
+def bridge_starts_table(doc: dict[str, Any]) -> pd.DataFrame:
+    """The bridge's latest starts in the namespace, newest first (``atc status``'s list)."""
+    items = (doc.get("bridge") or {}).get("recent_starts", {}).get("items") or []
+    return pd.DataFrame(
+        [
+            {
+                "started": utc_time(s.get("started")),
+                "workflow type": s["type"],
+                "caller": s.get("caller") or "–",
+                "client id": s.get("client_id") or "–",
+                "status": s.get("status") or "–",
+                "workflow id": s["workflow_id"],
+            }
+            for s in items
+        ],
+        columns=BRIDGE_START_COLUMNS,
+    )
+
+
 def temporal_ui(doc: dict[str, Any], estate: dict[str, Any] | None) -> str | None:
     """The Temporal UI's address, when ``atc up`` started the dev server (it records it)."""
     return ((estate or {}).get("temporal") or {}).get("ui")

@@ -3,8 +3,9 @@
 Temporal (does it answer, with the configured TLS and key), each worker kind
 (are there pollers on its task queue), the gateway and dashboard (one HTTP
 request each), the LLM endpoint (configured, and does ``/models`` answer; the
-key is sent, never shown), the bridge, and Temporal schedules with their next
-run. A part that is down is reported, not raised: the command exits 0.
+key is sent, never shown), the bridge with its latest starts (from Temporal's
+visibility: type, caller, status; never a token), and Temporal schedules with
+their next run. A part that is down is reported, not raised: the command exits 0.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from copilot.estate.plan import WORKER_MODULES, worker_modules
 PROBE_TIMEOUT_S = 2.0
 # A worker long-polls for about a minute; a poller last seen longer ago than this has gone.
 POLLER_FRESH_S = 90.0
+RECENT_BRIDGE_STARTS = 10
 
 
 def http_probe(url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -143,6 +145,30 @@ async def _schedules(client: Any) -> list[dict[str, Any]]:
     return sorted(found, key=lambda s: s["id"])
 
 
+async def _bridge_starts(client: Any) -> list[dict[str, Any]]:
+    """The latest workflows the bridge started in this namespace, newest first."""
+    from copilot.bridge.identity import CALLER, CLIENT_ID, SA_CALLER
+
+    found = []
+    query = f"{SA_CALLER} IS NOT NULL"  # set on every start the bridge makes
+    listed = client.list_workflows(
+        query, limit=RECENT_BRIDGE_STARTS, page_size=RECENT_BRIDGE_STARTS
+    )
+    async for item in listed:
+        attributes = item.typed_search_attributes
+        found.append(
+            {
+                "workflow_id": item.id,
+                "type": item.workflow_type,
+                "caller": attributes.get(CALLER),
+                "client_id": attributes.get(CLIENT_ID),
+                "status": item.status.name if item.status else None,
+                "started": item.start_time.isoformat() if item.start_time else None,
+            }
+        )
+    return found
+
+
 async def _temporal(settings: Settings) -> tuple[dict[str, Any], Any | None]:
     from copilot.temporal_connect import connect, describe
 
@@ -169,7 +195,18 @@ async def _temporal_parts(settings: Settings, started: dict[str, int]) -> dict[s
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             schedules["detail"] = f"cannot list schedules: {exc}"
     parts["schedules"] = schedules
+    if client is not None and _bridge_configured(settings):
+        try:
+            parts["bridge_starts"] = {"listed": True, "items": await _bridge_starts(client)}
+        except Exception as exc:  # noqa: BLE001 - reported, not raised (no start yet: no attribute)
+            parts["bridge_starts"] = {"listed": False, "items": [], "detail": str(exc)[:300]}
     return parts
+
+
+def _bridge_configured(settings: Settings) -> bool:
+    from copilot.estate.plan import bridge_config_path
+
+    return bridge_config_path(settings).exists()
 
 
 def effective_settings(settings: Settings, estate: dict[str, Any] | None) -> Settings:
@@ -208,6 +245,7 @@ def collect_status(settings: Settings, env: dict[str, str]) -> dict[str, Any]:
     )
     doc["llm"] = llm_status(settings, env)
     doc["bridge"] = bridge_status(settings, estate)
+    doc["bridge"]["recent_starts"] = doc.pop("bridge_starts", {"listed": False, "items": []})
     return doc
 
 

@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client
 
 from copilot.config import Settings
+from copilot.dashboard.status import bridge_starts_table
 from copilot.estate.plan import bridge_config_path, bridge_spec, gateway_spec
 from copilot.scopes.tokens import mint_token
 from tests.commands.test_up_cli import FREE_PORTS, Up, _atc, _env, alive, status
@@ -35,6 +40,15 @@ def test_the_gateway_child_fronts_the_bridge_only_when_there_is_one(tmp_path: Pa
     fronting = gateway_spec(settings, 8080, jwks, {}, (config, "http://127.0.0.1:8123"))
     assert fronting.argv[-4:] == ["--bridge-config", str(config),
                                   "--bridge-url", "http://127.0.0.1:8123"]  # fmt: skip
+
+
+def _wait_for(check: Callable[[], Any], what: str, timeout_s: float = 60) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+    return value
 
 
 def _memo_caller(address: str, workflow_id: str) -> dict:
@@ -106,6 +120,20 @@ def test_atc_up_starts_the_configured_bridge_and_status_shows_it(tmp_path: Path)
         wrong = httpx.post(public + "/v1/workflows/OrderApproval", json={}, trust_env=False,
                            headers={"Authorization": f"Bearer {gateway_token}"}, timeout=30)  # fmt: skip
         assert wrong.status_code == 401  # the bridge proxy verifies the bridge's audience
+
+        # atc status (and the dashboard's Status page) list the latest starts, newest first
+        def latest() -> dict:
+            return status(data)[1]["bridge"]["recent_starts"]
+
+        listed = _wait_for(lambda: (doc := latest())["items"] and doc, "the start in visibility")
+        first = listed["items"][0]
+        assert (first["workflow_id"], first["type"], first["caller"]) == (
+            wid, "OrderApproval", "alice")  # fmt: skip
+        assert (first["client_id"], first["status"]) == ("app-1", "RUNNING")
+        rows = bridge_starts_table({"bridge": {"recent_starts": listed}})
+        assert rows.iloc[0][["workflow type", "caller", "workflow id"]].tolist() == [
+            "OrderApproval", "alice", wid]  # fmt: skip
+        assert token not in json.dumps(listed)
     finally:
         assert up.stop() == 0
     assert not alive(int(bridge["pid"]))
