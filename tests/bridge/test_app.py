@@ -226,6 +226,30 @@ def test_refusals_are_apigee_shaped_and_never_reach_temporal(front: Running, key
     assert front.bridge.calls.total() == before
 
 
+# Through the gateway the emulator refuses first what its products or VerifyJWT refuse.
+_AT_THE_GATEWAY = {
+    "namespace not mapped": (403, "steps.oauth.v2.InsufficientScope"),
+    "forbidden type": (403, "steps.oauth.v2.InsufficientScope"),
+    "forbidden signal": (403, "steps.oauth.v2.InsufficientScope"),
+    "forbidden update": (403, "steps.oauth.v2.InsufficientScope"),
+    "no scope claim": (401, "steps.jwt.InvalidClaim"),
+    "unknown path": (404, "messaging.adaptors.http.flow.ApplicationNotFound"),
+    "wrong method": (403, "steps.oauth.v2.InsufficientScope"),
+}
+
+
+def test_the_same_refusals_through_the_gateway_never_reach_temporal(
+    front: Running, keys: Keys
+) -> None:
+    before = front.bridge.calls.total()
+    for name, method, path, how, expected in _refusals(keys):
+        prefix = "" if name == "unknown path" else "/bridge"
+        response = _call(front.gateway + prefix, method, path, how.get("token"), how.get("body"),
+                         **how.get("headers", {}))  # fmt: skip
+        assert _code(response) == _AT_THE_GATEWAY.get(name, expected), (name, response.text)
+    assert front.bridge.calls.total() == before
+
+
 @pytest.mark.parametrize(
     "target",
     [

@@ -137,3 +137,7 @@ def test_atc_up_starts_the_configured_bridge_and_status_shows_it(tmp_path: Path)
     finally:
         assert up.stop() == 0
     assert not alive(int(bridge["pid"]))
+    logs = {p.name: p.read_text(errors="replace") for p in Path(doc["logs"]).iterdir()}
+    assert "OrderApproval" in logs["bridge.log"]  # the bridge logged the start...
+    for token_sent in (token, other, gateway_token):  # ...and no log holds a token
+        assert not [name for name, text in logs.items() if token_sent in text]
