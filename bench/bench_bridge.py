@@ -10,7 +10,8 @@ and id policies the bridge sends. Each side makes ``--starts`` starts at
 ``--concurrency`` in flight, in alternating rounds so both see the same server
 state. Figures (starts/s, p50/p99 latency in ms, and the bridge's overhead) go
 to bench/out/bridge_results.json and stdout as a Markdown table, with the CPU
-per start of the bridge process and of this (the calling) process per side.
+per start of the bridge process (during its measured rounds: not its start-up
+or warm-up) and of this, the calling, process per side.
 
 ``--client httpx`` (the default) calls the bridge with httpx.AsyncClient;
 ``--client raw`` with a minimal HTTP/1.1 keep-alive client on asyncio streams
@@ -155,9 +156,16 @@ class RawLane:
             self.streams[1].close()
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def bench(
-    address: str, url: str, token: str, starts: int, concurrency: int, rounds: int, raw: bool
-) -> dict:
+    address: str, url: str, token: str, starts: int, concurrency: int, rounds: int, raw: bool,
+    bridge_cpu: Callable[[], float],
+) -> dict:  # fmt: skip
     import httpx
     from temporalio.client import Client
 
@@ -198,12 +206,17 @@ async def bench(
         await timed(100, concurrency, bridged)
         per_round = starts // rounds
         results: dict[str, list[dict]] = {"direct": [], "bridge": []}
+        used = 0.0  # the bridge's CPU during its own rounds (not its start-up or warm-up)
         for _ in range(rounds):
             results["direct"].append(await timed(per_round, concurrency, direct))
+            before = bridge_cpu()
             results["bridge"].append(await timed(per_round, concurrency, bridged))
+            used += bridge_cpu() - before
     for lane in lanes:
         lane.close()
-    return {side: summary(r) for side, r in results.items()}
+    figures: dict = {side: summary(r) for side, r in results.items()}
+    figures["bridge_cpu_ms_per_start"] = used * 1000 / figures["bridge"]["starts"]
+    return figures
 
 
 def main() -> int:
@@ -242,15 +255,8 @@ def main() -> int:
                     args.concurrency,
                     args.rounds,
                     args.client == "raw",
+                    lambda: process_cpu_s(proc.pid),
                 )  # fmt: skip
-            )
-            # CPU the bridge process used, per start it served (warm-up included)
-            ticks = sum(
-                int(x)
-                for x in Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]
-            )
-            figures["bridge_cpu_ms_per_start"] = (
-                ticks / os.sysconf("SC_CLK_TCK") * 1000 / (args.starts + 100)
             )
         finally:
             proc.terminate()
