@@ -8,6 +8,8 @@ each proxy and top app; then the current limits and the user's headroom.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -25,6 +27,11 @@ from copilot.throttling.retries import find_retry_storms, storm_keys
 from copilot.timeunits import MINUTE_MS
 
 TOP_APPS = 5  # apps forecast on their own (the busiest legitimate ones)
+Step = Callable[[str], None]  # told what comes next; may raise to stop (a cancelled page)
+
+
+def _no_step(_stage: str) -> None:
+    return None
 
 
 def measure_traffic(analysis: Analysis, req: Requests, estate: Estate | None) -> Traffic:
@@ -43,15 +50,22 @@ def build_context(
     headroom: float,
     current: list[CurrentPolicy],
     estate: Estate | None,
+    step: Step = _no_step,
 ) -> Context:
-    """The complete context: traffic, knees, forecasts, current limits, headroom."""
+    """The complete context: traffic, knees, forecasts, current limits, headroom.
+
+    ``step`` is told each stage and proxy before it starts."""
+    step("measuring demand, retries and abuse")
     t = measure_traffic(analysis, req, estate)
     active = t.active_proxies()
-    knees = {req.proxies[p]: find_knee(req, p) for p in active}
+    knees = {}
+    for p in active:
+        step(f"finding the knee of {req.proxies[p]}")
+        knees[req.proxies[p]] = find_knee(req, p)
     return Context(
         t.req, t.demand, t.health, t.abusive, t.bad_party, t.storms,
         knees=knees,
-        forecasts={**proxy_forecasts(t, active), **app_forecasts(t)},
+        forecasts={**proxy_forecasts(t, active, step), **app_forecasts(t, step)},
         current=current,
         headroom=headroom,
         estate=estate,
@@ -72,19 +86,22 @@ def _minute_counts(traffic: Traffic, rows: np.ndarray) -> np.ndarray:
     return np.bincount(col, minlength=width)[:width]
 
 
-def proxy_forecasts(traffic: Traffic, active: list[int]) -> dict[tuple[str, str], Forecast]:
+def proxy_forecasts(
+    traffic: Traffic, active: list[int], step: Step = _no_step
+) -> dict[tuple[str, str], Forecast]:
     """Each active proxy's forecast of its legitimate healthy peaks."""
     health, out = traffic.health, {}
     for p in active:
+        name = traffic.req.proxies[p]
+        step(f"forecasting {name}")
         stream = traffic.proxy_stream(p)
         counts = _minute_counts(traffic, stream.rows[stream.legit])
-        name = traffic.req.proxies[p]
         series = hourly_peaks(counts, health.healthy[p], health.first_minute)
         out[("proxy", name)] = forecast(series, name, "proxy")
     return out
 
 
-def app_forecasts(traffic: Traffic) -> dict[tuple[str, str], Forecast]:
+def app_forecasts(traffic: Traffic, step: Step = _no_step) -> dict[tuple[str, str], Forecast]:
     """The forecasts of the ``TOP_APPS`` busiest named apps (legitimate, retries collapsed),
     over the minutes healthy on every proxy they call."""
     req, health = traffic.req, traffic.health
@@ -96,6 +113,7 @@ def app_forecasts(traffic: Traffic) -> dict[tuple[str, str], Forecast]:
     ranked = [names[i] for i in np.argsort(-volume, kind="stable") if names[i] != NOT_SET]
     out = {}
     for app in ranked[:TOP_APPS]:
+        step(f"forecasting app {app}")
         rows = legit[app_ids == names.index(app)]
         healthy = health.healthy[np.unique(req.proxy[rows])].all(axis=0)
         series = hourly_peaks(_minute_counts(traffic, rows), healthy, health.first_minute)

@@ -117,8 +117,7 @@ def build_report(
     step = step or (lambda _stage: None)
     if estate is not None:
         current = estate.policies
-    step("measuring demand, knees and forecasts")
-    ctx = build_context(analysis, req, headroom, list(current or []), estate)
+    ctx = build_context(analysis, req, headroom, list(current or []), estate, step)
     order = sorted(ctx.active_proxies(), key=lambda p: -req.rows_of_proxy(p).size)
     suggestions = _suggestions(ctx, order, step)
     step("replaying the current limits")

@@ -93,4 +93,21 @@ def test_the_advice_stops_between_proxies_once_cancelled() -> None:
     with pytest.raises(Cancelled) as stopped:
         suggest_paths([load_settings().sample_path], step=cancel_at_the_second_proxy)
     assert "proxy 3 of" in stopped.value.stage and seen[-1] == stopped.value.stage
-    assert seen[0] == "measuring demand, knees and forecasts"
+    assert seen[0] == "measuring demand, retries and abuse"
+    # Knees and forecasts are checkpoints too, one per proxy (most of the advice's time).
+    assert any(s.startswith("finding the knee of ") for s in seen)
+    assert any(s.startswith("forecasting ") for s in seen)
+
+
+def test_the_advice_stops_between_knees_once_cancelled() -> None:
+    checkpoint, seen = Checkpoint(), []
+
+    def cancel_at_the_first_knee(stage: str) -> None:
+        seen.append(stage)
+        checkpoint(stage)
+        if stage.startswith("finding the knee of "):
+            checkpoint.cancel()
+
+    with pytest.raises(Cancelled) as stopped:
+        suggest_paths([load_settings().sample_path], step=cancel_at_the_first_knee)
+    assert stopped.value.stage.startswith("finding the knee of ") and len(seen) == 3
