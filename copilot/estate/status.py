@@ -245,7 +245,9 @@ def collect_status(settings: Settings, env: dict[str, str]) -> dict[str, Any]:
     )
     doc["llm"] = llm_status(settings, env)
     doc["bridge"] = bridge_status(settings, estate)
-    doc["bridge"]["recent_starts"] = doc.pop("bridge_starts", {"listed": False, "items": []})
+    starts = doc.pop("bridge_starts", None)
+    if doc["bridge"]["configured"]:
+        doc["bridge"]["recent_starts"] = starts or {"listed": False, "items": []}
     return doc
 
 
