@@ -228,6 +228,7 @@ jwks = "file:{jwks_path}"
 issuer = "atc"
 audience = "atc-bridge"
 idempotency_header = "{IDEMPOTENCY_HEADER}"
+public_base_path = "/bridge"         # where `atc up`'s gateway fronts the bridge (status_url)
 
 [[bridge.route]]                     # the first route whose match holds wins
 match = {{ scope = "workflows.start" }}

@@ -109,6 +109,11 @@ def test_atc_up_starts_the_configured_bridge_and_status_shows_it(tmp_path: Path)
         )  # fmt: skip
         assert started.status_code == 202, started.text
         wid = started.json()["workflow_id"]
+        # The status URL a caller gets is the one it can follow at the gateway.
+        status_url = doc["gateway"]["url"] + started.json()["status_url"]
+        followed = httpx.get(status_url, headers={"Authorization": f"Bearer {token}"},
+                             trust_env=False, timeout=30)  # fmt: skip
+        assert followed.status_code == 200 and followed.json()["workflow_id"] == wid
         caller = _memo_caller(doc["temporal"]["address"], wid)
         assert (caller["sub"], caller["client_id"]) == ("alice", "app-1")
         refused = httpx.post(public + "/v1/workflows/Other", json={}, trust_env=False, timeout=30,
