@@ -2,8 +2,9 @@
 
 The literal of a ``ref`` is Apigee's fallback and is what atc replays (noted:
 the value may differ at runtime). A literal ``<MessageWeight>`` w makes each
-request count w: the allowance admits ``allow // w`` requests (exact for a
-constant weight); a ``ref`` weight is unknown, so there is no replay.
+request count w: a Quota's allowance admits ``allow // w`` requests, a
+SpikeArrest's bucket is drawn w tokens a request (both exact for a constant
+weight); a ``ref`` weight is unknown, so there is no replay.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pandas as pd
 
 from copilot.throttling.bundle import CurrentPolicy
 from copilot.throttling.context import Context
-from copilot.throttling.rates import is_valid_rate, parse_rate
+from copilot.throttling.rates import is_valid_rate
 from copilot.throttling.replay import SpikeArrestSpec
 from copilot.throttling.replay_quota import QuotaSpec
 from copilot.timeunits import DAY_MS
@@ -40,12 +41,9 @@ def replay_spec(ctx: Context, policy: CurrentPolicy, notes: list[str]):
             notes.append(
                 f"rate from {policy.rate_ref} wins at runtime; replayed at the fallback {policy.rate}"
             )
-        count, period = parse_rate(policy.rate)
-        rate = policy.rate
         if weight > 1:
-            rate = f"{max(1, count // weight)}{policy.rate[-2:]}"
-            notes.append(f"MessageWeight {weight}: {policy.rate} admits {rate} of requests")
-        return SpikeArrestSpec(rate, bool(policy.use_effective_count)), None
+            notes.append(f"MessageWeight {weight}: each request takes {weight} of {policy.rate}")
+        return SpikeArrestSpec(policy.rate, bool(policy.use_effective_count), weight), None
     if policy.allow is None or not policy.time_unit:
         return None, f"allowance {policy.allow_ref or '?'} unknown: replay unavailable"
     if policy.interval is None:

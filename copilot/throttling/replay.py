@@ -50,6 +50,7 @@ class SpikeArrestSpec:
 
     rate: str
     use_effective_count: bool = False
+    weight: int = 1  # a literal <MessageWeight>: each request takes this many of the rate
 
     @property
     def count(self) -> int:
@@ -150,10 +151,10 @@ def spike_arrest(
     cache = ReplayCache() if cache is None else cache
 
     def one_key(number: int, idx: np.ndarray, t: np.ndarray, purse: Budget) -> np.ndarray:
-        if spec.use_effective_count:
+        if spec.use_effective_count:  # w units each: at most count // w requests a window
             lo = window_starts(cache, number, t, period)
-            return sliding_count(t, count, period, purse, idx, lo)
-        return gcra(t, count, period, burst_allowance(count), purse, idx)
+            return sliding_count(t, count // spec.weight, period, purse, idx, lo)
+        return gcra(t, count, period, burst_allowance(count), purse, idx, spec.weight)
 
     return replay_keys(ts, keys, counted, budget, cache, one_key)
 
@@ -165,8 +166,13 @@ def gcra(
     burst: int,
     purse: Budget | None = None,
     idx: np.ndarray | None = None,
+    cost: int = 1,
 ) -> np.ndarray:
-    """Token-bucket smoothing of one stream: ``count`` per ``period_ms``, bucket ``burst``.
+    """Token-bucket smoothing of one stream: ``count`` per ``period_ms``, bucket ``burst``;
+    each request takes ``cost`` tokens (a ``<MessageWeight>``).
+
+    With cost w, a request passes when the bucket holds w tokens: ``t >= TAT - (B-w) I``,
+    then ``TAT = max(TAT, t) + w I``; a bucket smaller than w passes nothing.
 
     One function on purpose (over 60 lines): it is the hot loop of every sizing
     search, and its two regimes share ``pos``/``tat`` state that helper calls
@@ -176,9 +182,14 @@ def gcra(
     rejected = np.zeros(n, dtype=bool)
     if n == 0:
         return rejected
+    if cost > burst:
+        rejected[:] = True
+        if purse is not None:
+            purse.spend(np.arange(n) if idx is None else idx)
+        return rejected
     # Scale time by ``count`` so the interval (period/count) is the integer ``period_ms``.
     x = (t - t[0]) * np.int64(count)
-    step, slack = np.int64(period_ms), np.int64((burst - 1) * period_ms)
+    step, slack = np.int64(period_ms * cost), np.int64((burst - cost) * period_ms)
     gidx = np.arange(n) if idx is None else idx
     pos, tat = 0, np.int64(x[0])
     width_a, width_b = _A_MIN, _B_MIN

@@ -28,16 +28,19 @@ def emulator_rejections(ts: np.ndarray, rate: str) -> np.ndarray:
     return np.array(out, dtype=bool)
 
 
-def token_bucket(ts: np.ndarray, count: int, period_ms: int, burst: int) -> np.ndarray:
-    """Exact token bucket in rational arithmetic (tokens scaled by period_ms)."""
+def token_bucket(
+    ts: np.ndarray, count: int, period_ms: int, burst: int, cost: int = 1
+) -> np.ndarray:
+    """Exact token bucket in rational arithmetic (tokens scaled by period_ms); each request
+    takes ``cost`` tokens."""
     full = burst * period_ms
     tokens, last, out = full, None, []
     for t in ts.tolist():
         if last is not None:
             tokens = min(full, tokens + (t - last) * count)
         last = t
-        if tokens >= period_ms:
-            tokens -= period_ms
+        if tokens >= cost * period_ms:
+            tokens -= cost * period_ms
             out.append(False)
         else:
             out.append(True)

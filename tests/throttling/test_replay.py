@@ -135,6 +135,37 @@ def test_smoothing_matches_an_exact_token_bucket_on_random_traffic() -> None:
         assert (fast == token_bucket(ts, count, period, burst)).all()
 
 
+def test_weighted_smoothing_matches_a_token_bucket_drawn_by_the_weight() -> None:
+    # <MessageWeight> w: each request takes w tokens of the bucket, not "the rate // w".
+    for rng, ts in _random_streams(4, 200):
+        count = int(rng.integers(1, 500))
+        period = int(rng.choice([1000, 60_000]))
+        burst, cost = max(1, count // 10), int(rng.integers(1, 6))
+        fast = replay.gcra(ts, count, period, burst, cost=cost)
+        assert (fast == token_bucket(ts, count, period, burst, cost)).all()
+
+
+@pytest.mark.parametrize(
+    ("offsets_ms", "spec", "expected"),
+    [
+        # 60pm, bucket 6, weight 2: three requests at once empty the bucket, the fourth waits
+        # for 2 tokens (2 s).
+        ([0, 0, 0, 0, 2000], SpikeArrestSpec("60pm", weight=2), [3]),
+        # 25pm, weight 2: 2 tokens come back in 4.8 s. "rate // weight" (12pm, one per 5 s)
+        # would refuse the second request.
+        ([0, 4800], SpikeArrestSpec("25pm", weight=2), []),
+        ([0, 4799], SpikeArrestSpec("25pm", weight=2), [1]),
+        ([0, 0, 0, 0, 1999], SpikeArrestSpec("60pm", weight=2), [3, 4]),
+        # A weight above the bucket (10ps: bucket 1) lets nothing through.
+        ([0, 500, 1000], SpikeArrestSpec("10ps", weight=2), [0, 1, 2]),
+        # UseEffectiveCount: at most 60 units a minute, 3 each: 20 requests.
+        ([0] * 21, SpikeArrestSpec("60pm", True, weight=3), [20]),
+    ],
+)
+def test_a_message_weight_draws_that_many_of_the_rate(offsets_ms, spec, expected) -> None:
+    assert rejected(offsets_ms, spec) == expected
+
+
 def test_sliding_count_matches_a_request_by_request_window_on_random_traffic() -> None:
     for rng, ts in _random_streams(2, 250):
         limit = int(rng.integers(1, 300))
