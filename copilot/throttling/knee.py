@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,31 +111,26 @@ def find_knee(req: Requests, proxy: int, resamples: int = BOOTSTRAP) -> Knee:
     uniq, per_row = np.unique(ts // MINUTE_MS, return_inverse=True)  # minutes: the bootstrap's unit
     load = _trailing_load(ts)
     observed = float(load.max())
-    width = max(1, math.ceil(observed / 40))
     lat = req.target_ms[rows]
     has = ~np.isnan(lat) & (lat > 0)
-    bucket = np.floor(np.log(np.maximum(lat[has], 1e-3)) / _LOG_STEP).astype(np.int64)
-    prep = _Prep(
-        width=width,
-        load=load,
-        per_row=per_row,
-        bad=(cls == E5XX) | ((req.outcome[rows] & 1) == 1),
-        has=has,
-        bucket=bucket - (int(bucket.min()) if bucket.size else 0),
-        lo_bucket=int(bucket.min()) if bucket.size else 0,
-        calm=load <= np.median(np.bincount(per_row)),
-    )
-    point = _judge(prep, np.ones(uniq.size), _Bins.of(load, width, 0.0))
+    bucket = np.full(rows.size, -1, dtype=np.int64)  # -1: no latency
+    bucket[has] = np.floor(np.log(np.maximum(lat[has], 1e-3)) / _LOG_STEP).astype(np.int64)
+    lo_bucket = int(bucket[has].min()) if has.any() else 0
+    bucket[has] -= lo_bucket
+    prep = _Prep.of(
+        max(1, math.ceil(observed / 40)), per_row, uniq.size, load,
+        (cls == E5XX) | ((req.outcome[rows] & 1) == 1), bucket, lo_bucket,
+        float(np.median(np.bincount(per_row))),
+    )  # fmt: skip
+    point = _judge(prep, prep.count, _Bins.of(prep, 0.0))
     low = high = share = None
     if resamples:
         rng = np.random.default_rng(0)  # same logs, same interval
+        draws = [(rng.poisson(1.0, uniq.size), float(rng.uniform())) for _ in range(resamples)]
+        cells = prep.resampled(np.column_stack([w for w, _ in draws]).astype(float))
         found = [
-            _judge(
-                prep,
-                rng.poisson(1.0, uniq.size).astype(float),
-                _Bins.of(load, width, float(rng.uniform())),
-            ).rpm
-            for _ in range(resamples)
+            _judge(prep, cells[:, j], _Bins.of(prep, offset)).rpm
+            for j, (_w, offset) in enumerate(draws)
         ]
         hits = np.array([f for f in found if f is not None])
         share = hits.size / resamples
@@ -164,11 +160,11 @@ class _Bins:
     row_bin: np.ndarray
 
     @classmethod
-    def of(cls, load: np.ndarray, width: int, offset: float) -> _Bins:
+    def of(cls, p: _Prep, offset: float) -> _Bins:
         # a resample's random offset puts its bin edges elsewhere: the interval then
         # carries the bins' coarseness as well as the minutes' sampling
-        fine = np.floor(load / width + offset).astype(np.int64)
-        edges = _pooled_edges(np.bincount(fine, weights=1.0 / load))  # sparse bins pooled
+        fine = np.floor(p.load / p.width + offset).astype(np.int64)
+        edges = _pooled_edges(np.bincount(fine, weights=p.count / p.load))  # sparse bins pooled
         row_bin = np.searchsorted(edges, fine, side="right") - 1
         return cls(edges.size, edges, int(fine.max()) + 1, offset, row_bin)
 
@@ -178,14 +174,45 @@ class _Bins:
 
 @dataclass(frozen=True)
 class _Prep:
+    """The requests as cells alike in all the knee reads: the load they met, their latency
+    bucket, whether they failed. A resample weighs minutes, so a cell's weight is its
+    requests' minutes' weights summed: one sparse product (minute x cell) for every
+    resample at once, then each verdict sums cells, not requests."""
+
     width: int
-    load: np.ndarray  # per row: requests/min over the trailing minute
-    per_row: np.ndarray  # row -> minute
+    load: np.ndarray  # per cell: requests/min over the trailing minute
     bad: np.ndarray
-    has: np.ndarray  # row has a latency
-    bucket: np.ndarray  # per row with latency, from 0
+    has: np.ndarray  # the cell's requests have a latency
+    bucket: np.ndarray  # per cell with latency, from 0
     lo_bucket: int
-    calm: np.ndarray  # row in a minute at or below the median load
+    calm: np.ndarray  # cell at or below the median minute's load
+    count: np.ndarray  # requests per cell
+    by_minute: Any  # scipy.sparse (minute x cell) request counts
+
+    @classmethod
+    def of(
+        cls, width: int, minute: np.ndarray, minutes: int, load: np.ndarray, bad: np.ndarray,
+        bucket: np.ndarray, lo_bucket: int, median_load: float,
+    ) -> _Prep:  # fmt: skip
+        """Per request: its minute, load, failure and latency bucket (-1: none)."""
+        from scipy import sparse
+
+        n_bucket = int(bucket.max()) + 2
+        key = (load.astype(np.int64) * 2 + bad) * n_bucket + bucket + 1
+        combos, cell = np.unique(key, return_inverse=True)
+        by_minute = sparse.csr_matrix(
+            (np.ones(minute.size), (minute, cell.ravel())), shape=(minutes, combos.size)
+        )
+        cell_bucket, rest = combos % n_bucket - 1, combos // n_bucket
+        cell_load = (rest // 2).astype(float)
+        has = cell_bucket >= 0
+        count = np.bincount(cell.ravel(), minlength=combos.size).astype(float)
+        return cls(width, cell_load, (rest % 2).astype(bool), has, cell_bucket[has], lo_bucket,
+                   cell_load <= median_load, count, by_minute)  # fmt: skip
+
+    def resampled(self, minute_weights: np.ndarray) -> np.ndarray:
+        """Each cell's weight under each column of per-minute weights (cells x columns)."""
+        return np.asarray(self.by_minute.T @ minute_weights)
 
 
 @dataclass(frozen=True)
@@ -199,9 +226,9 @@ class _Verdict:
     bins: pd.DataFrame
 
 
-def _judge(p: _Prep, weight: np.ndarray, b: _Bins) -> _Verdict:
-    """The knee under per-minute weights (all 1: the data; Poisson(1): a bootstrap resample)."""
-    w_row = weight[p.per_row]
+def _judge(p: _Prep, w_row: np.ndarray, b: _Bins) -> _Verdict:
+    """The knee under per-cell weights (the requests counted: the data; their minutes'
+    Poisson(1) weights summed: a bootstrap resample)."""
     row_bin = b.row_bin
     n_buckets = int(p.bucket.max()) + 1 if p.bucket.size else 1
     hist = np.bincount(
