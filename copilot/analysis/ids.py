@@ -55,8 +55,13 @@ class Vocab:
         return found
 
     def ids(self, labels: Iterable[Hashable]) -> np.ndarray:
-        """Ids of many labels, as an int64 array."""
-        return np.fromiter((self.id(x) for x in labels), dtype=np.int64)
+        """Ids of many labels, as an int64 array (new ones numbered in their order)."""
+        labels = labels if isinstance(labels, list) else list(labels)
+        found = list(map(self._ids.get, labels))  # known labels: one C-level pass
+        for i, got in enumerate(found):
+            if got is None:
+                found[i] = self.id(labels[i])
+        return np.fromiter(found, dtype=np.int64, count=len(found))
 
 
 def category_ids(series: pd.Series, vocab: Vocab, missing: str = NOT_SET) -> np.ndarray:
@@ -64,7 +69,7 @@ def category_ids(series: pd.Series, vocab: Vocab, missing: str = NOT_SET) -> np.
     if not isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype("category")
     codes = series.cat.codes.to_numpy()
-    labels = [str(c) for c in series.cat.categories]
+    labels = list(map(str, series.cat.categories.tolist()))
     if codes.size and codes.min() < 0:
         labels.append(missing)  # code -1 indexes this trailing entry
     return vocab.ids(labels)[codes] if labels else np.zeros(codes.size, np.int64)
