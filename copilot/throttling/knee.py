@@ -157,7 +157,7 @@ class _Bins:
     edges: np.ndarray  # lower edges in fine-bin units
     top: int
     offset: float
-    row_bin: np.ndarray
+    cell_bin: np.ndarray
 
     @classmethod
     def of(cls, p: _Prep, offset: float) -> _Bins:
@@ -165,8 +165,8 @@ class _Bins:
         # carries the bins' coarseness as well as the minutes' sampling
         fine = np.floor(p.load / p.width + offset).astype(np.int64)
         edges = _pooled_edges(np.bincount(fine, weights=p.count / p.load))  # sparse bins pooled
-        row_bin = np.searchsorted(edges, fine, side="right") - 1
-        return cls(edges.size, edges, int(fine.max()) + 1, offset, row_bin)
+        cell_bin = np.searchsorted(edges, fine, side="right") - 1
+        return cls(edges.size, edges, int(fine.max()) + 1, offset, cell_bin)
 
     def rpm(self, edge: np.ndarray | int, width: int) -> np.ndarray:
         return (np.asarray(edge) - self.offset) * width
@@ -226,21 +226,21 @@ class _Verdict:
     bins: pd.DataFrame
 
 
-def _judge(p: _Prep, w_row: np.ndarray, b: _Bins) -> _Verdict:
+def _judge(p: _Prep, w: np.ndarray, b: _Bins) -> _Verdict:
     """The knee under per-cell weights (the requests counted: the data; their minutes'
     Poisson(1) weights summed: a bootstrap resample)."""
-    row_bin = b.row_bin
+    cell_bin = b.cell_bin
     n_buckets = int(p.bucket.max()) + 1 if p.bucket.size else 1
     hist = np.bincount(
-        row_bin[p.has] * n_buckets + p.bucket, weights=w_row[p.has], minlength=b.n_bins * n_buckets
+        cell_bin[p.has] * n_buckets + p.bucket, weights=w[p.has], minlength=b.n_bins * n_buckets
     ).reshape(b.n_bins, n_buckets)
     # a request at load L stands for 1/L of a minute spent at that load
-    minutes = np.bincount(row_bin, weights=w_row / p.load, minlength=b.n_bins)
-    requests = np.bincount(row_bin, weights=w_row, minlength=b.n_bins)
-    errors = np.bincount(row_bin, weights=w_row * p.bad, minlength=b.n_bins)
-    load = np.bincount(row_bin, weights=w_row * p.load, minlength=b.n_bins)
+    minutes = np.bincount(cell_bin, weights=w / p.load, minlength=b.n_bins)
+    requests = np.bincount(cell_bin, weights=w, minlength=b.n_bins)
+    errors = np.bincount(cell_bin, weights=w * p.bad, minlength=b.n_bins)
+    load = np.bincount(cell_bin, weights=w * p.load, minlength=b.n_bins)
     latency = np.array([_median(h, p.lo_bucket) for h in hist])
-    calm_w = w_row * p.calm
+    calm_w = w * p.calm
     base_lat = _median(
         np.bincount(p.bucket, weights=calm_w[p.has], minlength=n_buckets), p.lo_bucket
     )
