@@ -30,7 +30,8 @@ TOP_APPS = 5  # apps forecast on their own (the busiest legitimate ones)
 Step = Callable[[str], None]  # told what comes next; may raise to stop (a cancelled page)
 
 
-def _no_step(_stage: str) -> None:
+def no_step(_stage: str) -> None:
+    """A ``Step`` that lets every stage run."""
     return None
 
 
@@ -50,7 +51,7 @@ def build_context(
     headroom: float,
     current: list[CurrentPolicy],
     estate: Estate | None,
-    step: Step = _no_step,
+    step: Step = no_step,
 ) -> Context:
     """The complete context: traffic, knees, forecasts, current limits, headroom.
 
@@ -87,7 +88,7 @@ def _minute_counts(traffic: Traffic, rows: np.ndarray) -> np.ndarray:
 
 
 def proxy_forecasts(
-    traffic: Traffic, active: list[int], step: Step = _no_step
+    traffic: Traffic, active: list[int], step: Step = no_step
 ) -> dict[tuple[str, str], Forecast]:
     """Each active proxy's forecast of its legitimate healthy peaks."""
     health, out = traffic.health, {}
@@ -101,7 +102,7 @@ def proxy_forecasts(
     return out
 
 
-def app_forecasts(traffic: Traffic, step: Step = _no_step) -> dict[tuple[str, str], Forecast]:
+def app_forecasts(traffic: Traffic, step: Step = no_step) -> dict[tuple[str, str], Forecast]:
     """The forecasts of the ``TOP_APPS`` busiest named apps (legitimate, retries collapsed),
     over the minutes healthy on every proxy they call."""
     req, health = traffic.req, traffic.health

@@ -26,7 +26,7 @@ from copilot.throttling.bundle import CurrentPolicy, Estate, read_estate
 from copilot.throttling.collect import EXTRA_COLUMNS, Collector, Requests
 from copilot.throttling.context import Context
 from copilot.throttling.demand import too_tight
-from copilot.throttling.evidence import build_context, legit_minutes
+from copilot.throttling.evidence import Step, build_context, legit_minutes, no_step
 from copilot.throttling.flow_columns import needed_attrs
 from copilot.throttling.forecast import Forecast
 from copilot.throttling.options import DEFAULT_HEADROOM, check_headroom
@@ -62,12 +62,12 @@ def suggest_paths(
     quarantine_path: Path | None = None,
     bundle_options: BundleOptions | None = None,
     progress: Callable[[int], None] | None = None,
-    step: Callable[[str], None] | None = None,
+    step: Step = no_step,
 ) -> SuggestRun:
     """One streaming pass over the logs, then the advice (see module docstring).
 
     ``progress`` is called after each chunk with the records read so far; ``step``
-    between the sizing stages and proxies with what comes next (it may raise to stop).
+    before each later stage and proxy with what comes next (it may raise to stop).
     """
     headroom = check_headroom(headroom)
     bundles = list(bundles)
@@ -107,14 +107,13 @@ def build_report(
     current: list[CurrentPolicy] | None = None,
     estate: Estate | None = None,
     bundle_options: BundleOptions | None = None,
-    step: Callable[[str], None] | None = None,
+    step: Step = no_step,
 ) -> Report:
     """The advice from an analysis and the collected requests of the same logs.
 
     ``estate`` (the bundles read) supplies the current limits and the base paths of
     the ``--policies-out`` bundles; ``current`` alone is accepted for limits built by
     hand. ``bundle_options``: how those bundles verify the caller."""
-    step = step or (lambda _stage: None)
     if estate is not None:
         current = estate.policies
     ctx = build_context(analysis, req, headroom, list(current or []), estate, step)
@@ -150,7 +149,7 @@ def build_report(
     )
 
 
-def _suggestions(ctx: Context, order: list[int], step: Callable[[str], None]) -> list[Suggestion]:
+def _suggestions(ctx: Context, order: list[int], step: Step) -> list[Suggestion]:
     """Per proxy, busiest first: its SpikeArrest, its apps' SpikeArrests and Quotas."""
     out: list[Suggestion] = []
     for i, p in enumerate(order, 1):
