@@ -22,7 +22,7 @@ from copilot.bridge.catalog import PROXY, bridge_catalog
 from copilot.bridge.config import BridgeConfig
 from copilot.errors import ProductsError
 from copilot.scopes.catalog import Catalog, build_catalog
-from copilot.scopes.emulator import ProxyAuth
+from copilot.scopes.emulator_config import ProxyAuth
 from copilot.scopes.keys import load_jwks
 from copilot.scopes.sources import load_json
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from copilot.commands._args import action_parsers, add_token_claims
 from copilot.errors import UsageError
 from copilot.scopes import DEFAULT_PRODUCTS, load_catalog
-from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.emulator import create_app
+from copilot.scopes.emulator_config import EmulatorConfig
 from copilot.scopes.keys import load_jwks
 from copilot.scopes.server import serve_forever
 from copilot.scopes.spikearrest import parse_rate

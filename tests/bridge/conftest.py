@@ -23,7 +23,8 @@ from copilot.bridge.config import BridgeConfig, load_config
 from copilot.bridge.front import front_bridge
 from copilot.config import TOKEN_AUDIENCE, TOKEN_ISSUER, Settings
 from copilot.scopes.catalog import DEFAULT_PRODUCTS
-from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.emulator import create_app
+from copilot.scopes.emulator_config import EmulatorConfig
 from copilot.scopes.keys import GeneratedKey, generate_keypair, load_jwks, resolve_key_ref
 from copilot.scopes.server import BackgroundServer
 from tests.workflows.conftest import server  # noqa: F401 - the module-scoped dev server

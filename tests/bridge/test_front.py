@@ -18,7 +18,8 @@ from copilot.bridge.front import front_bridge, merged_products
 from copilot.config import TOKEN_AUDIENCE, TOKEN_ISSUER
 from copilot.errors import ProductsError
 from copilot.scopes.catalog import DEFAULT_PRODUCTS
-from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.emulator import create_app
+from copilot.scopes.emulator_config import EmulatorConfig
 from copilot.scopes.keys import load_jwks
 from copilot.scopes.server import BackgroundServer, echo_backend_app
 

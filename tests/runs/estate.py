@@ -16,7 +16,8 @@ from copilot.drafting.render import render
 from copilot.drafting.spec import WorkflowSpec
 from copilot.drafting.store import DraftStore, NewVersion
 from copilot.scopes import DEFAULT_PRODUCTS, load_catalog
-from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.emulator import create_app
+from copilot.scopes.emulator_config import EmulatorConfig
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer, echo_backend_app
 from tests.paths import ROOT

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import pytest
 
 from copilot.scopes import DEFAULT_PRODUCTS, Catalog, build_catalog, load_catalog
-from copilot.scopes.emulator import EmulatorConfig, GatewayEmulator, create_app
+from copilot.scopes.emulator import GatewayEmulator, create_app
+from copilot.scopes.emulator_config import EmulatorConfig
 from copilot.scopes.keys import GeneratedKey, generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer, echo_backend_app
 

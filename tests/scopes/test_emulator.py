@@ -17,7 +17,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from copilot.scopes import Catalog
-from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.emulator import create_app
+from copilot.scopes.emulator_config import EmulatorConfig
 from copilot.scopes.headers import header_key
 from copilot.scopes.keys import load_jwks
 from copilot.scopes.server import BackgroundServer, echo_backend_app

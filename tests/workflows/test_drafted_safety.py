@@ -33,7 +33,8 @@ from copilot.drafting.render import render
 from copilot.drafting.spec import parse_spec
 from copilot.scopes import DEFAULT_PRODUCTS, load_catalog
 from copilot.scopes.client import GatewaySettings
-from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.emulator import create_app
+from copilot.scopes.emulator_config import EmulatorConfig
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import ALL_METHODS, BackgroundServer
 from tests.drafting.specs import FLAGSHIP_SCOPES, gated, minimal, polled

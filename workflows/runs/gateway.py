@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from copilot.config import Settings
 from copilot.errors import ConfigError
 from copilot.scopes import load_catalog
-from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.emulator import create_app
+from copilot.scopes.emulator_config import EmulatorConfig
 from copilot.scopes.keys import ensure_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer, echo_backend_app
 from copilot.scopes.tokens import MAX_TTL_S

@@ -45,7 +45,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from copilot.scopes import load_catalog
 from copilot.scopes.client import GatewaySettings
-from copilot.scopes.emulator import EmulatorConfig, create_app
+from copilot.scopes.emulator import create_app
+from copilot.scopes.emulator_config import EmulatorConfig
 from copilot.scopes.keys import generate_keypair, load_jwks
 from copilot.scopes.server import BackgroundServer
 from workflows.runtime.child import exit_after
