@@ -8,7 +8,8 @@ from there (``workflows/fanout/activities.py``). A piece is itself a
 partition (a newline-aligned byte range, with the CSV header in front when
 needed, or one Parquet row group), so the merge treats pieces exactly as
 partitions and the merged result does not depend on where pieces end.
-Files that cannot be cut (gzip, Avro, JSON arrays, YAML) are one piece.
+Files that cannot be cut (gzip, Avro, JSON arrays, YAML) are one piece. The
+fan-out's default piece size is ``workflows.fanout.shared.DEFAULT_PIECE_BYTES``.
 """
 
 from __future__ import annotations
@@ -25,13 +26,8 @@ from copilot.fanout.partition import (
     next_line_start,
 )
 
-# About this many bytes of log per checkpoint: a few seconds of reading.
-DEFAULT_PIECE_BYTES = 64 << 20
 
-
-def split_pieces(
-    part: Partition, piece_bytes: int = DEFAULT_PIECE_BYTES, *, headerless: bool = False
-) -> list[Partition]:
+def split_pieces(part: Partition, piece_bytes: int, *, headerless: bool = False) -> list[Partition]:
     """``part`` as consecutive pieces of about ``piece_bytes`` (0 or less: one piece).
 
     ``headerless``: CSV files have no header line (``--csv-columns``).

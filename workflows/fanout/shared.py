@@ -24,7 +24,9 @@ SUGGEST_PREFIX = "suggest-"
 INPUT_ERROR = "InputError"  # ApplicationError type: bad input, not retried
 DEFAULT_HEARTBEAT_S = 30.0
 DEFAULT_CONCURRENCY = 16
-DEFAULT_PIECE_BYTES = 64 << 20  # copilot.fanout.pieces: log bytes per checkpoint
+# copilot.fanout.pieces: log bytes per checkpoint. A lost worker redoes at most one piece
+# (a few seconds of reading); each piece is one more partial to write and merge.
+DEFAULT_PIECE_BYTES = 256 << 20
 
 
 def task_queue() -> str:
