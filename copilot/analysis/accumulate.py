@@ -37,6 +37,9 @@ def analyze(
 ) -> Analysis:
     """Analyse a stream of canonical chunks (see ``Analyzer``)."""
     analyzer = Analyzer(top_n=top_n, detect_anomalies=detect_anomalies, keep_seconds=keep_seconds)
-    for chunk in chunks:
-        analyzer.add(chunk)
-    return analyzer.finish()
+    try:
+        for chunk in chunks:
+            analyzer.add(chunk)
+        return analyzer.finish()
+    finally:
+        analyzer.close()

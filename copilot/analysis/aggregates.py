@@ -15,7 +15,10 @@ keeps grows with time span x groups, not with rows:
 - per proxy and minute: a coarse histogram of total latency.
 
 Every aggregate is a sum of integer counts, so any chunking of the same rows,
-in any order, gives identical results.
+in any order, gives identical results. The per-second ones fill in as the rate
+grows (about a cell per request while traffic is sparse), so each keeps at
+most ``sparse.SPILL_CELLS`` cells in memory and spills sorted runs to a
+scratch directory beyond that (``copilot.analysis.runs``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from copilot.analysis import sketch
+from copilot.analysis import sketch, sparse
 from copilot.analysis.chunk import ChunkView, Vocabs, prepare
 from copilot.analysis.outcomes import N_OUTCOMES
 from copilot.analysis.series import MINUTE_SHIFT
@@ -35,7 +38,7 @@ class GroupAccumulator:
     """Aggregates of one grouping: counts per second, per outcome code, per latency bucket."""
 
     def __init__(self) -> None:
-        self.seconds = SparseCounts()
+        self.seconds = SparseCounts(budget=sparse.SPILL_CELLS)
         self.outcomes = SparseCounts()
         self.total_ms = SparseCounts()
         self.target_ms = SparseCounts()
@@ -68,8 +71,8 @@ class Aggregates:
         self.last_ms: int | None = None
         self.consumers = GroupAccumulator()
         self.endpoints = GroupAccumulator()
-        self.proxy_seconds = SparseCounts()
-        self.app_seconds = SparseCounts()
+        self.proxy_seconds = SparseCounts(budget=sparse.SPILL_CELLS)
+        self.app_seconds = SparseCounts(budget=sparse.SPILL_CELLS)
         self.consumer_minutes = SparseCounts()  # (consumer, minute << 8 | outcome)
         self.proxy_latency = SparseCounts()  # (proxy, minute << 8 | coarse bucket)
         self.outcome_totals = np.zeros(N_OUTCOMES, dtype=np.int64)
@@ -107,6 +110,16 @@ class Aggregates:
         # Path templating allocates from Arrow's pool, which keeps freed pages
         # (mimalloc) unless asked: hand them back so RSS stays flat.
         pa.default_memory_pool().release_unused()
+
+    def seconds_aggregates(self) -> list[SparseCounts]:
+        """The per-second aggregates (the ones that spill past their budget)."""
+        return [self.consumers.seconds, self.endpoints.seconds, self.proxy_seconds,
+                self.app_seconds]  # fmt: skip
+
+    def close(self) -> None:
+        """Remove the spilled per-second cells now (dropping the aggregates does it too)."""
+        for counts in self.seconds_aggregates():
+            counts.close()
 
 
 assert N_OUTCOMES <= 1 << MINUTE_SHIFT and sketch.COARSE_NAN < 1 << MINUTE_SHIFT

@@ -5,10 +5,15 @@ their consumers' (proxy x app x client id), got by re-keying the consumer cells
 and adding equal cells. Proxy and app per-second counts were kept while
 streaming; client ids usually pair one to one with apps, so their table is the
 app table relabelled, and otherwise comes from re-keyed consumer seconds.
+
+Per-second cells are streamed (``SparseCounts.blocks``: whole seconds per
+block, so re-keying reduces inside a block); what the ``Analysis`` keeps is
+per group or per minute, never per second, unless ``keep_seconds`` asks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +22,8 @@ import pandas as pd
 from copilot.analysis import anomalies, notes, rates, series
 from copilot.analysis.aggregates import Aggregates, GroupAccumulator
 from copilot.analysis.result import KEYS, Analysis, TopConsumer
+
+Cells = tuple[np.ndarray, np.ndarray]
 
 
 def _labels(values: list) -> pd.Categorical:
@@ -29,7 +36,7 @@ def _table(
     kind: str,
     labels: dict[str, pd.Categorical],
     n: int,
-    seconds: tuple[np.ndarray, np.ndarray],
+    seconds: Iterable[Cells],
     outcomes: tuple[np.ndarray, np.ndarray],
     total_ms: tuple[np.ndarray, np.ndarray],
     target_ms: tuple[np.ndarray, np.ndarray],
@@ -38,7 +45,7 @@ def _table(
     parts = [
         frame,
         rates.outcome_table(*outcomes, n),
-        rates.rate_table(*seconds, n),
+        rates.rate_table(seconds, n),
         rates.latency_table(*total_ms, n, "total_ms"),
         rates.latency_table(*target_ms, n, "target_ms"),
     ]
@@ -62,16 +69,14 @@ def _tidy(frame: pd.DataFrame, keys: tuple[str, ...] | list[str]) -> pd.DataFram
 
 def _direct(acc: GroupAccumulator) -> dict:
     return {
-        "seconds": acc.seconds.result(),
+        "seconds": acc.seconds.blocks(),
         "outcomes": acc.outcomes.result(),
         "total_ms": acc.total_ms.result(),
         "target_ms": acc.target_ms.result(),
     }
 
 
-def _derived(
-    seconds: tuple[np.ndarray, np.ndarray], consumers: GroupAccumulator, lut: np.ndarray
-) -> dict:
+def _derived(seconds: Iterable[Cells], consumers: GroupAccumulator, lut: np.ndarray) -> dict:
     return {
         "seconds": seconds,
         "outcomes": consumers.outcomes.remap(lut),
@@ -124,13 +129,13 @@ def _tables(an: Aggregates, labels: _Labels) -> dict[str, pd.DataFrame]:
         "proxies",
         {"proxy": labels.proxy},
         len(labels.proxy),
-        **_derived(an.proxy_seconds.result(), an.consumers, cons[:, 0]),
+        **_derived(an.proxy_seconds.blocks(), an.consumers, cons[:, 0]),
     )
     apps = _table(
         "apps",
         {"app": labels.app},
         len(labels.app),
-        **_derived(an.app_seconds.result(), an.consumers, cons[:, 1]),
+        **_derived(an.app_seconds.blocks(), an.consumers, cons[:, 1]),
     )
     consumers = _table("consumers", labels.consumer_keys(), len(cons), **_direct(an.consumers))
     endpoints = _table(
@@ -152,7 +157,7 @@ def _clients(an: Aggregates, apps: pd.DataFrame, labels: _Labels) -> pd.DataFram
     pairs = np.unique(cons[:, 1:], axis=0)
     one_to_one = np.unique(pairs[:, 0]).size == len(pairs) == np.unique(pairs[:, 1]).size
     if not one_to_one:
-        seconds = an.consumers.seconds.remap(cons[:, 2])
+        seconds = an.consumers.seconds.remap_blocks(cons[:, 2])
         return _table(
             "clients",
             {"client_id": labels.client},

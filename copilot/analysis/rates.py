@@ -8,11 +8,14 @@ much of its span a group is active shows in ``active_seconds`` /
 linearly between order statistics, as ``pandas.Series.quantile`` does.
 
 Counts per second are small integers, so their distribution per group is
-computed from a dense ``[group, count]`` histogram (no sort of the millions of
-second cells) whenever that histogram is small; otherwise by one sort.
+computed from a sparse (group, count) histogram filled block by block as the
+second cells stream past (no sort of the millions of second cells, and none
+of them kept).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -20,6 +23,8 @@ import pandas as pd
 from copilot.analysis import sketch
 from copilot.analysis.outcomes import FIELDS, field_sums
 from copilot.analysis.sparse import SparseCounts, by_group, count_cells, split
+
+Cells = tuple[np.ndarray, np.ndarray]
 
 QUANTILES = (0.5, 0.95, 0.99)
 _QNAMES = ("p50", "p95", "p99")
@@ -72,38 +77,58 @@ def distribution(
     return _interpolate(lambda rank: ordered[np.minimum(starts + rank, top)] % width, n, qs)
 
 
+def weighted_distribution(
+    groups: np.ndarray,
+    values: np.ndarray,
+    weights: np.ndarray,
+    n_groups: int,
+    qs: tuple[float, ...] = QUANTILES,
+) -> np.ndarray:
+    """As ``distribution``, from a histogram: ``weights[i]`` occurrences of ``values[i]``.
+
+    The histogram must be sorted by group, then value (``by_group``).
+    """
+    if groups.size == 0:
+        return np.full((n_groups, len(qs) + 1), np.nan)
+    weights = weights.astype(np.int64)
+    n = np.bincount(groups, weights=weights, minlength=n_groups).astype(np.int64)
+    cum = np.cumsum(weights)  # rank r of a group is the first entry with cum > start + r
+    starts = np.r_[0, np.cumsum(n)[:-1]]
+    top = values.size - 1  # groups without values are masked by _interpolate
+
+    def value_at(rank: np.ndarray) -> np.ndarray:
+        return values[np.minimum(np.searchsorted(cum, starts + rank, side="right"), top)]
+
+    return _interpolate(value_at, n, qs)
+
+
 def _blocks(size: int, block: int = _BLOCK):
     for start in range(0, size, block):
         yield slice(start, min(start + block, size))
 
 
-def rate_table(keys: np.ndarray, counts: np.ndarray, n_groups: int) -> pd.DataFrame:
+def rate_table(cells: Iterable[Cells], n_groups: int) -> pd.DataFrame:
     """Span and per-second/per-minute rate distribution per group, from second cells.
 
-    Works through the cells in blocks so the temporaries stay small whatever
-    the number of cells.
+    ``cells``: reduced, key-sorted blocks of (group, second) cells, each
+    second in one block (``SparseCounts.blocks``; ``[(keys, counts)]`` for
+    arrays at hand). Only per-group figures, the per-minute cells and the
+    (group, count) histogram are kept, so memory does not follow the cells.
     """
     first = np.full(n_groups, np.iinfo(np.int64).max)
     last = np.full(n_groups, -1)
     active = np.zeros(n_groups, dtype=np.int64)
-    width = int(counts.max()) + 1 if counts.size else 1
-    dense = n_groups * width <= _DENSE_LIMIT
-    hist = np.zeros(n_groups * width, dtype=np.int64) if dense else None
+    per_count = SparseCounts()  # (group, count per second) -> seconds
     minutes = SparseCounts()
-    for part in _blocks(keys.size):
-        group, second = split(keys[part])
-        c = counts[part].astype(np.int64)
-        np.minimum.at(first, group, second)
-        np.maximum.at(last, group, second)
-        active += np.bincount(group, minlength=n_groups)
-        if hist is not None:
-            hist += np.bincount(group * width + c, minlength=hist.size)
-        minutes.add(*count_cells(group, second // 60, c))
-    if hist is not None:
-        per_second = _hist_quantiles(hist.reshape(n_groups, width), QUANTILES)
-    else:
-        group, _ = split(keys)
-        per_second = distribution(group, counts.astype(np.int64), n_groups)
+    for keys, counts in cells:
+        for part in _blocks(keys.size):
+            group, second = split(keys[part])
+            c = counts[part].astype(np.int64)
+            np.minimum.at(first, group, second)
+            np.maximum.at(last, group, second)
+            active += np.bincount(group, minlength=n_groups)
+            per_count.add(*count_cells(group, c))
+            minutes.add(*count_cells(group, second // 60, c))
     present = last >= 0
     frame = pd.DataFrame(
         {
@@ -112,7 +137,7 @@ def rate_table(keys: np.ndarray, counts: np.ndarray, n_groups: int) -> pd.DataFr
             "active_seconds": active,
         }
     )
-    _put_rates(frame, "rps", per_second)
+    _put_rates(frame, "rps", weighted_distribution(*by_group(*per_count.result()), n_groups))
     m_keys, m_counts = minutes.result()
     m_group, _ = split(m_keys)
     frame["active_minutes"] = np.bincount(m_group, minlength=n_groups)

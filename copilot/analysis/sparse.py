@@ -1,95 +1,49 @@
-"""Sparse (group, t) -> count aggregates that merge by addition.
+"""Sparse (group, t) -> count aggregates that merge by addition (cells: ``copilot.analysis.cells``).
 
-Every streaming aggregate in the analysis is a count per ``(group, t)`` cell,
-where ``group`` is a global integer id and ``t`` an integer such as a unix
-second, ``minute << 8 | outcome`` or a histogram bucket. A cell is one int64
-key ``t << GROUP_BITS | group`` — *time-major*, so the cells of time-ordered
-chunks come after the ones already kept and are appended without sorting
-(only a second split between two chunks needs merging). Out-of-order chunks
-are merged by sorting once their cells pile up.
-
-The cells of one chunk are counted with ``np.bincount`` on chunk-local keys
-when the chunk's span x groups is small (the common case) and with
-``np.unique`` otherwise. Memory follows the number of distinct cells, never
-the number of rows.
+A ``SparseCounts`` keeps sorted runs of cells in memory. The per-second
+aggregates get a *budget* (``SPILL_CELLS``): past it, the cells in memory are
+written as one sorted, reduced run to a scratch directory (``copilot.analysis.runs``)
+and memory starts afresh, so what an aggregate holds stays bounded however
+many seconds fill in. ``blocks()`` streams everything back, reduced and
+time-major, in blocks of whole seconds; ``result()`` gathers it all (small
+aggregates, tests, ``keep_seconds``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
-GROUP_BITS = 23  # up to 8M groups; t < 2**40 (unix minute << 8 fits)
-GROUP_MASK = (1 << GROUP_BITS) - 1
-_DENSE_MIN = 1 << 16
-COUNT = np.int32  # counts per cell stay far below 2**31
+from copilot.analysis import runs
+from copilot.analysis.cells import (
+    COUNT,
+    GROUP_BITS,
+    GROUP_MASK,
+    by_group,
+    count_cells,
+    count_keys,
+    reduce_keys,
+    split,
+)
 
+__all__ = [
+    "COUNT",
+    "GROUP_BITS",
+    "GROUP_MASK",
+    "SPILL_CELLS",
+    "SparseCounts",
+    "by_group",
+    "count_cells",
+    "count_keys",
+    "reduce_keys",
+    "split",
+]
 
-def count_keys(
-    keys: np.ndarray, weights: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct non-negative int64 keys (sorted) and how often each occurs.
-
-    With ``weights`` (integers), each key's weights are summed instead.
-    """
-    if keys.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, COUNT)
-    lo, hi = int(keys.min()), int(keys.max())
-    span = hi - lo + 1
-    if span <= max(4 * keys.size, _DENSE_MIN):
-        counts = np.bincount(keys - lo, weights=weights, minlength=span)
-        idx = np.flatnonzero(counts)
-        return idx + lo, counts[idx].astype(COUNT)
-    if weights is None:
-        uniq, counts = np.unique(keys, return_counts=True)
-        return uniq.astype(np.int64), counts.astype(COUNT)
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    return uniq.astype(np.int64), np.bincount(inverse, weights=weights).astype(COUNT)
-
-
-def count_cells(
-    group: np.ndarray, t: np.ndarray, weights: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Count rows per (group, t) cell: sorted keys ``t << GROUP_BITS | group`` and counts.
-
-    With ``weights``, each cell sums its rows' weights instead of counting them.
-
-    Counting uses chunk-local keys ``(t - t_min) * n_groups + group``, which
-    sort like the global keys, so the dense ``bincount`` path applies whenever
-    the chunk's span x groups is small.
-    """
-    if group.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, COUNT)
-    t = t.astype(np.int64, copy=False)
-    t_min = int(t.min())
-    width = int(group.max()) + 1
-    keys, counts = count_keys((t - t_min) * width + group, weights)
-    off, g = np.divmod(keys, width)
-    return ((off + t_min) << GROUP_BITS) | g, counts
-
-
-def reduce_keys(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum the counts of equal keys; result sorted by key."""
-    if keys.size == 0:
-        return keys.astype(np.int64), counts.astype(COUNT)
-    if keys.size > 1 and not (keys[1:] >= keys[:-1]).all():
-        order = np.argsort(keys)
-        keys, counts = keys[order], counts[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    if starts.size == keys.size:
-        return keys, counts.astype(COUNT, copy=False)
-    return keys[starts], np.add.reduceat(counts, starts).astype(COUNT)
-
-
-def split(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Split keys into (group, t)."""
-    return keys & GROUP_MASK, keys >> GROUP_BITS
-
-
-def by_group(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(group, t, count) of cells, sorted by group then t."""
-    group, t = split(keys)
-    order = np.argsort((group << 40) | t)
-    return group[order], t[order], counts[order]
+# Cells a per-second aggregate keeps in memory before spilling a run: 12 bytes
+# each (int64 key + int32 count), so 24 MB, and up to twice that while merging.
+SPILL_CELLS = 1 << 21
+Cells = tuple[np.ndarray, np.ndarray]
 
 
 def _concat_release(arrays: list[np.ndarray], dtype) -> np.ndarray:
@@ -104,8 +58,18 @@ def _concat_release(arrays: list[np.ndarray], dtype) -> np.ndarray:
     return out
 
 
+def _gather(blocks: Iterator[Cells]) -> Cells:
+    keys, counts = [], []
+    for k, c in blocks:
+        keys.append(k)
+        counts.append(c)
+    if not keys:
+        return np.zeros(0, np.int64), np.zeros(0, COUNT)
+    return _concat_release(keys, np.int64), _concat_release(counts, COUNT)
+
+
 class SparseCounts:
-    """A growing sum of sparse (group, t) counts.
+    """A growing sum of sparse (group, t) counts; past ``budget`` cells, spilled to disk.
 
     Runs of sorted cells are kept as they come. A run that starts after the
     previous one ends is appended as is; one that overlaps only the previous
@@ -113,16 +77,33 @@ class SparseCounts:
     overlap merged in place. Anything else marks the aggregate unordered, and
     it is merged by one sort when the pending cells outnumber the merged ones
     (linear total cost; memory at most about twice the aggregate).
+
+    With a ``budget``, cells in memory beyond it are written out as a sorted,
+    reduced run; runs may overlap in time (chunks in any order) and are
+    merged exactly when read back (``blocks``). ``close`` removes them; so
+    does dropping the aggregate.
     """
 
     _SMALL_OVERLAP = 1 << 16
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int | None = None) -> None:
+        self.budget = budget
         self._keys: list[np.ndarray] = []
         self._counts: list[np.ndarray] = []
         self._ordered = True
         self._pending = 0
         self._merged = 0
+        self._runs = runs.RunStore()
+
+    @property
+    def spilled(self) -> int:
+        """How many runs are on disk."""
+        return len(self._runs.runs)
+
+    @property
+    def held(self) -> int:
+        """Cells in memory."""
+        return sum(k.size for k in self._keys)
 
     def add(self, keys: np.ndarray, counts: np.ndarray) -> None:
         """Add a sorted run of distinct keys with their counts."""
@@ -132,8 +113,13 @@ class SparseCounts:
             if not self._merge_tail(keys, counts):
                 self._ordered = False
                 self._append(keys, counts)
-            return
-        self._append(keys, counts)
+        else:
+            self._append(keys, counts)
+        if self.budget is not None and self.held > self.budget:
+            if not self._ordered:
+                self._merge()
+            if self.held > self.budget // 2:
+                self._spill()
 
     def _append(self, keys: np.ndarray, counts: np.ndarray) -> None:
         if keys.size == 0:
@@ -178,15 +164,58 @@ class SparseCounts:
         self._merged = self._keys[0].size if self._keys else 0
         self._pending = 0
 
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
+    def _spill(self) -> None:
+        """Write the cells in memory as one run (ordered runs are disjoint and increasing)."""
+        if not self._ordered:
+            self._merge()
+        parts = list(zip(self._keys, self._counts, strict=True))
+        self._keys, self._counts = [], []
+        self._merged = self._pending = 0
+        self._runs.write(parts)
+
+    def blocks(self, window: int = runs.WINDOW) -> Iterator[Cells]:
+        """All cells, reduced and key-sorted, in blocks of whole seconds (t values).
+
+        Memory: about one ``window`` per spilled run, plus what is in memory.
+        """
+        self._merge()
+        cursors = [self._runs.cursor(r, window) for r in self._runs.runs]
+        if self._keys:
+            cursors.append(runs.memory_cursor(self._keys[0], self._counts[0], window))
+        return runs.merge(cursors)
+
+    def remap_blocks(self, lut: np.ndarray) -> Iterator[Cells]:
+        """``blocks`` with each group replaced by ``lut[group]``, equal cells summed."""
+        for keys, counts in self.blocks():
+            group, t = split(keys)
+            yield reduce_keys((t << GROUP_BITS) | lut[group].astype(np.int64), counts)
+
+    def compact(self) -> int:
+        """Bring the cells to one sorted run (on disk if any was spilled); how many cells."""
+        if self._runs.runs:
+            self._spill()
+            self._runs.merge_all()
+            return self._runs.cells
+        self._merge()
+        return self.held
+
+    def result(self) -> Cells:
         """All cells: sorted distinct keys and their counts."""
+        if self._runs.runs:
+            return _gather(self.blocks())
         self._merge()
         if not self._keys:
             return np.zeros(0, np.int64), np.zeros(0, COUNT)
         return self._keys[0], self._counts[0]
 
-    def remap(self, lut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def remap(self, lut: np.ndarray) -> Cells:
         """Cells with each group replaced by ``lut[group]``, equal cells summed."""
+        if self._runs.runs:
+            return _gather(self.remap_blocks(lut))
         keys, counts = self.result()
         group, t = split(keys)
         return reduce_keys((t << GROUP_BITS) | lut[group].astype(np.int64), counts)
+
+    def close(self) -> None:
+        """Remove the spilled runs (the aggregate is then what is left in memory: do not reuse)."""
+        self._runs.close()

@@ -31,9 +31,9 @@ def test_rate_table_is_the_same_whatever_the_block_size(monkeypatch) -> None:
     group = rng.integers(0, 4, 30_000)
     second = np.sort(rng.integers(1_700_000_000, 1_700_003_000, 30_000))
     keys, counts = count_cells(group, second)
-    whole = rates.rate_table(keys, counts, 5)
+    whole = rates.rate_table([(keys, counts)], 5)
     monkeypatch.setattr(rates, "_BLOCK", 97)
-    blocked = rates.rate_table(keys, counts, 5)
+    blocked = rates.rate_table([(keys, counts)], 5)
     pd.testing.assert_frame_equal(whole, blocked)
     per_minute = pd.Series(1, index=[group, second // 60]).groupby(level=[0, 1]).sum()
     assert whole.loc[0, "active_minutes"] == per_minute.loc[0].size
@@ -42,6 +42,6 @@ def test_rate_table_is_the_same_whatever_the_block_size(monkeypatch) -> None:
 
 @pytest.mark.parametrize("n_groups", [1, 3])
 def test_an_empty_aggregate_gives_empty_rates(n_groups: int) -> None:
-    table = rates.rate_table(np.zeros(0, np.int64), np.zeros(0, np.int32), n_groups)
+    table = rates.rate_table([(np.zeros(0, np.int64), np.zeros(0, np.int32))], n_groups)
     assert len(table) == n_groups and (table["active_seconds"] == 0).all()
     assert table["rps_max"].isna().all()
