@@ -1,18 +1,20 @@
-"""Avro analytics exports (BigQuery's Avro extract), read block by block with fastavro.
+"""Avro analytics exports (BigQuery's Avro extract), read block by block.
 
 An Avro object container file is a header (the writer's schema) and blocks of
-records. ``fastavro.block_reader`` yields one block at a time; records are
-gathered into batches of at most ``batch_rows`` rows, made into an Arrow table
-and normalised like every other format, so memory follows the batch. BigQuery
-writes ``TIMESTAMP`` as ``long`` with logical type ``timestamp-micros``
-(fastavro gives aware datetimes); epoch-ms ``long`` times work too. Decoding
-each record into a Python dict is the cost (about 30 µs for Apigee's ~40
-fields): Avro reads an order of magnitude slower than Parquet.
+records; ``fastavro.block_reader`` hands out one (decompressed) block at a
+time. Flat records of primitive fields, the shape BigQuery and atc's own
+writer produce, are decoded straight into Arrow columns by
+:mod:`copilot.logs.avro_columns` (vectorised over the blocks of a window);
+any other schema is decoded record by record with fastavro, the reference
+path, about 20x slower. Either way records are gathered into chunks of
+``batch_rows`` rows and normalised like every other format, so memory follows
+the window, not the file. BigQuery writes ``TIMESTAMP`` as ``long`` with
+logical type ``timestamp-micros``; epoch-ms ``long`` times work too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,15 @@ import pandas as pd
 import pyarrow as pa
 
 from copilot.errors import LogFormatError
+from copilot.logs.avro_columns import AvroDataError, FieldPlan, decode_blocks, plan
 from copilot.logs.columnar import table_to_chunks, wanted_sources
 from copilot.logs.quarantine import Quarantine
 
-# Records are Python dicts until a batch becomes a table: smaller batches than
-# the columnar readers' keep that transient memory low.
+# Rows per canonical chunk (the records path holds them as Python values).
 AVRO_BATCH_ROWS = 100_000
+# The column decoder takes blocks in windows: a step costs the same for 1 block
+# or thousands, so a window wants many blocks, but its raw bytes stay in memory.
+WINDOW_BYTES = 32 << 20
 
 
 def _field_names(schema: Any) -> list[str]:
@@ -41,8 +46,13 @@ def read_avro(
     *,
     columns: tuple[str, ...] | None = None,
     batch_rows: int = AVRO_BATCH_ROWS,
+    columnar: bool = True,
 ) -> Iterator[pd.DataFrame]:
-    """Yield canonical chunks from an Avro file of analytics records."""
+    """Yield canonical chunks from an Avro file of analytics records.
+
+    ``columnar=False`` decodes record by record with fastavro even when the
+    schema allows the column decoder (same chunks, slower: a reference).
+    """
     with path.open("rb") as fh:
         try:
             blocks = fastavro.block_reader(fh)
@@ -50,36 +60,76 @@ def read_avro(
         except (ValueError, KeyError, fastavro.read.SchemaResolutionError) as exc:
             raise LogFormatError(f"{path}: not a readable Avro file ({exc})") from exc
         keep = list(sources.values())
-        pending: list[dict[str, Any]] = []
+        fields = plan(blocks.writer_schema, keep) if columnar else None
+        if fields:
+            tables = _column_tables(blocks, fields)
+        else:
+            tables = _record_tables(blocks, keep, batch_rows)
         row = 1
         try:
-            for block in blocks:
-                pending.extend({k: rec.get(k) for k in keep} for rec in block)
-                while len(pending) >= batch_rows:
-                    batch, pending = pending[:batch_rows], pending[batch_rows:]
-                    yield from _emit(path, batch, keep, row, sources, quarantine, columns)
-                    row += len(batch)
+            for table in _rebatch(tables, batch_rows):
+                yield from table_to_chunks(str(path), table, row, sources, quarantine, columns)
+                row += table.num_rows
         except (ValueError, EOFError, StopIteration) as exc:
             raise LogFormatError(f"{path}: Avro data cannot be read ({exc})") from exc
-        if pending:
-            yield from _emit(path, pending, keep, row, sources, quarantine, columns)
 
 
-def _emit(
-    path: Path,
-    records: list[dict[str, Any]],
-    names: list[str],
-    row: int,
-    sources: dict[str, str],
-    quarantine: Quarantine,
-    columns: tuple[str, ...] | None,
-) -> Iterator[pd.DataFrame]:
-    data = {n: [r[n] for r in records] for n in names}
+def _rebatch(tables: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """The rows of ``tables`` again, in tables of exactly ``rows`` rows (the last: fewer)."""
+    pending: list[pa.Table] = []
+    held = 0
+    for table in tables:
+        pending.append(table)
+        held += table.num_rows
+        while held >= rows:
+            whole = pa.concat_tables(pending)
+            yield whole.slice(0, rows)
+            rest = whole.slice(rows)
+            pending, held = [rest], rest.num_rows
+    if held:
+        yield pa.concat_tables(pending)
+
+
+def _column_tables(blocks: Iterable[Any], fields: list[FieldPlan]) -> Iterator[pa.Table]:
+    """Windows of blocks decoded column-wise (see ``copilot.logs.avro_columns``)."""
+    payloads: list[memoryview] = []
+    counts: list[int] = []
+    size = 0
+    for block in blocks:
+        payloads.append(block.bytes_.getbuffer())
+        counts.append(block.num_records)
+        size += len(payloads[-1])
+        if size >= WINDOW_BYTES:
+            yield _decode(payloads, counts, fields)
+            payloads, counts, size = [], [], 0
+    if payloads:
+        yield _decode(payloads, counts, fields)
+
+
+def _decode(payloads: list[memoryview], counts: list[int], fields: list[FieldPlan]) -> pa.Table:
     try:
-        table = pa.Table.from_pydict(data)
+        return decode_blocks(payloads, counts, fields)
+    except AvroDataError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _record_tables(blocks: Iterable[Any], names: list[str], rows: int) -> Iterator[pa.Table]:
+    """Blocks decoded record by record with fastavro (any schema), ``rows`` at a time."""
+    pending: list[dict[str, Any]] = []
+    for block in blocks:
+        pending.extend({k: rec.get(k) for k in names} for rec in block)
+        while len(pending) >= rows:
+            batch, pending = pending[:rows], pending[rows:]
+            yield _table({n: [r[n] for r in batch] for n in names})
+    if pending:
+        yield _table({n: [r[n] for r in pending] for n in names})
+
+
+def _table(data: dict[str, list[Any]]) -> pa.Table:
+    try:
+        return pa.Table.from_pydict(data)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         # A union-typed field holds mixed types: hand its values over as text.
-        table = pa.Table.from_pydict(
+        return pa.Table.from_pydict(
             {n: [None if v is None else str(v) for v in vs] for n, vs in data.items()}
         )
-    yield from table_to_chunks(str(path), table, row, sources, quarantine, columns)
