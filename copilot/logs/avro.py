@@ -31,7 +31,7 @@ from copilot.logs.quarantine import Quarantine
 AVRO_BATCH_ROWS = 100_000
 # The column decoder takes blocks in windows: a step costs the same for 1 block
 # or thousands, so a window wants many blocks, but its raw bytes stay in memory.
-WINDOW_BYTES = 32 << 20
+WINDOW_BYTES = 16 << 20
 
 
 def _field_names(schema: Any) -> list[str]:
@@ -62,7 +62,7 @@ def read_avro(
         keep = list(sources.values())
         fields = plan(blocks.writer_schema, keep) if columnar else None
         if fields:
-            tables = _column_tables(blocks, fields)
+            tables = _column_tables(blocks, fields, keep)
         else:
             tables = _record_tables(blocks, keep, batch_rows)
         row = 1
@@ -90,8 +90,11 @@ def _rebatch(tables: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
         yield pa.concat_tables(pending)
 
 
-def _column_tables(blocks: Iterable[Any], fields: list[FieldPlan]) -> Iterator[pa.Table]:
-    """Windows of blocks decoded column-wise (see ``copilot.logs.avro_columns``)."""
+def _column_tables(
+    blocks: Iterable[Any], fields: list[FieldPlan], names: list[str]
+) -> Iterator[pa.Table]:
+    """Windows of blocks decoded column-wise (see ``copilot.logs.avro_columns``), as
+    columns ``names`` in that order (a quarantined row shows them so)."""
     payloads: list[memoryview] = []
     counts: list[int] = []
     size = 0
@@ -100,10 +103,10 @@ def _column_tables(blocks: Iterable[Any], fields: list[FieldPlan]) -> Iterator[p
         counts.append(block.num_records)
         size += len(payloads[-1])
         if size >= WINDOW_BYTES:
-            yield _decode(payloads, counts, fields)
+            yield _decode(payloads, counts, fields).select(names)
             payloads, counts, size = [], [], 0
     if payloads:
-        yield _decode(payloads, counts, fields)
+        yield _decode(payloads, counts, fields).select(names)
 
 
 def _decode(payloads: list[memoryview], counts: list[int], fields: list[FieldPlan]) -> pa.Table:

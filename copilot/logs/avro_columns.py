@@ -43,6 +43,7 @@ _BQ_TIMESTAMP = pa.timestamp("us", tz="UTC")
 _VARINT_BYTES = 10  # a 64-bit zig-zag varint takes at most 10 bytes
 _PADDING = 32  # more than a varint or a double reads past a position
 _SHIFTS = np.arange(0, 7 * _VARINT_BYTES, 7, dtype=np.uint64)
+_RANGE = np.arange(_VARINT_BYTES)
 
 
 class AvroDataError(ValueError):
@@ -144,9 +145,9 @@ def _step(
     valid: np.ndarray | bool = True
     if field.null_branch is not None:
         tag = buf[pos]
-        valid = tag == 2 * (1 - field.null_branch)  # the zig-zag branch index, one byte
-        if not np.all(valid | (tag == 2 * field.null_branch)):
+        if np.any(tag & 0xFD):  # a two-branch union's index is 0 or 1: zig-zag bytes 0 or 2
             raise AvroDataError(f"{field.name}: union branch out of range")
+        valid = tag == 2 * (1 - field.null_branch)
         pos = pos + 1
     value, after = _value(buf, pos, field)
     if field.kind in ("string", "bytes") and np.any((value < 0) & valid):
@@ -166,9 +167,8 @@ def _value(buf: np.ndarray, pos: np.ndarray, field: FieldPlan) -> tuple[np.ndarr
     kind = field.kind
     if kind in ("double", "float"):
         width = 8 if kind == "double" else 4
-        raw = buf[pos[:, None] + np.arange(width)]
-        kind_np = "<f8" if width == 8 else "<f4"
-        return np.ascontiguousarray(raw).view(kind_np).ravel().astype(np.float64), pos + width
+        raw = np.ascontiguousarray(buf[pos[:, None] + _RANGE[:width]])
+        return raw.view("<f8" if width == 8 else "<f4").ravel().astype(np.float64), pos + width
     if kind == "boolean":
         return buf[pos] != 0, pos + 1
     value, after = _varint(buf, pos)
@@ -182,19 +182,20 @@ def _value(buf: np.ndarray, pos: np.ndarray, field: FieldPlan) -> tuple[np.ndarr
 def _varint(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Zig-zag varints starting at ``pos``: their values and the positions after them."""
     first = buf[pos]
-    if not np.any(first & 0x80):  # one byte each: lengths, codes, small numbers
+    if not np.any(first & 0x80):  # one byte each: lengths, small numbers
         small = first.astype(np.int64)
         return (small >> 1) ^ -(small & 1), pos + 1
-    raw = buf[pos[:, None] + np.arange(_VARINT_BYTES)]
+    raw = buf[pos[:, None] + _RANGE[:3]]  # codes and durations: up to 3 bytes
+    if np.any(raw[:, 2] & 0x80):  # times (8 bytes) and larger numbers
+        raw = buf[pos[:, None] + _RANGE]
     more = raw >= 0x80
     size = np.argmin(more, axis=1) + 1
-    used = np.arange(_VARINT_BYTES) < size[:, None]
-    bits = ((raw & 0x7F).astype(np.uint64) << _SHIFTS) * used
+    width = raw.shape[1]
+    used = _RANGE[:width] < size[:, None]
+    bits = ((raw & 0x7F).astype(np.uint64) << _SHIFTS[:width]) * used
     unsigned = np.bitwise_or.reduce(bits, axis=1)
-    value = (unsigned >> np.uint64(1)).astype(np.int64) ^ -(unsigned & np.uint64(1)).astype(
-        np.int64
-    )
-    return value, pos + size
+    half = (unsigned >> np.uint64(1)).astype(np.int64)
+    return half ^ -(unsigned & np.uint64(1)).astype(np.int64), pos + size
 
 
 def _arrow(buf: np.ndarray, field: FieldPlan, column: _Column) -> pa.Array:
@@ -203,23 +204,31 @@ def _arrow(buf: np.ndarray, field: FieldPlan, column: _Column) -> pa.Array:
         validity = pa.py_buffer(np.packbits(column.valid, bitorder="little"))
     rows = len(column.valid)
     if column.lengths is not None:
-        lengths = np.where(column.valid, column.lengths, 0)
-        offsets = np.zeros(rows + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        starts = np.where(column.valid, column.values, 0)
-        gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-        kind = pa.large_string() if field.kind == "string" else pa.large_binary()
-        array = pa.Array.from_buffers(
-            kind, rows, [validity, pa.py_buffer(offsets), pa.py_buffer(buf[gather])]
-        )
-        if field.kind == "string":
-            array.validate(full=True)  # invalid UTF-8 is an error, as in fastavro
-        return array.cast(_ARROW[field.kind])
-    if field.scale is not None:
-        kind = _BQ_TIMESTAMP
-        values = column.values
-    elif field.kind == "boolean":
-        return pa.array(column.values, mask=~column.valid if validity is not None else None)
-    else:
-        kind, values = _ARROW[field.kind], column.values
-    return pa.Array.from_buffers(kind, rows, [validity, pa.py_buffer(values)])
+        return _text(buf, field, column)
+    if field.kind == "boolean":
+        return pa.array(column.values, mask=None if validity is None else ~column.valid)
+    kind = _BQ_TIMESTAMP if field.scale is not None else _ARROW[field.kind]
+    return pa.Array.from_buffers(kind, rows, [validity, pa.py_buffer(column.values)])
+
+
+def _text(buf: np.ndarray, field: FieldPlan, column: _Column) -> pa.Array:
+    """Strings or bytes cut out of the window without a Python object each.
+
+    Rows are in file order, so their values sit at increasing places in the
+    window: one binary array over the whole window whose elements alternate
+    value, gap, value, gap ... (offsets start, end, start, end ...) holds them
+    all, and Arrow's ``take`` of the even elements copies them out.
+    """
+    rows = len(column.valid)
+    bounds = np.empty(2 * rows + 1, dtype=np.int64)
+    bounds[0] = 0
+    bounds[1::2] = np.where(column.valid, column.values, 0)
+    bounds[2::2] = np.where(column.valid, column.values + column.lengths, 0)
+    np.maximum.accumulate(bounds, out=bounds)  # a null row: an empty value where it lies
+    whole = pa.Array.from_buffers(
+        pa.large_binary(), 2 * rows, [None, pa.py_buffer(bounds), pa.py_buffer(buf)]
+    )
+    picks = np.arange(1, 2 * rows, 2, dtype=np.int64)
+    mask = None if column.valid.all() else ~column.valid
+    values = whole.take(pa.array(picks, mask=mask))
+    return values.cast(_ARROW[field.kind])  # to string: checks the UTF-8, as fastavro does
