@@ -12,14 +12,15 @@ the same arrays however the rows were chunked or partitioned (docs/fanout.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from copilot.analysis.chunk import epoch_ms
 from copilot.analysis.ids import Vocab, category_ids, tuple_ids
 from copilot.analysis.outcomes import outcome_codes
+from copilot.spill import SpillDir
+from copilot.throttling.requests import Requests, canonical_ids
+from copilot.throttling.spilled import InMemory, ProxySpill, Source, SpilledRequests
 
 # Canonical columns the collector reads (a subset of the analysis columns).
 COLUMNS = (
@@ -39,77 +40,15 @@ ATTRS = ("verb", "path", "basepath", "pathsuffix", "client_ip", "api_product")
 EXTRA_COLUMNS = ("basepath", "pathsuffix", "client_ip", "api_product")
 
 
-@dataclass
-class Requests:
-    """Every request as parallel arrays, sorted by time (ties in arrival order)."""
-
-    ts: np.ndarray  # int64 epoch ms
-    proxy: np.ndarray  # int16 index into proxies
-    party: np.ndarray  # int32 index into parties
-    outcome: np.ndarray  # int8 outcome code (class * 2 + backend_429)
-    policy: np.ndarray  # int16 index into policies ('' = no fault)
-    target_ms: np.ndarray  # float32, NaN when the target was not reached
-    proxies: list[str]
-    parties: list[tuple[str, str]]  # (app, client id)
-    policies: list[str]
-    fault_codes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # policy -> codes
-    status: np.ndarray | None = None  # int16 response status (conditions on response.status.code)
-    attrs: dict[str, tuple[np.ndarray, list[str]]] = field(
-        default_factory=dict
-    )  # ATTRS: ids, labels
-    _orders: dict = field(default_factory=dict, repr=False)
-    _slices: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def size(self) -> int:
-        return int(self.ts.size)
-
-    def proxy_id(self, name: str) -> int | None:
-        return self.proxies.index(name) if name in self.proxies else None
-
-    def pair_key(self) -> np.ndarray:
-        """One int64 per request: proxy x party (computed once)."""
-        if "pair_key" not in self._orders:
-            width = max(len(self.parties), 1)
-            self._orders["pair_key"] = self.proxy.astype(np.int64) * width + self.party
-        return self._orders["pair_key"]
-
-    def rows_of_proxy(self, proxy: int) -> np.ndarray:
-        """Indices of one proxy's requests, in time order."""
-        return self._rows("proxy", lambda: self.proxy, proxy)
-
-    def rows_of_pair(self, proxy: int, party: int) -> np.ndarray:
-        """Indices of one party's requests on one proxy, in time order."""
-        return self._rows("pair", self.pair_key, proxy * max(len(self.parties), 1) + party)
-
-    def pairs(self) -> list[tuple[int, int]]:
-        """Every (proxy id, party id) present."""
-        self._rows("pair", self.pair_key, -1)
-        n = max(len(self.parties), 1)
-        return [(int(k // n), int(k % n)) for k in self._slices["pair"]]
-
-    def _rows(self, name: str, keys_of, key: int) -> np.ndarray:
-        if name not in self._orders:
-            keys = keys_of()
-            order = np.argsort(keys, kind="stable")  # stable: time order within a key
-            sorted_keys = keys[order]
-            starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-            starts = starts[: sorted_keys.size]  # no rows, no groups
-            ends = np.r_[starts[1:], sorted_keys.size]
-            self._orders[name] = order
-            self._slices[name] = {
-                int(sorted_keys[a]): (int(a), int(b)) for a, b in zip(starts, ends, strict=True)
-            }
-        a, b = self._slices[name].get(key, (0, 0))
-        return self._orders[name][a:b]
-
-
 class Collector:
     """Fold canonical chunks into compact per-request arrays (see module docstring)."""
 
-    def __init__(self, attrs: tuple[str, ...] = ATTRS) -> None:
-        """``attrs``: the ATTRS columns to keep (only those some bundle condition reads)."""
+    def __init__(self, attrs: tuple[str, ...] = ATTRS, spill: SpillDir | None = None) -> None:
+        """``attrs``: the ATTRS columns to keep (only those some bundle condition reads).
+
+        With ``spill``, rows go to per-proxy files there as they come (``finish_source``)."""
         self.attr_names = tuple(a for a in ATTRS if a in attrs)
+        self._spill = None if spill is None else ProxySpill(spill, self.attr_names)
         self._proxy = Vocab()
         self._app = Vocab()
         self._client = Vocab()
@@ -141,7 +80,7 @@ class Collector:
             else np.full(len(chunk), self._attrs[name].id(""), dtype=np.int32)
             for name in self.attr_names
         )
-        self._parts.append(
+        (self._parts.append if self._spill is None else self._spill.add)(
             (
                 ms,
                 proxy.astype(np.int16),
@@ -165,8 +104,26 @@ class Collector:
                 name = str(names.cat.categories[i - 1])
                 self._codes.setdefault(name, set()).add(str(codes.cat.categories[j - 1]))
 
+    def finish_source(self) -> Source:
+        """The requests so far as a source of per-proxy shares (spilled or in memory)."""
+        if self._spill is None:
+            return InMemory(self.finish())
+        apps, clients = self._app.labels, self._client.labels
+        return SpilledRequests.of(
+            self._spill,
+            {"proxy": self._proxy, "policy": self._policy}
+            | {f"attr.{n}": v for n, v in self._attrs.items()},
+            [(str(apps[a]), str(clients[c])) for a, c in self._party.labels],
+            self._fault_codes(),
+        )
+
+    def _fault_codes(self) -> dict[str, tuple[str, ...]]:
+        return {k: tuple(sorted(v)) for k, v in sorted(self._codes.items())}
+
     def finish(self) -> Requests:
-        """The requests so far, sorted by time."""
+        """The requests so far, sorted by time (not when spilled: ``finish_source``)."""
+        if self._spill is not None:
+            raise ValueError("a spilling collector's requests are read with finish_source()")
         if self._parts:
             cols = [np.concatenate(c) for c in zip(*self._parts, strict=True)]
         else:
@@ -195,23 +152,5 @@ class Collector:
             proxies=proxies,
             parties=parties,
             policies=policies,
-            fault_codes={k: tuple(sorted(v)) for k, v in sorted(self._codes.items())},
+            fault_codes=self._fault_codes(),
         )
-
-
-def canonical_ids(ids: np.ndarray, labels: list, always: object = None) -> tuple[np.ndarray, list]:
-    """``ids`` into ``labels`` renumbered so the labels used are in sorted order.
-
-    Vocabularies grow in first-seen order chunk by chunk (each chunk's categories
-    in their own order), so raw ids depend on where chunks and partitions end;
-    the used labels, sorted, do not: one pass and a merge of partitions give the
-    same ``Requests`` whatever the cuts. ``always`` (the "no fault" policy) is
-    kept even when unused.
-    """
-    used = np.bincount(ids, minlength=len(labels)) > 0 if ids.size else np.zeros(len(labels), bool)
-    if always is not None and always in labels:
-        used[labels.index(always)] = True
-    kept = sorted((labels[i], i) for i in np.flatnonzero(used).tolist())
-    lut = np.zeros(max(len(labels), 1), dtype=ids.dtype)
-    lut[[i for _, i in kept]] = np.arange(len(kept), dtype=ids.dtype)
-    return lut[ids], [label for label, _ in kept]

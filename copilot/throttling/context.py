@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from copilot.throttling.abuse import Abusive
+from copilot.throttling.admits import HourlyAdmits
 from copilot.throttling.bundle import CurrentPolicy, Estate
 from copilot.throttling.collect import Requests
 from copilot.throttling.demand import Demand
@@ -30,13 +31,24 @@ class Traffic:
     abusive: list[Abusive]
     bad_party: np.ndarray  # bool per party: abusive
     storms: list[RetryStorm]  # retries without backoff (their clients are not abusive)
+    # First and last epoch ms of the whole estate (``req`` may be one proxy's share of it)
+    span: tuple[int, int] | None = field(default=None, kw_only=True)
+    admits: HourlyAdmits | None = field(default=None, kw_only=True, repr=False)
+
+    @property
+    def first_ms(self) -> int | None:
+        """The estate's first request (epoch ms), None without requests."""
+        if self.span is not None:
+            return self.span[0]
+        return int(self.req.ts[0]) if self.req.size else None
 
     @property
     def days(self) -> int:
         """Whole UTC days the data spans."""
-        if self.req.size == 0:
-            return 0
-        return int(self.req.ts[-1] // DAY_MS - self.req.ts[0] // DAY_MS + 1)
+        span = self.span
+        if span is None and self.req.size:
+            span = (int(self.req.ts[0]), int(self.req.ts[-1]))
+        return 0 if span is None else int(span[1] // DAY_MS - span[0] // DAY_MS + 1)
 
     def stream(self, rows: np.ndarray, keys: bool = False) -> Stream:
         """The demand among ``rows`` (collapsed retries dropped), as a replay stream."""
@@ -67,7 +79,7 @@ class Placement(NamedTuple):
 @dataclass
 class Context(Traffic):
     """The traffic, the sizing evidence (knees, forecasts), the current limits, the user's
-    choice of headroom: built complete by ``copilot.throttling.evidence.build_context``."""
+    choice of headroom: one proxy's, from ``copilot.throttling.evidence.Evidence.context``."""
 
     knees: dict[str, Knee]
     forecasts: dict[tuple[str, str], Forecast]  # (kind, target) -> forecast

@@ -19,7 +19,6 @@ from copilot.throttling.bundle import CurrentPolicy
 from copilot.throttling.bundle_params import resolve
 from copilot.throttling.context import Context
 from copilot.throttling.current_limit import CurrentLimit, Refusal
-from copilot.timeunits import HOUR_MS
 
 _KIND_CODE = {"SpikeArrest": SPIKE_ARREST_FAULT, "Quota": QUOTA_FAULT}
 
@@ -125,18 +124,8 @@ def for_every_client(ctx: Context, proxy: str) -> CurrentLimit | None:
 
 
 def infer_hourly_allow(ctx: Context, party: int, policy: str) -> int | None:
-    """Most requests admitted to a client in a clock hour that also saw ``policy`` refuse it."""
-    req = ctx.req
-    mine = np.flatnonzero(req.party == party)
-    if mine.size == 0 or policy not in req.policies:
+    """Most requests admitted to a client in a clock hour that also saw ``policy`` refuse it
+    (on any proxy: ``copilot.throttling.admits``)."""
+    if policy not in ctx.req.policies:
         return None
-    hour = req.ts[mine] // HOUR_MS
-    hit = req.policy[mine] == req.policies.index(policy)
-    admitted = ~ctx.demand.refused[mine]
-    hours = np.unique(hour[hit])
-    if hours.size == 0:
-        return None
-    pos = np.searchsorted(hours, hour)
-    inside = (pos < hours.size) & (hours[np.minimum(pos, hours.size - 1)] == hour) & admitted
-    counts = np.bincount(pos[inside], minlength=hours.size)
-    return int(counts.max()) if counts.size else None
+    return ctx.admits.infer(party, ctx.req.policies.index(policy))

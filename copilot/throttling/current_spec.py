@@ -71,4 +71,4 @@ def _start_ms(ctx: Context, text: str | None) -> int:
             return int(pd.Timestamp(text, tz="UTC").value // 1_000_000)
         except (ValueError, TypeError):
             pass
-    return int(ctx.req.ts[0] // DAY_MS * DAY_MS) if ctx.req.size else 0
+    return 0 if ctx.first_ms is None else ctx.first_ms // DAY_MS * DAY_MS

@@ -128,7 +128,7 @@ def available(ctx: Context, name: str, base_paths: tuple[str, ...]) -> bool:
     key = ("available", name)
     if key not in _cache(ctx):
         if name == "status":
-            found = ctx.req.status is not None and bool((ctx.req.status > 0).any())
+            found = ctx.req.status_logged()
         else:
             got = _labels(ctx, "pathsuffix" if name == "pathsuffix_logged" else name)
             found = got is not None and any(v and v != NOT_SET for v in got[1])

@@ -77,12 +77,20 @@ class Health:
         col = req.ts[idx] // MINUTE_MS - self.first_minute
         return self.healthy[req.proxy[idx], col]
 
+    def sort(self) -> None:
+        """Order the excluded windows by start, proxy and kind (ties: as added)."""
+        self.excluded.sort(key=lambda w: (w.start, w.proxy, w.kind))
 
-def assess(analysis: Analysis, req: Requests, abusive: list[Abusive]) -> Health:
-    """Healthy minutes per proxy and the excluded windows (see module docstring)."""
-    first = int(req.ts[0] // MINUTE_MS) if req.size else 0
-    width = int(req.ts[-1] // MINUTE_MS) - first + 1 if req.size else 0
-    healthy = np.ones((len(req.proxies), width), dtype=bool)
+
+def assess(
+    analysis: Analysis, proxies: list[str], span: tuple[int, int] | None, abusive: list[Abusive]
+) -> Health:
+    """Healthy minutes per proxy over ``span`` (first, last epoch ms) and the incident and
+    attack windows (see module docstring); the abusive clients' own spans are added per
+    proxy with :func:`abusive_spans`, then :meth:`Health.sort`."""
+    first = int(span[0] // MINUTE_MS) if span else 0
+    width = int(span[1] // MINUTE_MS) - first + 1 if span else 0
+    healthy = np.ones((len(proxies), width), dtype=bool)
     counts = _proxy_requests(analysis)
     windows: list[ExcludedWindow] = []
     by_proxy: dict[str, list[Anomaly]] = {}
@@ -93,14 +101,11 @@ def assess(analysis: Analysis, req: Requests, abusive: list[Abusive]) -> Health:
         windows += _incidents(proxy, found, counts)
         windows += _attacks(proxy, found, named, counts)
     for window in windows:
-        pid = req.proxy_id(window.proxy)
-        if pid is None:
+        if window.proxy not in proxies:
             continue
         a = _minute(window.start) - first
         b = _minute(window.end) - first
-        healthy[pid, max(a, 0) : max(b, 0)] = False
-    windows += _abusive_spans(req, abusive)
-    windows.sort(key=lambda w: (w.start, w.proxy, w.kind))
+        healthy[proxies.index(window.proxy), max(a, 0) : max(b, 0)] = False
     return Health(first, healthy, windows)
 
 
@@ -180,7 +185,8 @@ def _attacks(proxy: str, found: list[Anomaly], named: set, counts) -> list[Exclu
     return out
 
 
-def _abusive_spans(req: Requests, abusive: list[Abusive]) -> list[ExcludedWindow]:
+def abusive_spans(req: Requests, abusive: list[Abusive]) -> list[ExcludedWindow]:
+    """The active spans of the abusive clients that have requests in ``req``."""
     out = []
     for bad in abusive:
         pid = req.proxy_id(bad.proxy)
@@ -188,6 +194,8 @@ def _abusive_spans(req: Requests, abusive: list[Abusive]) -> list[ExcludedWindow
             continue
         party = req.parties.index((bad.app, bad.client_id))
         rows = np.flatnonzero((req.proxy == pid) & (req.party == party))
+        if rows.size == 0:
+            continue  # another proxy's share
         minutes = req.ts[rows] // MINUTE_MS
         active, counts = np.unique(minutes, return_counts=True)
         cuts = np.flatnonzero(np.diff(active) > ACTIVE_GAP_MIN) + 1

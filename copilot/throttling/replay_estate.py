@@ -18,26 +18,33 @@ from __future__ import annotations
 import numpy as np
 
 from copilot.logs.schema import QUOTA_FAULT, SPIKE_ARREST_FAULT
-from copilot.throttling.bundle import CurrentPolicy
+from copilot.throttling.bundle import CurrentPolicy, Estate
 from copilot.throttling.bundle_params import resolve
 from copilot.throttling.context import Context
 from copilot.throttling.replay_current import replay_policy
 
 
-def replay_estate(ctx: Context) -> tuple[list[dict], list[str]]:
-    """(one replay entry per limit and proxy it runs in, warnings)."""
+def replay_proxy(ctx: Context, pid: int) -> tuple[list[dict], list[str]]:
+    """(one replay entry per limit running in proxy ``pid``, their warnings); ``ctx.req``
+    holds at least that proxy's requests."""
+    name = ctx.req.proxies[pid]
     entries: list[dict] = []
-    warnings: list[str] = [] if ctx.estate is None else list(ctx.estate.warnings())
-    for pid, name in enumerate(ctx.req.proxies):
-        if not ctx.req.rows_of_proxy(pid).size:
-            continue
-        here = [resolve(p, name) for p in ctx.current if p.runs_in(name)]
-        for policy, counter in _units(here):
-            entry = replay_policy(ctx, policy, pid, counter=counter)
-            entries.append(entry)
-            warnings += _entry_warnings(entry)
-    warnings += absent_proxies(ctx) + unknown_refusers(ctx)
-    return entries, list(dict.fromkeys(warnings))
+    warnings: list[str] = []
+    here = [resolve(p, name) for p in ctx.current if p.runs_in(name)]
+    for policy, counter in _units(here):
+        entry = replay_policy(ctx, policy, pid, counter=counter)
+        entries.append(entry)
+        warnings += _entry_warnings(entry)
+    return entries, warnings
+
+
+def estate_warnings(
+    estate: Estate | None, seen: set[str], replays: list[str], refusers: list[str]
+) -> list[str]:
+    """Once each: the estate's warnings, the replays' (proxy by proxy), the bundle proxies
+    with no requests (``seen``: those with some), the refusals no bundle explains."""
+    head = [] if estate is None else list(estate.warnings())
+    return list(dict.fromkeys(head + replays + absent_proxies(estate, seen) + refusers))
 
 
 def _units(policies: list[CurrentPolicy]):
@@ -73,20 +80,19 @@ def _entry_warnings(entry: dict) -> list[str]:
     return out
 
 
-def absent_proxies(ctx: Context) -> list[str]:
-    """A bundle's proxy that has no requests in the logs."""
-    if ctx.estate is None:
+def absent_proxies(estate: Estate | None, seen: set[str]) -> list[str]:
+    """A bundle's proxy that has no requests in the logs (``seen``: the proxies with some)."""
+    if estate is None:
         return []
-    seen = {n for i, n in enumerate(ctx.req.proxies) if ctx.req.rows_of_proxy(i).size}
     return [
         f"proxy {b.name} (bundle {b.source}) has no requests in the logs: its limits are not replayed"
-        for b in ctx.estate.bundles
+        for b in estate.bundles
         if b.kind == "proxy" and b.name not in seen
     ]
 
 
 def unknown_refusers(ctx: Context) -> list[str]:
-    """SpikeArrest / Quota policies that refused requests in the logs but that no bundle has."""
+    """SpikeArrest / Quota policies that refused requests in ``ctx.req`` but no bundle has."""
     if ctx.estate is None:
         return []
     known = {p.name for p in ctx.estate.policies} | {

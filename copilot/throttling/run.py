@@ -1,11 +1,12 @@
 """Logs in, throttling advice out: one streaming pass, then the sizing steps.
 
 The pass (:func:`copilot.pipeline.read_pass`) feeds every canonical chunk to
-the analysis and to the compact request collector (``collect``); nothing else
-reads the files. Then the context (``evidence``: abusive clients, demand,
-excluded windows, knees, forecasts), the suggestions (proxy SpikeArrest,
-per-app SpikeArrest and Quota, per-client ceiling) with their replays, and the
-policy bundles.
+the analysis and to the compact request collector (``collect``), which writes
+each proxy's requests to scratch files; nothing else reads the logs. Then the
+evidence (``evidence``: abusive clients, demand, excluded windows, knees,
+forecasts), and proxy by proxy, busiest first, the suggestions (proxy
+SpikeArrest, per-app SpikeArrest and Quota, per-client ceiling) with their
+replays, and the policy bundles. One proxy's requests are in memory at a time.
 """
 
 from __future__ import annotations
@@ -15,24 +16,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from copilot.analysis import Analysis
 from copilot.logs.quarantine import Quarantine
 from copilot.logs.reader import ReadOptions
 from copilot.pipeline import read_account, read_pass
+from copilot.spill import SpillDir
 from copilot.throttling import current as cur
 from copilot.throttling import suggest_apps, suggest_quotas
 from copilot.throttling.bundle import CurrentPolicy, Estate, read_estate
 from copilot.throttling.collect import EXTRA_COLUMNS, Collector, Requests
 from copilot.throttling.context import Context
+from copilot.throttling.current_limit import CurrentLimit
 from copilot.throttling.demand import too_tight
-from copilot.throttling.evidence import Step, build_context, legit_minutes, no_step
+from copilot.throttling.evidence import Evidence, Step, gather, legit_minutes, no_step
 from copilot.throttling.flow_columns import needed_attrs
 from copilot.throttling.forecast import Forecast
 from copilot.throttling.options import DEFAULT_HEADROOM, check_headroom
 from copilot.throttling.policies_bundle import BundleOptions, bundle_files
-from copilot.throttling.replay_estate import replay_estate
+from copilot.throttling.replay_estate import estate_warnings, replay_proxy, unknown_refusers
 from copilot.throttling.report import ForecastFlag, Report, Suggestion
+from copilot.throttling.spilled import InMemory, Source
 from copilot.throttling.suggest import proxy_suggestion
 
 __all__ = ["DEFAULT_HEADROOM", "SuggestRun", "build_report", "check_headroom", "suggest_paths"]
@@ -73,23 +78,24 @@ def suggest_paths(
     bundles = list(bundles)
     estate = read_estate(bundles) if bundles else None  # bad bundles fail before reading
     attrs = collected_attrs(estate)
-    collector = Collector(attrs)
-    run = read_pass(
-        paths,
-        options,
-        consumers=[collector],
-        extra_columns=[c for c in EXTRA_COLUMNS if c in attrs],
-        quarantine_path=quarantine_path,
-        progress=progress,
-    )
-    report = build_report(
-        run.analysis,
-        collector.finish(),
-        headroom,
-        estate=estate,
-        bundle_options=bundle_options,
-        step=step,
-    )
+    with SpillDir() as spill:  # the requests wait on disk, by proxy: memory holds one proxy
+        collector = Collector(attrs, spill=spill)
+        run = read_pass(
+            paths,
+            options,
+            consumers=[collector],
+            extra_columns=[c for c in EXTRA_COLUMNS if c in attrs],
+            quarantine_path=quarantine_path,
+            progress=progress,
+        )
+        report = build_report(
+            run.analysis,
+            collector.finish_source(),
+            headroom,
+            estate=estate,
+            bundle_options=bundle_options,
+            step=step,
+        )
     return SuggestRun(report, run.analysis, run.quarantine, run.sources)
 
 
@@ -102,7 +108,7 @@ def collected_attrs(estate: Estate | None = None) -> tuple[str, ...]:
 
 def build_report(
     analysis: Analysis,
-    req: Requests,
+    req: Requests | Source,
     headroom: float = DEFAULT_HEADROOM,
     current: list[CurrentPolicy] | None = None,
     estate: Estate | None = None,
@@ -111,76 +117,107 @@ def build_report(
 ) -> Report:
     """The advice from an analysis and the collected requests of the same logs.
 
-    ``estate`` (the bundles read) supplies the current limits and the base paths of
-    the ``--policies-out`` bundles; ``current`` alone is accepted for limits built by
-    hand. ``bundle_options``: how those bundles verify the caller."""
+    ``req``: the requests in memory, or a source loading one proxy's share at a time
+    (``copilot.throttling.spilled``; memory then follows the largest proxy). ``estate``
+    (the bundles read) supplies the current limits and the base paths of the
+    ``--policies-out`` bundles; ``current`` alone is accepted for limits built by hand.
+    ``bundle_options``: how those bundles verify the caller."""
+    source = InMemory(req) if isinstance(req, Requests) else req
     if estate is not None:
         current = estate.policies
-    ctx = build_context(analysis, req, headroom, list(current or []), estate, step)
-    order = sorted(ctx.active_proxies(), key=lambda p: -req.rows_of_proxy(p).size)
-    suggestions = _suggestions(ctx, order, step)
-    step("replaying the current limits")
-    replays, warnings = replay_estate(ctx) if ctx.current else ([], [])
-    named = {(a.proxy, a.app, a.client_id) for a in ctx.abusive}
-    healthy_rows = ctx.health.rows(req, np.arange(req.size))
+    ev = gather(analysis, source, headroom, list(current or []), estate, step)
+    order = sorted(ev.active, key=lambda p: -source.counts[p])
+    suggestions: list[Suggestion] = []
+    per: dict[int, _ProxyAdvice] = {}
+    for i, p in enumerate(order, 1):
+        step(f"sizing limits, proxy {i} of {len(order)} ({source.proxies[p]})")
+        per[p] = _advise(ev.context(p), p, suggestions)
+    done = [per[p] for p in ev.active]  # proxy order, as one pass over the estate lists them
     return Report(
-        records=req.size,
+        records=source.size,
         start=analysis.start,
         end=analysis.end,
         headroom=headroom,
         suggestions=suggestions,
-        forecasts=list(ctx.forecasts.values()),
-        flags=_flags(ctx, suggestions),
-        excluded=ctx.health.excluded,
-        knees=[ctx.knees[req.proxies[p]] for p in order],
-        abusive=ctx.abusive,
-        too_tight=too_tight(req, ctx.demand, healthy_rows, named),
-        demand=ctx.demand.table.drop(columns=["policies"]).assign(
-            policies=[", ".join(p) for p in ctx.demand.table["policies"]]
+        forecasts=list(ev.forecasts.values()),
+        flags=_flags(ev, suggestions, {a.name: a.now for a in done}),
+        excluded=ev.health.excluded,
+        knees=[ev.knees[source.proxies[p]] for p in order],
+        abusive=ev.abusive,
+        too_tight=sorted([t for a in done for t in a.too_tight], key=lambda f: -f.share),
+        demand=ev.demand.drop(columns=["policies"]).assign(
+            policies=[", ".join(p) for p in ev.demand["policies"]]
         ),
-        current=ctx.current,
+        current=ev.current,
         bundles=_bundles(suggestions, estate, bundle_options or BundleOptions()),
-        traffic={req.proxies[p]: legit_minutes(ctx, p) for p in ctx.active_proxies()},
-        notes=["no requests: nothing to suggest"] if req.size == 0 else [],
-        current_replays=replays,
-        warnings=warnings,
+        traffic={a.name: a.traffic for a in done},
+        notes=["no requests: nothing to suggest"] if source.size == 0 else [],
+        current_replays=[e for a in done for e in a.replays],
+        warnings=(
+            estate_warnings(
+                estate, {a.name for a in done},
+                [w for a in done for w in a.warnings], [w for a in done for w in a.refusers],
+            )
+            if ev.current
+            else []
+        ),  # fmt: skip
         unmodelled=[] if estate is None else [u.to_dict() for u in estate.unmodelled],
-        retry_storms=ctx.storms,
+        retry_storms=ev.storms,
     )
 
 
-def _suggestions(ctx: Context, order: list[int], step: Step) -> list[Suggestion]:
-    """Per proxy, busiest first: its SpikeArrest, its apps' SpikeArrests and Quotas."""
-    out: list[Suggestion] = []
-    for i, p in enumerate(order, 1):
-        step(f"sizing limits, proxy {i} of {len(order)} ({ctx.req.proxies[p]})")
-        top = proxy_suggestion(ctx, p)
-        if top is None:
-            continue
+@dataclass
+class _ProxyAdvice:
+    """What one proxy's share gives the report besides its suggestions."""
+
+    name: str
+    now: CurrentLimit | None  # its proxy-wide SpikeArrest in place
+    too_tight: list
+    traffic: pd.Series
+    replays: list[dict]
+    warnings: list[str]
+    refusers: list[str]
+
+
+def _advise(ctx: Context, p: int, out: list[Suggestion]) -> _ProxyAdvice:
+    """Proxy ``p``'s SpikeArrest, its apps' SpikeArrests and Quotas (into ``out``), and the
+    rest of what its share gives the report."""
+    top = proxy_suggestion(ctx, p)
+    if top is not None:
         out.append(top)
         out += suggest_apps.spike_arrests(ctx, p, top.value["per_minute"])
         out += suggest_quotas.quotas(ctx, p)
-    return out
+    replays, warnings = replay_proxy(ctx, p) if ctx.current else ([], [])
+    req, name = ctx.req, ctx.req.proxies[p]
+    healthy = ctx.health.rows(req, np.arange(req.size))
+    named = {(a.proxy, a.app, a.client_id) for a in ctx.abusive}
+    return _ProxyAdvice(
+        name, cur.for_proxy(ctx, name), too_tight(req, ctx.demand, healthy, named),
+        legit_minutes(ctx, p), replays, warnings,
+        unknown_refusers(ctx) if ctx.current else [],
+    )  # fmt: skip
 
 
-def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
+def _flags(
+    ev: Evidence, suggestions: list[Suggestion], now: dict[str, CurrentLimit | None]
+) -> list[ForecastFlag]:
     """APIs whose next-week p90 peak exceeds their knee (its lower bound: safety) or current
     limit, and those whose forecast path passes the highest healthy load seen, no knee found."""
     out = []
-    for (kind, target), fc in ctx.forecasts.items():
+    for (kind, target), fc in ev.forecasts.items():
         if kind != "proxy":
             continue
-        out += knee_flags(ctx, target, fc)
-        now = cur.for_proxy(ctx, target)
-        if now is not None and now.per_minute and fc.p90 > now.per_minute:
-            out.append(ForecastFlag.of(fc, now.per_minute, "current limit"))
+        out += knee_flags(ev, target, fc)
+        limit = now.get(target)
+        if limit is not None and limit.per_minute and fc.p90 > limit.per_minute:
+            out.append(ForecastFlag.of(fc, limit.per_minute, "current limit"))
     for s in suggestions:
-        fc = ctx.forecasts.get(("app", s.app or ""))
+        fc = ev.forecasts.get(("app", s.app or ""))
         if s.scope != "app" or s.policy != "spike_arrest" or fc is None:
             continue
         if s.current is None or not s.current.per_minute:
             continue
-        share = _share(ctx, s.proxy, s.app)
+        share = _share(ev.demand, s.proxy, s.app)
         limit = s.current.per_minute
         if fc.p90 * share > limit:
             out.append(
@@ -198,7 +235,7 @@ def _flags(ctx: Context, suggestions: list[Suggestion]) -> list[ForecastFlag]:
     return out
 
 
-def knee_flags(ctx: Context, target: str, fc: Forecast) -> list[ForecastFlag]:
+def knee_flags(ctx: Context | Evidence, target: str, fc: Forecast) -> list[ForecastFlag]:
     """A proxy whose forecast passes its knee's lower bound, or, with no knee in the data,
     the highest load seen (no evidence of capacity beyond it)."""
     knee = ctx.knees.get(target)
@@ -211,8 +248,7 @@ def knee_flags(ctx: Context, target: str, fc: Forecast) -> list[ForecastFlag]:
     return []
 
 
-def _share(ctx: Context, proxy: str, app: str | None) -> float:
-    table = ctx.demand.table
+def _share(table: pd.DataFrame, proxy: str, app: str | None) -> float:
     mine = table[table["app"] == app]
     total = float(mine["demand"].sum())
     return float(mine.loc[mine["proxy"] == proxy, "demand"].sum()) / total if total else 0.0

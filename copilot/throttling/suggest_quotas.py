@@ -111,7 +111,7 @@ def _quota_rationale(
 
 
 def _quota(ctx: Context, a: App, plan: dict, proxy: str, name: str) -> Suggestion:
-    start_ms = int(ctx.req.ts[0] // DAY_MS * DAY_MS) if ctx.req.size else 0
+    start_ms = 0 if ctx.first_ms is None else ctx.first_ms // DAY_MS * DAY_MS
 
     def spec(n: int) -> QuotaSpec:
         return QuotaSpec(n, 1, plan["unit"], plan["type"], start_ms)

@@ -1,0 +1,96 @@
+"""A spilled estate loads, proxy by proxy, exactly what the in-memory requests hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from copilot.pipeline import read_pass
+from copilot.spill import SpillDir
+from copilot.throttling.collect import ATTRS, EXTRA_COLUMNS, Collector
+from copilot.throttling.requests import Requests
+from copilot.throttling.spilled import InMemory
+from tests.paths import SAMPLE_LOG
+
+ARRAYS = ("ts", "proxy", "party", "outcome", "policy", "target_ms", "status")
+
+
+def _same(got: Requests, want: Requests) -> None:
+    for name in ARRAYS:
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    for name in ("proxies", "parties", "policies", "fault_codes"):
+        assert getattr(got, name) == getattr(want, name), name
+    assert list(got.attrs) == list(want.attrs)
+    for name, (ids, labels) in want.attrs.items():
+        np.testing.assert_array_equal(got.attrs[name][0], ids, err_msg=name)
+        assert got.attrs[name][1] == labels, name
+    assert got.status_logged() == want.status_logged()
+
+
+def _collect(chunks, spill: SpillDir | None) -> Collector:
+    collector = Collector(ATTRS, spill=spill)
+    for chunk in chunks:
+        collector.add(chunk)
+    return collector
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    ts, proxy, app, client, policy, path = zip(*rows, strict=True)
+    n = len(rows)
+    return pd.DataFrame(
+        {
+            "ts": pd.to_datetime(list(ts), unit="ms", utc=True),
+            "proxy": list(proxy), "app": list(app), "client_id": list(client),
+            "status": [429 if p else 200 for p in policy], "target_status": [200] * n,
+            "target_ms": [5.0] * n, "fault_policy": list(policy),
+            "fault_code": ["policies.ratelimit.SpikeArrestViolation" if p else "" for p in policy],
+            "verb": ["GET"] * n, "path": list(path), "basepath": ["/v1"] * n,
+            "pathsuffix": list(path), "client_ip": ["10.0.0.1"] * n, "api_product": ["p"] * n,
+        }
+    )  # fmt: skip
+
+
+def test_each_proxy_of_the_sample_loads_as_its_share_of_the_whole(tmp_path: Path) -> None:
+    memory, spilled = Collector(ATTRS), Collector(ATTRS, spill=SpillDir())
+    extra = [c for c in EXTRA_COLUMNS if c in ATTRS]
+    read_pass([SAMPLE_LOG], consumers=[memory, spilled], extra_columns=extra)
+    whole = InMemory(memory.finish())
+    source = spilled.finish_source()
+    assert source.proxies == whole.proxies and source.size == whole.size > 0
+    np.testing.assert_array_equal(source.counts, whole.counts)
+    assert source.span == whole.span
+    for p in range(len(source.proxies)):
+        _same(source.load(p), whole.load(p))
+        _same(source.load(p), whole.load(p))  # again, from the sorted files
+
+
+@pytest.mark.parametrize("order", ["as written", "reversed", "interleaved"])
+def test_chunks_out_of_time_order_load_sorted_with_ties_in_arrival_order(order: str) -> None:
+    rows = [
+        (1_000, "b", "app1", "k1", "", "/x"), (1_000, "a", "app2", "k2", "SA", "/y"),
+        (3_000, "a", "app1", "k1", "", "/z"), (2_000, "a", "app1", "k1", "", "/x"),
+        (1_000, "a", "app1", "k1", "", "/w"), (5_000, "b", "(not set)", "(not set)", "", "/x"),
+    ]  # fmt: skip
+    chunks = [_frame(rows[i : i + 2]) for i in range(0, len(rows), 2)]
+    chunks = {"as written": chunks, "reversed": chunks[::-1],
+              "interleaved": [chunks[1], chunks[0], chunks[2]]}[order]  # fmt: skip
+    whole = InMemory(_collect(chunks, None).finish())
+    source = _collect(chunks, SpillDir()).finish_source()
+    for p in range(len(whole.proxies)):
+        _same(source.load(p), whole.load(p))
+    a = source.load(source.proxies.index("a"))
+    assert a.ts.tolist() == sorted(a.ts.tolist())
+
+
+def test_a_spilling_collector_leaves_nothing_behind_when_closed() -> None:
+    spill = SpillDir()
+    collector = _collect([_frame([(1_000, "a", "app1", "k1", "", "/x")])], spill)
+    collector.finish_source().load(0)
+    assert any(spill.path.iterdir())
+    with pytest.raises(ValueError, match="finish_source"):
+        collector.finish()
+    spill.close()
+    assert not spill.path.exists()
