@@ -8,6 +8,9 @@ so each peak RSS is its own:
 
 - atc: read + normalise every file to canonical chunks (``copilot.logs.reader.
   iter_chunks``, all canonical columns), counting records;
+- atc-records (Avro, with ``--avro-records``): the same Avro file through
+  fastavro's record-by-record path (``read_avro(..., columnar=False)``), the
+  reference the column decoder is checked against and the reader before it;
 - DuckDB: ``CREATE TABLE AS SELECT * FROM read_csv_auto(...)`` / ``read_parquet(...)``
   of the same file (DuckDB reads Avro only through an extension fetched at run
   time, which this machine cannot do, so there is no DuckDB Avro figure).
@@ -71,6 +74,16 @@ def child(engine: str, path: str) -> dict[str, object]:
             chunks += 1
             rows += len(chunk)
         extra = {"chunks": chunks, "rejected": quarantine.rejected}
+    elif engine == "atc-records":
+        from copilot.logs.avro import read_avro
+        from copilot.logs.quarantine import Quarantine
+
+        quarantine = Quarantine()
+        chunks = rows = 0
+        for chunk in read_avro(Path(path), quarantine, columnar=False):
+            chunks += 1
+            rows += len(chunk)
+        extra = {"chunks": chunks, "rejected": quarantine.rejected}
     else:
         import duckdb
 
@@ -95,12 +108,15 @@ def measure(engine: str, path: Path) -> dict[str, object]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run(rows: int, formats: tuple[str, ...], repeat: int = 1) -> list[dict[str, object]]:
+def run(
+    rows: int, formats: tuple[str, ...], repeat: int = 1, avro_records: bool = False
+) -> list[dict[str, object]]:
     """One result per (format, engine): the median of ``repeat`` alternating rounds."""
+    avro_engines = ["atc", "atc-records"] if avro_records else ["atc"]
     cells = [
         (ext, engine, path)
         for ext, path in generate(rows, formats).items()
-        for engine in (["atc", "duckdb"] if ext != "avro" else ["atc"])
+        for engine in (["atc", "duckdb"] if ext != "avro" else avro_engines)
     ]
     runs: dict[tuple[str, str], list[dict[str, object]]] = {}
     for _ in range(repeat):
@@ -136,6 +152,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--formats", default=",".join(FORMATS), help="e.g. csv,parquet")
     parser.add_argument("--repeat", type=int, default=1, help="alternating rounds (median)")
+    parser.add_argument(
+        "--avro-records", action="store_true", help="also time Avro through fastavro's records"
+    )
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -145,7 +164,7 @@ def main() -> None:
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         parser.error(f"unknown format(s) {unknown}; known: {', '.join(FORMATS)}")
-    results = run(args.rows, formats, max(1, args.repeat))
+    results = run(args.rows, formats, max(1, args.repeat), args.avro_records)
     (OUT / "ingest.json").write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
 
