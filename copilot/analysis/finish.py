@@ -174,12 +174,12 @@ def _clients(an: Aggregates, apps: pd.DataFrame, labels: _Labels) -> pd.DataFram
 
 
 def _minutes(an: Aggregates, labels: _Labels) -> tuple[pd.DataFrame, pd.DataFrame]:
-    per_proxy = series.sparse_minutes(*an.consumer_minutes.remap(labels.consumers[:, 0]))
+    per_proxy = series.sparse_minutes(an.consumer_minutes.remap_blocks(labels.consumers[:, 0]))
     dense = series.dense_minutes(per_proxy)
-    latency = series.minute_latency(*an.proxy_latency.result())
+    latency = series.minute_latency(an.proxy_latency.blocks())
     dense = dense.merge(latency, on=["group", "minute"], how="left") if len(dense) else dense
     proxy_minutes = series.label_minutes(dense, {"proxy": labels.proxy})
-    per_consumer = series.sparse_minutes(*an.consumer_minutes.result())
+    per_consumer = series.sparse_minutes(an.consumer_minutes.blocks())
     app_minutes = series.label_minutes(per_consumer, labels.consumer_keys())
     return (
         _sort_minutes(proxy_minutes, ["proxy"]),

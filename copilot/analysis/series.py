@@ -11,16 +11,20 @@ traffic* (absent rows are zeros), with the same counts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 import pandas as pd
 
 from copilot.analysis import sketch
 from copilot.analysis.outcomes import FIELDS, field_sums
 from copilot.analysis.rates import group_starts
-from copilot.analysis.sparse import by_group
+from copilot.analysis.sparse import GROUP_BITS, by_group
 from copilot.timeunits import MINUTE_MS
 
 MINUTE_SHIFT = 8  # minute cells hold minute << 8 | sub-index (outcome or coarse bucket)
+Cells = tuple[np.ndarray, np.ndarray]
+_NONE = (np.zeros(0, np.int64), np.zeros(0, np.int32))
 _SUB_MASK = (1 << MINUTE_SHIFT) - 1
 
 
@@ -30,8 +34,45 @@ def minute_index(minutes: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(values).tz_localize("UTC")
 
 
-def sparse_minutes(keys: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
-    """Rows per (group, minute) with traffic, from (group, minute << 8 | outcome) cells."""
+def minute_blocks(cells: Iterable[Cells]) -> Iterator[Cells]:
+    """Key-sorted blocks of (group, minute << 8 | sub) cells re-cut at minute boundaries.
+
+    Each minute's cells end up in one block, so per-minute figures can be
+    computed block by block (a minute split across blocks is carried over).
+    """
+    shift = GROUP_BITS + MINUTE_SHIFT
+    carry_keys, carry_counts = np.zeros(0, np.int64), np.zeros(0, np.int32)
+    for keys, counts in cells:
+        if carry_keys.size:
+            keys, counts = np.r_[carry_keys, keys], np.r_[carry_counts, counts]
+        if not keys.size:
+            continue
+        cut = int(np.searchsorted(keys, (int(keys[-1]) >> shift) << shift))
+        if cut:
+            yield keys[:cut], counts[:cut]
+        carry_keys, carry_counts = keys[cut:], counts[cut:]
+    if carry_keys.size:
+        yield carry_keys, carry_counts
+
+
+def _by_group_minute(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per-block frames as one, ordered by group then minute (as one sort of all cells gives)."""
+    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    order = np.lexsort((out["minute"].to_numpy(), out["group"].to_numpy()))
+    return out.take(order).reset_index(drop=True)
+
+
+def sparse_minutes(cells: Iterable[Cells]) -> pd.DataFrame:
+    """Rows per (group, minute) with traffic, from (group, minute << 8 | outcome) cells.
+
+    ``cells``: key-sorted blocks (``SparseCounts.blocks``), worked through a
+    minute-aligned block at a time so the temporaries stay small.
+    """
+    frames = [_sparse_minutes(*block) for block in minute_blocks(cells)]
+    return _by_group_minute(frames or [_sparse_minutes(*_NONE)])
+
+
+def _sparse_minutes(keys: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
     group, t, counts = by_group(keys, counts)
     minute, code = t >> MINUTE_SHIFT, t & _SUB_MASK
     gm = (group << 32) | minute  # sorted, so each (group, minute) row is one run
@@ -64,8 +105,13 @@ def dense_minutes(sparse: pd.DataFrame) -> pd.DataFrame:
     return dense
 
 
-def minute_latency(keys: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
-    """p50/p95 total latency per (group, minute) from coarse histogram cells."""
+def minute_latency(cells: Iterable[Cells]) -> pd.DataFrame:
+    """p50/p95 total latency per (group, minute) from coarse histogram cells (blocks, as above)."""
+    frames = [_minute_latency(*block) for block in minute_blocks(cells)]
+    return _by_group_minute(frames or [_minute_latency(*_NONE)])
+
+
+def _minute_latency(keys: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
     group, t, counts = by_group(keys, counts)
     minute, bucket = t >> MINUTE_SHIFT, t & _SUB_MASK
     real = bucket != sketch.COARSE_NAN
