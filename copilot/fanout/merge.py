@@ -6,6 +6,9 @@ mapped into one set of vocabularies (taken in partition order, which is the
 order one process would have first seen them in), its cells re-keyed and
 added. ``finish`` then works as after a single pass; its output orders
 everything by label, never by id, so the JSON is the single-process JSON.
+Cells are streamed from each partial a slice at a time, and the merged
+per-second aggregates spill past their budget as in one pass, so the merge's
+memory does not follow the cells either.
 
 The quarantine merges the same way: counts add up, samples are concatenated
 in partition order and cut to the first ``MAX_SAMPLES``, and line numbers of
@@ -46,12 +49,10 @@ def add_partial(an: Analyzer, p: Partial) -> None:
     """Fold one partial into ``an`` (partials must come in partition order)."""
     luts = _luts(an, p)
     for name, vocab in AGGREGATES.items():
-        keys, counts = p.arrays[f"{name}.keys"], p.arrays[f"{name}.counts"]
-        if keys.size == 0:
-            continue
-        group, t = split(keys)
-        merged = reduce_keys((t << GROUP_BITS) | luts[vocab][group], counts)
-        aggregate(an, name).add(*merged)
+        target, lut = aggregate(an, name), luts[vocab]
+        for keys, counts in p.cells(name):  # slices: the partial's aggregate is never whole
+            group, t = split(keys)
+            target.add(*reduce_keys((t << GROUP_BITS) | lut[group], counts))
     meta = p.meta
     an.records += meta["records"]
     an.skipped += meta["skipped"]
@@ -149,5 +150,5 @@ def merge(
     check_files(partials, q)
     an = Analyzer()
     for p in partials:
-        add_partial(an, p.load())  # one partial's arrays in memory at a time
+        add_partial(an, p.load())  # one partial's small arrays in memory at a time
     return AnalysisRun(an.finish(), q, sources)

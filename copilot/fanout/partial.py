@@ -10,6 +10,12 @@ The file is a NumPy ``.npz`` (a zip of ``.npy`` arrays, read with
 - ``outcome_totals``; and for every sparse aggregate ``<name>.keys`` (int64
   ``t << 23 | group``) and ``<name>.counts`` (int32).
 
+The sparse aggregates are streamed in and out a slice at a time (stored
+entries: a ``.npy`` header, then raw items), and a spilled per-second
+aggregate is merged to one run on disk first: writing or reading a partial
+never holds one of its aggregates whole, so a worker's memory stays bounded
+however many seconds its partition fills in (``copilot.analysis.runs``).
+
 The bytes are deterministic (fixed zip timestamps, stored entries), so the
 same partition read twice gives the same file, named
 ``<partition id>-<sha256 prefix>.npz``: written to a temporary name, then
@@ -20,11 +26,8 @@ merge was told about, because the reference carries the full sha256.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import os
 import zipfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,22 @@ from typing import Any
 import numpy as np
 
 from copilot.analysis.sparse import GROUP_MASK
-from copilot.errors import InputError
+from copilot.fanout.npzfile import (
+    Column,
+    PartialFile,
+    check,
+    decode,
+    encode,
+    file_sha256,
+    meta_array,
+    parse_meta,
+    read_header,
+    read_items,
+    reading,
+    store,
+    store_with,
+    write_npz,
+)
 from copilot.fanout.partition import Partition
 from copilot.fanout.read import Reading
 
@@ -54,21 +72,19 @@ AGGREGATES = {
     "proxy_latency": "proxy",
 }
 LABELS = ("proxy", "app", "client", "verb", "template")
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-@dataclass(frozen=True)
-class PartialFile:
-    """Where a partial is and what it holds (small: this is what travels)."""
-
-    path: str
-    sha256: str
-    bytes: int
+SMALL = ("consumers", "endpoints", "outcome_totals")  # read whole; the aggregates are streamed
+WINDOW = 1 << 18  # cells per slice when an aggregate is streamed in or out (3 MB)
+Cells = tuple[np.ndarray, np.ndarray]
+# What other modules take from here (copilot.fanout.requests).
+__all__ = ["PartialFile", "check", "decode", "encode", "read_partial", "store", "write_partial"]
 
 
 @dataclass
 class Partial:
-    """A partial read back: its metadata and arrays, checked."""
+    """A partial read back and checked: its metadata and small arrays (``SMALL``).
+
+    The sparse aggregates stay in the file: ``cells(name)`` streams them.
+    """
 
     meta: dict[str, Any]
     arrays: dict[str, np.ndarray]
@@ -84,8 +100,18 @@ class Partial:
         return Partial(self.meta, {}, self.path, self.sha256)
 
     def load(self) -> Partial:
-        """This partial with its arrays (read again, checked again, when only the header is kept)."""
-        return self if self.arrays else read_partial(self.path, self.sha256)
+        """This partial with its small arrays (read again, checksum checked again).
+
+        Its aggregates were checked in full when it was first read, and
+        ``cells`` checks every slice again as it streams it.
+        """
+        return self if self.arrays else read_partial(self.path, self.sha256, deep=False)
+
+    def cells(self, name: str, window: int = WINDOW) -> Iterator[Cells]:
+        """Aggregate ``name``'s cells (key-sorted) in slices of ``window``, each checked."""
+        sizes = _sizes(self.meta, self.arrays)
+        with reading(self.path) as zf:
+            yield from _cells(zf, self.path, name, sizes[AGGREGATES[name]], window)
 
     @property
     def partition(self) -> Partition:
@@ -126,88 +152,76 @@ def _meta(part: Partition, reading: Reading, rejects: str | None) -> dict[str, A
     }
 
 
-def _arrays(reading: Reading) -> dict[str, np.ndarray]:
+def _entries(reading: Reading) -> dict[str, np.ndarray | Column]:
     an = reading.analyzer
-    out = {
+    out: dict[str, np.ndarray | Column] = {
         "consumers": np.array(an.vocabs.consumer.labels, dtype=np.int64).reshape(-1, 3),
         "endpoints": np.array(an.vocabs.endpoint.labels, dtype=np.int64).reshape(-1, 3),
         "outcome_totals": an.outcome_totals.astype(np.int64),
     }
     for name in AGGREGATES:
-        keys, counts = aggregate(an, name).result()
-        out[f"{name}.keys"] = keys.astype(np.int64, copy=False)
-        out[f"{name}.counts"] = counts.astype(np.int32, copy=False)
+        counts = aggregate(an, name)
+        n = counts.compact()  # one sorted run: its length is known before it is written
+        out[f"{name}.keys"] = Column(np.int64, n, lambda c=counts: (k for k, _ in c.blocks()))
+        out[f"{name}.counts"] = Column(np.int32, n, lambda c=counts: (v for _, v in c.blocks()))
     return out
-
-
-def encode(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
-    """The partial's bytes (deterministic for the same content)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
-        body = json.dumps(meta, sort_keys=True).encode("utf-8")
-        items = {"meta": np.frombuffer(body, dtype=np.uint8), **arrays}
-        for name in sorted(items):
-            out = io.BytesIO()
-            np.lib.format.write_array(out, np.ascontiguousarray(items[name]), allow_pickle=False)
-            zf.writestr(zipfile.ZipInfo(f"{name}.npy", _ZIP_TIME), out.getvalue())
-    return buffer.getvalue()
 
 
 def write_partial(
     directory: Path, part: Partition, reading: Reading, rejects: str | None = None
 ) -> PartialFile:
     """Write the partial under ``directory``, atomically; returns its reference."""
-    return store(directory, part.id, encode(_meta(part, reading, rejects), _arrays(reading)))
+    items = {"meta": meta_array(_meta(part, reading, rejects)), **_entries(reading)}
+    return store_with(directory, part.id, lambda fh: write_npz(fh, items))
 
 
-def store(directory: Path, stem: str, body: bytes) -> PartialFile:
-    """Write ``body`` as ``<stem>-<sha256 prefix>.npz``: to a temporary name, then renamed."""
-    digest = hashlib.sha256(body).hexdigest()
-    directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"{stem}-{digest[:16]}.npz"
-    tmp = directory / f".{final.name}.{os.getpid()}.tmp"
-    tmp.write_bytes(body)
-    os.replace(tmp, final)
-    return PartialFile(str(final), digest, len(body))
+def read_partial(path: Path, sha256: str | None = None, *, deep: bool = True) -> Partial:
+    """Read and validate a partial (its checksum too, when the reference gives one).
 
-
-def check(ok: bool, path: Path, what: str) -> None:
-    """Refuse a partial that is not what it should be (``InputError`` naming ``what``)."""
-    if not ok:
-        raise InputError(f"{path}: not a valid atc partial ({what})")
-
-
-def read_partial(path: Path, sha256: str | None = None) -> Partial:
-    """Read and validate a partial (its checksum too, when the reference gives one)."""
-    meta, arrays = decode(path, sha256, FORMAT, VERSION)
-    _validate(path, meta, arrays)
-    return Partial(meta, arrays, Path(path), sha256)
-
-
-def decode(
-    path: Path, sha256: str | None, fmt: str, version: int
-) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """A partial file's metadata and arrays: checksum, format and version checked."""
-    body = Path(path).read_bytes()
+    ``deep``: stream every aggregate through its checks too (``cells`` checks
+    each slice again whenever it is read).
+    """
+    path = Path(path)
     if sha256 is not None:
-        check(hashlib.sha256(body).hexdigest() == sha256, path, "checksum mismatch")
-    try:
-        with np.load(io.BytesIO(body), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{path}: not a valid atc partial ({exc})") from None
-    check("meta" in arrays, path, "no metadata")
-    try:
-        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        meta = None
-    check(isinstance(meta, dict), path, "metadata is not a JSON object")
-    check(meta.get("format") == fmt, path, "wrong format")
-    check(meta.get("version") == version, path, f"version {meta.get('version')}, want {version}")
-    return meta, arrays
+        check(file_sha256(path) == sha256, path, "checksum mismatch")
+    with reading(path) as zf:
+        names = {n.removesuffix(".npy") for n in zf.namelist() if n.endswith(".npy")}
+        check("meta" in names, path, "no metadata")
+        meta = parse_meta(path, np.lib.format.read_array(zf.open("meta.npy")), FORMAT, VERSION)
+        arrays = {n: np.lib.format.read_array(zf.open(f"{n}.npy")) for n in SMALL if n in names}
+        _validate(path, meta, arrays, names)
+        if deep:
+            sizes = _sizes(meta, arrays)
+            for name, vocab in AGGREGATES.items():
+                for _ in _cells(zf, path, name, sizes[vocab], WINDOW):
+                    pass
+    return Partial(meta, arrays, path, sha256)
 
 
-def _validate(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+def _cells(zf: zipfile.ZipFile, path: Path, name: str, groups: int, window: int) -> Iterator[Cells]:
+    """Aggregate ``name``'s cells from the zip in slices, each checked as it is read."""
+    present = set(zf.namelist())
+    check({f"{name}.keys.npy", f"{name}.counts.npy"} <= present, path, f"{name} missing")
+    with zf.open(f"{name}.keys.npy") as kf, zf.open(f"{name}.counts.npy") as cf:
+        (k_shape, k_type), (c_shape, c_type) = read_header(kf), read_header(cf)
+        check(k_type == np.int64 and c_type == np.int32, path, f"{name} dtype")
+        check(k_shape == c_shape and len(k_shape) == 1, path, f"{name} shape")
+        for start in range(0, k_shape[0], window):
+            n = min(window, k_shape[0] - start)
+            keys, counts = read_items(kf, np.int64, n), read_items(cf, np.int32, n)
+            check(keys.size == n and counts.size == n, path, f"{name} truncated")
+            check(bool((counts > 0).all()) and bool((keys >= 0).all()), path, f"{name} values")
+            check(bool(((keys & GROUP_MASK) < groups).all()), path, f"{name} groups")
+            yield keys, counts
+
+
+def _sizes(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, int]:
+    sizes = {n: len(meta["labels"][n]) for n in LABELS}
+    sizes["consumer"], sizes["endpoint"] = len(arrays["consumers"]), len(arrays["endpoints"])
+    return sizes
+
+
+def _validate(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray], names) -> None:
     labels = meta.get("labels", {})
     check(all(isinstance(labels.get(n), list) for n in LABELS), path, "labels")
     sizes = {n: len(labels[n]) for n in LABELS}
@@ -217,14 +231,8 @@ def _validate(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -
         check(ids is not None and ids.ndim == 2 and ids.shape[1] == 3, path, name)
         for j, col in enumerate(cols):
             check(bool(((ids[:, j] >= 0) & (ids[:, j] < sizes[col])).all()), path, name)
-    sizes["consumer"], sizes["endpoint"] = len(arrays["consumers"]), len(arrays["endpoints"])
-    for name, vocab in AGGREGATES.items():
-        keys, counts = arrays.get(f"{name}.keys"), arrays.get(f"{name}.counts")
-        check(keys is not None and counts is not None, path, f"{name} missing")
-        check(keys.dtype == np.int64 and counts.dtype == np.int32, path, f"{name} dtype")
-        check(keys.shape == counts.shape and keys.ndim == 1, path, f"{name} shape")
-        check(bool((counts > 0).all()) and bool((keys >= 0).all()), path, f"{name} values")
-        check(bool(((keys & GROUP_MASK) < sizes[vocab]).all()), path, f"{name} groups")
+    for name in AGGREGATES:
+        check({f"{name}.keys", f"{name}.counts"} <= names, path, f"{name} missing")
     totals = arrays.get("outcome_totals")
     check(totals is not None and totals.ndim == 1, path, "outcome_totals")
     check(int(totals.sum()) == meta.get("records"), path, "records vs outcome totals")
