@@ -41,8 +41,9 @@ __all__ = [
 ]
 
 # Cells a per-second aggregate keeps in memory before spilling a run: 12 bytes
-# each (int64 key + int32 count), so 24 MB, and up to twice that while merging.
-SPILL_CELLS = 1 << 21
+# each (int64 key + int32 count), so 12 MB, and up to about three times that
+# while out-of-order chunks are merged. About what a 1M-row week fills in.
+SPILL_CELLS = 1 << 20
 Cells = tuple[np.ndarray, np.ndarray]
 
 
