@@ -62,12 +62,12 @@ def read_avro(
         keep = list(sources.values())
         fields = plan(blocks.writer_schema, keep) if columnar else None
         if fields:
-            tables = _column_tables(blocks, fields, keep)
+            tables = _rebatch(_column_tables(blocks, fields, keep), batch_rows)
         else:
             tables = _record_tables(blocks, keep, batch_rows)
         row = 1
         try:
-            for table in _rebatch(tables, batch_rows):
+            for table in tables:
                 yield from table_to_chunks(str(path), table, row, sources, quarantine, columns)
                 row += table.num_rows
         except (ValueError, EOFError, StopIteration) as exc:
@@ -85,7 +85,7 @@ def _rebatch(tables: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
             whole = pa.concat_tables(pending)
             yield whole.slice(0, rows)
             rest = whole.slice(rows)
-            pending, held = [rest], rest.num_rows
+            pending, held = [rest] if rest.num_rows else [], rest.num_rows
     if held:
         yield pa.concat_tables(pending)
 
