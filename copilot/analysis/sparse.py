@@ -59,7 +59,8 @@ def _concat_release(arrays: list[np.ndarray], dtype) -> np.ndarray:
     return out
 
 
-def _gather(blocks: Iterator[Cells]) -> Cells:
+def gather(blocks: Iterator[Cells]) -> Cells:
+    """The blocks (of ``SparseCounts.blocks``) as one pair of arrays."""
     keys, counts = [], []
     for k, c in blocks:
         keys.append(k)
@@ -203,7 +204,7 @@ class SparseCounts:
     def result(self) -> Cells:
         """All cells: sorted distinct keys and their counts."""
         if self._runs.runs:
-            return _gather(self.blocks())
+            return gather(self.blocks())
         self._merge()
         if not self._keys:
             return np.zeros(0, np.int64), np.zeros(0, COUNT)
@@ -212,7 +213,7 @@ class SparseCounts:
     def remap(self, lut: np.ndarray) -> Cells:
         """Cells with each group replaced by ``lut[group]``, equal cells summed."""
         if self._runs.runs:
-            return _gather(self.remap_blocks(lut))
+            return gather(self.remap_blocks(lut))
         keys, counts = self.result()
         group, t = split(keys)
         return reduce_keys((t << GROUP_BITS) | lut[group].astype(np.int64), counts)
