@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from copilot.analysis.sparse import SparseCounts, gather, count_cells, split
+from copilot.analysis.sparse import SparseCounts, count_cells, gather, split
 
 
 def _cells(sparse: SparseCounts) -> dict[tuple[int, int], int]:
@@ -96,7 +96,7 @@ def test_blocks_hold_whole_seconds_in_time_order_however_small_the_window() -> N
     blocks = list(spilled.blocks(window=3))  # a second has up to 40 cells: windows refill
     seconds = [split(keys)[1] for keys, _ in blocks]
     assert len(blocks) > 10 and all(np.all(np.diff(k) > 0) for k, _ in blocks)
-    for before, after in zip(seconds, seconds[1:]):
+    for before, after in zip(seconds, seconds[1:], strict=False):
         assert before[-1] < after[0]  # no second is cut between two blocks
     spilled.close()
 
