@@ -107,11 +107,11 @@ class Partial:
         """
         return self if self.arrays else read_partial(self.path, self.sha256, deep=False)
 
-    def cells(self, name: str, window: int = WINDOW) -> Iterator[Cells]:
-        """Aggregate ``name``'s cells (key-sorted) in slices of ``window``, each checked."""
+    def cells(self, name: str, window: int | None = None) -> Iterator[Cells]:
+        """Aggregate ``name``'s cells (key-sorted) in slices of ``window`` (``WINDOW``), checked."""
         sizes = _sizes(self.meta, self.arrays)
         with reading(self.path) as zf:
-            yield from _cells(zf, self.path, name, sizes[AGGREGATES[name]], window)
+            yield from _cells(zf, self.path, name, sizes[AGGREGATES[name]], window or WINDOW)
 
     @property
     def partition(self) -> Partition:

@@ -1,4 +1,4 @@
-"""Partials: deterministic bytes, named by content, refused when altered or foreign."""
+"""Partials: deterministic bytes, named by content, refused when altered or foreign, streamed."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from copilot.analysis import sparse
 from copilot.errors import InputError
-from copilot.fanout import plan_paths, run_partition
+from copilot.fanout import merge_files, partial, plan_paths, run_partition
 from copilot.fanout.partial import read_partial
-from tests.fanout.estates import rewrite_partial
+from tests.fanout.estates import canonical, rewrite_partial
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +77,27 @@ def test_pickled_objects_are_never_loaded(tmp_path: Path) -> None:
     path.write_bytes(buffer.getvalue())
     with pytest.raises(InputError, match="not a valid atc partial"):
         read_partial(path)
+
+
+def test_a_partition_whose_seconds_spill_writes_the_same_partial(
+    log: Path, tmp_path: Path, monkeypatch
+) -> None:
+    part = plan_paths([log], 2)[0]
+    in_memory = run_partition(part, tmp_path / "a").partial
+    monkeypatch.setattr(sparse, "SPILL_CELLS", 40)
+    monkeypatch.setenv("ATC_SPILL_DIR", str(tmp_path / "spill"))
+    spilled = run_partition(part, tmp_path / "b").partial
+    assert spilled.sha256 == in_memory.sha256  # the same bytes, written from runs on disk
+    assert (tmp_path / "spill").is_dir() and not list((tmp_path / "spill").rglob("*"))
+
+
+def test_partials_streamed_in_small_slices_merge_to_the_same_analysis(
+    log: Path, tmp_path: Path, monkeypatch
+) -> None:
+    done = [run_partition(p, tmp_path / "parts") for p in plan_paths([log], 3)]
+    expected = canonical(merge_files([d.partial for d in done], [str(log)]))
+    monkeypatch.setattr(partial, "WINDOW", 7)  # every aggregate read in many slices
+    monkeypatch.setattr(sparse, "SPILL_CELLS", 40)  # and the merged seconds spill
+    monkeypatch.setenv("ATC_SPILL_DIR", str(tmp_path / "spill"))
+    assert canonical(merge_files([d.partial for d in done], [str(log)])) == expected
+    assert (tmp_path / "spill").is_dir() and not list((tmp_path / "spill").rglob("*"))
