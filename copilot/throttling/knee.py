@@ -7,7 +7,7 @@ a minute's bursts already cross it, so 2 % marks the bin the knee is in).
 Throughput is, per request, the requests the gateway let through in the
 minute up to it (its own SpikeArrest/Quota refusals never reach the backend):
 each request is binned by the load it met, not by its calendar minute's count
-(see ``_trailing_load``); a bin's minutes are its requests' 1/load summed. Latency is the target's
+(see ``copilot.throttling.knee_cells``); a bin's minutes are its requests' 1/load summed. Latency is the target's
 time, pooled over every request of the bin's minutes (a 2 % log histogram, not
 a median of noisy per-minute medians); errors are 5xx and backend 429s (both
 capacity signals). The healthy reference is the busier half's lower part: the
@@ -32,22 +32,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from copilot.analysis.outcomes import E5XX, GATEWAY
+from copilot.analysis.outcomes import GATEWAY
 from copilot.analysis.scoring import count_score
 from copilot.throttling.collect import Requests
-from copilot.timeunits import MINUTE_MS
+from copilot.throttling.knee_cells import LOG_STEP, KneeCells, knee_cells
 
 LATENCY_FACTOR = 1.5
 ERROR_SHARE = 0.02
 MIN_MINUTES = 5
 MIN_REQUESTS = 30
-_LOG_STEP = math.log(1.02)
-_WINDOW_MS = MINUTE_MS  # the trailing window of a request's load
 BOOTSTRAP = 40  # resamples of minutes (Poisson weights) for the knee's interval
 
 
@@ -102,35 +99,19 @@ def find_knee(req: Requests, proxy: int, resamples: int = BOOTSTRAP) -> Knee:
     """The knee of one proxy, with a bootstrap interval (see module docstring)."""
     name = req.proxies[proxy]
     rows = req.rows_of_proxy(proxy)
-    cls = req.outcome[rows] >> 1
-    rows, cls = rows[cls != GATEWAY], cls[cls != GATEWAY]
+    rows = rows[(req.outcome[rows] >> 1) != GATEWAY]  # refused at the gateway: never reached it
     if rows.size == 0:
         return Knee(name, None, 0.0, None, 0.0, None, None, "no traffic reached the backend",
                     pd.DataFrame())  # fmt: skip
-    ts = req.ts[rows]
-    uniq, per_row = np.unique(ts // MINUTE_MS, return_inverse=True)  # minutes: the bootstrap's unit
-    load = _trailing_load(ts)
-    observed = float(load.max())
-    lat = req.target_ms[rows]
-    has = ~np.isnan(lat) & (lat > 0)
-    bucket = np.full(rows.size, -1, dtype=np.int64)  # -1: no latency
-    bucket[has] = np.floor(np.log(np.maximum(lat[has], 1e-3)) / _LOG_STEP).astype(np.int64)
-    lo_bucket = int(bucket[has].min()) if has.any() else 0
-    bucket[has] -= lo_bucket
-    prep = _Prep.of(
-        max(1, math.ceil(observed / 40)), per_row, uniq.size, load,
-        (cls == E5XX) | ((req.outcome[rows] & 1) == 1), bucket, lo_bucket,
-        float(np.median(np.bincount(per_row))),
-    )  # fmt: skip
+    cells = knee_cells(req, rows, resamples)
+    observed = float(cells.load.max())
+    prep = _Prep.of(max(1, math.ceil(observed / 40)), cells, float(np.median(cells.per_minute)))
     point = _judge(prep, prep.count, _Bins.of(prep, 0.0))
     low = high = share = None
     if resamples:
-        rng = np.random.default_rng(0)  # same logs, same interval
-        draws = [(rng.poisson(1.0, uniq.size), float(rng.uniform())) for _ in range(resamples)]
-        cells = prep.resampled(np.column_stack([w for w, _ in draws]).astype(float))
         found = [
-            _judge(prep, cells[:, j], _Bins.of(prep, offset)).rpm
-            for j, (_w, offset) in enumerate(draws)
+            _judge(prep, cells.resampled[:, j], _Bins.of(prep, offset)).rpm
+            for j, offset in enumerate(cells.offsets)
         ]
         hits = np.array([f for f in found if f is not None])
         share = hits.size / resamples
@@ -175,9 +156,8 @@ class _Bins:
 @dataclass(frozen=True)
 class _Prep:
     """The requests as cells alike in all the knee reads: the load they met, their latency
-    bucket, whether they failed. A resample weighs minutes, so a cell's weight is its
-    requests' minutes' weights summed: one sparse product (minute x cell) for every
-    resample at once, then each verdict sums cells, not requests."""
+    bucket, whether they failed (``knee_cells``, which also sums, per cell, its requests'
+    minute weights under every resample); each verdict sums cells, not requests."""
 
     width: int
     load: np.ndarray  # per cell: requests/min over the trailing minute
@@ -187,32 +167,14 @@ class _Prep:
     lo_bucket: int
     calm: np.ndarray  # cell at or below the median minute's load
     count: np.ndarray  # requests per cell
-    by_minute: Any  # scipy.sparse (minute x cell) request counts
 
     @classmethod
-    def of(
-        cls, width: int, minute: np.ndarray, minutes: int, load: np.ndarray, bad: np.ndarray,
-        bucket: np.ndarray, lo_bucket: int, median_load: float,
-    ) -> _Prep:  # fmt: skip
-        """Per request: its minute, load, failure and latency bucket (-1: none)."""
-        from scipy import sparse
-
-        n_bucket = int(bucket.max()) + 2
-        key = (load.astype(np.int64) * 2 + bad) * n_bucket + bucket + 1
-        combos, cell = np.unique(key, return_inverse=True)
-        by_minute = sparse.csr_matrix(
-            (np.ones(minute.size), (minute, cell.ravel())), shape=(minutes, combos.size)
-        )
-        cell_bucket, rest = combos % n_bucket - 1, combos // n_bucket
-        cell_load = (rest // 2).astype(float)
-        has = cell_bucket >= 0
-        count = np.bincount(cell.ravel(), minlength=combos.size).astype(float)
-        return cls(width, cell_load, (rest % 2).astype(bool), has, cell_bucket[has], lo_bucket,
-                   cell_load <= median_load, count, by_minute)  # fmt: skip
-
-    def resampled(self, minute_weights: np.ndarray) -> np.ndarray:
-        """Each cell's weight under each column of per-minute weights (cells x columns)."""
-        return np.asarray(self.by_minute.T @ minute_weights)
+    def of(cls, width: int, cells: KneeCells, median_load: float) -> _Prep:
+        """The cells as the verdicts read them (``median_load``: the median minute's)."""
+        has = cells.bucket >= 0
+        load = cells.load.astype(float)
+        return cls(width, load, cells.bad, has, cells.bucket[has], cells.lo_bucket,
+                   load <= median_load, cells.count)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -300,32 +262,12 @@ def _pooled_edges(per_bin_minutes: np.ndarray) -> np.ndarray:
     return np.asarray(edges, dtype=np.int64)
 
 
-def _trailing_load(ts: np.ndarray) -> np.ndarray:
-    """Per request: the requests that reached the backend in the minute up to it (itself in).
-
-    A backend feels the rate of the last minute or so when a request arrives,
-    not the calendar minute's count: binning minutes by their count mixes, in
-    one bin, requests that met a burst with requests that met a lull, and since
-    latency climbs convexly past the knee the bursts' slow calls raise the
-    bin's median already below the knee (the estimate erred ~20 % low). Binned
-    by each request's own trailing load, a bin holds calls that met that load.
-    """
-    order = np.argsort(ts, kind="stable")
-    sorted_ts = ts[order]
-    count = np.searchsorted(sorted_ts, sorted_ts, side="right") - np.searchsorted(
-        sorted_ts, sorted_ts - _WINDOW_MS, side="right"
-    )
-    load = np.empty(ts.size)
-    load[order] = count
-    return load
-
-
 def _median(hist: np.ndarray, lo_bucket: int) -> float:
     total = hist.sum()
     if total == 0:
         return float("nan")
     idx = int(np.searchsorted(np.cumsum(hist), total / 2.0))
-    return float(math.exp((idx + lo_bucket + 0.5) * _LOG_STEP))
+    return float(math.exp((idx + lo_bucket + 0.5) * LOG_STEP))
 
 
 def _sustained(degraded: np.ndarray, supported: np.ndarray) -> int | None:
