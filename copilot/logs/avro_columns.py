@@ -1,16 +1,15 @@
 """Decode Avro blocks straight into Arrow columns, many records at a time, with numpy.
 
-Avro's binary encoding (avro.apache.org/docs/1.11.1/specification/#binary-encoding)
-writes a record as its fields one after the other: ``long``/``int`` as zig-zag
-varints, ``double`` as 8 little-endian bytes, ``string``/``bytes`` as a varint
-length and the bytes, a union as a varint branch index and the branch's value.
 A record's start is only known once the record before it is decoded, but each
 block starts afresh: the blocks of a window are decoded in lockstep, record
 ``k`` of every block at once, one field at a time, as vectorised numpy steps
-over the blocks ("lanes"). The cost is one set of array operations per (record
-index, field), not per value, so a window of N blocks of R records costs R x
-fields steps whatever N is: many small blocks (fastavro's writer flushes every
-~16 kB) decode fast; few huge blocks fall back to fewer lanes.
+over the blocks (lanes, :mod:`copilot.logs.avro_lanes`). The cost is a set of
+array operations per (record index, field), not per value: many small blocks
+(fastavro's writer flushes every ~16 kB) decode fast, and a large block
+(thousands of records) is cut into lanes at likely record starts, checked
+afterwards: each lane must end exactly where the next begins, and each block
+must hold its count of records; if a guess was wrong, the window is decoded
+again with one lane per block (slow, still exact).
 
 Only flat records of primitive fields, optionally nullable (``["null", T]``),
 are handled; :func:`plan` returns ``None`` for anything else and the caller
@@ -22,11 +21,21 @@ for ``timestamp-micros``/``-millis`` (fastavro's aware datetimes).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from copilot.logs.avro_lanes import (
+    SEGMENT_RECORDS,
+    AvroDataError,
+    Decoded,
+    FieldPlan,
+    split,
+    step,
+)
+
+__all__ = ["AvroDataError", "FieldPlan", "decode_blocks", "plan"]
 
 _PRIMITIVES = {"long", "int", "double", "float", "boolean", "string", "bytes"}
 _TIMESTAMP_SCALE = {"timestamp-micros": 1, "timestamp-millis": 1000}
@@ -40,25 +49,7 @@ _ARROW = {
     "bytes": pa.binary(),
 }
 _BQ_TIMESTAMP = pa.timestamp("us", tz="UTC")
-_VARINT_BYTES = 10  # a 64-bit zig-zag varint takes at most 10 bytes
 _PADDING = 32  # more than a varint or a double reads past a position
-_SHIFTS = np.arange(0, 7 * _VARINT_BYTES, 7, dtype=np.uint64)
-_RANGE = np.arange(_VARINT_BYTES)
-
-
-class AvroDataError(ValueError):
-    """The block bytes do not decode under the writer's schema."""
-
-
-@dataclass(frozen=True)
-class FieldPlan:
-    """How one writer field is laid out, and whether its column is wanted."""
-
-    name: str
-    kind: str  # one of _PRIMITIVES
-    null_branch: int | None  # the union index of "null"; None: not a union
-    scale: int | None  # timestamp: microseconds per unit; None: not a timestamp
-    keep: bool
 
 
 def plan(schema: Any, keep: Sequence[str]) -> list[FieldPlan] | None:
@@ -73,7 +64,7 @@ def plan(schema: Any, keep: Sequence[str]) -> list[FieldPlan] | None:
             return None
         kind, null_branch, scale = shape
         fields.append(FieldPlan(field["name"], kind, null_branch, scale, field["name"] in wanted))
-    return fields
+    return fields or None  # a record of no fields takes no bytes: nothing to step through
 
 
 def _shape(kind: Any) -> tuple[str, int | None, int | None] | None:
@@ -95,140 +86,129 @@ def _shape(kind: Any) -> tuple[str, int | None, int | None] | None:
     return kind, null_branch, scale
 
 
-@dataclass
-class _Column:
-    """Values of one field for every row of the window, filled record index by index."""
-
-    valid: np.ndarray
-    values: np.ndarray  # int64 / float64 / bool; string and bytes: start offsets
-    lengths: np.ndarray | None  # string and bytes only
-
-
 def decode_blocks(
-    payloads: Sequence[bytes | memoryview], counts: Sequence[int], fields: list[FieldPlan]
+    payloads: Sequence[bytes | memoryview],
+    counts: Sequence[int],
+    fields: list[FieldPlan],
+    *,
+    cut: bool = True,
 ) -> pa.Table:
-    """The records of decompressed block payloads as a table of the kept fields."""
-    data = b"".join(payloads) + bytes(_PADDING)  # reads past the end stay in bounds
-    buf = np.frombuffer(data, dtype=np.uint8)
+    """The records of decompressed block payloads as a table of the kept fields.
+
+    ``cut=False`` keeps one lane per block (no guessed record starts).
+    """
+    buf = np.frombuffer(b"".join(payloads) + bytes(_PADDING), dtype=np.uint8)
     sizes = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=len(payloads))
-    lane_end = np.cumsum(sizes)
-    pos_all = lane_end - sizes
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
     count = np.asarray(counts, dtype=np.int64)
-    first_row = np.cumsum(count) - count
-    rows = int(count.sum())
-    columns = {f.name: _new_column(f, rows) for f in fields if f.keep}
+    if cut and count.max(initial=0) >= 2 * SEGMENT_RECORDS:
+        lanes = [
+            split(buf, int(s), int(e), int(c), fields)
+            for s, e, c in zip(starts, ends, count, strict=True)
+        ]
+        if any(len(cuts) > 1 for cuts in lanes):
+            try:
+                return _decode(buf, lanes, ends, count, fields)
+            except AvroDataError:
+                pass  # a guessed start was not a record's: one lane per block is exact
+    return _decode(buf, [[int(s)] for s in starts], ends, count, fields)
+
+
+def _decode(
+    buf: np.ndarray,
+    lanes: list[list[int]],
+    block_ends: np.ndarray,
+    count: np.ndarray,
+    fields: list[FieldPlan],
+) -> pa.Table:
+    """Decode lanes (each block's lane starts) until each reaches the next lane's start."""
+    starts = np.fromiter((s for cuts in lanes for s in cuts), dtype=np.int64)
+    block = np.repeat(np.arange(len(lanes)), [len(cuts) for cuts in lanes])
+    ends = np.append(starts[1:], 0)
+    last = np.cumsum([len(cuts) for cuts in lanes]) - 1
+    ends[last] = block_ends
+    pos = starts.copy()
     limit = len(buf) - _PADDING + 1  # past the last block: an overrun never ends on time
-    for k in range(int(count.max(initial=0))):
-        lanes = np.flatnonzero(count > k)
-        pos = pos_all[lanes]
-        at = first_row[lanes] + k
+    kept = [f for f in fields if f.keep]
+    steps: list[np.ndarray] = []
+    values: dict[str, list[Decoded]] = {f.name: [] for f in kept}
+    active = np.flatnonzero(pos < ends)
+    while len(active):
+        at = pos[active]
         for field in fields:
-            pos = _step(buf, pos, field, columns.get(field.name), at)
-            np.minimum(pos, limit, out=pos)
-        pos_all[lanes] = pos
-    if not np.array_equal(pos_all, lane_end):
+            at, got = step(buf, at, field)
+            np.minimum(at, limit, out=at)
+            if field.keep:
+                values[field.name].append(got)
+        pos[active] = at
+        steps.append(active)
+        active = active[at < ends[active]]
+    if not np.array_equal(pos, ends):
         raise AvroDataError("records do not end where their block ends")
-    return pa.table({f.name: _arrow(buf, f, columns[f.name]) for f in fields if f.keep})
+    rows = _rows(steps, len(starts), block, count)
+    return pa.table({f.name: _arrow(buf, f, values[f.name], rows) for f in kept})
 
 
-def _new_column(field: FieldPlan, rows: int) -> _Column:
-    kind = field.kind
-    dtype = np.float64 if kind in ("double", "float") else bool if kind == "boolean" else np.int64
-    lengths = np.zeros(rows, dtype=np.int64) if kind in ("string", "bytes") else None
-    return _Column(np.zeros(rows, dtype=bool), np.zeros(rows, dtype=dtype), lengths)
+def _rows(steps: list[np.ndarray], lanes: int, block: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The row (file order) of each decoded value, step after step."""
+    lane = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
+    per_lane = np.bincount(lane, minlength=lanes)
+    if not np.array_equal(np.bincount(block, weights=per_lane, minlength=len(count)), count):
+        raise AvroDataError("a block holds another number of records than its header says")
+    first = np.cumsum(per_lane) - per_lane
+    k = np.repeat(np.arange(len(steps)), [len(s) for s in steps])
+    return first[lane] + k
 
 
-def _step(
-    buf: np.ndarray, pos: np.ndarray, field: FieldPlan, column: _Column | None, at: np.ndarray
-) -> np.ndarray:
-    """Decode one field at ``pos`` in every lane; returns the positions after it."""
-    valid: np.ndarray | bool = True
-    if field.null_branch is not None:
-        tag = buf[pos]
-        if np.any(tag & 0xFD):  # a two-branch union's index is 0 or 1: zig-zag bytes 0 or 2
-            raise AvroDataError(f"{field.name}: union branch out of range")
-        valid = tag == 2 * (1 - field.null_branch)
-        pos = pos + 1
-    value, after = _value(buf, pos, field)
-    if field.kind in ("string", "bytes") and np.any((value < 0) & valid):
-        raise AvroDataError(f"{field.name}: negative length")
-    if column is not None:
-        column.valid[at] = valid
-        if column.lengths is not None:
-            column.values[at] = after - value
-            column.lengths[at] = value
-        else:
-            column.values[at] = value
-    return after if valid is True else np.where(valid, after, pos)
+def _gather(parts: list[np.ndarray], rows: np.ndarray, empty: Any) -> np.ndarray:
+    """Step-by-step values put in row order (``empty``: the dtype when there are none)."""
+    out = np.empty(len(rows), dtype=parts[0].dtype if parts else empty)
+    if parts:
+        out[rows] = np.concatenate(parts)
+    return out
 
 
-def _value(buf: np.ndarray, pos: np.ndarray, field: FieldPlan) -> tuple[np.ndarray, np.ndarray]:
-    """(value, position after it); for text, value is the length (the bytes end at after)."""
-    kind = field.kind
-    if kind in ("double", "float"):
-        width = 8 if kind == "double" else 4
-        raw = np.ascontiguousarray(buf[pos[:, None] + _RANGE[:width]])
-        return raw.view("<f8" if width == 8 else "<f4").ravel().astype(np.float64), pos + width
-    if kind == "boolean":
-        return buf[pos] != 0, pos + 1
-    value, after = _varint(buf, pos)
-    if kind in ("string", "bytes"):
-        return value, after + value
-    if field.scale is not None and field.scale != 1:
-        value = value * field.scale
-    return value, after
-
-
-def _varint(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Zig-zag varints starting at ``pos``: their values and the positions after them."""
-    first = buf[pos]
-    if not np.any(first & 0x80):  # one byte each: lengths, small numbers
-        small = first.astype(np.int64)
-        return (small >> 1) ^ -(small & 1), pos + 1
-    raw = buf[pos[:, None] + _RANGE[:3]]  # codes and durations: up to 3 bytes
-    if np.any(raw[:, 2] & 0x80):  # times (8 bytes) and larger numbers
-        raw = buf[pos[:, None] + _RANGE]
-    more = raw >= 0x80
-    size = np.argmin(more, axis=1) + 1
-    width = raw.shape[1]
-    used = _RANGE[:width] < size[:, None]
-    bits = ((raw & 0x7F).astype(np.uint64) << _SHIFTS[:width]) * used
-    unsigned = np.bitwise_or.reduce(bits, axis=1)
-    half = (unsigned >> np.uint64(1)).astype(np.int64)
-    return half ^ -(unsigned & np.uint64(1)).astype(np.int64), pos + size
-
-
-def _arrow(buf: np.ndarray, field: FieldPlan, column: _Column) -> pa.Array:
-    validity = None
-    if not column.valid.all():
-        validity = pa.py_buffer(np.packbits(column.valid, bitorder="little"))
-    rows = len(column.valid)
-    if column.lengths is not None:
-        return _text(buf, field, column)
+def _arrow(buf: np.ndarray, field: FieldPlan, got: list[Decoded], rows: np.ndarray) -> pa.Array:
+    sizes = [len(g.value) for g in got]
+    valid = _gather(
+        [
+            np.ones(n, dtype=bool) if g.valid is True else g.valid
+            for g, n in zip(got, sizes, strict=True)
+        ],
+        rows,
+        bool,
+    )
+    value = _gather([g.value for g in got], rows, bool if field.kind == "boolean" else np.int64)
+    if field.text:
+        length = _gather([g.length for g in got], rows, np.int64)
+        return _text(buf, field, valid, value, length)
     if field.kind == "boolean":
-        return pa.array(column.values, mask=None if validity is None else ~column.valid)
+        return pa.array(value, mask=None if valid.all() else ~valid)
+    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     kind = _BQ_TIMESTAMP if field.scale is not None else _ARROW[field.kind]
-    return pa.Array.from_buffers(kind, rows, [validity, pa.py_buffer(column.values)])
+    return pa.Array.from_buffers(kind, len(rows), [validity, pa.py_buffer(value)])
 
 
-def _text(buf: np.ndarray, field: FieldPlan, column: _Column) -> pa.Array:
+def _text(
+    buf: np.ndarray, field: FieldPlan, valid: np.ndarray, start: np.ndarray, length: np.ndarray
+) -> pa.Array:
     """Strings or bytes cut out of the window without a Python object each.
 
     Rows are in file order, so their values sit at increasing places in the
     window: one binary array over the whole window whose elements alternate
-    value, gap, value, gap ... (offsets start, end, start, end ...) holds them
-    all, and Arrow's ``take`` of the even elements copies them out.
+    gap, value, gap, value ... (offsets 0, start, end, start, end ...) holds
+    them all, and Arrow's ``take`` of the odd elements copies them out.
     """
-    rows = len(column.valid)
+    rows = len(valid)
     bounds = np.empty(2 * rows + 1, dtype=np.int64)
     bounds[0] = 0
-    bounds[1::2] = np.where(column.valid, column.values, 0)
-    bounds[2::2] = np.where(column.valid, column.values + column.lengths, 0)
+    bounds[1::2] = np.where(valid, start, 0)
+    bounds[2::2] = np.where(valid, start + length, 0)
     np.maximum.accumulate(bounds, out=bounds)  # a null row: an empty value where it lies
     whole = pa.Array.from_buffers(
         pa.large_binary(), 2 * rows, [None, pa.py_buffer(bounds), pa.py_buffer(buf)]
     )
     picks = np.arange(1, 2 * rows, 2, dtype=np.int64)
-    mask = None if column.valid.all() else ~column.valid
-    values = whole.take(pa.array(picks, mask=mask))
+    values = whole.take(pa.array(picks, mask=None if valid.all() else ~valid))
     return values.cast(_ARROW[field.kind])  # to string: checks the UTF-8, as fastavro does

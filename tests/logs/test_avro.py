@@ -273,7 +273,8 @@ def _blocks(
         (b"\x04\x02a", "union branch out of range"),  # branch 2 of a two-branch union
         (b"\x02\x01a", "negative length"),  # length -1
         (b"\x02\x0aab", "do not end where their block ends"),  # a 5-byte string, 2 bytes left
-        (b"\x02\x02ab", "do not end where their block ends"),  # a byte left over
+        (b"\x02\x02ab", "union branch out of range"),  # a stray byte: no record's start
+        (b"\x02\x02a\x00", "another number of records"),  # two records, the header says one
     ],
 )
 def test_damaged_block_bytes_are_errors_not_garbage(payload: bytes, message: str) -> None:
