@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from copilot.errors import LogFormatError
-from copilot.logs import avro
+from copilot.logs import avro, avro_columns, avro_lanes
 from copilot.logs.avro import read_avro
 from copilot.logs.avro_columns import AvroDataError, decode_blocks, plan
 from copilot.logs.quarantine import Quarantine
@@ -294,3 +294,40 @@ def test_a_damaged_file_is_a_format_error(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(LogFormatError, match="Avro data cannot be read.*branch out of range"):
         list(read_avro(path, Quarantine()))
+
+
+def _one_block(records: list[dict[str, Any]]) -> tuple[bytes, list[int]]:
+    """The payload of one block holding ``records``, and where each record starts in it."""
+    parsed = fastavro.parse_schema(_schema(BIGQUERY_FIELDS))
+    out = io.BytesIO()
+    starts = []
+    for row in records:
+        starts.append(out.tell())
+        fastavro.schemaless_writer(out, parsed, row)
+    return out.getvalue(), starts
+
+
+def test_a_large_block_is_cut_only_at_true_record_starts() -> None:
+    payload, starts = _one_block([_record(i) for i in range(3_000)])
+    fields = plan(_schema(BIGQUERY_FIELDS), ["apiproxy"])
+    assert fields is not None
+    buf = np.frombuffer(payload + bytes(32), dtype=np.uint8)
+    cuts = avro_lanes.split(buf, 0, len(payload), 3_000, fields)
+    assert len(cuts) > 3_000 // avro_lanes.SEGMENT_RECORDS // 2  # most stretches found a start
+    assert set(cuts) <= set(starts)
+
+
+def test_a_wrong_guess_is_caught_and_the_block_decoded_as_one_lane(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    records = [_record(i) for i in range(1_000)]
+    payload, starts = _one_block(records)
+    fields = plan(_schema(BIGQUERY_FIELDS), [n for n, _ in BIGQUERY_FIELDS])
+    assert fields is not None
+    right = decode_blocks([payload], [1_000], fields)
+    assert right.column("gateway_flow_id").to_pylist() == [r["gateway_flow_id"] for r in records]
+    for wrong in (starts[500] + 1, starts[500] - 1, starts[500] + 3):  # inside records
+        monkeypatch.setattr(avro_columns, "split", lambda *a, w=wrong: [0, w])
+        assert decode_blocks([payload], [1_000], fields).equals(right)
+    monkeypatch.setattr(avro_columns, "split", lambda *a: [0, starts[400], starts[900]])
+    assert decode_blocks([payload], [1_000], fields).equals(right)  # true starts are kept
