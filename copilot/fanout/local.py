@@ -12,9 +12,10 @@ from copilot.fanout.merge import merge
 from copilot.fanout.partial import PartialFile, read_partial, write_partial
 from copilot.fanout.partition import Partition, plan
 from copilot.fanout.read import read_partition
-from copilot.fanout.requests import merge_requests, write_requests
+from copilot.fanout.requests import spill_requests, write_requests
 from copilot.logs.reader import ReadOptions, detect_format
 from copilot.pipeline import AnalysisRun
+from copilot.spill import SpillDir
 from copilot.throttling.collect import EXTRA_COLUMNS, Collector
 from copilot.throttling.options import DEFAULT_HEADROOM, check_headroom
 from copilot.throttling.run import SuggestRun, build_report, collected_attrs
@@ -117,15 +118,16 @@ def suggest_files(
 ) -> SuggestRun:
     """``atc suggest``'s run from collecting partitions: both merges, then the advice.
 
-    The advice itself runs here, on the merged requests of the whole estate
-    (docs/fanout.md, "Not fanned out yet").
+    The advice itself runs here, one proxy's merged requests at a time
+    (docs/fanout.md, "Memory").
     """
     missing = [d.partial.path for d in done if d.requests is None]
     if missing:
         raise InputError(f"partitions read without collecting their requests: {missing}")
     analysis = merge_files([d.partial for d in done], sources, quarantine_path)
-    req = merge_requests(d.requests for d in done if d.requests is not None)
-    report = build_report(analysis.analysis, req, check_headroom(headroom))
+    with SpillDir() as spill:  # merged by proxy on disk: memory holds one proxy's share
+        req = spill_requests((d.requests for d in done if d.requests is not None), spill)
+        report = build_report(analysis.analysis, req, check_headroom(headroom))
     return SuggestRun(report, analysis.analysis, analysis.quarantine, analysis.sources)
 
 

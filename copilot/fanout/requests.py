@@ -20,7 +20,7 @@ the one a single pass collects, array for array.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,9 @@ import numpy as np
 from copilot.errors import InputError
 from copilot.fanout.partial import PartialFile, check, decode, encode, store
 from copilot.fanout.partition import Partition
+from copilot.spill import SpillDir
 from copilot.throttling.collect import Requests
+from copilot.throttling.spilled import ProxySpill, SpilledRequests
 
 FORMAT = "atc-fanout-requests"
 VERSION = 1
@@ -132,6 +134,52 @@ def _summary(req: Requests, part: Partition) -> dict[str, Any]:
     return out
 
 
+@dataclass
+class _Plan:
+    """What the first read of every partial gives: the merged labels and the file order."""
+
+    order: list[int]
+    attr_names: list[str]
+    vocab: dict[str, list]
+    index: dict[str, dict[Any, int]]
+    codes: dict[str, tuple[str, ...]]
+    total: int
+
+
+def _plan(files: list[PartialFile]) -> _Plan:
+    heads = [_summary(*read_requests(Path(f.path), f.sha256)) for f in files]
+    names = {h["attrs"] for h in heads}
+    if len(names) > 1:
+        raise InputError(f"requests partials collected different attributes: {sorted(names)}")
+    attr_names = list(names.pop()) if names else []
+    keys = ["proxies", "parties", "policies", *(f"attr.{n}" for n in attr_names)]
+    vocab = {key: sorted(set().union(*(h[key] for h in heads))) for key in keys}
+    codes: dict[str, set[str]] = {}
+    for h in heads:
+        for k, v in h["codes"].items():
+            codes.setdefault(k, set()).update(v)
+    return _Plan(
+        sorted(range(len(files)), key=lambda i: heads[i]["place"]), attr_names, vocab,
+        {key: {x: i for i, x in enumerate(v)} for key, v in vocab.items()},
+        {k: tuple(sorted(v)) for k, v in sorted(codes.items())}, sum(h["size"] for h in heads),
+    )  # fmt: skip
+
+
+def _partials(files: list[PartialFile], plan: _Plan):
+    """Each partial's columns (``COLUMNS``, then ``attr.*``) in merged ids, in file order."""
+    for i in plan.order:
+        req, _part = read_requests(Path(files[i].path), files[i].sha256)
+        cols = {}
+        for name, t in COLUMNS.items():
+            col = _column(req, name)
+            key = _LABELLED.get(name)
+            cols[name] = col if key is None else _lut(getattr(req, key), plan.index[key], t)[col]
+        for n in plan.attr_names:
+            ids, labels = req.attrs[n]
+            cols[f"attr.{n}"] = _lut(labels, plan.index[f"attr.{n}"], np.int32)[ids]
+        yield cols
+
+
 def merge_requests(files: Iterable[PartialFile]) -> Requests:
     """The ``Requests`` of all partitions' partials, as one pass would collect them.
 
@@ -140,44 +188,45 @@ def merge_requests(files: Iterable[PartialFile]) -> Requests:
     arrays and one partial at a time.
     """
     files = list(files)
-    heads = [_summary(*read_requests(Path(f.path), f.sha256)) for f in files]
-    order = sorted(range(len(files)), key=lambda i: heads[i]["place"])
-    names = {h["attrs"] for h in heads}
-    if len(names) > 1:
-        raise InputError(f"requests partials collected different attributes: {sorted(names)}")
-    attr_names = list(names.pop()) if names else []
-    keys = ["proxies", "parties", "policies", *(f"attr.{n}" for n in attr_names)]
-    vocab = {key: sorted(set().union(*(h[key] for h in heads))) for key in keys}
-    index = {key: {x: i for i, x in enumerate(v)} for key, v in vocab.items()}
-    codes: dict[str, set[str]] = {}
-    for h in heads:
-        for k, v in h["codes"].items():
-            codes.setdefault(k, set()).update(v)
-    total = sum(h["size"] for h in heads)
-    cols = {n: np.empty(total, t) for n, t in COLUMNS.items()}
-    cols.update({f"attr.{n}": np.empty(total, np.int32) for n in attr_names})
+    plan = _plan(files)
+    cols = {n: np.empty(plan.total, t) for n, t in COLUMNS.items()}
+    cols.update({f"attr.{n}": np.empty(plan.total, np.int32) for n in plan.attr_names})
     at = 0
-    for i in order:
-        req, _part = read_requests(Path(files[i].path), files[i].sha256)
-        end = at + req.size
-        for name, t in COLUMNS.items():
-            col = _column(req, name)
-            key = _LABELLED.get(name)
-            cols[name][at:end] = col if key is None else _lut(getattr(req, key), index[key], t)[col]
-        for n in attr_names:
-            ids, labels = req.attrs[n]
-            cols[f"attr.{n}"][at:end] = _lut(labels, index[f"attr.{n}"], np.int32)[ids]
+    for part in _partials(files, plan):
+        end = at + part["ts"].size
+        for name, col in part.items():
+            cols[name][at:end] = col
         at = end
     ts = cols["ts"]
     if ts.size > 1 and not (ts[1:] >= ts[:-1]).all():
         by_time = np.argsort(ts, kind="stable")  # ties keep partition (file) order
         cols = {n: c[by_time] for n, c in cols.items()}
+    vocab = plan.vocab
     return Requests(
         *(cols[n] for n in ("ts", "proxy", "party", "outcome", "policy", "target_ms")),
         proxies=vocab["proxies"],
         parties=vocab["parties"],
         policies=vocab["policies"],
-        fault_codes={k: tuple(sorted(v)) for k, v in sorted(codes.items())},
+        fault_codes=plan.codes,
         status=cols["status"],
-        attrs={n: (cols[f"attr.{n}"], vocab[f"attr.{n}"]) for n in attr_names},
+        attrs={n: (cols[f"attr.{n}"], vocab[f"attr.{n}"]) for n in plan.attr_names},
+    )
+
+
+def spill_requests(files: Iterable[PartialFile], directory: SpillDir) -> SpilledRequests:
+    """The same requests as :func:`merge_requests`, written by proxy under ``directory``:
+    memory then holds one partial while merging and one proxy's share after."""
+    files = list(files)
+    plan = _plan(files)
+    writer = ProxySpill(directory, tuple(plan.attr_names))
+    for part in _partials(files, plan):
+        if part["ts"].size:
+            writer.add(tuple(part.values()))  # the collector's column order
+    vocab = plan.vocab
+    return SpilledRequests.of(
+        writer,
+        {"proxy": vocab["proxies"], "policy": vocab["policies"]}
+        | {f"attr.{n}": vocab[f"attr.{n}"] for n in plan.attr_names},
+        vocab["parties"],
+        plan.codes,
     )

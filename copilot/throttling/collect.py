@@ -111,8 +111,8 @@ class Collector:
         apps, clients = self._app.labels, self._client.labels
         return SpilledRequests.of(
             self._spill,
-            {"proxy": self._proxy, "policy": self._policy}
-            | {f"attr.{n}": v for n, v in self._attrs.items()},
+            {"proxy": _strings(self._proxy), "policy": _strings(self._policy)}
+            | {f"attr.{n}": _strings(v) for n, v in self._attrs.items()},
             [(str(apps[a]), str(clients[c])) for a, c in self._party.labels],
             self._fault_codes(),
         )
@@ -154,3 +154,7 @@ class Collector:
             policies=policies,
             fault_codes=self._fault_codes(),
         )
+
+
+def _strings(vocab: Vocab) -> list[str]:
+    return [str(v) for v in vocab.labels]

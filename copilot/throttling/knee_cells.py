@@ -65,19 +65,15 @@ def knee_cells(
     rng = np.random.default_rng(0)
     draws = [(rng.poisson(1.0, minutes.size), float(rng.uniform())) for _ in range(resamples)]
     weights = np.column_stack([w for w, _ in draws] or [np.zeros((minutes.size, 0))]).astype(float)
-    keys, counts, sums = [], [], []
+    cells = (np.zeros(0, np.int64), np.zeros(0), np.zeros((0, weights.shape[1])))
     carry = np.zeros(0, np.int64)
     for part in _slices(req.ts, rows, slice_rows):
         ts = req.ts[part]
         context = np.concatenate([carry, ts])
         key = _key(req, part, trailing_load(context, ts))
-        k, n, s = _reduce_slice(key, np.searchsorted(minutes, ts // MINUTE_MS), weights)
-        keys.append(k), counts.append(n), sums.append(s)
+        cells = _merge(cells, _reduce_slice(key, np.searchsorted(minutes, ts // MINUTE_MS), weights))
         carry = context[context > ts[-1] - WINDOW_MS]
-    uniq, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-    count = np.bincount(inverse, weights=np.concatenate(counts), minlength=uniq.size)
-    resampled = np.zeros((uniq.size, weights.shape[1]))
-    np.add.at(resampled, inverse, np.concatenate(sums))
+    uniq, count, resampled = cells
     load, bad, shifted = uniq >> (_BUCKET_BITS + 1), (uniq >> _BUCKET_BITS) & 1, uniq & 0x7FFF
     has = shifted > 0
     lo = int(shifted[has].min()) if has.any() else _BUCKET_OFFSET
@@ -120,6 +116,21 @@ def _key(req: Requests, part: np.ndarray, load: np.ndarray) -> np.ndarray:
     shifted[has] = raw + _BUCKET_OFFSET
     bad = ((outcome >> 1) == E5XX) | ((outcome & 1) == 1)
     return (load.astype(np.int64) << 1 | bad) << _BUCKET_BITS | shifted
+
+
+Cells = tuple[np.ndarray, np.ndarray, np.ndarray]  # sorted keys, requests, resampled sums
+
+
+def _merge(a: Cells, b: Cells) -> Cells:
+    """Two sets of cells as one (the running total stays one row per distinct key)."""
+    keys = np.union1d(a[0], b[0])
+    count = np.zeros(keys.size)
+    resampled = np.zeros((keys.size, a[2].shape[1]))
+    for part in (a, b):
+        at = np.searchsorted(keys, part[0])
+        count[at] += part[1]
+        resampled[at] += part[2]
+    return keys, count, resampled
 
 
 def _reduce_slice(

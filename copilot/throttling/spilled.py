@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from copilot import spill
-from copilot.analysis.ids import Vocab
 from copilot.throttling.requests import Requests, canonical_lut
 
 # name, dtype of each spilled column after the proxy's (attributes follow as "attr.NAME")
@@ -91,12 +90,13 @@ class SpilledRequests:
     def of(
         cls,
         writer: ProxySpill,
-        vocabs: dict[str, Vocab],
+        vocabs: dict[str, list[str]],
         parties: list[tuple[str, str]],
         fault_codes: dict[str, tuple[str, ...]],
     ) -> SpilledRequests:
-        """The source for what ``writer`` wrote; ``vocabs``: proxy, policy and attr.* labels."""
-        raw_proxies = [str(p) for p in vocabs["proxy"].labels]
+        """The source for what ``writer`` wrote; ``vocabs``: the proxy, policy and attr.*
+        labels of the raw ids written."""
+        raw_proxies = vocabs["proxy"]
         used = np.zeros(len(raw_proxies), bool)
         used[list(writer.rows)] = True
         _, proxies = canonical_lut(used, raw_proxies, np.int16)
@@ -104,8 +104,8 @@ class SpilledRequests:
         luts, labels = {}, {}
         for name, all_labels, always in (
             ("party", parties, None),
-            ("policy", [str(p) for p in vocabs["policy"].labels], ""),
-            *((n, [str(v) for v in vocabs[n].labels], None) for n in writer.names[6:]),
+            ("policy", vocabs["policy"], ""),
+            *((n, vocabs[n], None) for n in writer.names[6:]),
         ):
             seen = writer.seen.get(name, np.zeros(0, bool))
             used = np.zeros(len(all_labels), bool)

@@ -10,10 +10,12 @@ import pytest
 
 from copilot.errors import InputError
 from copilot.fanout import plan_paths, run_partition
-from copilot.fanout.requests import merge_requests, read_requests
+from copilot.fanout.requests import merge_requests, read_requests, spill_requests
 from copilot.pipeline import read_pass
+from copilot.spill import SpillDir
 from copilot.throttling.collect import EXTRA_COLUMNS, Collector
 from copilot.throttling.run import collected_attrs
+from copilot.throttling.spilled import InMemory
 from tests.fanout.estates import rewrite_partial
 
 ATTRS = collected_attrs()
@@ -91,3 +93,22 @@ def test_a_changed_byte_fails_the_checksum(log: Path, tmp_path: Path) -> None:
     Path(ref.path).write_bytes(bytes(body))
     with pytest.raises(InputError, match="checksum mismatch"):
         read_requests(Path(ref.path), ref.sha256)
+
+
+def test_partials_spilled_by_proxy_load_as_the_merged_requests(log: Path, tmp_path: Path) -> None:
+    parts = plan_paths([log], 4)
+    done = [run_partition(p, tmp_path, collect=ATTRS) for p in parts]
+    files = [d.requests for d in reversed(done)]  # any order: sorted by partition
+    whole = InMemory(merge_requests(files))
+    with SpillDir() as spill:
+        spilled = spill_requests(files, spill)
+        assert spilled.proxies == whole.proxies and spilled.parties == whole.parties
+        assert spilled.policies == whole.policies and spilled.fault_codes == whole.fault_codes
+        assert spilled.span == whole.span and spilled.counts.tolist() == whole.counts.tolist()
+        for p in range(len(whole.proxies)):
+            got, want = spilled.load(p), whole.load(p)
+            for name in ("ts", "proxy", "party", "outcome", "policy", "target_ms", "status"):
+                np.testing.assert_array_equal(getattr(got, name), getattr(want, name), name)
+            for name, (ids, labels) in want.attrs.items():
+                np.testing.assert_array_equal(got.attrs[name][0], ids)
+                assert got.attrs[name][1] == labels
