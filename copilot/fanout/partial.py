@@ -187,8 +187,8 @@ def read_partial(path: Path, sha256: str | None = None, *, deep: bool = True) ->
     with reading(path) as zf:
         names = {n.removesuffix(".npy") for n in zf.namelist() if n.endswith(".npy")}
         check("meta" in names, path, "no metadata")
-        meta = parse_meta(path, np.lib.format.read_array(zf.open("meta.npy")), FORMAT, VERSION)
-        arrays = {n: np.lib.format.read_array(zf.open(f"{n}.npy")) for n in SMALL if n in names}
+        meta = parse_meta(path, _array(zf, "meta"), FORMAT, VERSION)
+        arrays = {n: _array(zf, n) for n in SMALL if n in names}
         _validate(path, meta, arrays, names)
         if deep:
             sizes = _sizes(meta, arrays)
@@ -196,6 +196,11 @@ def read_partial(path: Path, sha256: str | None = None, *, deep: bool = True) ->
                 for _ in _cells(zf, path, name, sizes[vocab], WINDOW):
                     pass
     return Partial(meta, arrays, path, sha256)
+
+
+def _array(zf: zipfile.ZipFile, name: str) -> np.ndarray:
+    with zf.open(f"{name}.npy") as fh:
+        return np.lib.format.read_array(fh, allow_pickle=False)
 
 
 def _cells(zf: zipfile.ZipFile, path: Path, name: str, groups: int, window: int) -> Iterator[Cells]:
@@ -221,7 +226,9 @@ def _sizes(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, int
     return sizes
 
 
-def _validate(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray], names) -> None:
+def _validate(
+    path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray], names: set[str]
+) -> None:
     labels = meta.get("labels", {})
     check(all(isinstance(labels.get(n), list) for n in LABELS), path, "labels")
     sizes = {n: len(labels[n]) for n in LABELS}
