@@ -3,7 +3,8 @@
 A :class:`SpillDir` is a private temporary directory, under ``ATC_SPILL_DIR``
 when set (a roomy local disk) and the system's temporary directory otherwise.
 It is removed when closed or garbage-collected, so a run that fails halfway
-leaves nothing behind. Files in it are raw little-endian column files: append
+leaves nothing behind. A directory that cannot be made or a full disk is a
+``ConfigError`` (exit 2) naming the setting to change. Files in it are raw little-endian column files: append
 with :func:`append`, read back with :func:`read`.
 """
 
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from copilot.errors import ConfigError
+
 ENV = "ATC_SPILL_DIR"
 
 
@@ -24,9 +27,16 @@ class SpillDir:
 
     def __init__(self, prefix: str = "atc-spill-") -> None:
         root = os.environ.get(ENV) or None
-        if root is not None:
-            Path(root).mkdir(parents=True, exist_ok=True)
-        self._tmp = tempfile.TemporaryDirectory(prefix=prefix, dir=root)
+        try:
+            if root is not None:
+                Path(root).mkdir(parents=True, exist_ok=True)
+            self._tmp = tempfile.TemporaryDirectory(prefix=prefix, dir=root)
+        except OSError as exc:
+            where = root or tempfile.gettempdir()
+            raise ConfigError(
+                f"cannot make a scratch directory in {where} ({exc.strerror or exc}): "
+                f"set {ENV} to a writable local disk"
+            ) from None
         self.path = Path(self._tmp.name)
         self._finalizer = weakref.finalize(self, self._tmp.cleanup)
 
@@ -47,8 +57,14 @@ class SpillDir:
 
 def append(path: Path, values: np.ndarray) -> None:
     """Append ``values`` (one dtype) to the raw column file ``path``."""
-    with open(path, "ab") as fh:
-        np.ascontiguousarray(values).tofile(fh)
+    try:
+        with open(path, "ab") as fh:
+            np.ascontiguousarray(values).tofile(fh)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write scratch file {path} ({exc.strerror or 'is the disk full?'}): set {ENV} to a local "
+            "disk with room for the requests (about 31 bytes each)"
+        ) from None
 
 
 def read(path: Path, dtype: np.dtype | type, start: int = 0, count: int = -1) -> np.ndarray:
