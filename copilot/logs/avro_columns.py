@@ -97,7 +97,7 @@ def decode_blocks(
 
     ``cut=False`` keeps one lane per block (no guessed record starts).
     """
-    buf = np.frombuffer(b"".join(payloads) + bytes(_PADDING), dtype=np.uint8)
+    buf = np.frombuffer(b"".join([*payloads, bytes(_PADDING)]), dtype=np.uint8)
     sizes = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=len(payloads))
     ends = np.cumsum(sizes)
     starts = ends - sizes

@@ -131,7 +131,7 @@ def _value(buf: np.ndarray, pos: np.ndarray, field: FieldPlan) -> tuple[np.ndarr
         return raw.view("<f8" if width == 8 else "<f4").ravel().astype(np.float64), pos + width
     if kind == "boolean":
         return buf[pos] != 0, pos + 1
-    value, after = _varint(buf, pos)
+    value, after = _varint(buf, pos, wide=field.scale is not None)
     if field.text:
         return value, after + value
     if field.scale is not None and field.scale != 1:
@@ -139,20 +139,26 @@ def _value(buf: np.ndarray, pos: np.ndarray, field: FieldPlan) -> tuple[np.ndarr
     return value, after
 
 
-def _varint(buf: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Zig-zag varints starting at ``pos``: their values and the positions after them."""
-    first = buf[pos]
-    if not np.any(first & 0x80):  # one byte each: lengths, small numbers
-        small = first.astype(np.int64)
-        return (small >> 1) ^ -(small & 1), pos + 1
-    raw = buf[pos[:, None] + _RANGE[:3]]  # codes and durations: up to 3 bytes
-    if np.any(raw[:, 2] & 0x80):  # times (8 bytes) and larger numbers
+def _varint(buf: np.ndarray, pos: np.ndarray, wide: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Zig-zag varints starting at ``pos``: their values and the positions after them.
+
+    ``wide``: expect long varints (times: 8 bytes), skip the short cases' tests.
+    """
+    if not wide:
+        first = buf[pos]
+        if not np.any(first & 0x80):  # one byte each: lengths, small numbers
+            small = first.astype(np.int64)
+            return (small >> 1) ^ -(small & 1), pos + 1
+        raw = buf[pos[:, None] + _RANGE[:3]]  # codes and durations: up to 3 bytes
+        if np.any(raw[:, 2] & 0x80):  # larger numbers
+            raw = buf[pos[:, None] + _RANGE]
+    else:
         raw = buf[pos[:, None] + _RANGE]
     more = raw >= 0x80
     size = np.argmin(more, axis=1) + 1
     width = raw.shape[1]
     used = _RANGE[:width] < size[:, None]
     bits = ((raw & 0x7F).astype(np.uint64) << _SHIFTS[:width]) * used
-    unsigned = np.bitwise_or.reduce(bits, axis=1)
+    unsigned = bits.sum(axis=1, dtype=np.uint64)  # the 7-bit groups do not overlap: sum is or
     half = (unsigned >> np.uint64(1)).astype(np.int64)
     return half ^ -(unsigned & np.uint64(1)).astype(np.int64), pos + size
