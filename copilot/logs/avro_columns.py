@@ -53,21 +53,27 @@ _PADDING = 32  # more than a varint or a double reads past a position
 
 
 def plan(schema: Any, keep: Sequence[str]) -> list[FieldPlan] | None:
-    """Per-field decoding plan of a writer schema, or None if it is not flat primitives."""
+    """Per-field decoding plan of a writer schema, or None if it is not flat primitives.
+
+    A field atc does not read only has to be stepped over, so any logical type
+    on a primitive (BigQuery's ``datetime`` strings, ``decimal`` bytes ...) and
+    an enum (a varint) are fine there.
+    """
     if not (isinstance(schema, dict) and schema.get("type") == "record"):
         return None
     wanted = set(keep)
     fields = []
     for field in schema.get("fields", []):
-        shape = _shape(field.get("type"))
+        kept = field["name"] in wanted
+        shape = _shape(field.get("type"), kept)
         if shape is None:
             return None
         kind, null_branch, scale = shape
-        fields.append(FieldPlan(field["name"], kind, null_branch, scale, field["name"] in wanted))
+        fields.append(FieldPlan(field["name"], kind, null_branch, scale, kept))
     return fields or None  # a record of no fields takes no bytes: nothing to step through
 
 
-def _shape(kind: Any) -> tuple[str, int | None, int | None] | None:
+def _shape(kind: Any, kept: bool) -> tuple[str, int | None, int | None] | None:
     null_branch = None
     if isinstance(kind, list):
         if len(kind) != 2 or "null" not in kind:
@@ -78,9 +84,9 @@ def _shape(kind: Any) -> tuple[str, int | None, int | None] | None:
     if isinstance(kind, dict):
         logical = kind.get("logicalType")
         scale = _TIMESTAMP_SCALE.get(logical) if kind.get("type") == "long" else None
-        if logical is not None and scale is None:
+        if kept and logical is not None and scale is None:
             return None  # dates, decimals, uuids ...: fastavro's conversions apply
-        kind = kind.get("type")
+        kind = "long" if kind.get("type") == "enum" and not kept else kind.get("type")
     if kind not in _PRIMITIVES:
         return None
     return kind, null_branch, scale

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -203,25 +204,58 @@ def test_only_the_columns_asked_for_are_built(tmp_path: Path) -> None:
     assert list(got[0].columns) == list(columns)
 
 
+VERB = {"type": "enum", "name": "Verb", "symbols": ["GET", "post", "PUT", "DELETE"]}
+
+
 @pytest.mark.parametrize(
-    ("kind", "value"),
+    ("name", "kind", "value"),
     [
-        ({"type": "enum", "name": "Verb", "symbols": ["GET", "POST"]}, "GET"),
-        (["null", "string", "long"], 7),  # several value branches
-        ({"type": "int", "logicalType": "date"}, START.date()),
-        ({"type": "array", "items": "string"}, ["a"]),
+        ("request_verb", VERB, None),  # an enum atc reads: fastavro gives its symbol
+        ("extra", ["null", "string", "long"], 7),  # several value branches
+        ("extra", {"type": "array", "items": "string"}, ["a"]),
     ],
 )
 def test_schemas_beyond_flat_primitives_take_the_fastavro_path(
-    kind: Any, value: Any, tmp_path: Path
+    name: str, kind: Any, value: Any, tmp_path: Path
 ) -> None:
-    fields = [*BIGQUERY_FIELDS, ("extra", kind)]
-    assert plan(_schema(fields), ["apiproxy"]) is None
-    records = [{**_record(i), "extra": value} for i in range(40)]
+    fields = [(n, kind if n == name else t) for n, t in BIGQUERY_FIELDS]
+    fields += [("extra", kind)] if name == "extra" else []
+    assert plan(_schema(fields), ["apiproxy", "request_verb"]) is None
+    records = [{**_record(i), **({"extra": value} if name == "extra" else {})} for i in range(40)]
     path = _write(tmp_path / "x.avro", fields, records)
     got, want = _read_both(path)
     _assert_same_chunks(got, want)
     assert sum(len(c) for c in got) == 40 - 3  # rows 7, 21 and 33 are rejected
+
+
+def test_columns_atc_does_not_read_may_have_any_logical_type_or_be_enums(
+    tmp_path: Path,
+) -> None:
+    fields = [
+        *BIGQUERY_FIELDS,
+        ("ingest_datetime", _nullable({"type": "string", "logicalType": "datetime"})),
+        (
+            "cost",
+            _nullable({"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}),
+        ),
+        ("day", {"type": "int", "logicalType": "date"}),
+        ("region", {"type": "enum", "name": "Region", "symbols": ["eu", "us"]}),
+    ]
+    assert plan(_schema(fields), ["apiproxy", "response_status_code"]) is not None
+    assert plan(_schema(fields), ["day"]) is None  # read: fastavro's date conversion applies
+    records = [
+        {
+            **_record(i),
+            "ingest_datetime": None if i % 3 else "2026-03-02T09:00:00",
+            "cost": Decimal(i) / 100,
+            "day": START.date(),
+            "region": "eu" if i % 2 else "us",
+        }
+        for i in range(500)
+    ]
+    path = _write(tmp_path / "x.avro", fields, records, sync_interval=2_000)
+    got, want = _read_both(path, batch_rows=128)
+    _assert_same_chunks(got, want)
 
 
 ENCODED = [
