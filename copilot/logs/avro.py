@@ -4,12 +4,15 @@ An Avro object container file is a header (the writer's schema) and blocks of
 records; ``fastavro.block_reader`` hands out one (decompressed) block at a
 time. Flat records of primitive fields, the shape BigQuery and atc's own
 writer produce, are decoded straight into Arrow columns by
-:mod:`copilot.logs.avro_columns` (vectorised over the blocks of a window);
-any other schema is decoded record by record with fastavro, the reference
-path, about 20x slower. Either way records are gathered into chunks of
-``batch_rows`` rows and normalised like every other format, so memory follows
-the window, not the file. BigQuery writes ``TIMESTAMP`` as ``long`` with
-logical type ``timestamp-micros``; epoch-ms ``long`` times work too.
+:mod:`copilot.logs.avro_columns` (numpy, vectorised over the records of a
+window of blocks: ~4 s for 1M records of 33 fields, CSV ~3 s); any other
+schema (nested records, arrays, maps, multi-type unions, a logical type other
+than timestamps on a field atc reads) is decoded record by record with
+fastavro, the reference path, ~47 s. Either way records are gathered into
+chunks of ``batch_rows`` rows and normalised like every other format, so
+memory follows the window, not the file (333 MB peak at 1M rows, 354 MB at
+5M). BigQuery writes ``TIMESTAMP`` as ``long`` with logical type
+``timestamp-micros``; epoch-ms ``long`` times work too.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from copilot.logs.quarantine import Quarantine
 
 # Rows per canonical chunk (the records path holds them as Python values).
 AVRO_BATCH_ROWS = 100_000
-# The column decoder takes blocks in windows: a step costs the same for 1 block
-# or thousands, so a window wants many blocks, but its raw bytes stay in memory.
+# The column decoder takes blocks in windows: a numpy step costs about the same
+# for 100 lanes or 1,000, so a window wants many, but its bytes stay in memory
+# (measured on 1M records: 8 MB windows peak at 301 MB, 16 MB 333, 64 MB 531;
+# CPU time alike within noise).
 WINDOW_BYTES = 16 << 20
 
 
