@@ -26,6 +26,10 @@ SEGMENT_RECORDS = 64
 PROBE_RECORDS = 3
 
 
+_ANY_BIT = np.bitwise_or.reduce  # the bits set in any element: one call, no wrapper
+_FIXED = ("double", "float", "boolean")
+
+
 class AvroDataError(ValueError):
     """The block bytes do not decode under the writer's schema."""
 
@@ -59,10 +63,13 @@ def step(buf: np.ndarray, pos: np.ndarray, field: FieldPlan) -> tuple[np.ndarray
     valid: np.ndarray | bool = True
     if field.null_branch is not None:
         tag = buf[pos]
-        if np.any(tag & 0xFD):  # a two-branch union's index is 0 or 1: zig-zag bytes 0 or 2
+        if _ANY_BIT(tag) & 0xFD:  # a two-branch union's index is 0 or 1: zig-zag bytes 0 or 2
             raise AvroDataError(f"{field.name}: union branch out of range")
         valid = tag == 2 * (1 - field.null_branch)
         pos = pos + 1
+    if not (field.keep or field.text or field.kind in _FIXED):
+        after = _varint_end(buf, pos)  # a number atc does not read: only its size matters
+        return (after if valid is True else np.where(valid, after, pos)), Decoded(valid, pos, None)
     value, after = _value(buf, pos, field)
     length = None
     if field.text:
@@ -146,11 +153,11 @@ def _varint(buf: np.ndarray, pos: np.ndarray, wide: bool = False) -> tuple[np.nd
     """
     if not wide:
         first = buf[pos]
-        if not np.any(first & 0x80):  # one byte each: lengths, small numbers
+        if not _ANY_BIT(first) & 0x80:  # one byte each: lengths, small numbers
             small = first.astype(np.int64)
             return (small >> 1) ^ -(small & 1), pos + 1
         raw = buf[pos[:, None] + _RANGE[:3]]  # codes and durations: up to 3 bytes
-        if np.any(raw[:, 2] & 0x80):  # larger numbers
+        if _ANY_BIT(raw[:, 2]) & 0x80:  # larger numbers
             raw = buf[pos[:, None] + _RANGE]
     else:
         raw = buf[pos[:, None] + _RANGE]
@@ -162,3 +169,12 @@ def _varint(buf: np.ndarray, pos: np.ndarray, wide: bool = False) -> tuple[np.nd
     unsigned = bits.sum(axis=1, dtype=np.uint64)  # the 7-bit groups do not overlap: sum is or
     half = (unsigned >> np.uint64(1)).astype(np.int64)
     return half ^ -(unsigned & np.uint64(1)).astype(np.int64), pos + size
+
+
+def _varint_end(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The positions after the varints at ``pos``, without their values."""
+    first = buf[pos]
+    if not _ANY_BIT(first) & 0x80:
+        return pos + 1
+    more = buf[pos[:, None] + _RANGE] >= 0x80
+    return pos + np.argmin(more, axis=1) + 1
