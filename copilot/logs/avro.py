@@ -26,7 +26,14 @@ import pandas as pd
 import pyarrow as pa
 
 from copilot.errors import LogFormatError
-from copilot.logs.avro_columns import AvroDataError, FieldPlan, decode_blocks, plan
+from copilot.logs.avro_columns import (
+    AvroDataError,
+    CutsMissed,
+    FieldPlan,
+    arrow_type,
+    decode_blocks,
+    plan,
+)
 from copilot.logs.columnar import table_to_chunks, wanted_sources
 from copilot.logs.quarantine import Quarantine
 
@@ -100,25 +107,40 @@ def _column_tables(
 ) -> Iterator[pa.Table]:
     """Windows of blocks decoded column-wise (see ``copilot.logs.avro_columns``), as
     columns ``names`` in that order (a quarantined row shows them so)."""
-    payloads: list[memoryview] = []
-    counts: list[int] = []
+    window: list[Any] = []
     size = 0
     for block in blocks:
-        payloads.append(block.bytes_.getbuffer())
-        counts.append(block.num_records)
-        size += len(payloads[-1])
+        window.append(block)
+        size += block.bytes_.getbuffer().nbytes
         if size >= WINDOW_BYTES:
-            yield _decode(payloads, counts, fields).select(names)
-            payloads, counts, size = [], [], 0
-    if payloads:
-        yield _decode(payloads, counts, fields).select(names)
+            yield _decode(window, fields).select(names)
+            window, size = [], 0
+    if window:
+        yield _decode(window, fields).select(names)
 
 
-def _decode(payloads: list[memoryview], counts: list[int], fields: list[FieldPlan]) -> pa.Table:
+def _decode(window: list[Any], fields: list[FieldPlan]) -> pa.Table:
+    payloads = [block.bytes_.getbuffer() for block in window]
     try:
-        return decode_blocks(payloads, counts, fields)
+        return decode_blocks(payloads, [block.num_records for block in window], fields)
+    except CutsMissed:
+        # Large blocks whose record starts could not be guessed (a schema of many
+        # fields of one type looks alike at every field): fastavro, record by record.
+        return _typed_records(window, fields)
     except AvroDataError as exc:
         raise ValueError(str(exc)) from exc
+
+
+def _typed_records(window: list[Any], fields: list[FieldPlan]) -> pa.Table:
+    """A window decoded by fastavro into the column decoder's types."""
+    records = [record for block in window for record in block]
+    return pa.table(
+        {
+            f.name: pa.array([r[f.name] for r in records], type=arrow_type(f))
+            for f in fields
+            if f.keep
+        }
+    )
 
 
 def _record_tables(blocks: Iterable[Any], names: list[str], rows: int) -> Iterator[pa.Table]:

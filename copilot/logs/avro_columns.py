@@ -29,13 +29,14 @@ import pyarrow as pa
 from copilot.logs.avro_lanes import (
     SEGMENT_RECORDS,
     AvroDataError,
+    CutsMissed,
     Decoded,
     FieldPlan,
     split,
     step,
 )
 
-__all__ = ["AvroDataError", "FieldPlan", "decode_blocks", "plan"]
+__all__ = ["AvroDataError", "CutsMissed", "FieldPlan", "arrow_type", "decode_blocks", "plan"]
 
 _PRIMITIVES = {"long", "int", "double", "float", "boolean", "string", "bytes"}
 _TIMESTAMP_SCALE = {"timestamp-micros": 1, "timestamp-millis": 1000}
@@ -101,7 +102,9 @@ def decode_blocks(
 ) -> pa.Table:
     """The records of decompressed block payloads as a table of the kept fields.
 
-    ``cut=False`` keeps one lane per block (no guessed record starts).
+    Raises :class:`CutsMissed` when a large block's guessed record starts were
+    wrong (the caller decodes that window another way); ``cut=False`` keeps one
+    lane per block (exact, but a block of R records takes R steps).
     """
     buf = np.frombuffer(b"".join([*payloads, bytes(_PADDING)]), dtype=np.uint8)
     sizes = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=len(payloads))
@@ -116,8 +119,8 @@ def decode_blocks(
         if any(len(cuts) > 1 for cuts in lanes):
             try:
                 return _decode(buf, lanes, ends, count, fields)
-            except AvroDataError:
-                pass  # a guessed start was not a record's: one lane per block is exact
+            except AvroDataError as exc:
+                raise CutsMissed(str(exc)) from exc
     return _decode(buf, [[int(s)] for s in starts], ends, count, fields)
 
 
@@ -156,6 +159,11 @@ def _decode(
     return pa.table({f.name: _arrow(buf, f, values[f.name], rows) for f in kept})
 
 
+def arrow_type(field: FieldPlan) -> pa.DataType:
+    """The Arrow type of a field's column (that of fastavro's values, too)."""
+    return _BQ_TIMESTAMP if field.scale is not None else _ARROW[field.kind]
+
+
 def _rows(steps: list[np.ndarray], lanes: int, block: np.ndarray, count: np.ndarray) -> np.ndarray:
     """The row (file order) of each decoded value, step after step."""
     lane = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
@@ -192,8 +200,7 @@ def _arrow(buf: np.ndarray, field: FieldPlan, got: list[Decoded], rows: np.ndarr
     if field.kind == "boolean":
         return pa.array(value, mask=None if valid.all() else ~valid)
     validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    kind = _BQ_TIMESTAMP if field.scale is not None else _ARROW[field.kind]
-    return pa.Array.from_buffers(kind, len(rows), [validity, pa.py_buffer(value)])
+    return pa.Array.from_buffers(arrow_type(field), len(rows), [validity, pa.py_buffer(value)])
 
 
 def _text(

@@ -34,6 +34,10 @@ class AvroDataError(ValueError):
     """The block bytes do not decode under the writer's schema."""
 
 
+class CutsMissed(AvroDataError):
+    """A guessed record start inside a block was not one (the bytes may be fine)."""
+
+
 @dataclass(frozen=True)
 class FieldPlan:
     """How one writer field is laid out, and whether its column is wanted."""

@@ -24,7 +24,7 @@ import pytest
 from copilot.errors import LogFormatError
 from copilot.logs import avro, avro_columns, avro_lanes
 from copilot.logs.avro import read_avro
-from copilot.logs.avro_columns import AvroDataError, decode_blocks, plan
+from copilot.logs.avro_columns import AvroDataError, CutsMissed, decode_blocks, plan
 from copilot.logs.quarantine import Quarantine
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -351,9 +351,7 @@ def test_a_large_block_is_cut_only_at_true_record_starts() -> None:
     assert set(cuts) <= set(starts)
 
 
-def test_a_wrong_guess_is_caught_and_the_block_decoded_as_one_lane(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_wrong_guess_is_caught_not_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
     records = [_record(i) for i in range(1_000)]
     payload, starts = _one_block(records)
     fields = plan(_schema(BIGQUERY_FIELDS), [n for n, _ in BIGQUERY_FIELDS])
@@ -362,6 +360,35 @@ def test_a_wrong_guess_is_caught_and_the_block_decoded_as_one_lane(
     assert right.column("gateway_flow_id").to_pylist() == [r["gateway_flow_id"] for r in records]
     for wrong in (starts[500] + 1, starts[500] - 1, starts[500] + 3):  # inside records
         monkeypatch.setattr(avro_columns, "split", lambda *a, w=wrong: [0, w])
-        assert decode_blocks([payload], [1_000], fields).equals(right)
+        with pytest.raises(CutsMissed):
+            decode_blocks([payload], [1_000], fields)
+        assert decode_blocks([payload], [1_000], fields, cut=False).equals(right)
     monkeypatch.setattr(avro_columns, "split", lambda *a: [0, starts[400], starts[900]])
     assert decode_blocks([payload], [1_000], fields).equals(right)  # true starts are kept
+
+
+def test_large_blocks_of_look_alike_fields_are_read_by_fastavro_instead(tmp_path: Path) -> None:
+    # Every field a nullable string: any field's start parses as a record's, so
+    # guessed cuts miss and the window is decoded record by record.
+    names = ["timestamp", "apiproxy", "request_verb", "request_path", "organization"]
+    fields = [(n, _nullable("string")) for n in names]
+    records = [
+        {
+            "timestamp": f"2026-03-02T09:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            "apiproxy": f"p{i % 3}",
+            "request_verb": "GET",
+            "request_path": None if i % 4 else f"/x/{i}",
+            "organization": "acme",
+        }
+        for i in range(2_000)
+    ]
+    path = _write(tmp_path / "s.avro", fields, records, sync_interval=1 << 22)
+    blocks = list(fastavro.block_reader(path.open("rb")))
+    assert [b.num_records for b in blocks] == [2_000]
+    columns = plan(_schema(fields), names)
+    assert columns is not None
+    with pytest.raises(CutsMissed):
+        decode_blocks([blocks[0].bytes_.getvalue()], [2_000], columns)
+    got, want = _read_both(path, batch_rows=300)
+    _assert_same_chunks(got, want)
+    assert sum(len(c) for c in got) == 2_000
