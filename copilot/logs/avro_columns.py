@@ -8,8 +8,8 @@ array operations per (record index, field), not per value: many small blocks
 (fastavro's writer flushes every ~16 kB) decode fast, and a large block
 (thousands of records) is cut into lanes at likely record starts, checked
 afterwards: each lane must end exactly where the next begins, and each block
-must hold its count of records; if a guess was wrong, the window is decoded
-again with one lane per block (slow, still exact).
+must hold its count of records; if a guess was wrong, :class:`CutsMissed`
+tells the caller to read that window with fastavro (as fast as before, exact).
 
 Only flat records of primitive fields, optionally nullable (``["null", T]``),
 are handled; :func:`plan` returns ``None`` for anything else and the caller
