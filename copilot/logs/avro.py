@@ -5,10 +5,10 @@ records; ``fastavro.block_reader`` hands out one (decompressed) block at a
 time. Flat records of primitive fields, the shape BigQuery and atc's own
 writer produce, are decoded straight into Arrow columns by
 :mod:`copilot.logs.avro_columns` (numpy, vectorised over the records of a
-window of blocks: ~4 s for 1M records of 33 fields, CSV ~3 s); any other
+window of blocks: ~4 s for 1M records of 33 fields, CSV 2.3 s); any other
 schema (nested records, arrays, maps, multi-type unions, a logical type other
 than timestamps on a field atc reads) is decoded record by record with
-fastavro, the reference path, ~47 s. Either way records are gathered into
+fastavro, the reference path, 33-47 s. Either way records are gathered into
 chunks of ``batch_rows`` rows and normalised like every other format, so
 memory follows the window, not the file (333 MB peak at 1M rows, 354 MB at
 5M). BigQuery writes ``TIMESTAMP`` as ``long`` with logical type
