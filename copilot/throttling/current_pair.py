@@ -18,6 +18,8 @@ import numpy as np
 
 from copilot.throttling.replay_quota import QuotaSpec, calendar_windows
 
+_BLOCK = 1 << 16  # requests turned into Python values at once
+
 
 def pair_rejected(
     ts: np.ndarray,
@@ -73,12 +75,14 @@ def _rolling(t: np.ndarray, enforced, counted, allow: int, window_ms: int) -> np
     """The counted requests admitted in the trailing window (a refused one never counts)."""
     rejected = np.zeros(t.size, dtype=bool)
     window: deque[int] = deque()
-    rows = zip(t.tolist(), enforced.tolist(), counted.tolist(), strict=True)
-    for i, (now, e, c) in enumerate(rows):
-        while window and window[0] <= now - window_ms:
-            window.popleft()
-        if e and len(window) >= allow:
-            rejected[i] = True
-        elif c:
-            window.append(now)
+    for a in range(0, t.size, _BLOCK):  # Python values for one block at a time (memory)
+        part = slice(a, a + _BLOCK)
+        rows = zip(t[part].tolist(), enforced[part].tolist(), counted[part].tolist(), strict=True)
+        for i, (now, e, c) in enumerate(rows, a):
+            while window and window[0] <= now - window_ms:
+                window.popleft()
+            if e and len(window) >= allow:
+                rejected[i] = True
+            elif c:
+                window.append(now)
     return rejected

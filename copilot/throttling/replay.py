@@ -42,6 +42,7 @@ from copilot.throttling.rates import burst_allowance, parse_rate
 
 _A_MIN, _A_MAX = 256, 1 << 16  # rows per vectorised no-rejection pass
 _B_MIN, _B_MAX = 64, 1 << 14  # admissions per vectorised saturated pass
+_HOT_BLOCK = 1 << 16  # candidates of a sliding count turned into Python ints at once
 
 
 @dataclass(frozen=True)
@@ -268,18 +269,19 @@ def sliding_count(
     gidx = np.arange(n) if idx is None else idx
     recent: deque[int] = deque()  # times of rejected requests still in the window
     pending: list[int] = []  # rejections not yet charged to the budget
-    for j in hot.tolist():
-        tj = int(t[j])
-        while recent and recent[0] <= tj - window_ms:
-            recent.popleft()
-        if (j - int(lo[j])) - len(recent) >= limit:
-            rejected[j] = True
-            recent.append(tj)
-            pending.append(j)
-            if purse is not None and len(pending) >= 256:
-                if purse.spend(gidx[pending]):
-                    return rejected
-                pending = []
+    for a in range(0, hot.size, _HOT_BLOCK):  # Python ints for one block at a time (memory)
+        for j in hot[a : a + _HOT_BLOCK].tolist():
+            tj = int(t[j])
+            while recent and recent[0] <= tj - window_ms:
+                recent.popleft()
+            if (j - int(lo[j])) - len(recent) >= limit:
+                rejected[j] = True
+                recent.append(tj)
+                pending.append(j)
+                if purse is not None and len(pending) >= 256:
+                    if purse.spend(gidx[pending]):
+                        return rejected
+                    pending = []
     if purse is not None and pending:
         purse.spend(gidx[pending])
     return rejected

@@ -40,3 +40,18 @@ def test_a_refused_request_does_not_fill_a_rolling_window() -> None:
 def test_one_counter_per_key() -> None:
     spec = QuotaSpec(1, 1, "minute", "calendar")
     assert _run([0, 1, 2, 3], [B, B, B, B], spec, keys=[0, 1, 0, 1]) == [2, 3]
+
+
+def test_a_rolling_pair_walked_in_small_blocks_refuses_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import copilot.throttling.current_pair as current_pair
+
+    rng = np.random.default_rng(3)
+    times = np.cumsum(rng.integers(0, 20_000, 400))
+    enforced, counted = rng.random(400) < 0.8, rng.random(400) < 0.9
+    marks = [(bool(e), bool(c)) for e, c in zip(enforced, counted, strict=True)]
+    spec = QuotaSpec(5, 1, "minute", "rollingwindow")
+    whole = _run(times, marks, spec)
+    monkeypatch.setattr(current_pair, "_BLOCK", 7)
+    assert _run(times, marks, spec) == whole and whole

@@ -192,3 +192,13 @@ def test_a_budget_stops_the_replay_once_exceeded() -> None:
     assert not full.stopped and full.rejected.sum() == ts.size - 100
     room = replay.spike_arrest(ts, SpikeArrestSpec("100ps"), counted=counted, budget=0)
     assert not room.stopped and room.rejected.sum() == 0
+
+
+def test_sliding_count_is_the_same_when_its_candidates_are_walked_in_small_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(replay, "_HOT_BLOCK", 7)  # block edges fall inside every stream
+    for rng, ts in _random_streams(5, 60):
+        limit = int(rng.integers(1, 50))
+        window = int(rng.choice([1000, 60_000]))
+        assert (replay.sliding_count(ts, limit, window) == sliding(ts, limit, window)).all()
