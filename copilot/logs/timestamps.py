@@ -35,7 +35,9 @@ def parse_timestamps(values: pa.Array) -> pa.Array:
     if pa.types.is_timestamp(values.type):
         if values.type.tz is None:
             values = pc.assume_timezone(values, "UTC")
-        return pc.cast(values, pa.timestamp("ms", tz="UTC"))
+        # Parquet and Avro exports (BigQuery) carry µs or ns: the sub-millisecond part is
+        # cut, as the string and epoch forms floor it, never a reason to refuse the file.
+        return pc.cast(values, pa.timestamp("ms", tz="UTC"), safe=False)
     if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
         return _ms_to_ts(epoch_to_ms(values))
     try:  # the common case: a column of epoch numbers

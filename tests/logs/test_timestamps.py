@@ -39,3 +39,12 @@ def test_epoch_unit_is_told_apart_by_magnitude(value: int, ms: int) -> None:
 @pytest.mark.parametrize("value", ["yesterday", "2025-13-45T99:00:00Z", "", None])
 def test_unparseable_values_become_null(value: str | None) -> None:
     assert parse_timestamps(pa.array([value, "1763287200123"], type=pa.string()))[0].as_py() is None
+
+
+@pytest.mark.parametrize("unit", ["us", "ns"])
+@pytest.mark.parametrize("tz", [None, "UTC"])
+def test_typed_timestamps_finer_than_a_millisecond_are_cut_to_it(unit: str, tz: str | None) -> None:
+    # BigQuery exports TIMESTAMP as microseconds; a sub-millisecond part must not fail the file
+    per_ms = {"us": 1_000, "ns": 1_000_000}[unit]
+    fine = pa.array([INSTANT * per_ms + per_ms - 1, INSTANT * per_ms], pa.timestamp(unit, tz=tz))
+    assert parse_timestamps(fine).cast(pa.int64()).to_pylist() == [INSTANT, INSTANT]
