@@ -6,7 +6,8 @@ For each size the file comes from ``bench_analyze.generate`` (atc's generator,
 7 days, cached in bench/out/). Each command runs as the real CLI (``--json``,
 output discarded) in a fresh process, alternating, ``--repeat`` times; the
 median wall time, peak RSS and the ratio suggest / analyze are reported (the
-target: suggest within 3x analyze). Figures go to bench/out/suggest_results.json
+target: suggest within 3x analyze), and each size's peak RSS over the first size's (the
+flat-memory target: 20M rows within 1.2x of 1M). Figures go to bench/out/suggest_results.json
 and stdout as a Markdown table.
 """
 
@@ -102,13 +103,19 @@ def main() -> None:
     results = run(args.rows, args.repeat)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "suggest_results.json").write_text(json.dumps(results, indent=2))
-    print("| rows | file | analyze s | analyze RSS | suggest s | suggest RSS | suggest / analyze |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| rows | file | analyze s | analyze RSS | suggest s | suggest RSS | suggest / analyze "
+        "| RSS vs first size (analyze, suggest) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    first = results[0]
     for r in results:
         a, s = r["analyze"], r["suggest"]
+        grow_a = a["peak_rss_mb"] / first["analyze"]["peak_rss_mb"]
+        grow_s = s["peak_rss_mb"] / first["suggest"]["peak_rss_mb"]
         print(
             f"| {r['rows']:,} | {r['file_mb']} MB | {a['seconds']} | {a['peak_rss_mb']} MB | "
-            f"{s['seconds']} | {s['peak_rss_mb']} MB | {r['ratio']}x |"
+            f"{s['seconds']} | {s['peak_rss_mb']} MB | {r['ratio']}x | {grow_a:.2f}x, {grow_s:.2f}x |"
         )
 
 

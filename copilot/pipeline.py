@@ -110,9 +110,11 @@ def read_pass(
     report = None if progress is None else (lambda _n: progress(quarantine.records))
     try:
         feed(iter_chunks(paths, quarantine, options), [analyzer, *consumers], report)
+        analysis = analyzer.finish()
     finally:
         quarantine.close()
-    return AnalysisRun(analyzer.finish(), quarantine, [str(p) for p in paths])
+        analyzer.close()  # its spilled per-second runs, also when reading failed
+    return AnalysisRun(analysis, quarantine, [str(p) for p in paths])
 
 
 def analyze_paths(
