@@ -190,8 +190,8 @@ def _done(ref: shared.PartialRef) -> PartitionDone:
 def suggest(data: shared.SuggestInput) -> shared.MergedRef:
     """Merge collecting partitions and build the advice; write ``atc suggest``'s JSON and text.
 
-    The advice runs here on the whole estate's requests (docs/fanout.md, "Not
-    fanned out yet"); what travels back is the two files' references.
+    The advice runs here, one proxy's merged requests at a time (docs/fanout.md,
+    "Memory"); what travels back is the two files' references.
     """
     from copilot.commands.suggest import render_text
     from copilot.throttling.options import DEFAULT_HEADROOM
