@@ -8,12 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from copilot.commands._output import to_json
 from copilot.pipeline import read_pass
 from copilot.spill import SpillDir
+from copilot.throttling.bundle import read_estate
 from copilot.throttling.collect import ATTRS, EXTRA_COLUMNS, Collector
 from copilot.throttling.requests import Requests
+from copilot.throttling.run import build_report, collected_attrs
 from copilot.throttling.spilled import InMemory
 from tests.paths import SAMPLE_LOG
+from tests.throttling.conftest import BUNDLES
 
 ARRAYS = ("ts", "proxy", "party", "outcome", "policy", "target_ms", "status")
 
@@ -94,3 +98,17 @@ def test_a_spilling_collector_leaves_nothing_behind_when_closed() -> None:
         collector.finish()
     spill.close()
     assert not spill.path.exists()
+
+
+def test_the_advice_from_spilled_shares_is_the_advice_from_memory() -> None:
+    estate = read_estate([BUNDLES])
+    attrs = collected_attrs(estate)
+    memory, spilled = Collector(attrs), Collector(attrs, spill=SpillDir())
+    extra = [c for c in EXTRA_COLUMNS if c in attrs]
+    run = read_pass([SAMPLE_LOG], consumers=[memory, spilled], extra_columns=extra)
+    reports = [
+        build_report(run.analysis, req, estate=estate)
+        for req in (memory.finish(), spilled.finish_source())
+    ]
+    first, second = (to_json(r.to_dict()) for r in reports)
+    assert first == second and reports[0].current_replays and reports[0].suggestions
