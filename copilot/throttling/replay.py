@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from copilot.throttling.rates import burst_allowance, parse_rate
+from copilot.throttling.requests import index_dtype
 
 _A_MIN, _A_MAX = 256, 1 << 16  # rows per vectorised no-rejection pass
 _B_MIN, _B_MAX = 64, 1 << 14  # admissions per vectorised saturated pass
@@ -84,9 +85,9 @@ def by_key(ts: np.ndarray, keys: np.ndarray | None, cache: ReplayCache | None = 
     cache = ReplayCache() if cache is None else cache
     if cache.groups is None:
         if keys is None:
-            cache.groups = [(np.arange(ts.size), ts)]
+            cache.groups = [(np.arange(ts.size, dtype=index_dtype(ts.size)), ts)]
         else:
-            order = np.argsort(keys, kind="stable")
+            order = np.argsort(keys, kind="stable").astype(index_dtype(ts.size))
             sorted_keys = keys[order]
             bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
             cache.groups = [

@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def index_dtype(n: int) -> type[np.signedinteger]:
+    """int32 for indices (or keys) below ``n`` when it fits, else int64: the row indices kept
+    for every request are half the memory."""
+    return np.int32 if n < 2**31 else np.int64
+
+
 @dataclass
 class Requests:
     """Every request as parallel arrays, sorted by time (ties in arrival order)."""
@@ -62,10 +68,11 @@ class Requests:
         return self.proxies.index(name) if name in self.proxies else None
 
     def pair_key(self) -> np.ndarray:
-        """One int64 per request: proxy x party (computed once)."""
+        """One int per request: proxy x party (computed once; int32 while it fits)."""
         if "pair_key" not in self._orders:
             width = max(len(self.parties), 1)
-            self._orders["pair_key"] = self.proxy.astype(np.int64) * width + self.party
+            dtype = index_dtype(len(self.proxies) * width)
+            self._orders["pair_key"] = self.proxy.astype(dtype) * dtype(width) + self.party
         return self._orders["pair_key"]
 
     def rows_of_proxy(self, proxy: int) -> np.ndarray:
@@ -85,7 +92,10 @@ class Requests:
     def _rows(self, name: str, keys_of, key: int) -> np.ndarray:
         if name not in self._orders:
             keys = keys_of()
-            order = np.argsort(keys, kind="stable")  # stable: time order within a key
+            if keys.size < 2 or bool((keys[1:] >= keys[:-1]).all()):  # one proxy's share
+                order = np.arange(keys.size, dtype=index_dtype(keys.size))
+            else:  # stable: time order within a key
+                order = np.argsort(keys, kind="stable").astype(index_dtype(keys.size))
             sorted_keys = keys[order]
             starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
             starts = starts[: sorted_keys.size]  # no rows, no groups
