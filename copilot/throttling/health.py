@@ -21,6 +21,7 @@ import pandas as pd
 from copilot.analysis import Analysis, Anomaly
 from copilot.throttling.abuse import Abusive
 from copilot.throttling.collect import Requests
+from copilot.throttling.tally import tally
 from copilot.timeunits import MINUTE_MS
 
 MERGE_GAP = pd.Timedelta(minutes=5)
@@ -197,7 +198,7 @@ def abusive_spans(req: Requests, abusive: list[Abusive]) -> list[ExcludedWindow]
         if rows.size == 0:
             continue  # another proxy's share
         minutes = req.ts[rows] // MINUTE_MS
-        active, counts = np.unique(minutes, return_counts=True)
+        active, counts = tally(minutes)
         cuts = np.flatnonzero(np.diff(active) > ACTIVE_GAP_MIN) + 1
         for span, n in zip(np.split(active, cuts), np.split(counts, cuts), strict=True):
             if span[-1] - span[0] + 1 < ACTIVE_MIN_MINUTES:

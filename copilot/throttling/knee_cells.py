@@ -23,6 +23,7 @@ import numpy as np
 
 from copilot.analysis.outcomes import E5XX
 from copilot.throttling.requests import Requests
+from copilot.throttling.tally import tally
 from copilot.timeunits import MINUTE_MS
 
 SLICE = 1 << 18  # rows: a slice's temporaries stay a few tens of MB
@@ -97,7 +98,7 @@ def _slices(ts: np.ndarray, rows: np.ndarray, size: int):
 
 def _minutes(req: Requests, rows: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """The distinct minutes of ``rows`` and their requests."""
-    found = [np.unique(req.ts[p] // MINUTE_MS, return_counts=True) for p in _slices(req.ts, rows, size)]
+    found = [tally(req.ts[p] // MINUTE_MS) for p in _slices(req.ts, rows, size)]
     if not found:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     minutes, inverse = np.unique(np.concatenate([m for m, _ in found]), return_inverse=True)

@@ -36,6 +36,7 @@ import numpy as np
 from copilot.logs.schema import NOT_SET
 from copilot.throttling.collect import Requests
 from copilot.throttling.demand import RETRY_MS, Demand
+from copilot.throttling.tally import tally
 from copilot.timeunits import MINUTE_MS
 
 MIN_REFUSALS = 20
@@ -171,7 +172,7 @@ def _same_request(req: Requests, rows: np.ndarray) -> np.ndarray:
 
 
 def _peak(minutes: np.ndarray) -> int:
-    return int(np.unique(minutes, return_counts=True)[1].max()) if minutes.size else 0
+    return int(tally(minutes)[1].max()) if minutes.size else 0
 
 
 def storm_keys(storms: list[RetryStorm]) -> set[tuple[str, str, str]]:
