@@ -29,7 +29,7 @@ from copilot.throttling.bundle import CurrentPolicy, Estate, read_estate
 from copilot.throttling.collect import EXTRA_COLUMNS, Collector, Requests
 from copilot.throttling.context import Context
 from copilot.throttling.current_limit import CurrentLimit
-from copilot.throttling.demand import too_tight
+from copilot.throttling.demand import TooTight, too_tight
 from copilot.throttling.evidence import Evidence, Step, gather, legit_minutes, no_step
 from copilot.throttling.flow_columns import needed_attrs
 from copilot.throttling.forecast import Forecast
@@ -172,7 +172,7 @@ class _ProxyAdvice:
 
     name: str
     now: CurrentLimit | None  # its proxy-wide SpikeArrest in place
-    too_tight: list
+    too_tight: list[TooTight]
     traffic: pd.Series
     replays: list[dict]
     warnings: list[str]
