@@ -44,6 +44,8 @@ class ProxySpill:
     def add(self, cols: tuple[np.ndarray, ...]) -> None:
         """One chunk: (ms, proxy, party, outcome, policy, target, status, *attrs), raw ids."""
         ms, proxy, rest = cols[0], cols[1], (cols[0], *cols[2:])
+        if ms.size == 0:
+            return  # every row of the chunk was dropped (no usable time)
         lo, hi = int(ms.min()), int(ms.max())
         self.span = (lo, hi) if self.span is None else (min(self.span[0], lo), max(self.span[1], hi))
         self.status_anywhere |= bool((cols[6] > 0).any())

@@ -112,3 +112,12 @@ def test_the_advice_from_spilled_shares_is_the_advice_from_memory() -> None:
     ]
     first, second = (to_json(r.to_dict()) for r in reports)
     assert first == second and reports[0].current_replays and reports[0].suggestions
+
+
+def test_a_chunk_whose_every_time_is_unusable_adds_nothing() -> None:
+    before_1970 = _frame([(-5_000, "a", "app1", "k1", "", "/x")])
+    kept = _frame([(1_000, "a", "app1", "k1", "", "/y")])
+    source = _collect([before_1970, kept], SpillDir()).finish_source()
+    whole = InMemory(_collect([before_1970, kept], None).finish())
+    assert source.size == whole.size == 1
+    _same(source.load(0), whole.load(0))
