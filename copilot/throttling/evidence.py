@@ -129,7 +129,7 @@ def _no_requests() -> Requests:
 def _top_apps(parties: list[tuple[str, str]], fresh: np.ndarray, bad: np.ndarray) -> list[str]:
     """The ``TOP_APPS`` busiest named apps by legitimate requests, retries collapsed."""
     names = sorted({app for app, _ in parties})
-    app_of_party = np.array([names.index(app) for app, _ in parties] or [0])
+    app_of_party = np.array([names.index(app) for app, _ in parties], dtype=np.int64)
     volume = np.bincount(app_of_party, weights=np.where(bad, 0, fresh), minlength=len(names))
     ranked = [names[i] for i in np.argsort(-volume, kind="stable") if names[i] != NOT_SET]
     return ranked[:TOP_APPS]

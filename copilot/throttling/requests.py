@@ -99,7 +99,7 @@ class Requests:
             sorted_keys = keys[order]
             starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
             starts = starts[: sorted_keys.size]  # no rows, no groups
-            ends = np.r_[starts[1:], sorted_keys.size]
+            ends = np.r_[starts[1:], sorted_keys.size][: starts.size]
             self._orders[name] = order
             self._slices[name] = {
                 int(sorted_keys[a]): (int(a), int(b)) for a, b in zip(starts, ends, strict=True)

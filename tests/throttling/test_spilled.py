@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from copilot.analysis import Analyzer
 from copilot.commands._output import to_json
 from copilot.pipeline import read_pass
 from copilot.spill import SpillDir
@@ -121,3 +122,12 @@ def test_a_chunk_whose_every_time_is_unusable_adds_nothing() -> None:
     whole = InMemory(_collect([before_1970, kept], None).finish())
     assert source.size == whole.size == 1
     _same(source.load(0), whole.load(0))
+
+
+@pytest.mark.parametrize("spilled", [False, True], ids=["in memory", "spilled"])
+def test_no_requests_give_a_report_that_says_so(spilled: bool) -> None:
+    collector = Collector((), spill=SpillDir() if spilled else None)
+    report = build_report(Analyzer().finish(), collector.finish_source())
+    assert report.records == 0 and report.suggestions == []
+    assert report.notes == ["no requests: nothing to suggest"]
+    assert to_json(report.to_dict())
