@@ -11,10 +11,11 @@ one ``.npy`` array per column, deterministic bytes, named
 
 The merge is exact: ``Collector.finish`` numbers labels in sorted order of
 the labels used, so each partial's ids map into the union of the labels
-(sorted again) by one lookup per column; the partials, each sorted by time,
-are concatenated in partition order (file order) and sorted by time with a
-stable sort. Ties keep file order either way, so the merged ``Requests`` is
-the one a single pass collects, array for array.
+(sorted again) by one lookup per column; the partials are appended in
+partition order (file order) to their proxies' scratch files, and each
+proxy's share is sorted by time with a stable sort. Ties keep file order, so
+every share is the one a single pass collects, array for array
+(``copilot.throttling.spilled``).
 """
 
 from __future__ import annotations
@@ -180,42 +181,14 @@ def _partials(files: list[PartialFile], plan: _Plan):
         yield cols
 
 
-def merge_requests(files: Iterable[PartialFile]) -> Requests:
-    """The ``Requests`` of all partitions' partials, as one pass would collect them.
-
-    Two reads of each file: the first gathers the labels and sizes (every file
-    checked), the second fills preallocated columns, so memory holds the merged
-    arrays and one partial at a time.
-    """
-    files = list(files)
-    plan = _plan(files)
-    cols = {n: np.empty(plan.total, t) for n, t in COLUMNS.items()}
-    cols.update({f"attr.{n}": np.empty(plan.total, np.int32) for n in plan.attr_names})
-    at = 0
-    for part in _partials(files, plan):
-        end = at + part["ts"].size
-        for name, col in part.items():
-            cols[name][at:end] = col
-        at = end
-    ts = cols["ts"]
-    if ts.size > 1 and not (ts[1:] >= ts[:-1]).all():
-        by_time = np.argsort(ts, kind="stable")  # ties keep partition (file) order
-        cols = {n: c[by_time] for n, c in cols.items()}
-    vocab = plan.vocab
-    return Requests(
-        *(cols[n] for n in ("ts", "proxy", "party", "outcome", "policy", "target_ms")),
-        proxies=vocab["proxies"],
-        parties=vocab["parties"],
-        policies=vocab["policies"],
-        fault_codes=plan.codes,
-        status=cols["status"],
-        attrs={n: (cols[f"attr.{n}"], vocab[f"attr.{n}"]) for n in plan.attr_names},
-    )
-
-
 def spill_requests(files: Iterable[PartialFile], directory: SpillDir) -> SpilledRequests:
-    """The same requests as :func:`merge_requests`, written by proxy under ``directory``:
-    memory then holds one partial while merging and one proxy's share after."""
+    """All partitions' partials merged, as one pass would collect them, and written by proxy
+    under ``directory``: memory holds one partial while merging, one proxy's share after.
+
+    Two reads of each file: the first gathers the labels and sizes (every file checked),
+    the second maps each partial's ids into the merged labels and appends its rows, in
+    partition order, to their proxies' files; each share is sorted by time when first
+    loaded (ties keep partition order, as one pass keeps arrival order)."""
     files = list(files)
     plan = _plan(files)
     writer = ProxySpill(directory, tuple(plan.attr_names))

@@ -10,7 +10,7 @@ import pytest
 
 from copilot.errors import InputError
 from copilot.fanout import plan_paths, run_partition
-from copilot.fanout.requests import merge_requests, read_requests, spill_requests
+from copilot.fanout.requests import read_requests, spill_requests
 from copilot.pipeline import read_pass
 from copilot.spill import SpillDir
 from copilot.throttling.collect import EXTRA_COLUMNS, Collector
@@ -37,25 +37,6 @@ def test_a_partition_collects_the_same_file_twice(log: Path, tmp_path: Path) -> 
     req, back = read_requests(Path(first.path), first.sha256)
     assert back == part and req.size > 0 and list(req.attrs) == list(ATTRS)
     assert run_partition(part, tmp_path / "c").requests is None  # analyze does not collect
-
-
-def test_merged_partials_are_the_requests_one_pass_collects(log: Path, tmp_path: Path) -> None:
-    parts = plan_paths([log], 4)
-    assert len(parts) > 1
-    done = [run_partition(p, tmp_path, collect=ATTRS) for p in parts]
-    merged = merge_requests(d.requests for d in reversed(done))  # any order: sorted by partition
-    collector = Collector(ATTRS)
-    extra = [c for c in EXTRA_COLUMNS if c in ATTRS]
-    read_pass([log], consumers=[collector], extra_columns=extra)  # as suggest_paths reads
-    one = collector.finish()
-    for name in ("ts", "proxy", "party", "outcome", "policy", "target_ms", "status"):
-        np.testing.assert_array_equal(getattr(merged, name), getattr(one, name), err_msg=name)
-    for name in ("proxies", "parties", "policies"):
-        assert getattr(merged, name) == getattr(one, name), name
-    assert merged.fault_codes == one.fault_codes
-    for name, (ids, labels) in one.attrs.items():
-        np.testing.assert_array_equal(merged.attrs[name][0], ids)
-        assert merged.attrs[name][1] == labels
 
 
 def _unsorted(meta: dict, arrays: dict) -> None:
@@ -95,11 +76,17 @@ def test_a_changed_byte_fails_the_checksum(log: Path, tmp_path: Path) -> None:
         read_requests(Path(ref.path), ref.sha256)
 
 
-def test_partials_spilled_by_proxy_load_as_the_merged_requests(log: Path, tmp_path: Path) -> None:
+def test_partials_merged_by_proxy_are_the_requests_one_pass_collects(
+    log: Path, tmp_path: Path
+) -> None:
     parts = plan_paths([log], 4)
+    assert len(parts) > 1
     done = [run_partition(p, tmp_path, collect=ATTRS) for p in parts]
     files = [d.requests for d in reversed(done)]  # any order: sorted by partition
-    whole = InMemory(merge_requests(files))
+    collector = Collector(ATTRS)
+    extra = [c for c in EXTRA_COLUMNS if c in ATTRS]
+    read_pass([log], consumers=[collector], extra_columns=extra)  # as suggest_paths reads
+    whole = InMemory(collector.finish())
     with SpillDir() as spill:
         spilled = spill_requests(files, spill)
         assert spilled.proxies == whole.proxies and spilled.parties == whole.parties
