@@ -70,8 +70,9 @@ class Evidence:
         )  # fmt: skip
 
     def context(self, proxy: int) -> Context:
-        """Everything the suggestions for ``proxy`` read (loads its share)."""
-        t = self.traffic(self.source.load(proxy))
+        """Everything the suggestions for ``proxy`` read (loads its share; without target
+        times, statuses and attributes unless current limits' conditions read them)."""
+        t = self.traffic(self.source.load(proxy, lean=not self.current))
         return Context(
             t.req, t.demand, t.health, t.abusive, t.bad_party, t.storms,
             knees=self.knees, forecasts=self.forecasts, current=self.current,
@@ -142,7 +143,7 @@ def _second_read(ev: Evidence, apps: list[str], step: Step) -> None:
     seen_on = {app: set() for app in apps}
     app_of = np.array([apps.index(a) if a in apps else -1 for a, _ in ev.source.parties] or [-1])
     for p in ev.active:
-        t = ev.traffic(ev.source.load(p))
+        t = ev.traffic(ev.source.load(p, lean=True))
         ev.health.excluded += abusive_spans(t.req, ev.abusive)
         ev.admits.add_admitted(t.req, t.demand.refused)
         name = ev.source.proxies[p]

@@ -20,6 +20,17 @@ def index_dtype(n: int) -> type[np.signedinteger]:
     return np.int32 if n < 2**31 else np.int64
 
 
+def lean_columns(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stand-ins for ``n`` requests' target times (NaN) and statuses (0: not logged) where
+    no stage reads them: read-only views of one value, no memory, and writing to one
+    fails loudly. The knee reads target times; the current limits' conditions statuses and
+    attributes; nothing else does."""
+    return (
+        np.broadcast_to(np.float32(np.nan), (n,)),
+        np.broadcast_to(np.int16(0), (n,)),
+    )
+
+
 @dataclass
 class Requests:
     """Every request as parallel arrays, sorted by time (ties in arrival order)."""
@@ -53,14 +64,18 @@ class Requests:
             return self.status_anywhere
         return self.status is not None and bool((self.status > 0).any())
 
-    def subset(self, rows: np.ndarray) -> Requests:
-        """The requests ``rows`` (in that order) with the same labels: one proxy's share."""
+    def subset(self, rows: np.ndarray, lean: bool = False) -> Requests:
+        """The requests ``rows`` (in that order) with the same labels: one proxy's share.
+
+        ``lean``: without target times, statuses and attributes (see :func:`lean_columns`)."""
+        status = None if self.status is None else self.status[rows] if not lean else None
         return Requests(
             self.ts[rows], self.proxy[rows], self.party[rows], self.outcome[rows],
-            self.policy[rows], self.target_ms[rows], self.proxies, self.parties, self.policies,
-            self.fault_codes,
-            status=None if self.status is None else self.status[rows],
-            attrs={k: (ids[rows], labels) for k, (ids, labels) in self.attrs.items()},
+            self.policy[rows],
+            lean_columns(rows.size)[0] if lean else self.target_ms[rows],
+            self.proxies, self.parties, self.policies, self.fault_codes,
+            status=lean_columns(rows.size)[1] if lean and self.status is not None else status,
+            attrs={} if lean else {k: (ids[rows], labels) for k, (ids, labels) in self.attrs.items()},
             status_anywhere=self.status_logged(),
         )  # fmt: skip
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from copilot import spill
-from copilot.throttling.requests import Requests, canonical_lut
+from copilot.throttling.requests import Requests, canonical_lut, lean_columns
 
 # name, dtype of each spilled column after the proxy's (attributes follow as "attr.NAME")
 COLUMNS = (
@@ -28,6 +28,7 @@ COLUMNS = (
     ("status", np.int16),
 )
 ATTR_DTYPE = np.int32
+_LEAN = ("ts", "party", "outcome", "policy")  # what a lean load reads
 
 
 class ProxySpill:
@@ -125,16 +126,21 @@ class SpilledRequests:
     def size(self) -> int:
         return int(self.counts.sum())
 
-    def load(self, proxy: int) -> Requests:
-        """One proxy's requests, in time order (ties in arrival order), canonical labels."""
+    def load(self, proxy: int, lean: bool = False) -> Requests:
+        """One proxy's requests, in time order (ties in arrival order), canonical labels;
+        ``lean``: without target times, statuses and attributes (``lean_columns``)."""
         if proxy not in self._sorted:
             self._sort(proxy)
-        cols = {n: self._read(f"sorted.{proxy}.{n}", n) for n in self._names}
+        names = _LEAN if lean else self._names
+        cols = {n: self._read(f"sorted.{proxy}.{n}", n) for n in names}
+        n = cols["ts"].size
+        if lean:
+            cols["target_ms"], cols["status"] = lean_columns(n)
         return Requests(
-            cols["ts"], np.full(cols["ts"].size, proxy, np.int16), cols["party"],
+            cols["ts"], np.broadcast_to(np.int16(proxy), (n,)), cols["party"],
             cols["outcome"], cols["policy"], cols["target_ms"], self.proxies, self.parties,
             self.policies, self.fault_codes, status=cols["status"],
-            attrs={a: (cols[f"attr.{a}"], v) for a, v in self.attr_labels.items()},
+            attrs={} if lean else {a: (cols[f"attr.{a}"], v) for a, v in self.attr_labels.items()},
             status_anywhere=self.status_anywhere,
         )  # fmt: skip
 
@@ -175,8 +181,8 @@ class InMemory:
     def size(self) -> int:
         return self.req.size
 
-    def load(self, proxy: int) -> Requests:
-        return self.req.subset(self.req.rows_of_proxy(proxy))
+    def load(self, proxy: int, lean: bool = False) -> Requests:
+        return self.req.subset(self.req.rows_of_proxy(proxy), lean)
 
 
 Source = SpilledRequests | InMemory

@@ -131,3 +131,21 @@ def test_no_requests_give_a_report_that_says_so(spilled: bool) -> None:
     assert report.records == 0 and report.suggestions == []
     assert report.notes == ["no requests: nothing to suggest"]
     assert to_json(report.to_dict())
+
+
+@pytest.mark.parametrize("spilled", [False, True], ids=["in memory", "spilled"])
+def test_a_lean_share_keeps_what_the_advice_reads_and_refuses_writes_to_the_rest(
+    spilled: bool,
+) -> None:
+    memory, spilling = Collector(ATTRS), Collector(ATTRS, spill=SpillDir())
+    read_pass([SAMPLE_LOG], consumers=[memory, spilling], extra_columns=list(EXTRA_COLUMNS))
+    source = spilling.finish_source() if spilled else InMemory(memory.finish())
+    whole = InMemory(memory.finish())
+    for p in range(len(whole.proxies)):
+        lean, full = source.load(p, lean=True), whole.load(p)
+        for name in ("ts", "proxy", "party", "outcome", "policy"):
+            np.testing.assert_array_equal(getattr(lean, name), getattr(full, name), name)
+        assert lean.attrs == {} and np.isnan(lean.target_ms).all() and not lean.status.any()
+        assert lean.status_logged() == full.status_logged()
+        with pytest.raises(ValueError, match="read-only"):
+            lean.target_ms[0] = 1.0
