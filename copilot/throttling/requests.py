@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from copilot.analysis.rates import group_starts
+
 
 def index_dtype(n: int) -> type[np.signedinteger]:
     """int32 for indices (or keys) below ``n`` when it fits, else int64: the row indices kept
@@ -68,13 +70,14 @@ class Requests:
         """The requests ``rows`` (in that order) with the same labels: one proxy's share.
 
         ``lean``: without target times, statuses and attributes (see :func:`lean_columns`)."""
-        status = None if self.status is None else self.status[rows] if not lean else None
+        target, status = (self.target_ms[rows], self.status) if not lean else lean_columns(rows.size)
+        if self.status is not None and not lean:
+            status = self.status[rows]
         return Requests(
             self.ts[rows], self.proxy[rows], self.party[rows], self.outcome[rows],
-            self.policy[rows],
-            lean_columns(rows.size)[0] if lean else self.target_ms[rows],
-            self.proxies, self.parties, self.policies, self.fault_codes,
-            status=lean_columns(rows.size)[1] if lean and self.status is not None else status,
+            self.policy[rows], target, self.proxies, self.parties, self.policies,
+            self.fault_codes,
+            status=None if self.status is None else status,
             attrs={} if lean else {k: (ids[rows], labels) for k, (ids, labels) in self.attrs.items()},
             status_anywhere=self.status_logged(),
         )  # fmt: skip
@@ -112,8 +115,7 @@ class Requests:
             else:  # stable: time order within a key
                 order = np.argsort(keys, kind="stable").astype(index_dtype(keys.size))
             sorted_keys = keys[order]
-            starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-            starts = starts[: sorted_keys.size]  # no rows, no groups
+            starts = group_starts(sorted_keys)  # no rows, no groups
             ends = np.r_[starts[1:], sorted_keys.size][: starts.size]
             self._orders[name] = order
             self._slices[name] = {

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from copilot import spill
+from copilot.analysis.rates import group_starts
 from copilot.throttling.requests import Requests, canonical_lut, lean_columns
 
 # name, dtype of each spilled column after the proxy's (attributes follow as "attr.NAME")
@@ -55,7 +56,7 @@ class ProxySpill:
                 self._note(name, values)
         order = np.argsort(proxy, kind="stable")  # stable: arrival order within a proxy
         keys = proxy[order]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        starts = group_starts(keys)
         for a, b in zip(starts, np.r_[starts[1:], keys.size], strict=True):
             raw, rows = int(keys[a]), order[a:b]
             self.rows[raw] = self.rows.get(raw, 0) + rows.size

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from copilot.analysis.rates import group_starts
+
 
 def tally(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values (ascending) and how many times each occurs."""
     if values.size < 2:
         return np.unique(values, return_counts=True)
-    step = values[1:] != values[:-1]
     if not (values[1:] >= values[:-1]).all():
         return np.unique(values, return_counts=True)
-    starts = np.flatnonzero(np.r_[True, step])
+    starts = group_starts(values)
     return values[starts], np.diff(np.r_[starts, values.size])
 
 
