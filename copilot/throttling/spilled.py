@@ -11,6 +11,7 @@ rows in the same order (time, ties in arrival order) with the same labels.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from copilot import spill
 from copilot.analysis.rates import group_starts
 from copilot.throttling.requests import Requests, canonical_lut, lean_columns
+from copilot.throttling.shares import SLICE_ROWS, Slice, in_slices
 
 # name, dtype of each spilled column after the proxy's (attributes follow as "attr.NAME")
 COLUMNS = (
@@ -177,6 +179,7 @@ class InMemory:
         self.counts = np.bincount(r.proxy, minlength=len(r.proxies)).astype(np.int64)
         self.span = (int(r.ts[0]), int(r.ts[-1])) if r.size else None
         self.status_anywhere = r.status_logged()
+        self._derived: dict[tuple[int, str], np.ndarray] = {}
 
     @property
     def size(self) -> int:
@@ -184,6 +187,19 @@ class InMemory:
 
     def load(self, proxy: int, lean: bool = False) -> Requests:
         return self.req.subset(self.req.rows_of_proxy(proxy), lean)
+
+    def slices(
+        self, proxy: int, rows: int = SLICE_ROWS, lean: bool = False, derived: tuple[str, ...] = ()
+    ) -> Iterator[Slice]:
+        """The proxy's share in time slices (``copilot.throttling.shares``), with the derived
+        columns ``derived`` written so far."""
+        cols = {name: self._derived[(proxy, name)] for name in derived}
+        yield from in_slices(self.load(proxy, lean), rows, cols)
+
+    def append_derived(self, proxy: int, name: str, values: np.ndarray) -> None:
+        """Append the next slice's values of a derived column of the proxy's share."""
+        key = (proxy, name)
+        self._derived[key] = np.concatenate([self._derived.get(key, values[:0]), values])
 
 
 Source = SpilledRequests | InMemory
