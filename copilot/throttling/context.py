@@ -64,6 +64,19 @@ class Traffic:
     def pair_stream(self, proxy: int, party: int) -> Stream:
         return self.stream(self.req.rows_of_pair(proxy, party))
 
+    def parties_on(self, proxy: int) -> list[int]:
+        """The parties with requests on ``proxy``, by id."""
+        return [party for pid, party in self.req.pairs() if pid == proxy]
+
+    def refused_by(self, proxy: int, party: int | None = None) -> dict[int, int]:
+        """Policy id -> gateway refusals on ``proxy`` (of ``party`` only, when given)."""
+        if party is None:
+            rows = self.req.rows_of_proxy(proxy)
+        else:
+            rows = self.req.rows_of_pair(proxy, party)
+        ids, counts = np.unique(self.req.policy[rows[self.demand.refused[rows]]], return_counts=True)
+        return dict(zip(ids.tolist(), counts.tolist(), strict=True))
+
     def active_proxies(self) -> list[int]:
         """Proxies with at least one request, by id."""
         return [p for p in range(len(self.req.proxies)) if self.req.rows_of_proxy(p).size]
@@ -96,6 +109,10 @@ def rate_stats(req: Requests, stream: Stream) -> dict:
 
     Quantiles are over minutes (seconds) with traffic, like the analysis's.
     """
+    if not isinstance(stream, Stream):  # on disk, read in slices (copilot.throttling.sliced)
+        from copilot.throttling import sliced
+
+        return sliced.rate_stats(stream, req.parties)
     rows = stream.rows[stream.counted]
     ts = req.ts[rows]
     if ts.size == 0:
@@ -127,6 +144,10 @@ def _quantiles(counts: np.ndarray) -> dict:
 
 def daily_peaks(req: Requests, stream: Stream) -> np.ndarray:
     """Each day's busiest minute (healthy legitimate requests)."""
+    if not isinstance(stream, Stream):
+        from copilot.throttling import sliced
+
+        return sliced.daily_peaks(stream)
     ts = req.ts[stream.rows[stream.counted]]
     if ts.size == 0:
         return np.zeros(0)

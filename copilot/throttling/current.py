@@ -12,8 +12,6 @@ proxies"); a product-driven quota shows here as its ``countRef``.
 
 from __future__ import annotations
 
-import numpy as np
-
 from copilot.logs.schema import QUOTA_FAULT, SPIKE_ARREST_FAULT
 from copilot.throttling.bundle import CurrentPolicy
 from copilot.throttling.bundle_params import resolve
@@ -41,12 +39,10 @@ def _rank(p: CurrentPolicy) -> tuple:
     return (not p.enforces, not p.unconditional, p.bundle_kind != "proxy", p.name)
 
 
-def _refusing(ctx: Context, rows: np.ndarray, kind: str) -> list[tuple[str, int]]:
-    """(policy, refusals) of that kind among ``rows``."""
-    refused = rows[ctx.demand.refused[rows]]
-    ids, counts = np.unique(ctx.req.policy[refused], return_counts=True)
+def _refusing(ctx: Context, proxy: int, party: int | None, kind: str) -> list[tuple[str, int]]:
+    """(policy, refusals) of that kind on ``proxy`` (of ``party``, when given), most first."""
     out = []
-    for i, n in zip(ids.tolist(), counts.tolist(), strict=True):
+    for i, n in sorted(ctx.refused_by(proxy, party).items()):
         name = ctx.req.policies[i]
         if name and _KIND_CODE[kind] in ctx.req.fault_codes.get(name, ()):
             out.append((name, int(n)))
@@ -66,7 +62,7 @@ def for_proxy(ctx: Context, proxy: str) -> CurrentLimit | None:
     pid = ctx.req.proxy_id(proxy)
     if pid is None or _authoritative(ctx, proxy):
         return None  # the bundle is authoritative for its proxy
-    seen = _refusing(ctx, ctx.req.rows_of_proxy(pid), "SpikeArrest")
+    seen = _refusing(ctx, pid, None, "SpikeArrest")
     if not seen:
         return None
     return CurrentLimit(
@@ -98,8 +94,7 @@ def for_client(ctx: Context, proxy: str, party: int, kind: str) -> CurrentLimit 
     pid = ctx.req.proxy_id(proxy)
     if pid is None or _authoritative(ctx, proxy):
         return None  # the bundle is authoritative for its proxy
-    rows = ctx.req.rows_of_pair(pid, party)
-    seen = _refusing(ctx, rows, kind)
+    seen = _refusing(ctx, pid, party, kind)
     if not seen:
         return None
     policy, refused = seen[0]
