@@ -11,13 +11,20 @@ alone (fast: abusive floods are what the limit is for) and then confirms on
 the whole stream, raising the rate if the abusive traffic would crowd out
 legitimate requests in a shared bucket. :func:`impact` says who would have
 been rejected, and when.
+
+A share too large to hold is a :class:`copilot.throttling.sliced.SlicedStream`
+(the same rows on disk, read in pieces, replays carried across them):
+:func:`least_rate`, :func:`within`, :func:`replay_impact`, :func:`peak_of` and
+:func:`counted_tally` take either kind and give the same answers for the same rows.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +36,9 @@ from copilot.throttling.replay import ReplayCache, SpikeArrestSpec
 from copilot.throttling.replay_quota import QuotaSpec
 from copilot.throttling.tally import tally
 from copilot.timeunits import HOUR_MS, MINUTE_MS, SECOND_MS
+
+if TYPE_CHECKING:
+    from copilot.throttling.sliced import SlicedStream
 
 SHARE = REJECT_SHARE  # at most 0.1 % of healthy legitimate requests may be rejected
 MAX_RATE = 1 << 22  # a search never looks beyond this many requests per period
@@ -57,12 +67,26 @@ class Stream:
         return self.legit & self.healthy
 
     @property
+    def size(self) -> int:
+        """Requests in the stream."""
+        return int(self.rows.size)
+
+    @property
+    def counted_total(self) -> int:
+        """Healthy legitimate requests in the stream."""
+        return int(self.counted.sum())
+
+    @property
     def budget(self) -> int:
-        return int(math.floor(SHARE * int(self.counted.sum())))
+        return int(math.floor(SHARE * self.counted_total))
 
     def subset(self, mask: np.ndarray) -> Stream:
         keys = None if self.keys is None else self.keys[mask]
         return Stream(self.rows[mask], self.legit[mask], self.healthy[mask], keys)
+
+    def legit_only(self) -> Stream:
+        """The legitimate requests alone."""
+        return self.subset(self.legit)
 
 
 def run(req: Requests, stream: Stream, spec, budget: int | None = None) -> replay.Outcome:
@@ -73,9 +97,42 @@ def run(req: Requests, stream: Stream, spec, budget: int | None = None) -> repla
     return replay.spike_arrest(ts, spec, stream.keys, stream.counted, budget, stream.cache)
 
 
-def within(req: Requests, stream: Stream, spec) -> bool:
+def within(req: Requests, stream: Stream | SlicedStream, spec) -> bool:
     """True when ``spec`` rejects at most 0.1 % of the stream's healthy legitimate requests."""
+    if not isinstance(stream, Stream):
+        from copilot.throttling import sliced
+
+        return sliced.within(stream, spec)
     return not run(req, stream, spec, stream.budget).stopped
+
+
+def peak_of(req: Requests, stream: Stream | SlicedStream, window_ms: int, which: str) -> int:
+    """The most ``which`` requests ("legit", or "counted": healthy and legitimate) in any
+    ``window_ms`` of the stream (:func:`peak_window` of their times)."""
+    if not isinstance(stream, Stream):
+        from copilot.throttling import sliced
+
+        return sliced.peak_of(stream, window_ms, which)
+    return peak_window(stream.times(req)[_which(stream, which)], window_ms)
+
+
+def counted_tally(
+    req: Requests, stream: Stream | SlicedStream, unit_ms: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The healthy legitimate requests per ``ts // unit_ms``: (keys ascending, counts)."""
+    if not isinstance(stream, Stream):
+        from copilot.throttling import sliced
+
+        return sliced.counted_tally(stream, unit_ms)
+    return tally(stream.times(req)[stream.counted] // unit_ms)
+
+
+def _which(stream: Stream, which: str) -> np.ndarray:
+    if which == "legit":
+        return stream.legit
+    if which == "counted":
+        return stream.counted
+    raise ValueError(f"which must be 'legit' or 'counted', not {which!r}")
 
 
 def peak_window(ts: np.ndarray, window_ms: int) -> int:
@@ -86,17 +143,19 @@ def peak_window(ts: np.ndarray, window_ms: int) -> int:
     return int((np.arange(ts.size) - lo + 1).max())
 
 
-def least_rate(req: Requests, stream: Stream, unit: str, effective: bool) -> int:
-    """The smallest ``N`` such that ``SpikeArrest(N + unit)`` keeps the 0.1 % rule."""
+def least_rate(req: Requests, stream: Stream | SlicedStream, unit: str, effective: bool) -> int:
+    """The smallest ``N`` such that ``SpikeArrest(N + unit)`` keeps the 0.1 % rule.
+
+    One search for both kinds of stream: the same probes in the same order."""
     period = SECOND_MS if unit == "ps" else MINUTE_MS
 
     def spec(n: int) -> SpikeArrestSpec:
         return SpikeArrestSpec(f"{n}{unit}", effective)
 
-    legit = stream.subset(stream.legit)
-    if legit.counted.sum() == 0:
+    legit = stream.legit_only()
+    if legit.counted_total == 0:
         return 1
-    start = max(1, peak_window(legit.times(req), period))
+    start = max(1, peak_of(req, legit, period, "legit"))
     hi = start
     while not within(req, legit, spec(hi)) and hi < MAX_RATE:
         hi *= 2
@@ -116,7 +175,9 @@ def least_rate(req: Requests, stream: Stream, unit: str, effective: bool) -> int
     return confirm(req, stream, hi, spec)
 
 
-def confirm(req: Requests, stream: Stream, n: int, spec) -> int:
+def confirm(
+    req: Requests, stream: Stream | SlicedStream, n: int, spec: Callable[[int], SpikeArrestSpec]
+) -> int:
     """Raise ``n`` until the whole stream (abusive clients included) keeps the rule."""
     for _ in range(40):
         if within(req, stream, spec(n)):
@@ -163,47 +224,100 @@ class Impact:
         }
 
 
+def replay_impact(
+    req: Requests, stream: Stream | SlicedStream, spec: SpikeArrestSpec | QuotaSpec, top: int = 10
+) -> Impact:
+    """What replaying ``spec`` over the stream would have rejected (:func:`impact` of
+    :func:`run`); a stream on disk is replayed piece by piece and summed as it goes."""
+    if not isinstance(stream, Stream):
+        from copilot.throttling import sliced
+
+        return sliced.rejections(stream, spec, len(req.parties)).impact(req.parties, top)
+    return impact(req, stream, run(req, stream, spec).rejected, top)
+
+
 def impact(req: Requests, stream: Stream, rejected: np.ndarray, top: int = 10) -> Impact:
     """Summarise a replay's rejections (see :class:`Impact`)."""
     rows = stream.rows[rejected]
     ts = req.ts[rows]
     parties, counts = np.unique(req.party[rows], return_counts=True)
     abusive = ~stream.legit[rejected]
-    bad = set(np.unique(req.party[rows][abusive]).tolist())
-    clients = sorted(zip(counts.tolist(), parties.tolist(), strict=True), reverse=True)[:top]
-    by_client = [
-        {
-            "app": req.parties[p][0],
-            "client_id": req.parties[p][1],
-            "rejected": int(n),
-            "abusive": p in bad,
-        }
-        for n, p in clients
-    ]
-    hours, per_hour = tally(ts // HOUR_MS)  # ts in time order: no sort
-    busiest = np.argsort(-per_hour, kind="stable")[:top]
-    by_hour = [
-        {
-            "hour": pd.Timestamp(int(hours[i]) * HOUR_MS, unit="ms", tz="UTC").isoformat(),
-            "rejected": int(per_hour[i]),
-        }
-        for i in busiest
-    ]
-    minutes, per_minute = tally(ts // MINUTE_MS)
-    series = pd.Series(
-        per_minute, index=pd.to_datetime(minutes * MINUTE_MS, unit="ms", utc=True), dtype="int64"
-    )
-    stamp = (lambda ms: pd.Timestamp(int(ms), unit="ms", tz="UTC")) if ts.size else None
-    return Impact(
+    return Rejections(
         seen=int(stream.rows.size),
         rejected=int(rejected.sum()),
         counted=int(stream.counted.sum()),
         counted_rejected=int((rejected & stream.counted).sum()),
         excluded_rejected=int((rejected & stream.legit & ~stream.healthy).sum()),
         abusive_rejected=int(abusive.sum()),
-        by_client=by_client,
-        by_hour=by_hour,
-        per_minute=series,
-        first=stamp(ts[0]) if stamp else None,
-        last=stamp(ts[-1]) if stamp else None,
-    )
+        parties=parties,
+        per_party=counts,
+        bad=set(np.unique(req.party[rows][abusive]).tolist()),
+        hours=tally(ts // HOUR_MS),  # ts in time order: no sort
+        minutes=tally(ts // MINUTE_MS),
+        first=int(ts[0]) if ts.size else None,
+        last=int(ts[-1]) if ts.size else None,
+    ).impact(req.parties, top)
+
+
+@dataclass
+class Rejections:
+    """The counts an :class:`Impact` is written from, however they were gathered."""
+
+    seen: int
+    rejected: int
+    counted: int
+    counted_rejected: int
+    excluded_rejected: int
+    abusive_rejected: int
+    parties: np.ndarray  # the parties with rejections, ascending
+    per_party: np.ndarray  # their rejections
+    bad: set[int]  # parties with abusive requests rejected
+    hours: tuple[np.ndarray, np.ndarray]  # rejections per hour (hours ascending)
+    minutes: tuple[np.ndarray, np.ndarray]  # rejections per minute (minutes ascending)
+    first: int | None  # epoch ms of the first and last rejection
+    last: int | None
+
+    def impact(self, labels: list[tuple[str, str]], top: int = 10) -> Impact:
+        """The :class:`Impact`, with the ``top`` clients and hours (``labels``: the parties)."""
+        pairs = zip(self.per_party.tolist(), self.parties.tolist(), strict=True)
+        by_client = [
+            {
+                "app": labels[p][0],
+                "client_id": labels[p][1],
+                "rejected": int(n),
+                "abusive": p in self.bad,
+            }
+            for n, p in sorted(pairs, reverse=True)[:top]
+        ]
+        hours, per_hour = self.hours
+        busiest = np.argsort(-per_hour, kind="stable")[:top]
+        by_hour = [
+            {
+                "hour": pd.Timestamp(int(hours[i]) * HOUR_MS, unit="ms", tz="UTC").isoformat(),
+                "rejected": int(per_hour[i]),
+            }
+            for i in busiest
+        ]
+        minutes, per_minute = self.minutes
+        series = pd.Series(
+            per_minute,
+            index=pd.to_datetime(minutes * MINUTE_MS, unit="ms", utc=True),
+            dtype="int64",
+        )
+        return Impact(
+            seen=self.seen,
+            rejected=self.rejected,
+            counted=self.counted,
+            counted_rejected=self.counted_rejected,
+            excluded_rejected=self.excluded_rejected,
+            abusive_rejected=self.abusive_rejected,
+            by_client=by_client,
+            by_hour=by_hour,
+            per_minute=series,
+            first=_stamp(self.first),
+            last=_stamp(self.last),
+        )
+
+
+def _stamp(ms: int | None) -> pd.Timestamp | None:
+    return None if ms is None else pd.Timestamp(ms, unit="ms", tz="UTC")
