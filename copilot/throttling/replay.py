@@ -175,6 +175,27 @@ def gcra(
 
     With cost w, a request passes when the bucket holds w tokens: ``t >= TAT - (B-w) I``,
     then ``TAT = max(TAT, t) + w I``; a bucket smaller than w passes nothing.
+    """
+    return gcra_from(t, count, period_ms, burst, purse, idx, cost)[0]
+
+
+def gcra_from(
+    t: np.ndarray,
+    count: int,
+    period_ms: int,
+    burst: int,
+    purse: Budget | None = None,
+    idx: np.ndarray | None = None,
+    cost: int = 1,
+    origin: int | None = None,
+    tat: int | None = None,
+) -> tuple[np.ndarray, int | None]:
+    """:func:`gcra` from a carried state: (rejected, the final ``TAT``).
+
+    Time is scaled as ``(t - origin) * count`` (``origin``: the stream's first
+    time unless given); ``tat`` is the theoretical arrival time in those units
+    left by earlier requests (None: none yet). The final TAT is meaningless
+    when the budget ran out.
 
     One function on purpose (over 60 lines): it is the hot loop of every sizing
     search, and its two regimes share ``pos``/``tat`` state that helper calls
@@ -183,17 +204,18 @@ def gcra(
     n = t.size
     rejected = np.zeros(n, dtype=bool)
     if n == 0:
-        return rejected
+        return rejected, tat
     if cost > burst:
         rejected[:] = True
         if purse is not None:
             purse.spend(np.arange(n) if idx is None else idx)
-        return rejected
+        return rejected, tat
     # Scale time by ``count`` so the interval (period/count) is the integer ``period_ms``.
-    x = (t - t[0]) * np.int64(count)
+    x = (t - (t[0] if origin is None else np.int64(origin))) * np.int64(count)
     step, slack = np.int64(period_ms * cost), np.int64((burst - cost) * period_ms)
     gidx = np.arange(n) if idx is None else idx
-    pos, tat = 0, np.int64(x[0])
+    # A TAT at or before the first request acts as no TAT at all (the bucket is full).
+    pos, tat = 0, np.int64(x[0] if tat is None else tat)
     width_a, width_b = _A_MIN, _B_MIN
     while pos < n:
         # Regime A: assume every request from pos on is admitted; find the first that is not.
@@ -230,13 +252,13 @@ def gcra(
             block[admit[:stop] - pos] = False
             rejected[pos:upto] = block
             if purse is not None and purse.spend(gidx[pos:upto][block]):
-                return rejected
+                return rejected, int(tat)
             tat = tat + np.int64(stop) * step
             if stop < width_b:
                 pos, width_b = upto, _B_MIN
                 break
             pos, width_b = upto, min(width_b * 2, _B_MAX)
-    return rejected
+    return rejected, int(tat)
 
 
 def window_starts(cache: ReplayCache, number: int, t: np.ndarray, window_ms: int) -> np.ndarray:
@@ -254,11 +276,13 @@ def sliding_count(
     purse: Budget | None = None,
     idx: np.ndarray | None = None,
     lo: np.ndarray | None = None,
+    halo: int = 0,
 ) -> np.ndarray:
     """At most ``limit`` admitted in any ``(t - window_ms, t]``; rejected ones do not count.
 
     ``lo[j]``, the first request inside ``j``'s window, may be passed in (it
-    does not depend on the limit).
+    does not depend on the limit). The first ``halo`` requests were admitted
+    earlier (a previous slice's carry): they count but are never rejected.
     """
     n = t.size
     rejected = np.zeros(n, dtype=bool)
@@ -267,6 +291,8 @@ def sliding_count(
     if lo is None:
         lo = np.searchsorted(t, t - window_ms, side="right")
     hot = np.flatnonzero(np.arange(n) - lo + 1 > limit)  # only these can be rejected
+    if halo:
+        hot = hot[hot >= halo]
     gidx = np.arange(n) if idx is None else idx
     recent: deque[int] = deque()  # times of rejected requests still in the window
     pending: list[int] = []  # rejections not yet charged to the budget

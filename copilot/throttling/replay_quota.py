@@ -100,22 +100,38 @@ def _month_start_ms(t: np.ndarray) -> np.ndarray:
     )
 
 
-def _first_per_window(window: np.ndarray, allow: int) -> np.ndarray:
-    """Reject all but the first ``allow`` requests of each (sorted) window."""
+def _first_per_window(window: np.ndarray, allow: int, head: int = 0) -> np.ndarray:
+    """Reject all but the first ``allow`` requests of each (sorted) window; ``head``
+    requests of the first window came before (an earlier slice)."""
     if window.size == 0:
         return np.zeros(0, dtype=bool)
     starts = np.flatnonzero(np.r_[True, window[1:] != window[:-1]])
     lengths = np.diff(np.r_[starts, window.size])
     rank = np.arange(window.size) - np.repeat(starts, lengths)
+    if head:
+        rank[: lengths[0]] += head
     return rank >= allow
 
 
 def _flexi(t: np.ndarray, allow: int, window_ms: int) -> np.ndarray:
     """Windows open at the first request after the previous window closed."""
+    return flexi_from(t, allow, window_ms)[0]
+
+
+def flexi_from(
+    t: np.ndarray, allow: int, window_ms: int, close: int | None = None, used: int = 0
+) -> tuple[np.ndarray, int | None, int]:
+    """:func:`_flexi` continuing an open window that closes at ``close`` (epoch ms) and
+    has counted ``used`` requests: (rejected, the last window's close, its count so far)."""
     rejected = np.zeros(t.size, dtype=bool)
     pos = 0
+    if close is not None and t.size and t[0] < close:
+        pos = int(np.searchsorted(t, close, side="left"))
+        rejected[max(allow - used, 0) : pos] = True
+        used += pos
     while pos < t.size:
-        end = int(np.searchsorted(t, t[pos] + window_ms, side="left"))
+        close = int(t[pos]) + window_ms
+        end = int(np.searchsorted(t, close, side="left"))
         rejected[pos + allow : end] = True
-        pos = end
-    return rejected
+        pos, used = end, end - pos
+    return rejected, close, used
