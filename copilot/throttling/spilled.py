@@ -7,6 +7,11 @@ and the advice loads one proxy's share at a time (:class:`SpilledRequests`).
 A share is what the in-memory :class:`~copilot.throttling.requests.Requests`
 of the whole estate would give for that proxy (:class:`InMemory`): the same
 rows in the same order (time, ties in arrival order) with the same labels.
+
+A share is sorted on first use by merging the time-sorted runs the collector
+wrote (``copilot.throttling.spilled_sort``), a block at a time, and a share too
+large to hold is read in time slices (:meth:`SpilledRequests.slices`), a block
+of the sorted files at a time: neither ever holds the whole share.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 
 from copilot import spill
 from copilot.analysis.rates import group_starts
+from copilot.throttling import spilled_sort
 from copilot.throttling.requests import Requests, canonical_lut, lean_columns
 from copilot.throttling.shares import SLICE_ROWS, Slice, in_slices
 
@@ -35,12 +41,17 @@ _LEAN = ("ts", "party", "outcome", "policy")  # what a lean load reads
 
 
 class ProxySpill:
-    """Writes each chunk's rows to its proxy's column files, noting the labels they use."""
+    """Writes each chunk's rows to its proxy's column files, noting the labels they use.
+
+    Each chunk's rows of a proxy are written sorted by time (ties in chunk order) as one
+    *run*, or as the end of the previous run when none is earlier than its last time."""
 
     def __init__(self, directory: spill.SpillDir, attr_names: tuple[str, ...]) -> None:
         self.dir = directory
         self.names = [n for n, _ in COLUMNS] + [f"attr.{a}" for a in attr_names]
         self.rows: dict[int, int] = {}  # raw proxy id -> rows written
+        self.runs: dict[int, list[int]] = {}  # raw proxy id -> rows of each time-sorted run
+        self._last: dict[int, int] = {}  # raw proxy id -> the last time of its latest run
         self.seen: dict[str, np.ndarray] = {}  # column -> raw ids used
         self.span: tuple[int, int] | None = None
         self.status_anywhere = False
@@ -56,14 +67,25 @@ class ProxySpill:
         for name, values in zip(self.names, rest, strict=True):
             if name in ("party", "policy") or name.startswith("attr."):
                 self._note(name, values)
-        order = np.argsort(proxy, kind="stable")  # stable: arrival order within a proxy
+        # stable: ties in arrival order within a proxy (lexsort is stable too)
+        in_order = ms.size < 2 or bool((ms[1:] >= ms[:-1]).all())
+        order = np.argsort(proxy, kind="stable") if in_order else np.lexsort((ms, proxy))
         keys = proxy[order]
         starts = group_starts(keys)
         for a, b in zip(starts, np.r_[starts[1:], keys.size], strict=True):
             raw, rows = int(keys[a]), order[a:b]
-            self.rows[raw] = self.rows.get(raw, 0) + rows.size
+            self._note_run(raw, int(ms[rows[0]]), int(ms[rows[-1]]), rows.size)
             for name, values in zip(self.names, rest, strict=True):
                 spill.append(self.dir.file(f"raw.{raw}.{name}"), values[rows])
+
+    def _note_run(self, raw: int, first: int, last: int, n: int) -> None:
+        self.rows[raw] = self.rows.get(raw, 0) + n
+        runs = self.runs.setdefault(raw, [])
+        if runs and first >= self._last[raw]:
+            runs[-1] += n  # in order after the run so far: merging would only copy it
+        else:
+            runs.append(n)
+        self._last[raw] = last  # the end of the latest run
 
     def _note(self, name: str, ids: np.ndarray) -> None:
         seen = self.seen.get(name, np.zeros(0, bool))
@@ -76,7 +98,8 @@ class ProxySpill:
 
 @dataclass
 class SpilledRequests:
-    """The estate's requests on disk: :meth:`load` one proxy's share (see module docstring)."""
+    """The estate's requests on disk: :meth:`load` one proxy's share, or read it in
+    :meth:`slices` (see module docstring)."""
 
     dir: spill.SpillDir
     proxies: list[str]
@@ -90,7 +113,9 @@ class SpilledRequests:
     _raw: list[int] = field(repr=False, default_factory=list)  # canonical -> raw proxy id
     _luts: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     _names: list[str] = field(repr=False, default_factory=list)
+    _runs: list[list[int]] = field(repr=False, default_factory=list)  # canonical -> run sizes
     _sorted: set[int] = field(repr=False, default_factory=set)
+    _derived: dict[tuple[int, str], np.dtype] = field(repr=False, default_factory=dict)
 
     @classmethod
     def of(
@@ -123,6 +148,7 @@ class SpilledRequests:
             {n.removeprefix("attr."): v for n, v in labels.items()},
             np.array([writer.rows[r] for r in raw], dtype=np.int64),
             writer.span, writer.status_anywhere, raw, luts, list(writer.names),
+            [list(writer.runs[r]) for r in raw],
         )  # fmt: skip
 
     @property
@@ -132,10 +158,54 @@ class SpilledRequests:
     def load(self, proxy: int, lean: bool = False) -> Requests:
         """One proxy's requests, in time order (ties in arrival order), canonical labels;
         ``lean``: without target times, statuses and attributes (``lean_columns``)."""
-        if proxy not in self._sorted:
-            self._sort(proxy)
+        self._sort(proxy)
         names = _LEAN if lean else self._names
-        cols = {n: self._read(f"sorted.{proxy}.{n}", n) for n in names}
+        return self._requests(proxy, {n: self._read(proxy, n) for n in names}, lean)
+
+    def slices(
+        self, proxy: int, rows: int = SLICE_ROWS, lean: bool = False, derived: tuple[str, ...] = ()
+    ) -> Iterator[Slice]:
+        """The proxy's share in time slices of about ``rows`` requests, each ending between
+        two distinct times (``shares.cuts``), read a slice at a time; ``lean`` as in
+        :meth:`load`; with each slice's part of the derived columns ``derived``."""
+        self._sort(proxy)
+        dtypes = {name: self._derived[(proxy, name)] for name in derived}  # KeyError: unwritten
+        names, n, start = _LEAN if lean else self._names, int(self.counts[proxy]), 0
+        while start < n:
+            stop = self._cut(proxy, start, rows, n)
+            cols = {name: self._read(proxy, name, start, stop - start) for name in names}
+            parts = {
+                name: spill.read(self._derived_file(proxy, name), dtype, start, stop - start)
+                for name, dtype in dtypes.items()
+            }
+            yield Slice(self._requests(proxy, cols, lean), start, parts)
+            start = stop
+
+    def append_derived(self, proxy: int, name: str, values: np.ndarray) -> None:
+        """Append the next slice's values of a derived column of the proxy's share (on disk;
+        the dtype is that of the first values appended)."""
+        dtype = self._derived.setdefault((proxy, name), np.asarray(values).dtype)
+        spill.append(self._derived_file(proxy, name), np.asarray(values).astype(dtype, copy=False))
+
+    def _derived_file(self, proxy: int, name: str):
+        return self.dir.file(f"derived.{proxy}.{name}")
+
+    def _cut(self, proxy: int, start: int, rows: int, n: int) -> int:
+        """The end of the slice from ``start``: ``rows`` on, then on past every request of the
+        millisecond that row is in (read ahead a block at a time), as ``shares.cuts``."""
+        stop = min(start + max(rows, 1), n)
+        if stop == n:
+            return n
+        last = self._read(proxy, "ts", stop - 1, 1)[0]
+        while stop < n:
+            ahead = self._read(proxy, "ts", stop, min(spilled_sort.BLOCK, n - stop))
+            k = int(np.searchsorted(ahead, last, side="right"))
+            stop += k
+            if k < ahead.size:
+                break
+        return stop
+
+    def _requests(self, proxy: int, cols: dict[str, np.ndarray], lean: bool) -> Requests:
         n = cols["ts"].size
         if lean:
             cols["target_ms"], cols["status"] = lean_columns(n)
@@ -148,22 +218,42 @@ class SpilledRequests:
         )  # fmt: skip
 
     def _sort(self, proxy: int) -> None:
-        """Relabel and sort the proxy's raw files once (later loads only read)."""
+        """Relabel and sort the proxy's raw files once (later reads only read): a merge of
+        the collector's time-sorted runs, a block at a time (``spilled_sort``)."""
+        if proxy in self._sorted:
+            return
         raw = self._raw[proxy]
-        ts = self._read(f"raw.{raw}.ts", "ts")
-        order = None if ts.size < 2 or (ts[1:] >= ts[:-1]).all() else np.argsort(ts, kind="stable")
-        for name in self._names:
-            values = ts if name == "ts" else self._read(f"raw.{raw}.{name}", name)
-            if name in self._luts:
-                values = self._luts[name][values]
-            if order is not None:
-                values = values[order]
-            spill.append(self.dir.file(f"sorted.{proxy}.{name}"), values)
-            self.dir.file(f"raw.{raw}.{name}").unlink(missing_ok=True)
+        files = {name: self.dir.file(f"raw.{raw}.{name}") for name in self._names}
+        dtypes = {name: _dtype(name) for name in self._names}
+
+        def read_ts(start: int, count: int) -> np.ndarray:
+            return spill.read(files["ts"], np.int64, start, count)
+
+        for step in spilled_sort.merge(read_ts, self._runs[proxy]):
+            for name in self._names:
+                if name == "ts":
+                    values = step.ts
+                else:
+                    parts = [spill.read(files[name], dtypes[name], a, k) for a, k in step.ranges]
+                    values = parts[0] if len(parts) == 1 else np.concatenate(parts)
+                    if step.order is not None:
+                        values = values[step.order]
+                if name in self._luts:
+                    values = self._luts[name][values]
+                spill.append(self._sorted_file(proxy, name), values)
+        for path in files.values():
+            path.unlink(missing_ok=True)
         self._sorted.add(proxy)
 
-    def _read(self, file: str, name: str) -> np.ndarray:
-        return spill.read(self.dir.file(file), dict(COLUMNS).get(name, ATTR_DTYPE))
+    def _sorted_file(self, proxy: int, name: str):
+        return self.dir.file(f"sorted.{proxy}.{name}")
+
+    def _read(self, proxy: int, name: str, start: int = 0, count: int = -1) -> np.ndarray:
+        return spill.read(self._sorted_file(proxy, name), _dtype(name), start, count)
+
+
+def _dtype(name: str) -> np.dtype:
+    return np.dtype(dict(COLUMNS).get(name, ATTR_DTYPE))
 
 
 @dataclass
