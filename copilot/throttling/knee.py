@@ -36,10 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from copilot.analysis.outcomes import GATEWAY
 from copilot.analysis.scoring import count_score
 from copilot.throttling.collect import Requests
-from copilot.throttling.knee_cells import LOG_STEP, KneeCells, knee_cells
+from copilot.throttling.knee_cells import LOG_STEP, KneeCells, Pieces, knee_cells, share_pieces
 
 LATENCY_FACTOR = 1.5
 ERROR_SHARE = 0.02
@@ -97,13 +96,17 @@ def _round(value: float | None) -> float | None:
 
 def find_knee(req: Requests, proxy: int, resamples: int = BOOTSTRAP) -> Knee:
     """The knee of one proxy, with a bootstrap interval (see module docstring)."""
-    name = req.proxies[proxy]
-    rows = req.rows_of_proxy(proxy)
-    rows = rows[(req.outcome[rows] >> 1) != GATEWAY]  # refused at the gateway: never reached it
-    if rows.size == 0:
+    return find_knee_slices(share_pieces(req, proxy), req.proxies[proxy], resamples)
+
+
+def find_knee_slices(pieces: Pieces, name: str, resamples: int = BOOTSTRAP) -> Knee:
+    """The knee of the proxy ``name`` whose share ``pieces()`` reads afresh in consecutive
+    time-ordered pieces (read twice; never held whole; not lean: target times are read):
+    :func:`find_knee`'s answer, whatever the cuts."""
+    cells = knee_cells(pieces, resamples)
+    if cells.size == 0:  # refused at the gateway or no traffic: nothing reached the backend
         return Knee(name, None, 0.0, None, 0.0, None, None, "no traffic reached the backend",
                     pd.DataFrame())  # fmt: skip
-    cells = knee_cells(req, rows, resamples)
     observed = float(cells.load.max())
     prep = _Prep.of(max(1, math.ceil(observed / 40)), cells, float(np.median(cells.per_minute)))
     point = _judge(prep, prep.count, _Bins.of(prep, 0.0))

@@ -1,12 +1,13 @@
-"""The knee's cells are the same however the stream is sliced: loads across slice edges."""
+"""The knee's cells are the same however the stream is cut: loads across piece edges."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from copilot.analysis.outcomes import E5XX
-from copilot.throttling.knee_cells import LOG_STEP, WINDOW_MS, knee_cells
+from copilot.analysis.outcomes import E5XX, GATEWAY
+from copilot.throttling.knee_cells import LOG_STEP, WINDOW_MS, knee_cells, share_pieces
+from copilot.throttling.shares import in_slices, slice_of
 from tests.throttling.conftest import make_requests
 
 RESAMPLES = 5
@@ -19,12 +20,15 @@ def _stream(seed: int, n: int):
     target = np.where(rng.random(n) < 0.1, np.nan, rng.lognormal(4, 1, n)).tolist()
     req = make_requests(ts.tolist(), target_ms=target)
     req.outcome[rng.random(n) < 0.05] = 2 * E5XX
+    req.outcome[rng.random(n) < 0.1] = 2 * GATEWAY  # refused at the gateway: never counted
     return req
 
 
 def _by_definition(req) -> dict[tuple[int, bool, int], tuple[float, list[float]]]:
-    """(load, failed, raw bucket) -> requests and their minute weights summed, one at a time."""
-    ts = req.ts
+    """(load, failed, raw bucket) -> requests and their minute weights summed, one at a time,
+    over the requests that reached the backend."""
+    reached = np.flatnonzero((req.outcome >> 1) != GATEWAY)
+    ts = req.ts[reached]
     minutes = np.unique(ts // 60_000)
     rng = np.random.default_rng(0)
     draws = []
@@ -32,13 +36,13 @@ def _by_definition(req) -> dict[tuple[int, bool, int], tuple[float, list[float]]
         draws.append(rng.poisson(1.0, minutes.size))
         rng.uniform()
     out: dict = {}
-    for i in range(req.size):
+    for i, row in enumerate(reached):
         load = int(((ts > ts[i] - WINDOW_MS) & (ts <= ts[i])).sum())
-        lat = req.target_ms[i : i + 1]
+        lat = req.target_ms[row : row + 1]
         raw = -1_000_000
         if np.isfinite(lat[0]) and lat[0] > 0:
             raw = int(np.floor(np.log(np.maximum(lat, 1e-3)) / LOG_STEP)[0])
-        bad = bool((req.outcome[i] >> 1) == E5XX or (req.outcome[i] & 1) == 1)
+        bad = bool((req.outcome[row] >> 1) == E5XX or (req.outcome[row] & 1) == 1)
         m = int(np.searchsorted(minutes, ts[i] // 60_000))
         n, w = out.get((load, bad, raw), (0.0, [0.0] * RESAMPLES))
         out[(load, bad, raw)] = (n + 1, [a + float(d[m]) for a, d in zip(w, draws, strict=True)])
@@ -55,18 +59,56 @@ def _as_dict(cells) -> dict:
     }
 
 
+def _ragged(req, rows: int):
+    """Pieces of exactly ``rows`` rows: cuts fall inside milliseconds and bursts."""
+    return lambda: (slice_of(req, a, min(a + rows, req.size)) for a in range(0, req.size, rows))
+
+
+def _slices(req, rows: int):
+    return lambda: (part.req for part in in_slices(req, rows))
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("slice_rows", [1, 7, 256, 1 << 20])
-def test_cells_match_one_request_at_a_time_whatever_the_slice(seed: int, slice_rows: int) -> None:
+@pytest.mark.parametrize("rows", [1, 7, 256, 1 << 20])
+@pytest.mark.parametrize("cut", [_slices, _ragged], ids=["slices", "ragged"])
+def test_cells_match_one_request_at_a_time_whatever_the_cut(seed: int, rows: int, cut) -> None:
     req = _stream(seed, 600)
-    cells = knee_cells(req, np.arange(req.size), RESAMPLES, slice_rows=slice_rows)
+    cells = knee_cells(cut(req, rows), RESAMPLES)
     assert _as_dict(cells) == _by_definition(req)
-    assert cells.count.sum() == req.size == cells.per_minute.sum()
+    reached = int(((req.outcome >> 1) != GATEWAY).sum())
+    assert cells.count.sum() == reached == cells.per_minute.sum() < req.size
     keys = list(zip(cells.load, cells.bad, cells.bucket, strict=True))
     assert keys == sorted(keys)  # (load, failed, bucket): the order the verdicts read
 
 
-def test_a_slice_never_splits_requests_of_one_millisecond() -> None:
+@pytest.mark.parametrize("cut", [_slices, _ragged], ids=["slices", "ragged"])
+def test_a_millisecond_cut_across_pieces_counts_as_one(cut) -> None:
     req = make_requests([1_000] * 50 + [2_000] * 50)
-    cells = knee_cells(req, np.arange(req.size), 0, slice_rows=10)
+    cells = knee_cells(cut(req, 10), 0)
     assert cells.load.tolist() == [50, 100] and cells.count.tolist() == [50, 50]
+
+
+def test_pieces_with_nothing_that_reached_the_backend_carry_the_minute() -> None:
+    # a piece of gateway refusals only sits between two reaching requests 30 s apart
+    req = make_requests([0, 10_000, 20_000, 30_000], outcome=[0, 2 * GATEWAY, 2 * GATEWAY, 0])
+    cells = knee_cells(_ragged(req, 1), 0)
+    assert cells.load.tolist() == [1, 2] and cells.count.tolist() == [1, 1]
+
+
+def test_a_share_among_other_proxies_is_cut_without_the_others() -> None:
+    ts = [0, 0, 5, 5, 5, 9, 12, 12]
+    req = make_requests(ts, proxy=[0, 1, 0, 1, 0, 1, 0, 0], proxies=("a", "b"))
+    pieces = list(share_pieces(req, 0, rows=2)())
+    assert [p.ts.tolist() for p in pieces] == [[0, 5, 5], [12, 12]]
+    assert all((p.proxy == 0).all() for p in pieces)
+    alone = list(share_pieces(req.subset(req.rows_of_proxy(0)), 0, rows=2)())
+    assert [p.ts.tolist() for p in alone] == [[0, 5, 5], [12, 12]]
+
+
+def test_a_large_piece_sums_as_many_small_ones() -> None:
+    # pieces above a few thousand rows sum minute weights through a sparse matrix, smaller
+    # ones row by row: the cells are the same integers either way
+    req = _stream(4, 12_000)
+    whole = knee_cells(_slices(req, 1 << 20), RESAMPLES)
+    assert whole.count.sum() > 10_000  # the premise: one piece past the row-by-row size
+    assert _as_dict(whole) == _as_dict(knee_cells(_ragged(req, 3), RESAMPLES))
