@@ -14,6 +14,7 @@ abusive) is flagged "limit likely too tight".
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,28 +87,42 @@ def _table(req: Requests, refused: np.ndarray, retry: np.ndarray) -> pd.DataFram
     n = max(len(req.parties), 1)
     keys = req.pair_key()
     size = len(req.proxies) * n
-    attempts = np.bincount(keys, minlength=size)
-    out = pd.DataFrame(
-        {
-            "key": np.arange(size),
-            "attempts": attempts,
-            "refused": np.bincount(keys[refused], minlength=size),
-            "retries": np.bincount(keys[retry], minlength=size),
-            # refused demand: refusals that were not themselves quick retries
-            "refused_demand": np.bincount(keys[refused & ~retry], minlength=size),
-        }
-    )
+    counts = {
+        "attempts": np.bincount(keys, minlength=size),
+        "refused": np.bincount(keys[refused], minlength=size),
+        "retries": np.bincount(keys[retry], minlength=size),
+        # refused demand: refusals that were not themselves quick retries
+        "refused_demand": np.bincount(keys[refused & ~retry], minlength=size),
+    }
+
+    def policies(key: int) -> np.ndarray:
+        rows = req.rows_of_pair(key // n, key % n)
+        return np.unique(req.policy[rows][refused[rows]])
+
+    return table_of(req.proxies, req.parties, counts, policies, req.policies)
+
+
+def table_of(
+    proxies: list[str],
+    parties: list[tuple[str, str]],
+    counts: dict[str, np.ndarray],
+    refusing: Callable[[int], Iterable[int]],
+    policies: list[str],
+) -> pd.DataFrame:
+    """The demand table from per (proxy x party) key counts (``attempts``, ``refused``,
+    ``retries``, ``refused_demand``; int64, key = proxy * parties + party) and, per key,
+    the ids of the policies that refused it (``refusing``)."""
+    n = max(len(parties), 1)
+    out = pd.DataFrame({"key": np.arange(len(proxies) * n), **counts})
     out = out[out["attempts"] > 0].copy()
     out["demand"] = out["attempts"] - out["retries"]
-    out["proxy"] = [req.proxies[k // n] for k in out["key"]]
-    out["app"] = [req.parties[k % n][0] for k in out["key"]]
-    out["client_id"] = [req.parties[k % n][1] for k in out["key"]]
-    policies = {}
-    for k in out["key"]:
-        rows = req.rows_of_pair(int(k // n), int(k % n))
-        names = np.unique(req.policy[rows][refused[rows]])
-        policies[k] = tuple(sorted(req.policies[i] for i in names if req.policies[i]))
-    out["policies"] = [policies[k] for k in out["key"]]
+    out["proxy"] = [proxies[k // n] for k in out["key"]]
+    out["app"] = [parties[k % n][0] for k in out["key"]]
+    out["client_id"] = [parties[k % n][1] for k in out["key"]]
+    named = {}
+    for k in out["key"].tolist():
+        named[k] = tuple(sorted(policies[i] for i in refusing(k) if policies[i]))
+    out["policies"] = [named[k] for k in out["key"].tolist()]
     return out.drop(columns="key").reset_index(drop=True)
 
 
@@ -130,6 +145,29 @@ def too_tight(
             continue
         key = req.proxies.index(row.proxy) * n + req.parties.index((row.app, row.client_id))
         real, total = int(refused[key]), int(wanted[key])
+        if real >= TOO_TIGHT_MIN and real / max(total, 1) >= TOO_TIGHT_SHARE:
+            out.append(TooTight(row.proxy, row.app, row.client_id, row.policies, real, total))
+    return sorted(out, key=lambda f: -f.share)
+
+
+def judge_too_tight(
+    table: pd.DataFrame,
+    req: Requests,
+    proxy: int,
+    refused: np.ndarray,
+    wanted: np.ndarray,
+    abusive_pairs: set[tuple[str, str, str]],
+) -> list[TooTight]:
+    """:func:`too_tight`'s findings on one proxy from its per-party counts: ``refused`` and
+    ``wanted`` (fresh requests in healthy minutes: refused ones, all), indexed by party id;
+    ``req`` gives the labels. For a proxy's share it is what :func:`too_tight` finds."""
+    name = req.proxies[proxy]
+    out = []
+    for row in table.itertuples(index=False):
+        if row.proxy != name or (row.proxy, row.app, row.client_id) in abusive_pairs:
+            continue
+        party = req.parties.index((row.app, row.client_id))
+        real, total = int(refused[party]), int(wanted[party])
         if real >= TOO_TIGHT_MIN and real / max(total, 1) >= TOO_TIGHT_SHARE:
             out.append(TooTight(row.proxy, row.app, row.client_id, row.policies, real, total))
     return sorted(out, key=lambda f: -f.share)

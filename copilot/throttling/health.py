@@ -197,24 +197,30 @@ def abusive_spans(req: Requests, abusive: list[Abusive]) -> list[ExcludedWindow]
         rows = np.flatnonzero((req.proxy == pid) & (req.party == party))
         if rows.size == 0:
             continue  # another proxy's share
-        minutes = req.ts[rows] // MINUTE_MS
-        active, counts = tally(minutes)
-        cuts = np.flatnonzero(np.diff(active) > ACTIVE_GAP_MIN) + 1
-        for span, n in zip(np.split(active, cuts), np.split(counts, cuts), strict=True):
-            if span[-1] - span[0] + 1 < ACTIVE_MIN_MINUTES:
-                continue
-            start = pd.Timestamp(int(span[0]) * MINUTE_MS, unit="ms", tz="UTC")
-            end = pd.Timestamp((int(span[-1]) + 1) * MINUTE_MS, unit="ms", tz="UTC")
-            out.append(
-                ExcludedWindow(
-                    bad.proxy,
-                    "abusive_client",
-                    start,
-                    end,
-                    f"requests of abusive client {bad.app} left out of legitimate traffic",
-                    int(n.sum()),
-                    bad.app,
-                    bad.client_id,
-                )
+        out += active_spans(bad, *tally(req.ts[rows] // MINUTE_MS))
+    return out
+
+
+def active_spans(bad: Abusive, active: np.ndarray, counts: np.ndarray) -> list[ExcludedWindow]:
+    """An abusive client's active spans from its requests per minute (``active``: the
+    minutes with requests, ascending; ``counts``: how many in each)."""
+    out = []
+    cuts = np.flatnonzero(np.diff(active) > ACTIVE_GAP_MIN) + 1
+    for span, n in zip(np.split(active, cuts), np.split(counts, cuts), strict=True):
+        if span[-1] - span[0] + 1 < ACTIVE_MIN_MINUTES:
+            continue
+        start = pd.Timestamp(int(span[0]) * MINUTE_MS, unit="ms", tz="UTC")
+        end = pd.Timestamp((int(span[-1]) + 1) * MINUTE_MS, unit="ms", tz="UTC")
+        out.append(
+            ExcludedWindow(
+                bad.proxy,
+                "abusive_client",
+                start,
+                end,
+                f"requests of abusive client {bad.app} left out of legitimate traffic",
+                int(n.sum()),
+                bad.app,
+                bad.client_id,
             )
+        )
     return out

@@ -28,7 +28,7 @@ limits are sized on the collapsed demand.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,34 +129,76 @@ def find_retry_storms(
         refused = demand.refused[rows]
         if int(refused.sum()) < MIN_REFUSALS:
             continue
-        name = req.proxies[proxy]
-        window = int(known[name] * 1000) if name in known else int(window_ms)
+        window, source = retry_window(req.proxies[proxy], known, window_ms)
         gaps = np.diff(req.ts[rows])
         quick = refused[:-1] & (gaps <= window) & _same_request(req, rows)
-        retries = int(quick.sum())
-        if retries < MIN_RETRY_SHARE * int(refused.sum()):
-            continue
         fresh = np.r_[True, ~quick]  # a quick retry is the same demand again
         minute = req.ts[rows] // MINUTE_MS
-        if _peak(minute[fresh]) > MODEST_OVER_ACCEPTED * max(_peak(minute[~refused]), 1):
-            continue  # its distinct requests alone overrun the limit: volume, not retries
-        out.append(
-            RetryStorm(
-                proxy=name,
-                app=app,
-                client_id=client,
-                attempts=int(rows.size),
-                refused=int(refused.sum()),
-                retries=retries,
-                demand=int(fresh.sum()),
-                demand_peak_rpm=_peak(minute[fresh]),
-                attempts_peak_rpm=_peak(minute),
-                median_gap_ms=float(np.median(gaps[quick])),
-                window_ms=window,
-                window_source="Retry-After" if name in known else "default",
-            )
-        )
+        tally = PairTally(
+            attempts=int(rows.size), refused=int(refused.sum()), retries=int(quick.sum()),
+            fresh_peak=_peak(minute[fresh]), attempts_peak=_peak(minute),
+            accepted_peak=_peak(minute[~refused]),
+        )  # fmt: skip
+        storm = judge_storm(
+            tally, req.proxies[proxy], req.parties[party], window, source,
+            lambda gaps=gaps, quick=quick: float(np.median(gaps[quick])),
+        )  # fmt: skip
+        if storm is not None:
+            out.append(storm)
     return sorted(out, key=lambda s: (-s.attempts, s.proxy, s.app))
+
+
+@dataclass(frozen=True)
+class PairTally:
+    """What a storm is judged on, for one client on one proxy: its attempts, refusals and
+    quick retries, and the busiest minute of its fresh, all and accepted attempts."""
+
+    attempts: int
+    refused: int
+    retries: int
+    fresh_peak: int
+    attempts_peak: int
+    accepted_peak: int
+
+
+def retry_window(
+    proxy: str, retry_after_s: Mapping[str, float], window_ms: int = RETRY_MS
+) -> tuple[int, str]:
+    """The proxy's retry window (ms) and where it comes from (the Retry-After its 429s carry,
+    else ``window_ms``)."""
+    if proxy in retry_after_s:
+        return int(retry_after_s[proxy] * 1000), "Retry-After"
+    return int(window_ms), "default"
+
+
+def judge_storm(
+    t: PairTally,
+    proxy: str,
+    party: tuple[str, str],
+    window: int,
+    source: str,
+    median_gap: Callable[[], float],
+) -> RetryStorm | None:
+    """The storm one client's tally shows (see module docstring), None if it shows none;
+    ``median_gap``: the median gap of its quick retries (asked only for a storm)."""
+    if t.refused < MIN_REFUSALS or t.retries < MIN_RETRY_SHARE * t.refused:
+        return None
+    if t.fresh_peak > MODEST_OVER_ACCEPTED * max(t.accepted_peak, 1):
+        return None  # its distinct requests alone overrun the limit: volume, not retries
+    return RetryStorm(
+        proxy=proxy,
+        app=party[0],
+        client_id=party[1],
+        attempts=t.attempts,
+        refused=t.refused,
+        retries=t.retries,
+        demand=t.attempts - t.retries,
+        demand_peak_rpm=t.fresh_peak,
+        attempts_peak_rpm=t.attempts_peak,
+        median_gap_ms=median_gap(),
+        window_ms=window,
+        window_source=source,
+    )
 
 
 def _same_request(req: Requests, rows: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from copilot.analysis.outcomes import GATEWAY
-from copilot.throttling.demand import measure, too_tight
+from copilot.throttling.demand import judge_too_tight, measure, too_tight
 from tests.throttling.conftest import make_requests
 
 T0 = 1_763_251_200_000
@@ -56,3 +56,28 @@ def test_on_the_sample_the_partner_hitting_its_quota_is_flagged(sample_run) -> N
     flagged = {(f.proxy, f.app) for f in sample_run.report.too_tight}
     assert ("catalog", "partner-globex-marketplace") in flagged  # 317 QuotaViolations
     assert not any(app == "dealfinder-app" for _, app in flagged)  # abusive, not too tight
+
+
+def test_one_proxys_too_tight_judged_from_its_party_counts_is_too_tights() -> None:
+    rng = np.random.default_rng(4)
+    n = 6_000
+    parties = (*PARTIES, ("app-b", "key-b"), ("app-c", "key-c"))
+    outcome = np.where(rng.random(n) < 0.03, REFUSED, 0)
+    req = make_requests(
+        T0 + np.sort(rng.integers(0, 3_600_000, n)), proxy=rng.integers(0, 2, n).tolist(),
+        party=rng.integers(0, 4, n).tolist(), outcome=outcome.tolist(),
+        policy=np.where(outcome == REFUSED, rng.integers(1, 3, n), 0).tolist(),
+        proxies=("orders", "search"), parties=parties, policies=("", "SA-PerApp", "Q-Hourly"),
+    )  # fmt: skip
+    demand = measure(req)
+    healthy = rng.random(n) < 0.9
+    named = {("search", "app-b", "key-b")}
+    for proxy in (0, 1):
+        share = req.subset(req.rows_of_proxy(proxy))
+        keep = req.rows_of_proxy(proxy)
+        fresh = ~demand.retry[keep] & healthy[keep]
+        refused = np.bincount(share.party[demand.refused[keep] & fresh], minlength=len(parties))
+        wanted = np.bincount(share.party[fresh], minlength=len(parties))
+        whole = [f for f in too_tight(req, demand, healthy, named) if f.proxy == req.proxies[proxy]]
+        got = judge_too_tight(demand.table, share, proxy, refused, wanted, named)
+        assert got == whole and whole  # non-empty: the comparison has findings to compare
