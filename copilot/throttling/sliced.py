@@ -1,0 +1,301 @@
+"""A replay stream on disk, read in pieces: what sizing reads on a share too large to hold.
+
+A :class:`copilot.throttling.sizing.Stream` holds one policy's requests in
+memory. On a share above ``shares.SHARE_ROWS`` requests that is what must not
+happen (docs/fanout.md, 'Memory'), so the advice writes the same rows (time,
+party, legitimate, healthy) with a :class:`StreamWriter` to raw column files in
+a scratch directory (``copilot.spill``) and gets a :class:`SlicedStream` that
+reads them back in :class:`Piece` s of about ``shares.SLICE_ROWS`` rows, never
+splitting a millisecond. Everything here is an exact equivalent of the
+in-memory computation on the same rows, carrying across a piece's edge only
+what the next piece needs: a tally's last key, a sliding window's tail, a
+replay's state (``copilot.throttling.replay_carry``). Memory follows a piece
+and the per-minute (per-second) counts, not the requests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from copilot import spill
+from copilot.spill import SpillDir
+from copilot.throttling.context import _quantiles
+from copilot.throttling.options import REJECT_SHARE
+from copilot.throttling.replay import SpikeArrestSpec
+from copilot.throttling.replay_carry import Replayer
+from copilot.throttling.replay_quota import QuotaSpec
+from copilot.throttling.shares import SLICE_ROWS, cuts
+from copilot.throttling.sizing import Rejections
+from copilot.throttling.tally import tally
+from copilot.timeunits import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
+
+READ_ROWS = 1 << 16  # rows read from disk at once, at least (small pieces are cut from them)
+COLUMNS = (("ts", np.int64), ("party", np.int32), ("legit", np.bool_), ("healthy", np.bool_))
+
+
+class Piece(NamedTuple):
+    """Consecutive rows of a stream, in time order."""
+
+    ts: np.ndarray  # int64 epoch ms
+    party: np.ndarray  # int32 party id (the policy's identifier when keyed)
+    legit: np.ndarray  # bool: not from an abusive client
+    healthy: np.ndarray  # bool: outside excluded windows
+
+    @property
+    def size(self) -> int:
+        return int(self.ts.size)
+
+    @property
+    def counted(self) -> np.ndarray:
+        """Healthy and legitimate: the requests the 0.1 % rule counts."""
+        return self.legit & self.healthy
+
+    def take(self, index: np.ndarray | slice) -> Piece:
+        return Piece(*(column[index] for column in self))
+
+
+def _joined(a: Piece | None, b: Piece) -> Piece:
+    if a is None or not a.size:
+        return b
+    return Piece(*(np.concatenate(pair) for pair in zip(a, b, strict=True)))
+
+
+class StreamWriter:
+    """A replay stream written to disk, in time order (see module docstring)."""
+
+    def __init__(self, directory: SpillDir, name: str, piece_rows: int = SLICE_ROWS) -> None:
+        self.directory, self.name, self.piece_rows = directory, name, piece_rows
+        self.rows = self.legit_rows = self.counted_rows = 0
+        self._last: int | None = None
+        for column, _ in COLUMNS:
+            directory.file(f"{name}.{column}").unlink(missing_ok=True)
+
+    def append(
+        self, ts: np.ndarray, party: np.ndarray, legit: np.ndarray, healthy: np.ndarray
+    ) -> None:
+        """Append rows (int64 times, int32 parties, bool flags) continuing the time order."""
+        given = (ts, party, legit, healthy)
+        piece = Piece(*(np.asarray(v, t) for v, (_, t) in zip(given, COLUMNS, strict=True)))
+        if len({column.size for column in piece}) != 1:
+            raise ValueError("a stream's columns must have one length")
+        if not piece.size:
+            return
+        ts = piece.ts
+        if (self._last is not None and ts[0] < self._last) or (ts[1:] < ts[:-1]).any():
+            raise ValueError("a stream is written in time order")
+        for (column, _), values in zip(COLUMNS, piece, strict=True):
+            spill.append(self.directory.file(f"{self.name}.{column}"), values)
+        self._last = int(ts[-1])
+        self.rows += piece.size
+        self.legit_rows += int(piece.legit.sum())
+        self.counted_rows += int(piece.counted.sum())
+
+    def finish(self) -> SlicedStream:
+        """The stream written, ready to read."""
+        return SlicedStream(
+            self.rows, self.counted_rows, directory=self.directory, name=self.name,
+            stored=self.rows, legit_rows=self.legit_rows, piece_rows=self.piece_rows,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SlicedStream:
+    """The requests one policy sees, on disk, read in :class:`Piece` s (time order)."""
+
+    size: int  # rows
+    counted_total: int  # legitimate and healthy rows
+    keyed: bool = False  # the policy's identifier is the party
+    directory: SpillDir | None = None  # held: the files live as long as the stream
+    name: str = ""
+    stored: int = 0  # rows on disk (all of them, legitimate or not)
+    legit_rows: int = 0
+    only_legit: bool = False
+    piece_rows: int = SLICE_ROWS  # rows per piece that every reader here asks for
+
+    @property
+    def budget(self) -> int:
+        """Counted rejections the 0.1 % rule allows (``sizing.Stream.budget``)."""
+        return int(math.floor(REJECT_SHARE * self.counted_total))
+
+    def with_keys(self) -> SlicedStream:
+        """The same rows, keyed by party."""
+        return replace(self, keyed=True)
+
+    def legit_only(self) -> SlicedStream:
+        """The legitimate rows only."""
+        return replace(self, size=self.legit_rows, only_legit=True)
+
+    def pieces(self, rows: int | None = None) -> Iterator[Piece]:
+        """Consecutive pieces of about ``rows`` rows (``piece_rows`` by default), each ending
+        with a whole millisecond (a millisecond holding more stays whole)."""
+        for piece in self._whole_milliseconds(max(int(rows or self.piece_rows), 1)):
+            if self.only_legit:
+                piece = piece.take(piece.legit)
+            if piece.size:
+                yield piece
+
+    def _whole_milliseconds(self, rows: int) -> Iterator[Piece]:
+        """Pieces of ``rows`` (``shares.cuts``) of blocks read from disk at least
+        ``READ_ROWS`` at a time (few reads however small the pieces)."""
+        for block in self._blocks(max(rows, READ_ROWS)):
+            for a, b in cuts(block.ts, rows):
+                yield block.take(slice(a, b))
+
+    def _blocks(self, rows: int) -> Iterator[Piece]:
+        """Blocks of ``rows`` read from disk; a block's last millisecond waits for the next."""
+        held: Piece | None = None
+        for start in range(0, self.stored, rows):
+            piece = _joined(held, self._read(start, rows))
+            last = start + rows >= self.stored
+            cut = piece.size if last else int(np.searchsorted(piece.ts, piece.ts[-1], side="left"))
+            if cut:
+                yield piece.take(slice(0, cut))
+            held = piece.take(slice(cut, None))
+        if held is not None and held.size:
+            yield held
+
+    def _read(self, start: int, count: int) -> Piece:
+        assert self.directory is not None, "a stream without files"
+        return Piece(
+            *(
+                spill.read(self.directory.file(f"{self.name}.{c}"), t, start, count)
+                for c, t in COLUMNS
+            )
+        )
+
+
+class Tallies:
+    """``tally`` of a long ascending sequence fed in consecutive parts."""
+
+    def __init__(self) -> None:
+        self._keys: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray) -> None:
+        keys, counts = tally(values)
+        if not keys.size:
+            return
+        if self._keys and self._keys[-1][-1] == keys[0]:  # a key spanning the edge
+            self._counts[-1][-1] += counts[0]
+            keys, counts = keys[1:], counts[1:]
+        if keys.size:
+            self._keys.append(keys)
+            self._counts.append(counts)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """What ``tally`` of everything fed gives."""
+        if not self._keys:
+            return tally(np.zeros(0, np.int64))
+        return np.concatenate(self._keys), np.concatenate(self._counts)
+
+
+def counted_tally(stream: SlicedStream, unit_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Healthy legitimate requests per ``ts // unit_ms`` (``sizing.counted_tally``)."""
+    out = Tallies()
+    for piece in stream.pieces():
+        out.add(piece.ts[piece.counted] // unit_ms)
+    return out.result()
+
+
+def rate_stats(stream: SlicedStream, parties: list[tuple[str, str]]) -> dict:
+    """``context.rate_stats`` of the same rows (``parties``: the party labels)."""
+    minutes, seconds, days = Tallies(), Tallies(), Tallies()
+    seen = np.zeros(len(parties), bool)
+    for piece in stream.pieces():
+        ts = piece.ts[piece.counted]
+        minutes.add(ts // MINUTE_MS)
+        seconds.add(ts // SECOND_MS)
+        days.add(ts // DAY_MS)
+        seen[piece.party[piece.counted]] = True
+    minute, per_minute = minutes.result()
+    if not minute.size:
+        return {"requests": 0, "days_seen": 0, "apps_seen": 0}
+    peak = int(np.argmax(per_minute))
+    return {
+        "requests": int(per_minute.sum()),
+        "per_minute": _quantiles(per_minute),
+        "per_second": _quantiles(seconds.result()[1]),
+        "peak_rpm": int(per_minute[peak]),
+        "peak_at": pd.Timestamp(int(minute[peak]) * MINUTE_MS, unit="ms", tz="UTC").isoformat(),
+        "days_seen": int(days.result()[0].size),
+        "apps_seen": len({parties[p][0] for p in np.flatnonzero(seen).tolist()}),
+    }
+
+
+def daily_peaks(stream: SlicedStream) -> np.ndarray:
+    """Each day's busiest minute of healthy legitimate requests (``context.daily_peaks``)."""
+    minute, counts = counted_tally(stream, MINUTE_MS)
+    if not minute.size:
+        return np.zeros(0)
+    day = minute * MINUTE_MS // DAY_MS
+    order = np.lexsort((counts, day))
+    day, counts = day[order], counts[order]
+    last = np.r_[day[1:] != day[:-1], True]
+    return counts[last].astype(float)
+
+
+def peak_of(stream: SlicedStream, window_ms: int, which: str) -> int:
+    """The most ``which`` ("legit" or "counted") requests in any ``window_ms`` (``sizing.peak_of``):
+    each piece sees the tail of earlier requests still inside its first request's window."""
+    if which not in ("legit", "counted"):
+        raise ValueError(f"which must be 'legit' or 'counted', not {which!r}")
+    best, tail = 0, np.zeros(0, np.int64)
+    for piece in stream.pieces():
+        ts = piece.ts[piece.legit if which == "legit" else piece.counted]
+        if not ts.size:
+            continue
+        context = np.concatenate([tail, ts])
+        lo = np.searchsorted(context, ts - window_ms, side="right")
+        best = max(best, int((np.arange(tail.size, context.size) - lo + 1).max()))
+        tail = context[context > ts[-1] - window_ms]
+    return best
+
+
+def _replays(
+    stream: SlicedStream, spec: SpikeArrestSpec | QuotaSpec, budget: int | None
+) -> Iterator[tuple[Piece, np.ndarray, bool]]:
+    """(piece, its rejections, stopped so far) of ``spec`` replayed piece by piece."""
+    replayer = Replayer(spec, stream.keyed, budget)
+    for piece in stream.pieces():
+        rejected = replayer.feed(piece.ts, piece.party if stream.keyed else None, piece.counted)
+        yield piece, rejected, replayer.stopped
+
+
+def within(stream: SlicedStream, spec: SpikeArrestSpec | QuotaSpec) -> bool:
+    """True when ``spec`` rejects at most 0.1 % of the healthy legitimate requests
+    (``sizing.within``); stops reading once the budget is spent."""
+    return not any(stopped for _, _, stopped in _replays(stream, spec, stream.budget))
+
+
+def rejections(stream: SlicedStream, spec: SpikeArrestSpec | QuotaSpec, parties: int) -> Rejections:
+    """What replaying ``spec`` rejects, counted piece by piece (``parties``: how many)."""
+    per_party, bad = np.zeros(parties, np.int64), np.zeros(parties, bool)
+    hours, minutes = Tallies(), Tallies()
+    n = {"rejected": 0, "counted_rejected": 0, "excluded_rejected": 0, "abusive_rejected": 0}
+    first = last = None
+    for piece, rejected, _ in _replays(stream, spec, None):
+        hit = piece.take(rejected)
+        if not hit.size:
+            continue
+        per_party += np.bincount(hit.party, minlength=parties)
+        bad[hit.party[~hit.legit]] = True
+        hours.add(hit.ts // HOUR_MS)
+        minutes.add(hit.ts // MINUTE_MS)
+        first = int(hit.ts[0]) if first is None else first
+        last = int(hit.ts[-1])
+        n["rejected"] += hit.size
+        n["counted_rejected"] += int(hit.counted.sum())
+        n["excluded_rejected"] += int((hit.legit & ~hit.healthy).sum())
+        n["abusive_rejected"] += int((~hit.legit).sum())
+    who = np.flatnonzero(per_party)
+    return Rejections(
+        seen=stream.size, counted=stream.counted_total, **n,
+        parties=who, per_party=per_party[who], bad=set(np.flatnonzero(bad).tolist()),
+        hours=hours.result(), minutes=minutes.result(), first=first, last=last,
+    )  # fmt: skip
