@@ -24,7 +24,7 @@ from copilot.logs.reader import ReadOptions
 from copilot.pipeline import read_account, read_pass
 from copilot.spill import SpillDir
 from copilot.throttling import current as cur
-from copilot.throttling import suggest_apps, suggest_quotas
+from copilot.throttling import shares, suggest_apps, suggest_quotas
 from copilot.throttling.bundle import CurrentPolicy, Estate, read_estate
 from copilot.throttling.collect import EXTRA_COLUMNS, Collector, Requests
 from copilot.throttling.context import Context
@@ -37,6 +37,7 @@ from copilot.throttling.options import DEFAULT_HEADROOM, check_headroom
 from copilot.throttling.policies_bundle import BundleOptions, bundle_files
 from copilot.throttling.replay_estate import estate_warnings, replay_proxy, unknown_refusers
 from copilot.throttling.report import ForecastFlag, Report, Suggestion
+from copilot.throttling.sliced_context import SlicedContext, sliced_context
 from copilot.throttling.spilled import InMemory, Source
 from copilot.throttling.suggest import proxy_suggestion
 
@@ -131,7 +132,11 @@ def build_report(
     per: dict[int, _ProxyAdvice] = {}
     for i, p in enumerate(order, 1):
         step(f"sizing limits, proxy {i} of {len(order)} ({source.proxies[p]})")
-        per[p] = _advise(ev.context(p), p, suggestions)
+        if source.counts[p] > shares.SHARE_ROWS and not ev.current:
+            with SpillDir() as scratch:  # its streams, on disk while its suggestions read them
+                per[p] = _advise(sliced_context(ev, p, scratch), p, suggestions)
+        else:
+            per[p] = _advise(ev.context(p), p, suggestions)
     done = [per[p] for p in ev.active]  # proxy order, as one pass over the estate lists them
     return Report(
         records=source.size,
@@ -189,11 +194,14 @@ def _advise(ctx: Context, p: int, out: list[Suggestion]) -> _ProxyAdvice:
         out += suggest_quotas.quotas(ctx, p)
     replays, warnings = replay_proxy(ctx, p) if ctx.current else ([], [])
     req, name = ctx.req, ctx.req.proxies[p]
-    healthy = ctx.health.rows(req, np.arange(req.size))
     named = {(a.proxy, a.app, a.client_id) for a in ctx.abusive}
+    if isinstance(ctx, SlicedContext):
+        tight, minutes = ctx.too_tight(named), ctx.legit_series()
+    else:
+        healthy = ctx.health.rows(req, np.arange(req.size))
+        tight, minutes = too_tight(req, ctx.demand, healthy, named), legit_minutes(ctx, p)
     return _ProxyAdvice(
-        name, cur.for_proxy(ctx, name), too_tight(req, ctx.demand, healthy, named),
-        legit_minutes(ctx, p), replays, warnings,
+        name, cur.for_proxy(ctx, name), tight, minutes, replays, warnings,
         unknown_refusers(ctx) if ctx.current else [],
     )  # fmt: skip
 

@@ -26,7 +26,7 @@ from copilot.throttling.policies_xml import policy_name, spike_arrest_xml
 from copilot.throttling.replay import SpikeArrestSpec
 from copilot.throttling.replay_current import replay_policy
 from copilot.throttling.report import SPIKE_ARREST, Suggestion
-from copilot.throttling.sizing import Impact, Stream, impact, least_rate, run, within
+from copilot.throttling.sizing import Impact, Stream, least_rate, replay_impact, within
 
 BURSTY = 1.25  # smoothing needing this much more than the sliding count: bursty traffic
 KNEE_SHARE = 0.8
@@ -120,7 +120,7 @@ def _choose(
     if sizing.need <= cap:
         return _Choice(cap, capped=True)
     spec = SpikeArrestSpec(f"{max(cap, 1)}pm", sizing.use_effective_count)
-    at_cap = impact(ctx.req, stream, run(ctx.req, stream, spec).rejected)
+    at_cap = replay_impact(ctx.req, stream, spec)
     conflict = (
         f"capacity, not throttling: the backend's knee ({knee_rpm:.0f} req/min) is below "
         f"legitimate peak demand; a limit that protects it ({max(cap, 1)}pm) would reject "
@@ -134,7 +134,7 @@ def proxy_suggestion(ctx: Context, proxy: int) -> Suggestion | None:
     """The proxy-wide SpikeArrest for one proxy (see module docstring)."""
     req, name = ctx.req, ctx.req.proxies[proxy]
     stream = ctx.proxy_stream(proxy)
-    if not stream.counted.any():
+    if not stream.counted_total:
         return None
     stats = rate_stats(req, stream)
     knee = ctx.knees.get(name)
@@ -199,7 +199,7 @@ def proxy_level_spike_arrest(
         app=None,
         client_id=None,
         value=spike_arrest_value(rate, effective, identifier),
-        replay=impact(ctx.req, stream, run(ctx.req, stream, spec).rejected),
+        replay=replay_impact(ctx.req, stream, spec),
         xml=spike_arrest_xml(policy, rate, use_effective_count=effective, identifier=identifier),
         **rest,
     )

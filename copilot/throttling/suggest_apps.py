@@ -37,7 +37,7 @@ from copilot.throttling.policies_xml import (
 from copilot.throttling.replay import SpikeArrestSpec
 from copilot.throttling.replay_quota import QuotaSpec
 from copilot.throttling.report import SPIKE_ARREST, Suggestion
-from copilot.throttling.sizing import Stream, impact, run
+from copilot.throttling.sizing import Stream, replay_impact
 from copilot.throttling.suggest import (
     Sizing,
     current_replay,
@@ -65,11 +65,9 @@ class App:
 
 def app_streams(ctx: Context, proxy: int) -> list[App]:
     out = []
-    for pid, party in ctx.req.pairs():
-        if pid != proxy:
-            continue
+    for party in ctx.parties_on(proxy):
         stream = ctx.pair_stream(proxy, party)
-        if stream.rows.size == 0:
+        if stream.size == 0:
             continue
         app, client = ctx.req.parties[party]
         stats = rate_stats(ctx.req, stream)
@@ -158,7 +156,7 @@ def app_suggestion(
             **evidence,
             "replay_current": current_replay(ctx, now, ctx.req.proxies.index(proxy), a.party),
         },
-        replay=impact(ctx.req, a.stream, run(ctx.req, a.stream, spec).rejected),
+        replay=replay_impact(ctx.req, a.stream, spec),
         current=now,
         excluded=excluded_for(ctx, proxy, a.app),
         xml=xml,

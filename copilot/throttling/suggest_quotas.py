@@ -26,7 +26,7 @@ from copilot.throttling.policies_xml import quota_xml
 from copilot.throttling.rates import UNIT_MS, tier_up
 from copilot.throttling.replay_quota import QuotaSpec
 from copilot.throttling.report import QUOTA, Suggestion
-from copilot.throttling.sizing import peak_window, within
+from copilot.throttling.sizing import counted_tally, peak_of, within
 from copilot.throttling.suggest_apps import (
     App,
     app_policy_names,
@@ -67,13 +67,13 @@ def quotas(ctx: Context, proxy: int) -> list[Suggestion]:
 
 
 def _plan(ctx: Context, a: App) -> dict:
-    ts = ctx.req.ts[a.stream.rows[a.stream.counted]]
-    hours = np.bincount((ts // HOUR_MS) % 24, minlength=24) if ts.size else np.zeros(24)
+    hour, per_hour = counted_tally(ctx.req, a.stream, HOUR_MS)
+    hours = np.bincount(hour % 24, weights=per_hour, minlength=24) if hour.size else np.zeros(24)
     busy_hours = int((hours >= 0.01 * max(hours.sum(), 1)).sum())
     unit = "day" if busy_hours < 4 else "hour"
     window = UNIT_MS[unit]
-    calendar = int(np.bincount(ts // window - ts[0] // window).max()) if ts.size else 0
-    rolling = peak_window(ts, window)
+    calendar = int(counted_tally(ctx.req, a.stream, window)[1].max()) if hour.size else 0
+    rolling = peak_of(ctx.req, a.stream, window, "counted")
     kind = "rollingwindow" if rolling <= 1.2 * calendar else "calendar"
     return {"unit": unit, "window_ms": window, "type": kind, "calendar_max": calendar,
             "rolling_max": rolling, "base": float(rolling if kind == "rollingwindow" else calendar)}  # fmt: skip
