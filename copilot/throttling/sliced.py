@@ -9,8 +9,10 @@ reads them back in :class:`Piece` s of about ``shares.SLICE_ROWS`` rows, never
 splitting a millisecond. Everything here is an exact equivalent of the
 in-memory computation on the same rows, carrying across a piece's edge only
 what the next piece needs: a tally's last key, a sliding window's tail, a
-replay's state (``copilot.throttling.replay_carry``). Memory follows a piece
-and the per-minute (per-second) counts, not the requests.
+replay's state (``copilot.throttling.replay_carry``). Memory follows a piece,
+the per-minute counts and the spread of per-second counts, not the requests;
+:func:`peak_of` also holds the requests of one window (an hour's, or a day's for
+a quota by the day).
 """
 
 from __future__ import annotations
@@ -195,6 +197,45 @@ class Tallies:
         return np.concatenate(self._keys), np.concatenate(self._counts)
 
 
+class CountSpread:
+    """How many distinct values of a long ascending sequence, fed in consecutive parts,
+    occur once, twice, ...: the quantiles of ``tally``'s counts without keeping one count
+    per value (per-second counts: one per second with traffic)."""
+
+    def __init__(self) -> None:
+        self._freq = np.zeros(1, np.int64)  # [c]: values occurring c times
+        self._last: tuple[int, int] | None = None  # the last value and its count so far
+
+    def add(self, values: np.ndarray) -> None:
+        keys, counts = tally(values)
+        if not keys.size:
+            return
+        if self._last is not None:
+            if keys[0] == self._last[0]:  # a value spanning the edge
+                counts[0] += self._last[1]
+            else:
+                self._bump(np.array([self._last[1]]))
+        self._bump(counts[:-1])
+        self._last = (int(keys[-1]), int(counts[-1]))
+
+    def _bump(self, counts: np.ndarray) -> None:
+        found = np.bincount(counts)
+        if found.size > self._freq.size:
+            self._freq = np.r_[self._freq, np.zeros(found.size - self._freq.size, np.int64)]
+        self._freq[: found.size] += found
+
+    def counts(self) -> np.ndarray:
+        """Every count, ascending (the sorted ``tally`` counts: same quantiles, in the
+        smallest integer type that holds them)."""
+        freq = self._freq.copy()
+        if self._last is not None:
+            freq = np.r_[freq, np.zeros(max(0, self._last[1] + 1 - freq.size), np.int64)]
+            freq[self._last[1]] += 1
+        values = np.flatnonzero(freq)
+        top = int(values[-1]) if values.size else 0
+        return np.repeat(values.astype(np.min_scalar_type(top)), freq[values])
+
+
 def counted_tally(stream: SlicedStream, unit_ms: int) -> tuple[np.ndarray, np.ndarray]:
     """Healthy legitimate requests per ``ts // unit_ms`` (``sizing.counted_tally``)."""
     out = Tallies()
@@ -205,7 +246,7 @@ def counted_tally(stream: SlicedStream, unit_ms: int) -> tuple[np.ndarray, np.nd
 
 def rate_stats(stream: SlicedStream, parties: list[tuple[str, str]]) -> dict:
     """``context.rate_stats`` of the same rows (``parties``: the party labels)."""
-    minutes, seconds, days = Tallies(), Tallies(), Tallies()
+    minutes, seconds, days = Tallies(), CountSpread(), Tallies()
     seen = np.zeros(len(parties), bool)
     for piece in stream.pieces():
         ts = piece.ts[piece.counted]
@@ -220,7 +261,7 @@ def rate_stats(stream: SlicedStream, parties: list[tuple[str, str]]) -> dict:
     return {
         "requests": int(per_minute.sum()),
         "per_minute": _quantiles(per_minute),
-        "per_second": _quantiles(seconds.result()[1]),
+        "per_second": _quantiles(seconds.counts()),
         "peak_rpm": int(per_minute[peak]),
         "peak_at": pd.Timestamp(int(minute[peak]) * MINUTE_MS, unit="ms", tz="UTC").isoformat(),
         "days_seen": int(days.result()[0].size),
@@ -241,8 +282,9 @@ def daily_peaks(stream: SlicedStream) -> np.ndarray:
 
 
 def peak_of(stream: SlicedStream, window_ms: int, which: str) -> int:
-    """The most ``which`` ("legit" or "counted") requests in any ``window_ms`` (``sizing.peak_of``):
-    each piece sees the tail of earlier requests still inside its first request's window."""
+    """The most ``which`` ("legit" or "counted") requests in any ``window_ms``
+    (``sizing.peak_of``): each piece sees the earlier requests still inside its first
+    request's window (the tail carried: at most one window's requests)."""
     if which not in ("legit", "counted"):
         raise ValueError(f"which must be 'legit' or 'counted', not {which!r}")
     best, tail = 0, np.zeros(0, np.int64)

@@ -29,6 +29,7 @@ from copilot.throttling.run import collected_attrs
 from copilot.throttling.shares import SLICE_ROWS
 from copilot.throttling.sizing import Stream
 from copilot.throttling.sliced import SlicedStream, StreamWriter
+from copilot.throttling.tally import tally
 from copilot.timeunits import DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS
 from tests.paths import SAMPLE_LOG
 from tests.throttling.conftest import make_requests
@@ -259,3 +260,18 @@ def test_the_busiest_window_counts_requests_carried_from_earlier_pieces(rows: in
                     ts[legit if which == "legit" else legit & healthy], window
                 )
                 assert sizing.peak_of(req, disk, window, which) == want, (window, which)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_spread_of_counts_is_the_sorted_tally_however_the_values_are_cut(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    values = np.sort(rng.integers(0, 300, 2_000))  # about 7 of each value: runs cut anywhere
+    cuts = np.sort(rng.choice(np.arange(1, values.size), 40, replace=False))
+    spread, tallies = sliced.CountSpread(), sliced.Tallies()
+    for part in np.split(values, cuts):
+        spread.add(part)
+        tallies.add(part)
+    keys, counts = tally(values)
+    got_keys, got_counts = tallies.result()
+    assert np.array_equal(got_keys, keys) and np.array_equal(got_counts, counts)
+    assert np.array_equal(spread.counts(), np.sort(counts))
