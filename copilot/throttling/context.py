@@ -110,9 +110,9 @@ def rate_stats(req: Requests, stream: Stream) -> dict:
     Quantiles are over minutes (seconds) with traffic, like the analysis's.
     """
     if not isinstance(stream, Stream):  # on disk, read in slices (copilot.throttling.sliced)
-        from copilot.throttling import sliced
+        from copilot.throttling import sliced_stats
 
-        return sliced.rate_stats(stream, req.parties)
+        return sliced_stats.rate_stats(stream, req.parties)
     rows = stream.rows[stream.counted]
     ts = req.ts[rows]
     if ts.size == 0:
@@ -123,8 +123,8 @@ def rate_stats(req: Requests, stream: Stream) -> dict:
     apps = {req.parties[p][0] for p in np.unique(req.party[rows]).tolist()}
     return {
         "requests": int(ts.size),
-        "per_minute": _quantiles(per_minute),
-        "per_second": _quantiles(per_second),
+        "per_minute": quantiles(per_minute),
+        "per_second": quantiles(per_second),
         "peak_rpm": int(per_minute[peak]),
         "peak_at": pd.Timestamp(int(minute[peak]) * MINUTE_MS, unit="ms", tz="UTC").isoformat(),
         "days_seen": int(distinct(ts // DAY_MS).size),
@@ -132,7 +132,7 @@ def rate_stats(req: Requests, stream: Stream) -> dict:
     }
 
 
-def _quantiles(counts: np.ndarray) -> dict:
+def quantiles(counts: np.ndarray) -> dict:
     q = np.quantile(counts, [0.5, 0.9, 0.99])
     return {
         "p50": round(float(q[0]), 2),
@@ -145,13 +145,16 @@ def _quantiles(counts: np.ndarray) -> dict:
 def daily_peaks(req: Requests, stream: Stream) -> np.ndarray:
     """Each day's busiest minute (healthy legitimate requests)."""
     if not isinstance(stream, Stream):
-        from copilot.throttling import sliced
+        from copilot.throttling import sliced_stats
 
-        return sliced.daily_peaks(stream)
-    ts = req.ts[stream.rows[stream.counted]]
-    if ts.size == 0:
+        return sliced_stats.daily_peaks(stream)
+    return busiest_per_day(*tally(req.ts[stream.rows[stream.counted]] // MINUTE_MS))
+
+
+def busiest_per_day(minute: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each day's busiest minute, from requests per (ascending) unix minute."""
+    if minute.size == 0:
         return np.zeros(0)
-    minute, counts = tally(ts // MINUTE_MS)
     day = minute * MINUTE_MS // DAY_MS
     order = np.lexsort((counts, day))
     day, counts = day[order], counts[order]

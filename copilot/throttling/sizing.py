@@ -110,9 +110,9 @@ def peak_of(req: Requests, stream: Stream | SlicedStream, window_ms: int, which:
     """The most ``which`` requests ("legit", or "counted": healthy and legitimate) in any
     ``window_ms`` of the stream (:func:`peak_window` of their times)."""
     if not isinstance(stream, Stream):
-        from copilot.throttling import sliced
+        from copilot.throttling import sliced_stats
 
-        return sliced.peak_of(stream, window_ms, which)
+        return sliced_stats.peak_of(stream, window_ms, which)
     return peak_window(stream.times(req)[_which(stream, which)], window_ms)
 
 
@@ -121,9 +121,9 @@ def counted_tally(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The healthy legitimate requests per ``ts // unit_ms``: (keys ascending, counts)."""
     if not isinstance(stream, Stream):
-        from copilot.throttling import sliced
+        from copilot.throttling import sliced_stats
 
-        return sliced.counted_tally(stream, unit_ms)
+        return sliced_stats.counted_tally(stream, unit_ms)
     return tally(stream.times(req)[stream.counted] // unit_ms)
 
 

@@ -19,7 +19,7 @@ from copilot.logs.sample import iter_chunks, make_scenario
 from copilot.logs.writers import write_records
 from copilot.pipeline import read_pass
 from copilot.spill import SpillDir
-from copilot.throttling import context, sizing, sliced
+from copilot.throttling import context, sizing, sliced, sliced_stats
 from copilot.throttling.collect import EXTRA_COLUMNS, Collector, Requests
 from copilot.throttling.evidence import gather
 from copilot.throttling.options import DEFAULT_HEADROOM
@@ -224,7 +224,7 @@ def test_an_empty_stream_sizes_as_an_empty_stream_in_memory() -> None:
     with SpillDir() as directory:
         disk = StreamWriter(directory, "empty").finish()
         assert list(disk.pieces()) == []
-        assert sliced.rate_stats(disk, req.parties) == context.rate_stats(req, stream)
+        assert sliced_stats.rate_stats(disk, req.parties) == context.rate_stats(req, stream)
         assert sizing.least_rate(req, disk, "pm", True) == 1
         assert sizing.peak_of(req, disk, MINUTE_MS, "counted") == 0
         got = sizing.replay_impact(req, disk, SpikeArrestSpec("1pm"))
@@ -267,7 +267,7 @@ def test_the_spread_of_counts_is_the_sorted_tally_however_the_values_are_cut(see
     rng = np.random.default_rng(seed)
     values = np.sort(rng.integers(0, 300, 2_000))  # about 7 of each value: runs cut anywhere
     cuts = np.sort(rng.choice(np.arange(1, values.size), 40, replace=False))
-    spread, tallies = sliced.CountSpread(), sliced.Tallies()
+    spread, tallies = sliced_stats.CountSpread(), sliced_stats.Tallies()
     for part in np.split(values, cuts):
         spread.add(part)
         tallies.add(part)
