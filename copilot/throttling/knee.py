@@ -113,7 +113,7 @@ def find_knee_slices(pieces: Pieces, name: str, resamples: int = BOOTSTRAP) -> K
     low = high = share = None
     if resamples:
         found = [
-            _judge(prep, cells.resampled[:, j], _Bins.of(prep, offset)).rpm
+            _judge(prep, cells.resampled[:, j].astype(float), _Bins.of(prep, offset)).rpm
             for j, offset in enumerate(cells.offsets)
         ]
         hits = np.array([f for f in found if f is not None])
@@ -177,7 +177,7 @@ class _Prep:
         has = cells.bucket >= 0
         load = cells.load.astype(float)
         return cls(width, load, cells.bad, has, cells.bucket[has], cells.lo_bucket,
-                   load <= median_load, cells.count)  # fmt: skip
+                   load <= median_load, cells.count.astype(float))  # fmt: skip
 
 
 @dataclass(frozen=True)

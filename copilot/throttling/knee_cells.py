@@ -13,8 +13,11 @@ count. Each piece carries the previous minute's times of reaching requests and
 hands its last millisecond on to the next, so every request's load is what one
 pass over the whole stream gives, and each piece is reduced to its cells before
 the next. Memory follows a piece, the cells (loads x latency buckets) and the
-minutes, not the requests (docs/fanout.md, 'Memory'); the counts are integers, so the
-sums are exact in any order.
+minutes, not the requests (docs/fanout.md, 'Memory'). The counts and weights are
+integers, so the sums are exact in any order; they are kept as integers (int32
+whenever no cell can overflow it: 4 bytes a resample), a piece's known cells are
+added where they are and only new ones appended, so the cells are held once, plus a
+piece's temporaries; floats are made a column at a time, where the knee reads one.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ LOG_STEP = math.log(1.02)
 NO_LATENCY = -1  # the bucket of a request without a target time (sorts first)
 _BUCKET_BITS, _BUCKET_OFFSET = 15, 1 << 14  # packed bucket: raw + offset, 0 for none
 _DENSE_ROWS = 1 << 12  # a piece this small sums its rows' weights directly
+_WAITING_ROWS = 1 << 12  # new cells appended at once when the total is small
+_BLOCK = 1 << 13  # cells whose sums are made and folded at once
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,8 @@ class KneeCells:
     bad: np.ndarray  # bool: a 5xx or a backend 429
     bucket: np.ndarray  # int64 log bucket of the target time, from the lowest (-1: none)
     lo_bucket: int  # the lowest raw bucket
-    count: np.ndarray  # float requests
-    resampled: np.ndarray  # float (cells x resamples): requests weighted by their minute's draw
+    count: np.ndarray  # int requests
+    resampled: np.ndarray  # int (cells x resamples): requests weighted by their minute's draw
     per_minute: np.ndarray  # requests per minute with any
     offsets: list[float]  # per resample: its bins' random shift
 
@@ -73,14 +78,20 @@ def knee_cells(pieces: Pieces, resamples: int) -> KneeCells:
     minutes, per_minute = _minutes(pieces)
     rng = np.random.default_rng(0)
     draws = [(rng.poisson(1.0, minutes.size), float(rng.uniform())) for _ in range(resamples)]
-    weights = np.column_stack([w for w, _ in draws] or [np.zeros((minutes.size, 0))]).astype(float)
-    cells = _Running(weights.shape[1])
+    heaviest = max([1] + [int(w.max(initial=0)) for w, _ in draws])
+    dtype = sums_dtype(int(per_minute.sum()), heaviest)
+    weights = np.column_stack([w for w, _ in draws] or [np.zeros((minutes.size, 0))])
+    weights = weights.astype(dtype)
+    cells = _Running(weights.shape[1], dtype)
     carry = np.zeros(0, np.int64)
     for ts, outcome, target in _whole_milliseconds(pieces()):
         context = np.concatenate([carry, ts])
-        key = _key(outcome, target, trailing_load(context, ts))
-        cells.add(_reduce_slice(key, np.searchsorted(minutes, ts // MINUTE_MS), weights))
+        load = trailing_load(context, ts)
         carry = context[context > ts[-1] - WINDOW_MS]
+        del context  # a piece's temporaries are all it adds to the cells held: few
+        key = _key(outcome, target, load)
+        for part in _slice_cells(key, np.searchsorted(minutes, ts // MINUTE_MS), weights):
+            cells.add(part)
     uniq, count, resampled = cells.fold()
     load, bad, shifted = uniq >> (_BUCKET_BITS + 1), (uniq >> _BUCKET_BITS) & 1, uniq & 0x7FFF
     has = shifted > 0
@@ -90,6 +101,13 @@ def knee_cells(pieces: Pieces, resamples: int) -> KneeCells:
         load, bad.astype(bool), bucket, lo - _BUCKET_OFFSET, count, resampled, per_minute,
         [offset for _, offset in draws],
     )  # fmt: skip
+
+
+def sums_dtype(requests: int, heaviest: int) -> type[np.signedinteger]:
+    """The integers a share's cells are summed in: a cell's sum is at most all the
+    ``requests`` each weighing the ``heaviest`` draw, so int32 when that fits (half the
+    bytes per cell of int64 or float), else int64."""
+    return np.int32 if requests * heaviest < 2**31 else np.int64
 
 
 def share_pieces(req: Requests, proxy: int, rows: int = SLICE) -> Pieces:
@@ -157,8 +175,8 @@ Cells = tuple[np.ndarray, np.ndarray, np.ndarray]  # sorted keys, requests, resa
 def _merge(parts: list[Cells]) -> Cells:
     """Sets of cells as one (one row per distinct key)."""
     keys = np.unique(np.concatenate([part[0] for part in parts]))
-    count = np.zeros(keys.size)
-    resampled = np.zeros((keys.size, parts[0][2].shape[1]))
+    count = np.zeros(keys.size, parts[0][1].dtype)
+    resampled = np.zeros((keys.size, parts[0][2].shape[1]), parts[0][2].dtype)
     for part in parts:
         at = np.searchsorted(keys, part[0])  # distinct within a part: no lost updates
         count[at] += part[1]
@@ -167,40 +185,81 @@ def _merge(parts: list[Cells]) -> Cells:
 
 
 class _Running:
-    """The cells so far: pieces' cells wait until they hold a quarter of the total's rows,
-    then fold in at once: many small pieces cost a few merges per row, not one merge of
-    the whole total each, and the cells held stay within about 2.25x the total's."""
+    """The cells so far. A piece's keys already held are added where they are; new keys
+    wait until they hold a sixteenth of the total's rows, then are appended at once, the
+    rows grown in place (``ndarray.resize``: a realloc, not a copy), so no fold holds two
+    totals. Rows stay in arrival order, found through the sorted keys (``row``: each
+    key's row), and are put in key order once, at the end."""
 
-    def __init__(self, resamples: int) -> None:
-        self.total: Cells = (np.zeros(0, np.int64), np.zeros(0), np.zeros((0, resamples)))
+    def __init__(self, resamples: int, dtype: type[np.signedinteger]) -> None:
+        self.keys = np.zeros(0, np.int64)  # sorted
+        self.row = np.zeros(0, np.intp)  # per sorted key: its row in count and resampled
+        self.count = np.zeros(0, dtype)
+        self.resampled = np.zeros((0, resamples), dtype)
         self.waiting: list[Cells] = []
         self.held = 0
 
     def add(self, part: Cells) -> None:
-        self.waiting.append(part)
-        self.held += part[0].size
-        if self.held >= max(self.total[0].size // 4, 1024):
-            self.fold()
+        keys, count, resampled = part
+        at = np.minimum(np.searchsorted(self.keys, keys), max(self.keys.size - 1, 0))
+        held = self.keys[at] == keys if self.keys.size else np.zeros(keys.size, bool)
+        if not held.all():
+            new = ~held
+            self.waiting.append((keys[new], count[new], resampled[new]))
+            self.held += int(new.sum())
+            keys, count, resampled, at = keys[held], count[held], resampled[held], at[held]
+        rows = self.row[at]  # distinct keys: distinct rows, no lost updates
+        self.count[rows] += count
+        self.resampled[rows] += resampled
+        if self.held >= max(self.keys.size // 16, _WAITING_ROWS):
+            self._append()
+
+    def _append(self) -> None:
+        if not self.waiting:
+            return
+        keys, count, resampled = _merge(self.waiting)
+        self.waiting, self.held = [], 0
+        n = self.row.size
+        self.count.resize(n + keys.size, refcheck=False)  # only views: none outlive a call
+        self.resampled.resize((n + keys.size, self.resampled.shape[1]), refcheck=False)
+        self.count[n:], self.resampled[n:] = count, resampled
+        at = np.searchsorted(self.keys, keys)
+        self.keys = np.insert(self.keys, at, keys)
+        self.row = np.insert(self.row, at, np.arange(n, n + keys.size))
 
     def fold(self) -> Cells:
-        if self.waiting:
-            self.total, self.waiting, self.held = _merge([self.total, *self.waiting]), [], 0
-        return self.total
+        """Every cell, in key order (the rows permuted in place, a column at a time)."""
+        self._append()
+        self.count = self.count[self.row]
+        for j in range(self.resampled.shape[1]):
+            self.resampled[:, j] = self.resampled[self.row, j]
+        self.row = np.arange(self.row.size)
+        return self.keys, self.count, self.resampled
 
 
-def _reduce_slice(
-    key: np.ndarray, minute: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A slice's distinct keys, their requests, and their requests' minute weights summed."""
+def _slice_cells(key: np.ndarray, minute: np.ndarray, weights: np.ndarray) -> Iterator[Cells]:
+    """A slice's distinct keys, their requests, and their requests' minute weights summed
+    (integers of ``weights``' type), in blocks of at most ``_BLOCK`` keys: one block's
+    sums are held at a time, not the slice's."""
     from scipy import sparse
 
-    uniq, inverse = np.unique(key, return_inverse=True)
-    count = np.bincount(inverse, minlength=uniq.size).astype(float)
-    if key.size <= _DENSE_ROWS:  # a small piece: its rows' weights fit, no matrix to build
-        summed = np.zeros((uniq.size, weights.shape[1]))
-        np.add.at(summed, inverse, weights[minute])
-        return uniq, count, summed
-    by_minute = sparse.csr_matrix(
-        (np.ones(key.size), (inverse, minute)), shape=(uniq.size, weights.shape[0])
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    uniq, bounds = ordered[starts], np.r_[starts, key.size]
+    count = np.diff(bounds).astype(weights.dtype)
+    by_minute = minute[order]  # each key's requests' minutes, key after key
+    del order, ordered  # not held while the blocks are folded
+    if key.size <= _DENSE_ROWS or not weights.shape[1]:  # its rows' weights fit: no matrix
+        summed = np.zeros((uniq.size, weights.shape[1]), weights.dtype)
+        if key.size:
+            summed = np.add.reduceat(weights[by_minute], starts, axis=0)
+        yield uniq, count, summed
+        return
+    # a row per key, a column per minute: its requests' weights summed by one product
+    matrix = sparse.csr_matrix(
+        (np.ones(key.size, weights.dtype), by_minute, bounds), shape=(uniq.size, weights.shape[0])
     )
-    return uniq, count, by_minute @ weights
+    for a in range(0, uniq.size, _BLOCK):
+        b = a + _BLOCK
+        yield uniq[a:b], count[a:b], matrix[a:b] @ weights  # integer product: exact

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from copilot.analysis.outcomes import E5XX, GATEWAY
-from copilot.throttling.knee_cells import LOG_STEP, WINDOW_MS, knee_cells, share_pieces
+from copilot.throttling import knee_cells as knee_cells_module
+from copilot.throttling.knee_cells import (
+    LOG_STEP,
+    WINDOW_MS,
+    _Running,
+    knee_cells,
+    share_pieces,
+    sums_dtype,
+)
 from copilot.throttling.shares import in_slices, slice_of
 from tests.throttling.conftest import make_requests
 
@@ -112,3 +120,77 @@ def test_a_large_piece_sums_as_many_small_ones() -> None:
     whole = knee_cells(_slices(req, 1 << 20), RESAMPLES)
     assert whole.count.sum() > 10_000  # the premise: one piece past the row-by-row size
     assert _as_dict(whole) == _as_dict(knee_cells(_ragged(req, 3), RESAMPLES))
+
+
+def _reference(parts) -> dict[int, tuple[int, list[int]]]:
+    out: dict = {}
+    for keys, count, summed in parts:
+        for k, n, row in zip(keys.tolist(), count.tolist(), summed.tolist(), strict=True):
+            m, w = out.get(k, (0, [0] * len(row)))
+            out[k] = (m + n, [a + b for a, b in zip(w, row, strict=True)])
+    return out
+
+
+def _part(rng, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    keys = np.unique(keys)
+    count = rng.integers(1, 50, keys.size).astype(np.int32)
+    return keys, count, rng.integers(0, 9, (keys.size, 3)).astype(np.int32)
+
+
+def test_known_cells_fold_in_place_and_late_new_ones_join_in_key_order() -> None:
+    rng = np.random.default_rng(5)
+    evens = np.arange(0, 20_000, 2)
+    # the load range is seen early (the even keys); new cells arrive late: a few now and
+    # then, some in several parts before they join, and once a wave of them (odd keys)
+    early = [_part(rng, evens)] + [_part(rng, rng.choice(evens, 3_000)) for _ in range(3)]
+    late = [_part(rng, np.r_[rng.choice(evens, 2_000), 30_000 + i % 7, 90_000 - i])
+            for i in range(40)]  # fmt: skip
+    wave = _part(rng, np.r_[rng.choice(evens, 2_000), np.arange(1, 12_001, 2)])
+    running = _Running(3, np.int32)
+    for part in early:
+        running.add(part)
+    buffer = running.resampled.__array_interface__["data"][0]
+    assert running.keys.size == evens.size and not running.waiting
+    for part in late[:20]:
+        running.add(part)
+    # the known keys were added where they are; the new ones (two a part, 7 + 20 distinct)
+    # wait
+    assert running.keys.size == evens.size and running.held == 2 * 20
+    assert running.resampled.__array_interface__["data"][0] == buffer
+    running.add(wave)  # enough new keys to join at once, the waiting ones with them
+    assert running.keys.size == evens.size + 6_000 + 7 + 20 and not running.waiting
+    for part in late[20:]:
+        running.add(part)
+    keys, count, summed = running.fold()
+    assert keys.tolist() == sorted(keys.tolist()) and keys.size == evens.size + 6_000 + 47
+    assert count.dtype == summed.dtype == np.int32
+    want = _reference([*early, *late, wave])
+    assert {k: (n, w) for k, n, w in zip(keys.tolist(), count.tolist(), summed.tolist(),
+                                          strict=True)} == want  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("requests", "heaviest", "dtype"),
+    [(1_000, 9, np.int32), ((2**31 - 1) // 9, 9, np.int32), ((2**31 - 1) // 9 + 1, 9, np.int64),
+     (2**31, 1, np.int64), (11_000_000, 12, np.int32)],
+)  # fmt: skip
+def test_cells_are_summed_in_int32_only_when_no_cell_can_overflow_it(
+    requests: int, heaviest: int, dtype
+) -> None:
+    assert sums_dtype(requests, heaviest) is dtype
+
+
+def test_a_share_s_cells_are_int32_and_sum_as_floats_did() -> None:
+    req = _stream(6, 3_000)
+    cells = knee_cells(_slices(req, 256), RESAMPLES)
+    assert cells.count.dtype == cells.resampled.dtype == np.int32
+    assert _as_dict(cells) == _by_definition(req)
+
+
+@pytest.mark.parametrize("rows", [7, 5_000])  # summed row by row, and by a sparse product
+def test_a_share_too_large_for_int32_sums_in_int64_alike(monkeypatch, rows: int) -> None:
+    monkeypatch.setattr(knee_cells_module, "sums_dtype", lambda requests, heaviest: np.int64)
+    req = _stream(7, 6_000)
+    cells = knee_cells(_slices(req, rows), RESAMPLES)
+    assert cells.count.dtype == cells.resampled.dtype == np.int64
+    assert _as_dict(cells) == _by_definition(req)
