@@ -220,8 +220,8 @@ class _Running:
         keys, count, resampled = _merge(self.waiting)
         self.waiting, self.held = [], 0
         n = self.row.size
-        self.count.resize(n + keys.size, refcheck=False)  # only views: none outlive a call
-        self.resampled.resize((n + keys.size, self.resampled.shape[1]), refcheck=False)
+        self.count.resize(n + keys.size)  # in place: nothing else refers to them
+        self.resampled.resize((n + keys.size, self.resampled.shape[1]))
         self.count[n:], self.resampled[n:] = count, resampled
         at = np.searchsorted(self.keys, keys)
         self.keys = np.insert(self.keys, at, keys)
