@@ -16,7 +16,7 @@ from copilot.fanout.requests import spill_requests, write_requests
 from copilot.logs.reader import ReadOptions, detect_format
 from copilot.pipeline import AnalysisRun
 from copilot.spill import SpillDir
-from copilot.throttling.collect import EXTRA_COLUMNS, Collector
+from copilot.throttling.collect import Collector, extra_columns
 from copilot.throttling.options import DEFAULT_HEADROOM, check_headroom
 from copilot.throttling.run import SuggestRun, build_report, collected_attrs
 
@@ -54,7 +54,8 @@ def run_partition(
     """Read one partition and write its partial (and rejected lines) under ``run_dir``.
 
     ``collect``: also collect its requests for ``atc suggest``, keeping these
-    attribute columns (``copilot.throttling.run.collected_attrs``), and write them
+    attribute columns (``copilot.throttling.run.collected_attrs``: ``"path:hash"`` keeps the
+    path as a hash per request, ``copilot.throttling.collect.HASHED``), and write them
     as a second partial (``copilot.fanout.requests``).
     """
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def run_partition(
     reading = read_partition(
         part, options, quarantine_path=rejects_tmp, on_chunk=on_chunk,
         consumers=[collector] if collector else [],
-        extra_columns=[c for c in EXTRA_COLUMNS if c in (collect or ())],
+        extra_columns=extra_columns(collect or ()),
     )  # fmt: skip
     rejects = None
     if rejects_tmp is not None:
@@ -75,7 +76,9 @@ def run_partition(
         else:
             (run_dir / rejects).write_text("", encoding="utf-8")
     partial = write_partial(run_dir, part, reading, rejects)
-    requests = None if collector is None else write_requests(run_dir, part, collector.finish())
+    requests = None
+    if collector is not None:
+        requests = write_requests(run_dir, part, collector.finish(), collector.hashed)
     q = reading.quarantine
     return PartitionDone(partial, q.records, q.rejected, reading.chunks, requests)
 

@@ -48,9 +48,9 @@ class Requests:
     policies: list[str]
     fault_codes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # policy -> codes
     status: np.ndarray | None = None  # int16 response status (conditions on response.status.code)
-    attrs: dict[str, tuple[np.ndarray, list[str]]] = field(
-        default_factory=dict
-    )  # ATTRS: ids, labels
+    # ATTRS: (int32 ids, labels), or for one kept hashed (collect.HASHED: the path when no
+    # condition reads it) (int64 hashes, []): compare those, never index labels with them
+    attrs: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
     # Whether any request of the whole estate logged a status (one proxy's share may not)
     status_anywhere: bool | None = None
     _orders: dict = field(default_factory=dict, repr=False)

@@ -26,7 +26,7 @@ from copilot.spill import SpillDir
 from copilot.throttling import current as cur
 from copilot.throttling import shares, suggest_apps, suggest_quotas
 from copilot.throttling.bundle import CurrentPolicy, Estate, read_estate
-from copilot.throttling.collect import EXTRA_COLUMNS, Collector, Requests
+from copilot.throttling.collect import HASHED, Collector, Requests, extra_columns
 from copilot.throttling.context import Context
 from copilot.throttling.current_limit import CurrentLimit
 from copilot.throttling.demand import TooTight, too_tight
@@ -85,7 +85,7 @@ def suggest_paths(
             paths,
             options,
             consumers=[collector],
-            extra_columns=[c for c in EXTRA_COLUMNS if c in attrs],
+            extra_columns=extra_columns(attrs),
             quarantine_path=quarantine_path,
             progress=progress,
         )
@@ -101,10 +101,15 @@ def suggest_paths(
 
 
 def collected_attrs(estate: Estate | None = None) -> tuple[str, ...]:
-    """The request attributes the collector keeps for ``estate``'s conditions (or none)."""
+    """The request attributes the collector keeps for ``estate``'s conditions (or none), as
+    ``Collector`` reads them: the path hashed unless some condition reads it."""
     # Verb and path tell a retry (the same request again) from a scraper's next page; other
     # request columns are kept only when some bundle condition reads them (memory, time).
-    return tuple(dict.fromkeys(("verb", "path", *needed_attrs(estate.policies if estate else []))))
+    # Telling the same request needs no labels: the path, with millions of distinct values on
+    # large logs, is then a hash per request (collect.HASHED); verb's few labels cost less.
+    read = needed_attrs(estate.policies if estate else [])
+    path = "path" if "path" in read else "path" + HASHED
+    return tuple(dict.fromkeys(("verb", path, *read)))
 
 
 def build_report(

@@ -12,11 +12,14 @@ A share is sorted on first use by merging the time-sorted runs the collector
 wrote (``copilot.throttling.spilled_sort``), a block at a time, and a share too
 large to hold is read in time slices (:meth:`SpilledRequests.slices`), a block
 of the sorted files at a time: neither ever holds the whole share.
+
+An attribute the collector keeps hashed (``copilot.throttling.collect.HASHED``)
+is an int64 column with no labels: nothing to note, relabel or look up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +40,7 @@ COLUMNS = (
     ("status", np.int16),
 )
 ATTR_DTYPE = np.int32
+HASH_DTYPE = np.int64  # an attribute kept as a hash per request
 _LEAN = ("ts", "party", "outcome", "policy")  # what a lean load reads
 
 
@@ -46,9 +50,14 @@ class ProxySpill:
     Each chunk's rows of a proxy are written sorted by time (ties in chunk order) as one
     *run*, or as the end of the previous run when none is earlier than its last time."""
 
-    def __init__(self, directory: spill.SpillDir, attr_names: tuple[str, ...]) -> None:
+    def __init__(
+        self, directory: spill.SpillDir, attr_names: tuple[str, ...], hashed: Iterable[str] = ()
+    ) -> None:
+        """``hashed``: the attributes among ``attr_names`` kept as int64 hashes (no labels)."""
         self.dir = directory
         self.names = [n for n, _ in COLUMNS] + [f"attr.{a}" for a in attr_names]
+        self.hashed = frozenset(f"attr.{a}" for a in hashed)
+        self.labelled = [f"attr.{a}" for a in attr_names if f"attr.{a}" not in self.hashed]
         self.rows: dict[int, int] = {}  # raw proxy id -> rows written
         self.runs: dict[int, list[int]] = {}  # raw proxy id -> rows of each time-sorted run
         self._last: dict[int, int] = {}  # raw proxy id -> the last time of its latest run
@@ -65,7 +74,7 @@ class ProxySpill:
         self.span = (lo, hi) if self.span is None else (min(self.span[0], lo), max(self.span[1], hi))
         self.status_anywhere |= bool((cols[6] > 0).any())
         for name, values in zip(self.names, rest, strict=True):
-            if name in ("party", "policy") or name.startswith("attr."):
+            if name in ("party", "policy", *self.labelled):
                 self._note(name, values)
         # stable: ties in arrival order within a proxy (lexsort is stable too)
         in_order = ms.size < 2 or bool((ms[1:] >= ms[:-1]).all())
@@ -116,6 +125,7 @@ class SpilledRequests:
     _runs: list[list[int]] = field(repr=False, default_factory=list)  # canonical -> run sizes
     _sorted: set[int] = field(repr=False, default_factory=set)
     _derived: dict[tuple[int, str], np.dtype] = field(repr=False, default_factory=dict)
+    _dtypes: dict[str, np.dtype] = field(repr=False, default_factory=dict)  # column -> dtype
 
     @classmethod
     def of(
@@ -126,7 +136,7 @@ class SpilledRequests:
         fault_codes: dict[str, tuple[str, ...]],
     ) -> SpilledRequests:
         """The source for what ``writer`` wrote; ``vocabs``: the proxy, policy and attr.*
-        labels of the raw ids written."""
+        labels of the raw ids written (none for a hashed attribute: it has no labels)."""
         raw_proxies = vocabs["proxy"]
         used = np.zeros(len(raw_proxies), bool)
         used[list(writer.rows)] = True
@@ -136,19 +146,21 @@ class SpilledRequests:
         for name, all_labels, always in (
             ("party", parties, None),
             ("policy", vocabs["policy"], ""),
-            *((n, vocabs[n], None) for n in writer.names[6:]),
+            *((n, vocabs[n], None) for n in writer.names[6:] if n not in writer.hashed),
         ):
             seen = writer.seen.get(name, np.zeros(0, bool))
             used = np.zeros(len(all_labels), bool)
             used[: min(seen.size, used.size)] = seen[: used.size]
             dtype = dict(COLUMNS).get(name, ATTR_DTYPE)
             luts[name], labels[name] = canonical_lut(used, all_labels, dtype, always)
+        attrs = {n.removeprefix("attr."): labels.get(n, []) for n in writer.names[6:]}  # in order
+        dtypes = {n: np.dtype(_dtype(n)) for n in writer.names}
+        dtypes.update({n: np.dtype(HASH_DTYPE) for n in writer.hashed})
         return cls(
-            writer.dir, proxies, labels.pop("party"), labels.pop("policy"), fault_codes,
-            {n.removeprefix("attr."): v for n, v in labels.items()},
+            writer.dir, proxies, labels.pop("party"), labels.pop("policy"), fault_codes, attrs,
             np.array([writer.rows[r] for r in raw], dtype=np.int64),
             writer.span, writer.status_anywhere, raw, luts, list(writer.names),
-            [list(writer.runs[r]) for r in raw],
+            [list(writer.runs[r]) for r in raw], _dtypes=dtypes,
         )  # fmt: skip
 
     @property
@@ -224,7 +236,7 @@ class SpilledRequests:
             return
         raw = self._raw[proxy]
         files = {name: self.dir.file(f"raw.{raw}.{name}") for name in self._names}
-        dtypes = {name: _dtype(name) for name in self._names}
+        dtypes = self._dtypes
 
         def read_ts(start: int, count: int) -> np.ndarray:
             return spill.read(files["ts"], np.int64, start, count)
@@ -249,7 +261,7 @@ class SpilledRequests:
         return self.dir.file(f"sorted.{proxy}.{name}")
 
     def _read(self, proxy: int, name: str, start: int = 0, count: int = -1) -> np.ndarray:
-        return spill.read(self._sorted_file(proxy, name), _dtype(name), start, count)
+        return spill.read(self._sorted_file(proxy, name), self._dtypes[name], start, count)
 
 
 def _dtype(name: str) -> np.dtype:

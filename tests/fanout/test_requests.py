@@ -13,7 +13,7 @@ from copilot.fanout import plan_paths, run_partition
 from copilot.fanout.requests import read_requests, spill_requests
 from copilot.pipeline import read_pass
 from copilot.spill import SpillDir
-from copilot.throttling.collect import EXTRA_COLUMNS, Collector
+from copilot.throttling.collect import Collector, attr_spec, extra_columns
 from copilot.throttling.run import collected_attrs
 from copilot.throttling.spilled import InMemory
 from tests.fanout.estates import rewrite_partial
@@ -35,7 +35,7 @@ def test_a_partition_collects_the_same_file_twice(log: Path, tmp_path: Path) -> 
     assert Path(first.path).name.startswith(f"{part.id}-requests-")
     assert hashlib.sha256(Path(first.path).read_bytes()).hexdigest() == first.sha256
     req, back = read_requests(Path(first.path), first.sha256)
-    assert back == part and req.size > 0 and list(req.attrs) == list(ATTRS)
+    assert back == part and req.size > 0 and list(req.attrs) == list(attr_spec(ATTRS)[0])
     assert run_partition(part, tmp_path / "c").requests is None  # analyze does not collect
 
 
@@ -58,6 +58,11 @@ def _foreign_party(meta: dict, arrays: dict) -> None:
         (_foreign_party, "party ids"),
         (_unsorted, "not in time order"),
         (lambda m, a: m.update(parties=[["app"]] * len(m["parties"])), "parties"),
+        (lambda m, a: m.update(version=1), "version 1, want 2"),  # before hashed attributes
+        (lambda m, a: m.pop("hashed"), "hashed"),
+        (lambda m, a: m.update(hashed=["ip"]), "hashed"),
+        (lambda m, a: a.update({"attr.path": a["attr.path"].astype(np.int32)}), "attr.path type"),
+        (lambda m, a: m.update(attrs=[[n, ["/x"]] for n, _ in m["attrs"]]), "hashed attr path"),
     ],
 )
 def test_an_altered_partial_is_refused(log: Path, tmp_path: Path, change, says: str) -> None:
@@ -76,15 +81,16 @@ def test_a_changed_byte_fails_the_checksum(log: Path, tmp_path: Path) -> None:
         read_requests(Path(ref.path), ref.sha256)
 
 
+@pytest.mark.parametrize("attrs", [ATTRS, ("verb", "path")], ids=["path hashed", "labelled"])
 def test_partials_merged_by_proxy_are_the_requests_one_pass_collects(
-    log: Path, tmp_path: Path
+    log: Path, tmp_path: Path, attrs: tuple[str, ...]
 ) -> None:
     parts = plan_paths([log], 4)
     assert len(parts) > 1
-    done = [run_partition(p, tmp_path, collect=ATTRS) for p in parts]
+    done = [run_partition(p, tmp_path, collect=attrs) for p in parts]
     files = [d.requests for d in reversed(done)]  # any order: sorted by partition
-    collector = Collector(ATTRS)
-    extra = [c for c in EXTRA_COLUMNS if c in ATTRS]
+    collector = Collector(attrs)
+    extra = extra_columns(attrs)
     read_pass([log], consumers=[collector], extra_columns=extra)  # as suggest_paths reads
     whole = InMemory(collector.finish())
     with SpillDir() as spill:
@@ -99,3 +105,13 @@ def test_partials_merged_by_proxy_are_the_requests_one_pass_collects(
             for name, (ids, labels) in want.attrs.items():
                 np.testing.assert_array_equal(got.attrs[name][0], ids)
                 assert got.attrs[name][1] == labels
+            assert got.attrs["path"][0].dtype == (np.int64 if attrs == ATTRS else np.int32)
+            assert (got.attrs["path"][1] == []) == (attrs == ATTRS)
+
+
+def test_partials_hashing_different_attributes_are_not_merged(log: Path, tmp_path: Path) -> None:
+    first, second = plan_paths([log], 2)[:2]
+    files = [run_partition(first, tmp_path, collect=ATTRS).requests,
+             run_partition(second, tmp_path, collect=("verb", "path")).requests]  # fmt: skip
+    with SpillDir() as spill, pytest.raises(InputError, match="different attributes"):
+        spill_requests(files, spill)

@@ -21,7 +21,7 @@ from copilot.pipeline import read_pass, with_columns
 from copilot.spill import SpillDir
 from copilot.throttling import spilled_sort
 from copilot.throttling.bundle import read_estate
-from copilot.throttling.collect import ATTRS, EXTRA_COLUMNS, Collector
+from copilot.throttling.collect import ATTRS, EXTRA_COLUMNS, HASHED, Collector, hash_values
 from copilot.throttling.requests import Requests
 from copilot.throttling.run import build_report, collected_attrs
 from copilot.throttling.shares import cuts
@@ -44,8 +44,8 @@ def _same(got: Requests, want: Requests) -> None:
     assert got.status_logged() == want.status_logged()
 
 
-def _collect(chunks, spill: SpillDir | None) -> Collector:
-    collector = Collector(ATTRS, spill=spill)
+def _collect(chunks, spill: SpillDir | None, attrs: tuple[str, ...] = ATTRS) -> Collector:
+    collector = Collector(attrs, spill=spill)
     for chunk in chunks:
         collector.add(chunk)
     return collector
@@ -268,6 +268,32 @@ def test_random_streams_with_ties_sort_stably_and_slice_like_the_whole_share(
         for rows in (1, 7, 1000, HUGE):
             _same_slices(source, whole, p, rows)
         _same_slices(source, whole, p, 7, lean=True)
+
+
+HASHED_ATTRS = tuple(a + HASHED if a == "path" else a for a in ATTRS)
+
+
+@pytest.mark.parametrize("order", list(ORDERS))
+def test_hashed_paths_spill_sort_and_slice_as_int64_without_labels(order: str) -> None:
+    rng = np.random.default_rng(11)
+    chunks = ORDERS[order](_random_frames(rng, 2_000, 40), rng)
+    whole = InMemory(_collect(chunks, None, HASHED_ATTRS).finish())
+    source = _collect(chunks, SpillDir(), HASHED_ATTRS).finish_source()
+    assert source.attr_labels["path"] == [] and source.attr_labels["verb"] == ["GET"]
+    arrival = pd.concat(chunks, ignore_index=True)
+    index = arrival["path"].str[2:].astype(int).to_numpy()
+    of_hash = dict(zip(hash_values(arrival["path"]).tolist(), index.tolist(), strict=True))
+    ms = arrival["ts"].dt.as_unit("ms").astype("int64").to_numpy()
+    for p, name in enumerate(source.proxies):
+        share = source.load(p)
+        _same(share, whole.load(p))  # the hashes, as the in-memory collector keeps them
+        hashes, labels = share.attrs["path"]
+        assert hashes.dtype == np.int64 and labels == []
+        mine = (arrival["proxy"] == name).to_numpy()
+        want = index[mine][np.argsort(ms[mine], kind="stable")]
+        assert [of_hash[h] for h in hashes.tolist()] == want.tolist()  # each row's own path
+        for rows in (1, 7, HUGE):
+            _same_slices(source, whole, p, rows)
 
 
 def test_chunks_in_time_order_leave_one_run_per_proxy_and_others_merge_by_time_then_arrival():
