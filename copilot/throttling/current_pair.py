@@ -45,6 +45,8 @@ def _groups(keys: np.ndarray) -> list[np.ndarray]:
 
 
 def _one_counter(t: np.ndarray, enforced, counted, spec: QuotaSpec) -> np.ndarray:
+    if t.size == 0:  # neither policy of the pair runs on any of these requests
+        return np.zeros(0, dtype=bool)
     if spec.type == "rollingwindow":
         return _rolling(t, enforced, counted, spec.allow, spec.window_ms)
     if spec.type == "flexi":

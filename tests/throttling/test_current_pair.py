@@ -55,3 +55,10 @@ def test_a_rolling_pair_walked_in_small_blocks_refuses_the_same(
     whole = _run(times, marks, spec)
     monkeypatch.setattr(current_pair, "_BLOCK", 7)
     assert _run(times, marks, spec) == whole and whole
+
+
+@pytest.mark.parametrize("kind", ["calendar", "default", "flexi", "rollingwindow"])
+@pytest.mark.parametrize("keys", [None, []])
+def test_a_pair_that_runs_on_no_request_refuses_none(kind: str, keys) -> None:
+    """A proxy where neither quota of the pair runs (its conditions hold nowhere)."""
+    assert _run([], [], QuotaSpec(2, 1, "minute", kind), keys=keys) == []

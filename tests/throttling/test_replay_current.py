@@ -283,3 +283,13 @@ def test_requests_without_an_identity_share_one_counter_and_are_reported(tmp_pat
     assert q["unidentified_rows"] == 2 * 8 * 2 and q["rejected"] == 6 * 2
     assert any("32 requests carry no client_id: they share one counter" in n for n in q["notes"])
     assert any("Q on payments: 32 requests with no client_id" in w for w in report.warnings)
+
+
+def test_the_estate_fixture_replays_on_the_sample_where_a_pair_runs_nowhere() -> None:
+    """The estate bundles on the bundled sample: the CountOnly/EnforceOnly pair's conditions
+    hold on no request of payments, which once stopped the whole run."""
+    from tests.paths import FIXTURES, SAMPLE_LOG
+
+    run = suggest_paths([SAMPLE_LOG], bundles=[FIXTURES / "bundles" / "estate"])
+    pair = [e for e in run.report.current_replays if e["policy"] == "Q-Enforce + Q-Count"]
+    assert pair and pair[0]["rows"] == 0 and pair[0]["rejected"] == 0
