@@ -18,8 +18,11 @@ import numpy as np
 
 from copilot.throttling.requests import Requests
 
-SHARE_ROWS = 1 << 20  # a share above this many requests is advised in time slices
 SLICE_ROWS = 1 << 18  # rows per slice: a slice's temporaries stay a few tens of MB
+# A share above this many requests is advised in time slices. Held whole, a share costs
+# about 110 bytes a request with what the sizing builds over it: past one slice's worth,
+# slicing is what keeps the peak where the slices keep it.
+SHARE_ROWS = SLICE_ROWS
 
 
 @dataclass
