@@ -126,3 +126,22 @@ def consumers_analysis(extra: tuple, surge_share: float = 0.0) -> SimpleNamespac
             )
         )
     return SimpleNamespace(tables={"consumers": consumers}, anomalies=anomalies)
+
+
+def chunk_frame(rows: list[tuple], attrs: bool = False) -> pd.DataFrame:
+    """A canonical chunk of (ms, proxy, app, client id, refusing policy, path) rows, GETs;
+    ``attrs``: with the flow columns bundle conditions read (basepath, client IP...)."""
+    ts, proxy, app, client, policy, path = zip(*rows, strict=True)
+    n = len(rows)
+    frame = {
+        "ts": pd.to_datetime(list(ts), unit="ms", utc=True),
+        "proxy": list(proxy), "app": list(app), "client_id": list(client),
+        "status": [429 if p else 200 for p in policy], "target_status": [200] * n,
+        "target_ms": [5.0] * n, "fault_policy": list(policy),
+        "fault_code": ["policies.ratelimit.SpikeArrestViolation" if p else "" for p in policy],
+        "verb": ["GET"] * n, "path": list(path),
+    }  # fmt: skip
+    if attrs:
+        frame |= {"basepath": ["/v1"] * n, "pathsuffix": list(path),
+                  "client_ip": ["10.0.0.1"] * n, "api_product": ["p"] * n}  # fmt: skip
+    return pd.DataFrame(frame)

@@ -41,6 +41,7 @@ from copilot.throttling.run import build_report, collected_attrs, suggest_paths
 from copilot.throttling.spilled import InMemory
 from tests.fanout.estates import atc_sample
 from tests.paths import FIXTURES, SAMPLE_LOG
+from tests.throttling.conftest import chunk_frame
 
 ATTRS = ("verb", "path", "basepath", "pathsuffix", "client_ip", "api_product")
 
@@ -179,26 +180,10 @@ def test_a_missing_or_absent_path_hashes_as_the_empty_one() -> None:
     assert got[0] == hash_values(pd.Series(["/a"], dtype="category"))[0]  # categorical too
     ids = category_ids(frame["path"], Vocab(), missing="")  # as the labelled ids read them
     assert (np.equal.outer(got, got) == np.equal.outer(ids, ids)).all()
-    without = storm_frame([(1_000, "p", "a", "k", "", "/a")]).drop(columns=["path"])
+    without = chunk_frame([(1_000, "p", "a", "k", "", "/a")]).drop(columns=["path"])
     collector = Collector(HASHED_ATTRS)
     collector.add(without)  # a log format that carries no path
     assert collector.finish().attrs["path"][0].tolist() == [got[2]]
-
-
-def storm_frame(rows: list[tuple]) -> pd.DataFrame:
-    """A canonical chunk of (ms, proxy, app, client, policy, path) rows, GETs."""
-    ts, proxy, app, client, policy, path = zip(*rows, strict=True)
-    n = len(rows)
-    return pd.DataFrame(
-        {
-            "ts": pd.to_datetime(list(ts), unit="ms", utc=True),
-            "proxy": list(proxy), "app": list(app), "client_id": list(client),
-            "status": [429 if p else 200 for p in policy], "target_status": [200] * n,
-            "target_ms": [5.0] * n, "fault_policy": list(policy),
-            "fault_code": ["policies.ratelimit.SpikeArrestViolation" if p else "" for p in policy],
-            "verb": ["GET"] * n, "path": list(path),
-        }
-    )  # fmt: skip
 
 
 def _storm_rows(start: int) -> list[tuple]:
@@ -226,7 +211,7 @@ def stormy_both(tmp_path_factory: pytest.TempPathFactory):
     labelled, hashed = Collector(("verb", "path")), Collector(HASHED_ATTRS)
     run = read_pass([path], consumers=[labelled, hashed])
     start = int(run.analysis.start.timestamp() * 1000) + 60_000
-    frame = storm_frame(_storm_rows(start))
+    frame = chunk_frame(_storm_rows(start))
     labelled.add(frame)
     hashed.add(frame)
     return run.analysis, labelled.finish(), hashed.finish()
@@ -261,7 +246,7 @@ def test_past_the_vocabulary_limit_hashed_paths_still_tell_paths_apart(
     monkeypatch.setattr(collect, "VOCAB_LIMIT", 5)
     rows = _storm_rows(1_700_000_000_000)  # the pager's next pages: 60 x 2 new paths
     labelled, hashed = Collector(("verb", "path")), Collector(HASHED_ATTRS)
-    for chunk in (storm_frame(rows[:100]), storm_frame(rows[100:])):
+    for chunk in (chunk_frame(rows[:100]), chunk_frame(rows[100:])):
         labelled.add(chunk)
         hashed.add(chunk)
     a, b = labelled.finish(), hashed.finish()

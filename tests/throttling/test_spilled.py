@@ -27,7 +27,7 @@ from copilot.throttling.run import build_report, collected_attrs
 from copilot.throttling.shares import cuts
 from copilot.throttling.spilled import InMemory, ProxySpill, Source, SpilledRequests
 from tests.paths import SAMPLE_LOG
-from tests.throttling.conftest import BUNDLES
+from tests.throttling.conftest import BUNDLES, chunk_frame
 
 ARRAYS = ("ts", "proxy", "party", "outcome", "policy", "target_ms", "status")
 
@@ -52,19 +52,7 @@ def _collect(chunks, spill: SpillDir | None, attrs: tuple[str, ...] = ATTRS) -> 
 
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:
-    ts, proxy, app, client, policy, path = zip(*rows, strict=True)
-    n = len(rows)
-    return pd.DataFrame(
-        {
-            "ts": pd.to_datetime(list(ts), unit="ms", utc=True),
-            "proxy": list(proxy), "app": list(app), "client_id": list(client),
-            "status": [429 if p else 200 for p in policy], "target_status": [200] * n,
-            "target_ms": [5.0] * n, "fault_policy": list(policy),
-            "fault_code": ["policies.ratelimit.SpikeArrestViolation" if p else "" for p in policy],
-            "verb": ["GET"] * n, "path": list(path), "basepath": ["/v1"] * n,
-            "pathsuffix": list(path), "client_ip": ["10.0.0.1"] * n, "api_product": ["p"] * n,
-        }
-    )  # fmt: skip
+    return chunk_frame(rows, attrs=True)
 
 
 def test_each_proxy_of_the_sample_loads_as_its_share_of_the_whole(tmp_path: Path) -> None:
