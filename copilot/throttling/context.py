@@ -77,6 +77,11 @@ class Traffic:
         ids, counts = np.unique(self.req.policy[rows[self.demand.refused[rows]]], return_counts=True)
         return dict(zip(ids.tolist(), counts.tolist(), strict=True))
 
+    def faulted_by(self, proxy: int) -> dict[int, int]:
+        """Policy id -> requests on ``proxy`` that logged that policy's fault."""
+        ids, counts = np.unique(self.req.policy[self.req.rows_of_proxy(proxy)], return_counts=True)
+        return dict(zip(ids.tolist(), counts.tolist(), strict=True))
+
     def active_proxies(self) -> list[int]:
         """Proxies with at least one request, by id."""
         return [p for p in range(len(self.req.proxies)) if self.req.rows_of_proxy(p).size]

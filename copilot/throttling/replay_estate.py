@@ -15,8 +15,6 @@ the logs lack) or put the rows that lack its identity on one shared counter.
 
 from __future__ import annotations
 
-import numpy as np
-
 from copilot.logs.schema import QUOTA_FAULT, SPIKE_ARREST_FAULT
 from copilot.throttling.bundle import CurrentPolicy, Estate
 from copilot.throttling.bundle_params import resolve
@@ -91,15 +89,15 @@ def absent_proxies(estate: Estate | None, seen: set[str]) -> list[str]:
     ]
 
 
-def unknown_refusers(ctx: Context) -> list[str]:
-    """SpikeArrest / Quota policies that refused requests in ``ctx.req`` but no bundle has."""
+def unknown_refusers(ctx: Context, proxy: int) -> list[str]:
+    """SpikeArrest / Quota policies that refused requests on ``proxy`` but no bundle has."""
     if ctx.estate is None:
         return []
     known = {p.name for p in ctx.estate.policies} | {
         u.policy for u in ctx.estate.unmodelled if u.policy
     }
     known |= {o.policy for o in ctx.estate.other}
-    req, out = ctx.req, []
+    req = ctx.req
     names = {
         i: n
         for i, n in enumerate(req.policies)
@@ -107,17 +105,10 @@ def unknown_refusers(ctx: Context) -> list[str]:
         and n not in known
         and {SPIKE_ARREST_FAULT, QUOTA_FAULT} & set(req.fault_codes.get(n, ()))
     }
-    if not names:
-        return []
-    rows = np.flatnonzero(np.isin(req.policy, list(names)))
-    pairs, counts = np.unique(
-        req.proxy[rows].astype(np.int64) * 65_536 + req.policy[rows], return_counts=True
-    )
-    for pair, n in zip(pairs.tolist(), counts.tolist(), strict=True):
-        proxy, policy = divmod(pair, 65_536)
-        out.append(
-            f"the logs show {n:,} requests on {req.proxies[proxy]} refused by {names[policy]}, "
-            f"a SpikeArrest or Quota no bundle read has (an older revision, another environment, "
-            f"or a bundle not given)"
-        )
-    return out
+    return [
+        f"the logs show {n:,} requests on {req.proxies[proxy]} refused by {names[policy]}, "
+        f"a SpikeArrest or Quota no bundle read has (an older revision, another environment, "
+        f"or a bundle not given)"
+        for policy, n in sorted(ctx.faulted_by(proxy).items())
+        if policy in names
+    ]

@@ -207,7 +207,7 @@ def _advise(ctx: Context, p: int, out: list[Suggestion]) -> _ProxyAdvice:
         tight, minutes = too_tight(req, ctx.demand, healthy, named), legit_minutes(ctx, p)
     return _ProxyAdvice(
         name, cur.for_proxy(ctx, name), tight, minutes, replays, warnings,
-        unknown_refusers(ctx) if ctx.current else [],
+        unknown_refusers(ctx, p) if ctx.current else [],
     )  # fmt: skip
 
 

@@ -42,6 +42,7 @@ class SlicedContext(Context):
     refusals: dict[tuple[int, int], int] = field(default_factory=dict)  # (party, policy) -> n
     tight: tuple[np.ndarray, np.ndarray] | None = None  # per party: refused, wanted (fresh)
     minutes: np.ndarray | None = None  # legitimate demand per minute
+    faults: np.ndarray | None = None  # per policy id: requests that logged its fault
 
     def proxy_stream(self, proxy: int, keys: bool = False) -> SlicedStream:  # type: ignore[override]
         assert proxy == self.proxy and self.whole is not None
@@ -62,6 +63,11 @@ class SlicedContext(Context):
             if party is None or who == party:
                 out[policy] = out.get(policy, 0) + n
         return out
+
+    def faulted_by(self, proxy: int) -> dict[int, int]:
+        if proxy != self.proxy or self.faults is None:
+            return {}
+        return {int(i): int(self.faults[i]) for i in np.flatnonzero(self.faults)}
 
     def too_tight(self, named: set[tuple[str, str, str]]) -> list:
         """"Limit likely too tight" findings of this proxy (``demand.too_tight``'s)."""
@@ -84,6 +90,7 @@ def sliced_context(ev: Evidence, proxy: int, directory: SpillDir) -> SlicedConte
     per_party: dict[int, StreamWriter] = {}
     refused_n = np.zeros(n_parties, np.int64)
     wanted_n = np.zeros(n_parties, np.int64)
+    faults = np.zeros(max(len(source.policies), 1), np.int64)
     for piece in source.slices(proxy, lean=True, derived=(RETRY,)):
         req, retry = piece.req, piece.derived[RETRY].astype(bool)
         healthy = ev.health.rows(req, np.arange(req.size))
@@ -91,6 +98,7 @@ def sliced_context(ev: Evidence, proxy: int, directory: SpillDir) -> SlicedConte
         refused = (req.outcome >> 1) == GATEWAY
         refused_n += np.bincount(req.party[refused & fresh], minlength=n_parties)
         wanted_n += np.bincount(req.party[fresh], minlength=n_parties)
+        faults += np.bincount(req.policy, minlength=faults.size)
         keep = np.flatnonzero(~retry)
         ts, party, ok = req.ts[keep], req.party[keep], healthy[keep]
         legit = ~ev.bad_party[party]
@@ -103,7 +111,7 @@ def sliced_context(ev: Evidence, proxy: int, directory: SpillDir) -> SlicedConte
         knees=ev.knees, forecasts=ev.forecasts, current=ev.current, headroom=ev.headroom,
         estate=ev.estate, span=source.span, admits=ev.admits,
         proxy=proxy, whole=whole.finish(), streams=streams, refusals=ev.refusals[proxy],
-        tight=(refused_n, wanted_n), minutes=ev.minutes[proxy],
+        tight=(refused_n, wanted_n), minutes=ev.minutes[proxy], faults=faults,
     )  # fmt: skip
 
 
