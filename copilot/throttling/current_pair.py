@@ -50,22 +50,37 @@ def _one_counter(t: np.ndarray, enforced, counted, spec: QuotaSpec) -> np.ndarra
     if spec.type == "rollingwindow":
         return _rolling(t, enforced, counted, spec.allow, spec.window_ms)
     if spec.type == "flexi":
-        windows = _flexi_windows(t, spec.window_ms)
+        windows = flexi_windows(t, spec.window_ms)
     else:
         windows = calendar_windows(t, spec)
+    return windowed_refusals(windows, enforced, counted, spec.allow)
+
+
+def windowed_refusals(
+    windows: np.ndarray, enforced, counted, allow: int, head: int = 0
+) -> np.ndarray:
+    """The enforced requests refused in (sorted) fixed ``windows``; ``head``: requests an
+    earlier slice counted in the first window."""
     # Below the allowance nothing is refused, so every counted request before the
     # allow-th one counts; from there on every enforced request is refused.
     starts = np.flatnonzero(np.r_[True, windows[1:] != windows[:-1]])
+    lengths = np.diff(np.r_[starts, windows.size])
     c = counted.astype(np.int64)
     before = np.cumsum(c) - c  # counted requests earlier in time...
-    before -= np.repeat(before[starts], np.diff(np.r_[starts, t.size]))  # ...in this window
-    return enforced & (before >= spec.allow)
+    before -= np.repeat(before[starts], lengths)  # ...in this window
+    if head:
+        before[: lengths[0]] += head
+    return enforced & (before >= allow)
 
 
-def _flexi_windows(t: np.ndarray, window_ms: int) -> np.ndarray:
-    """A window opens at the first request after the previous one closed."""
+def flexi_windows(t: np.ndarray, window_ms: int, close: int | None = None) -> np.ndarray:
+    """A window opens at the first request after the previous one closed. ``close``: when
+    an earlier slice's open window closes; the requests before it are window 0."""
     out = np.zeros(t.size, dtype=np.int64)
     pos, number = 0, 0
+    if close is not None:
+        pos = int(np.searchsorted(t, close, side="left"))
+        number = 1 if pos else 0
     while pos < t.size:
         end = int(np.searchsorted(t, t[pos] + window_ms, side="left"))
         out[pos:end] = number
@@ -73,10 +88,13 @@ def _flexi_windows(t: np.ndarray, window_ms: int) -> np.ndarray:
     return out
 
 
-def _rolling(t: np.ndarray, enforced, counted, allow: int, window_ms: int) -> np.ndarray:
-    """The counted requests admitted in the trailing window (a refused one never counts)."""
+def _rolling(
+    t: np.ndarray, enforced, counted, allow: int, window_ms: int, window: deque[int] | None = None
+) -> np.ndarray:
+    """The counted requests admitted in the trailing window (a refused one never counts).
+    ``window``: the admitted times an earlier slice left in it, updated in place."""
     rejected = np.zeros(t.size, dtype=bool)
-    window: deque[int] = deque()
+    window = deque() if window is None else window
     for a in range(0, t.size, _BLOCK):  # Python values for one block at a time (memory)
         part = slice(a, a + _BLOCK)
         rows = zip(t[part].tolist(), enforced[part].tolist(), counted[part].tolist(), strict=True)
