@@ -22,6 +22,8 @@ fallback replayed here, with a note that the value may differ.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from copilot.apigee.conditions import Condition, parse_condition
@@ -30,7 +32,9 @@ from copilot.throttling.context import Context, Placement
 from copilot.throttling.current_pair import pair_rejected
 from copilot.throttling.current_spec import never_rejects, replay_spec
 from copilot.throttling.flow_columns import WithParams, available, column, flow_columns
-from copilot.throttling.sizing import impact, run
+from copilot.throttling.replay import SpikeArrestSpec
+from copilot.throttling.replay_quota import QuotaSpec
+from copilot.throttling.sizing import Impact, impact, run
 
 _KEY_FIELD = {"app": "app", "client_id": "client_id", "api_key": "client_id",
               "client_ip": "client_ip", "product": "api_product"}  # fmt: skip
@@ -147,6 +151,73 @@ def _entry(
     }
 
 
+def unit_placement(placed: Placement, counted: Placement | None) -> Placement:
+    """Where a unit runs: a policy's placement, or with ``counted`` (its CountOnly partner's)
+    the rows either runs on, unknown where neither is known to run, and both's missing."""
+    if counted is None:
+        return placed
+    rows = np.union1d(placed.rows, counted.rows)
+    unsure = np.setdiff1d(np.union1d(placed.unsure, counted.unsure), rows)
+    return Placement(rows, unsure, sorted({*placed.missing, *counted.missing}))
+
+
+class Placed(Protocol):
+    """A unit's requests on a proxy (one app's, when asked), however they are held: the
+    whole share (:class:`_WholeShare`) or streams on disk
+    (``copilot.throttling.sliced_current``)."""
+
+    rows: int  # requests it runs on
+    unknown: int  # requests where that is unknown
+    missing: list[str]  # the variables the logs lack for that
+
+    def identity(self, kind: str) -> tuple[str | None, int]:
+        """(why the logs cannot key it, or None; requests with no identity value)."""
+        ...
+
+    def impact(self, spec: SpikeArrestSpec | QuotaSpec) -> Impact:
+        """What replaying ``spec`` over its requests (retries collapsed) rejects."""
+        ...
+
+
+class _WholeShare:
+    """:class:`Placed` over a share held in ``ctx.req``."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        policy: CurrentPolicy,
+        proxy: int,
+        party: int | None,
+        counter: CurrentPolicy | None,
+    ) -> None:
+        self.ctx = ctx
+        self.enforcer = placement(ctx, policy, proxy).rows
+        self.counts = self.enforcer if counter is None else placement(ctx, counter, proxy).rows
+        self.pair = counter is not None
+        counted = None if counter is None else placement(ctx, counter, proxy)
+        where, unsure, self.missing = unit_placement(placement(ctx, policy, proxy), counted)
+        if party is not None:
+            where = where[ctx.req.party[where] == party]
+            unsure = unsure[ctx.req.party[unsure] == party]
+        self.rows, self.unknown = int(where.size), int(unsure.size)
+        self.stream = ctx.stream(where)
+
+    def identity(self, kind: str) -> tuple[str | None, int]:
+        self.stream.keys, no_key = identity_keys(self.ctx, kind, self.stream.rows)
+        keys = self.stream.keys
+        return no_key, 0 if keys is None else int((keys < 0).sum())
+
+    def impact(self, spec: SpikeArrestSpec | QuotaSpec) -> Impact:
+        stream, req = self.stream, self.ctx.req
+        if self.pair:
+            enforced = np.isin(stream.rows, self.enforcer)
+            counted = np.isin(stream.rows, self.counts)
+            rejected = pair_rejected(stream.times(req), stream.keys, enforced, counted, spec)
+        else:
+            rejected = run(req, stream, spec).rejected
+        return impact(req, stream, rejected)
+
+
 def replay_policy(
     ctx: Context,
     policy: CurrentPolicy,
@@ -158,20 +229,24 @@ def replay_policy(
 
     With ``counter`` (a CountOnly quota sharing its SharedName), the rows are those
     either runs on: the enforcer refuses, the counter counts, and a refused request is
-    not counted (:mod:`copilot.throttling.current_pair`)."""
-    name = ctx.req.proxies[proxy]
-    rows, unsure, missing = placement(ctx, policy, proxy)
-    counts = rows
-    if counter is not None:  # the enforcer checks its rows; the counter counts its own
-        counts, c_unsure, c_missing = placement(ctx, counter, proxy)
-        rows = np.union1d(rows, counts)
-        unsure = np.setdiff1d(np.union1d(unsure, c_unsure), rows)
-        missing = sorted({*missing, *c_missing})
-    if party is not None:
-        rows = rows[ctx.req.party[rows] == party]
-        unsure = unsure[ctx.req.party[unsure] == party]
-    unknown = int(unsure.size)
-    out = _entry(policy, counter, name, int(rows.size), unknown, missing)
+    not counted (:mod:`copilot.throttling.current_pair`). A context with
+    ``current_streams`` (a share too large to hold: ``copilot.throttling.sliced_current``)
+    replays its streams on disk; the entry is the one the whole share gives."""
+    streams = getattr(ctx, "current_streams", None)
+    if streams is not None:
+        placed: Placed = streams.placed(policy, proxy, party, counter)
+    else:
+        placed = _WholeShare(ctx, policy, proxy, party, counter)
+    return replay_entry(ctx, policy, counter, ctx.req.proxies[proxy], placed)
+
+
+def replay_entry(
+    ctx: Context, policy: CurrentPolicy, counter: CurrentPolicy | None, proxy: str, placed: Placed
+) -> dict:
+    """The replay entry of a unit (``policy``, with its ``counter`` or not) on ``proxy``
+    from where it runs (``placed``): the numbers, or why there are none, and the notes."""
+    unknown, missing = placed.unknown, placed.missing
+    out = _entry(policy, counter, proxy, placed.rows, unknown, missing)
     notes = out["notes"]
     if unknown:
         notes.append(f"{unknown:,} requests not replayed: the condition is unknown without "
@@ -180,23 +255,15 @@ def replay_policy(
     if not policy.enabled:
         notes.append('enabled="false": it never runs')
         return out
-    stream = ctx.stream(rows)
-    keys, no_key = identity_keys(ctx, policy.identifier_kind, stream.rows)
+    no_key, unset = placed.identity(policy.identifier_kind)
     if no_key or spec is None:
         notes.append(no_key or why)
         return out
-    stream.keys = keys
-    if keys is not None and (unset := int((keys < 0).sum())):
+    if unset:
         out["unidentified_rows"] = unset
         notes.append(f"{unset:,} requests carry no {_KEY_FIELD[policy.identifier_kind]}: they share "
                      f"one counter (atc's reading of an unset identifier)")  # fmt: skip
-    if counter is not None:
-        enforced = np.isin(stream.rows, placement(ctx, policy, proxy).rows)
-        rejected = pair_rejected(stream.times(ctx.req), keys, enforced,
-                                 np.isin(stream.rows, counts), spec)  # fmt: skip
-    else:
-        rejected = run(ctx.req, stream, spec).rejected
-    result = impact(ctx.req, stream, rejected)
+    result = placed.impact(spec)
     if not policy.enforces or (counter is None and policy.quota_role == "enforce_only"):
         out["would_trip"] = result.rejected
         out["rejected"] = out["legit_healthy_rejected"] = out["abusive_rejected"] = 0

@@ -189,27 +189,46 @@ def within(stream: SlicedStream, spec: SpikeArrestSpec | QuotaSpec) -> bool:
 
 def rejections(stream: SlicedStream, spec: SpikeArrestSpec | QuotaSpec, parties: int) -> Rejections:
     """What replaying ``spec`` rejects, counted piece by piece (``parties``: how many)."""
-    per_party, bad = np.zeros(parties, np.int64), np.zeros(parties, bool)
-    hours, minutes = Tallies(), Tallies()
-    n = {"rejected": 0, "counted_rejected": 0, "excluded_rejected": 0, "abusive_rejected": 0}
-    first = last = None
+    fold = RejectionFold(parties)
     for piece, rejected, _ in _replays(stream, spec, None):
+        fold.add(piece, rejected)
+    return fold.result(stream.size, stream.counted_total)
+
+
+class RejectionFold:
+    """A replay's :class:`~copilot.throttling.sizing.Rejections` summed piece by piece
+    (``sizing.impact``'s counts, exactly, for pieces in time order)."""
+
+    def __init__(self, parties: int) -> None:
+        self.per_party, self.bad = np.zeros(parties, np.int64), np.zeros(parties, bool)
+        self.hours, self.minutes = Tallies(), Tallies()
+        self.n = {"rejected": 0, "counted_rejected": 0, "excluded_rejected": 0,
+                  "abusive_rejected": 0}  # fmt: skip
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def add(self, piece: Piece, rejected: np.ndarray) -> None:
+        """The next piece of the stream and which of its rows the replay rejected."""
         hit = piece.take(rejected)
         if not hit.size:
-            continue
-        per_party += np.bincount(hit.party, minlength=parties)
-        bad[hit.party[~hit.legit]] = True
-        hours.add(hit.ts // HOUR_MS)
-        minutes.add(hit.ts // MINUTE_MS)
-        first = int(hit.ts[0]) if first is None else first
-        last = int(hit.ts[-1])
-        n["rejected"] += hit.size
-        n["counted_rejected"] += int(hit.counted.sum())
-        n["excluded_rejected"] += int((hit.legit & ~hit.healthy).sum())
-        n["abusive_rejected"] += int((~hit.legit).sum())
-    who = np.flatnonzero(per_party)
-    return Rejections(
-        seen=stream.size, counted=stream.counted_total, **n,
-        parties=who, per_party=per_party[who], bad=set(np.flatnonzero(bad).tolist()),
-        hours=hours.result(), minutes=minutes.result(), first=first, last=last,
-    )  # fmt: skip
+            return
+        self.per_party += np.bincount(hit.party, minlength=self.per_party.size)
+        self.bad[hit.party[~hit.legit]] = True
+        self.hours.add(hit.ts // HOUR_MS)
+        self.minutes.add(hit.ts // MINUTE_MS)
+        self.first = int(hit.ts[0]) if self.first is None else self.first
+        self.last = int(hit.ts[-1])
+        self.n["rejected"] += hit.size
+        self.n["counted_rejected"] += int(hit.counted.sum())
+        self.n["excluded_rejected"] += int((hit.legit & ~hit.healthy).sum())
+        self.n["abusive_rejected"] += int((~hit.legit).sum())
+
+    def result(self, seen: int, counted: int) -> Rejections:
+        """The counts, for a stream of ``seen`` rows of which ``counted`` healthy and legitimate."""
+        who = np.flatnonzero(self.per_party)
+        return Rejections(
+            seen=seen, counted=counted, **self.n,
+            parties=who, per_party=self.per_party[who], bad=set(np.flatnonzero(self.bad).tolist()),
+            hours=self.hours.result(), minutes=self.minutes.result(),
+            first=self.first, last=self.last,
+        )  # fmt: skip
