@@ -51,6 +51,7 @@ from copilot.throttling.sliced import Piece, RejectionFold
 _BASE = (("ts", np.int64), ("party", np.int32), ("legit", np.bool_), ("healthy", np.bool_))
 _KEY = (("key", np.int64),)  # the identity's code: keyed units only
 _PAIR = (("enforced", np.bool_), ("counted", np.bool_))  # CountOnly + EnforceOnly units only
+_BY_LABEL = ("available", "categories", "suffix")  # flow_columns' caches made from labels only
 
 
 def slice_context(ev: Evidence, piece: Slice) -> Context:
@@ -149,6 +150,7 @@ class CurrentStreams:
         from disk at once when replaying."""
         self.directory, self.proxy, self.parties = directory, proxy, parties
         self.piece_rows = piece_rows
+        self._by_label: dict[tuple, object] = {}  # flow_columns' label caches, kept
         here = [resolve(p, proxy_name) for p in current if p.runs_in(proxy_name)]
         self.policies = {_id(p): p for p in here}
         self.units: dict[tuple, UnitStream] = {}
@@ -171,9 +173,17 @@ class CurrentStreams:
 
     def add(self, ctx: Context) -> None:
         """The next slice of the share, in time order (:func:`slice_context`)."""
+        # What flow_columns derives from the labels alone (the same in every slice: a
+        # vocabulary's codes, a base path cut from each path) is made once, not per slice.
+        cache = ctx.req._orders
+        for key, value in self._by_label.items():
+            cache.setdefault(key, value)
         where = {k: Placement(*runs_on(ctx, p, self.proxy)) for k, p in self.policies.items()}
         for unit in self.units.values():
             unit.add(ctx, self.proxy, where)
+        self._by_label.update(
+            (k, v) for k, v in cache.items() if isinstance(k, tuple) and k[0] in _BY_LABEL
+        )
 
     def placed(
         self,

@@ -11,7 +11,8 @@ shopco bundle, the estate fixture (conditions on verb, path, status and unknown
 variables, a CountOnly + EnforceOnly pair keyed by client id, identities the logs
 lack, a flow hook) and the corpus of real public bundles, their proxies given the
 sample's traffic under their names (rolling-window and flexi pairs, per-IP and
-per-key limits, conditions on unknown query parameters).
+per-key limits, conditions on unknown query parameters). The collector's shares
+spilled to disk too.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ from copilot.throttling.replay_current import _WholeShare, replay_policy
 from copilot.throttling.replay_estate import replay_proxy
 from copilot.throttling.sliced_context import sliced_context
 from copilot.throttling.sliced_current import CurrentStreams, slice_context
-from copilot.throttling.spilled import InMemory
+from copilot.throttling.spilled import InMemory, SpilledRequests
 from copilot.throttling.suggest import current_replay
 from tests.paths import FIXTURES, SAMPLE_LOG
 
+Source = InMemory | SpilledRequests
 READ_ROWS = 333  # the streams read back in pieces of this many requests
 # The sample's proxies under the names of real bundles' proxies (the corpus runs in none)
 REAL_NAMES = {
@@ -51,12 +53,13 @@ REAL_NAMES = {
 }
 
 
-def _gathered(logs: Path, bundles: Path) -> tuple[Evidence, InMemory]:
-    """The evidence with every share read in slices: the derived retries are written."""
+def _gathered(logs: Path, bundles: Path, spill: SpillDir | None = None) -> tuple[Evidence, Source]:
+    """The evidence with every share read in slices: the derived retries are written
+    (the requests spilled to ``spill`` by proxy when given, else in memory)."""
     estate = read_estate([bundles])
-    collector = Collector(ATTRS)
+    collector = Collector(ATTRS, spill=spill)
     run = read_pass([logs], consumers=[collector], extra_columns=list(EXTRA_COLUMNS))
-    source = InMemory(collector.finish())
+    source = InMemory(collector.finish()) if spill is None else collector.finish_source()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shares, "SHARE_ROWS", 0)
         patch.setattr(shares, "SLICE_ROWS", 5_000)
@@ -64,7 +67,7 @@ def _gathered(logs: Path, bundles: Path) -> tuple[Evidence, InMemory]:
     return ev, source
 
 
-def _sliced(ev: Evidence, source: InMemory, proxy: int, rows: int, scratch: SpillDir):
+def _sliced(ev: Evidence, source: Source, proxy: int, rows: int, scratch: SpillDir):
     """The suggestions' context of ``proxy`` with its current limits' streams, fed the
     share in slices of ``rows``."""
     streams = CurrentStreams.of(ev, proxy, scratch)
@@ -81,7 +84,7 @@ def _impact(impact) -> tuple:
     return impact.to_dict(), series
 
 
-def _assert_same_replays(ev: Evidence, source: InMemory, proxy: int, rows: int) -> int:
+def _assert_same_replays(ev: Evidence, source: Source, proxy: int, rows: int) -> int:
     """Every unit's entry (all requests and each party's), its impact, the current limits'
     replays per party, and the proxy's entries and warnings; returns the units replayed."""
     whole = ev.context(proxy)
@@ -198,3 +201,12 @@ def test_the_units_cover_pairs_keys_unknown_conditions_and_missing_identities(ca
         "real": {"pair", "keyed", "unknown", "no key", "one refuses"},
     }[label]
     assert expected <= seen, f"{label}: {seen}"
+
+
+def test_spilled_shares_replay_their_current_limits_sliced_as_whole(tmp_path: Path) -> None:
+    """The collector's shares on disk: slices read a block at a time, labels the estate's."""
+    logs = _rewritten(tmp_path, "charges.csv", _charges)
+    with SpillDir() as spill:
+        ev, source = _gathered(logs, _tight_estate(tmp_path), spill)
+        assert isinstance(source, SpilledRequests)
+        assert sum(_assert_same_replays(ev, source, p, 700) for p in ev.active) > 0
