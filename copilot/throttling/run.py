@@ -137,7 +137,7 @@ def build_report(
     per: dict[int, _ProxyAdvice] = {}
     for i, p in enumerate(order, 1):
         step(f"sizing limits, proxy {i} of {len(order)} ({source.proxies[p]})")
-        if source.counts[p] > shares.SHARE_ROWS and not ev.current:
+        if source.counts[p] > shares.SHARE_ROWS:
             with SpillDir() as scratch:  # its streams, on disk while its suggestions read them
                 per[p] = _advise(sliced_context(ev, p, scratch), p, suggestions)
         else:

@@ -9,8 +9,9 @@ needs are summed. The suggestions then read those streams in slices
 (``copilot.throttling.sizing`` accepts them), so memory follows a slice and
 the per-party and per-minute sums, not the share (docs/fanout.md, 'Memory').
 The proxy's legitimate minutes and its refusals per party and policy come
-from the evidence. A proxy the bundles' current limits apply to is not
-advised this way (their conditions read request attributes row by row).
+from the evidence. Where bundles' current limits run on the proxy, the same
+pass decides per request where each runs and writes their streams too
+(``copilot.throttling.sliced_current``).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ import pandas as pd
 from copilot.analysis.outcomes import GATEWAY
 from copilot.analysis.rates import group_starts
 from copilot.spill import SpillDir
+from copilot.throttling import shares
 from copilot.throttling.context import Context
 from copilot.throttling.demand import Demand, judge_too_tight
 from copilot.throttling.evidence import Evidence
 from copilot.throttling.evidence_slices import RETRY
 from copilot.throttling.requests import Requests
 from copilot.throttling.sliced import SlicedStream, StreamWriter
+from copilot.throttling.sliced_current import CurrentStreams, slice_context
 from copilot.timeunits import MINUTE_MS
 
 
@@ -43,6 +46,7 @@ class SlicedContext(Context):
     tight: tuple[np.ndarray, np.ndarray] | None = None  # per party: refused, wanted (fresh)
     minutes: np.ndarray | None = None  # legitimate demand per minute
     faults: np.ndarray | None = None  # per policy id: requests that logged its fault
+    current_streams: CurrentStreams | None = None  # the bundles' limits, where they run
 
     def proxy_stream(self, proxy: int, keys: bool = False) -> SlicedStream:  # type: ignore[override]
         assert proxy == self.proxy and self.whole is not None
@@ -91,7 +95,11 @@ def sliced_context(ev: Evidence, proxy: int, directory: SpillDir) -> SlicedConte
     refused_n = np.zeros(n_parties, np.int64)
     wanted_n = np.zeros(n_parties, np.int64)
     faults = np.zeros(max(len(source.policies), 1), np.int64)
-    for piece in source.slices(proxy, lean=True, derived=(RETRY,)):
+    current = CurrentStreams.of(ev, proxy, directory) if ev.current else None
+    lean = current is None  # the current limits' conditions read attributes and statuses
+    for piece in source.slices(proxy, shares.SLICE_ROWS, lean, derived=(RETRY,)):
+        if current is not None:
+            current.add(slice_context(ev, piece))
         req, retry = piece.req, piece.derived[RETRY].astype(bool)
         healthy = ev.health.rows(req, np.arange(req.size))
         fresh = ~retry & healthy
@@ -112,6 +120,7 @@ def sliced_context(ev: Evidence, proxy: int, directory: SpillDir) -> SlicedConte
         estate=ev.estate, span=source.span, admits=ev.admits,
         proxy=proxy, whole=whole.finish(), streams=streams, refusals=ev.refusals[proxy],
         tight=(refused_n, wanted_n), minutes=ev.minutes[proxy], faults=faults,
+        current_streams=current,
     )  # fmt: skip
 
 

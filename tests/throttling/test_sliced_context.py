@@ -94,15 +94,23 @@ def test_sliced_estate_with_a_knee_below_peaks_gives_the_same_report(
     assert _report([estate]) == whole
 
 
-def test_bundles_keep_the_whole_share_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Current limits' conditions read request attributes row by row: not sliced."""
-    bundles = [FIXTURES / "bundles" / "shopco"]
-    whole = _report([SAMPLE], bundles=bundles)
+@pytest.mark.parametrize(
+    ("bundles", "teeth"),
+    [
+        ("bundles/shopco", '"current_replays": [{'),  # limits replayed
+        ("bundles/estate", '"current_replays": [{'),
+        ("real/bundles", '"warnings": ["'),  # none runs on the sample's proxies: refusers named
+    ],
+    ids=["shopco", "estate", "real"],
+)
+def test_with_bundles_every_proxy_sliced_gives_the_whole_share_report(
+    bundles: str, teeth: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The current limits' replays too: where they run is decided per request, and their
+    counters (one per identity, CountOnly/EnforceOnly pairs) carried across slices."""
+    given = [FIXTURES / bundles]
+    whole = _report([SAMPLE], bundles=given)
+    assert teeth in whole  # so the comparison has something to compare
     monkeypatch.setattr(shares, "SHARE_ROWS", 0)
-    from copilot.throttling import run as run_module
-
-    def refuse(*_args):
-        raise AssertionError("a proxy with current limits was sliced")
-
-    monkeypatch.setattr(run_module, "sliced_context", refuse)
-    assert _report([SAMPLE], bundles=bundles) == whole
+    monkeypatch.setattr(shares, "SLICE_ROWS", 4_999)
+    assert _report([SAMPLE], bundles=given) == whole
