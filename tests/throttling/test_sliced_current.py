@@ -31,11 +31,9 @@ from copilot.throttling.bundle import read_estate
 from copilot.throttling.collect import ATTRS, EXTRA_COLUMNS, Collector
 from copilot.throttling.current_spec import replay_spec
 from copilot.throttling.evidence import Evidence, gather
-from copilot.throttling.evidence_slices import RETRY
 from copilot.throttling.replay_current import _WholeShare, replay_policy
 from copilot.throttling.replay_estate import replay_proxy
 from copilot.throttling.sliced_context import sliced_context
-from copilot.throttling.sliced_current import CurrentStreams, slice_context
 from copilot.throttling.spilled import InMemory, SpilledRequests
 from copilot.throttling.suggest import current_replay
 from tests.paths import FIXTURES, SAMPLE_LOG
@@ -68,14 +66,14 @@ def _gathered(logs: Path, bundles: Path, spill: SpillDir | None = None) -> tuple
 
 
 def _sliced(ev: Evidence, source: Source, proxy: int, rows: int, scratch: SpillDir):
-    """The suggestions' context of ``proxy`` with its current limits' streams, fed the
-    share in slices of ``rows``."""
-    streams = CurrentStreams.of(ev, proxy, scratch)
+    """The suggestions' context of ``proxy`` with its current limits' streams, its share
+    read in slices of ``rows``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shares, "SLICE_ROWS", rows)
+        ctx = sliced_context(ev, proxy, scratch)
+    streams = ctx.current_streams
+    assert streams is not None
     streams.piece_rows = READ_ROWS
-    for piece in source.slices(proxy, rows, derived=(RETRY,)):
-        streams.add(slice_context(ev, piece))
-    ctx = sliced_context(ev, proxy, scratch)
-    ctx.current_streams = streams  # what the orchestrator's SlicedContext carries
     return ctx, streams
 
 
