@@ -156,7 +156,7 @@ def spike_arrest(
         if spec.use_effective_count:  # w units each: at most count // w requests a window
             lo = window_starts(cache, number, t, period)
             return sliding_count(t, count // spec.weight, period, purse, idx, lo)
-        return gcra(t, count, period, burst_allowance(count), purse, idx, spec.weight)
+        return gcra(t, count, period, burst_allowance(count), purse, idx, spec.weight)[0]
 
     return replay_keys(ts, keys, counted, budget, cache, one_key)
 
@@ -169,33 +169,17 @@ def gcra(
     purse: Budget | None = None,
     idx: np.ndarray | None = None,
     cost: int = 1,
-) -> np.ndarray:
-    """Token-bucket smoothing of one stream: ``count`` per ``period_ms``, bucket ``burst``;
-    each request takes ``cost`` tokens (a ``<MessageWeight>``).
-
-    With cost w, a request passes when the bucket holds w tokens: ``t >= TAT - (B-w) I``,
-    then ``TAT = max(TAT, t) + w I``; a bucket smaller than w passes nothing.
-    """
-    return gcra_from(t, count, period_ms, burst, purse, idx, cost)[0]
-
-
-def gcra_from(
-    t: np.ndarray,
-    count: int,
-    period_ms: int,
-    burst: int,
-    purse: Budget | None = None,
-    idx: np.ndarray | None = None,
-    cost: int = 1,
     origin: int | None = None,
     tat: int | None = None,
 ) -> tuple[np.ndarray, int | None]:
-    """:func:`gcra` from a carried state: (rejected, the final ``TAT``).
+    """Token-bucket smoothing of one stream: ``count`` per ``period_ms``, bucket ``burst``;
+    each request takes ``cost`` tokens (a ``<MessageWeight>``): (rejected, the final ``TAT``).
 
-    Time is scaled as ``(t - origin) * count`` (``origin``: the stream's first
-    time unless given); ``tat`` is the theoretical arrival time in those units
-    left by earlier requests (None: none yet). The final TAT is meaningless
-    when the budget ran out.
+    With cost w, a request passes when the bucket holds w tokens: ``t >= TAT - (B-w) I``,
+    then ``TAT = max(TAT, t) + w I``; a bucket smaller than w passes nothing. Time is
+    scaled as ``(t - origin) * count`` (``origin``: the stream's first time unless
+    given); ``tat`` is the theoretical arrival time in those units left by earlier
+    requests (None: none yet). The final TAT is meaningless when the budget ran out.
 
     One function on purpose (over 60 lines): it is the hot loop of every sizing
     search, and its two regimes share ``pos``/``tat`` state that helper calls

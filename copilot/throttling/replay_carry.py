@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from copilot.throttling.rates import burst_allowance
-from copilot.throttling.replay import SpikeArrestSpec, gcra_from, sliding_count
+from copilot.throttling.replay import SpikeArrestSpec, gcra, sliding_count
 from copilot.throttling.replay_quota import (
     QuotaSpec,
     _first_per_window,
@@ -126,7 +126,7 @@ class Replayer:
 
         def step(t: np.ndarray, carry: Any) -> tuple[np.ndarray, Any]:
             tat = None if carry is None else carry[0]
-            rejected, tat = gcra_from(
+            rejected, tat = gcra(
                 t, count, period, burst, cost=cost, origin=self._origin, tat=tat
             )
             return rejected, (tat,)

@@ -131,7 +131,7 @@ def test_smoothing_matches_an_exact_token_bucket_on_random_traffic() -> None:
         count = int(rng.integers(1, 500))
         period = int(rng.choice([1000, 60_000]))
         burst = max(1, count // 10)
-        fast = replay.gcra(ts, count, period, burst)
+        fast = replay.gcra(ts, count, period, burst)[0]
         assert (fast == token_bucket(ts, count, period, burst)).all()
 
 
@@ -141,7 +141,7 @@ def test_weighted_smoothing_matches_a_token_bucket_drawn_by_the_weight() -> None
         count = int(rng.integers(1, 500))
         period = int(rng.choice([1000, 60_000]))
         burst, cost = max(1, count // 10), int(rng.integers(1, 6))
-        fast = replay.gcra(ts, count, period, burst, cost=cost)
+        fast = replay.gcra(ts, count, period, burst, cost=cost)[0]
         assert (fast == token_bucket(ts, count, period, burst, cost)).all()
 
 
