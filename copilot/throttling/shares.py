@@ -7,6 +7,7 @@ crosses a slice's edge (docs/fanout.md, 'Memory'). A slice never splits one
 millisecond, so "the requests at this instant" are always in one slice. Stages
 may write per-request results (a collapsed retry, say) as *derived* columns,
 slice by slice in share order, and read them back with later slices.
+:class:`InMemory` gives the shares of requests already in memory (tests, small runs).
 """
 
 from __future__ import annotations
@@ -69,3 +70,39 @@ def in_slices(
     """A loaded share cut into :class:`Slice` s (``derived``: whole-share columns to cut too)."""
     for a, b in cuts(share.ts, rows):
         yield Slice(slice_of(share, a, b), a, {k: v[a:b] for k, v in (derived or {}).items()})
+
+
+@dataclass
+class InMemory:
+    """An in-memory :class:`Requests` seen as a source of per-proxy shares."""
+
+    req: Requests
+
+    def __post_init__(self) -> None:
+        r = self.req
+        self.proxies, self.parties, self.policies = r.proxies, r.parties, r.policies
+        self.fault_codes = r.fault_codes
+        self.counts = np.bincount(r.proxy, minlength=len(r.proxies)).astype(np.int64)
+        self.span = (int(r.ts[0]), int(r.ts[-1])) if r.size else None
+        self.status_anywhere = r.status_logged()
+        self._derived: dict[tuple[int, str], np.ndarray] = {}
+
+    @property
+    def size(self) -> int:
+        return self.req.size
+
+    def load(self, proxy: int, lean: bool = False) -> Requests:
+        return self.req.subset(self.req.rows_of_proxy(proxy), lean)
+
+    def slices(
+        self, proxy: int, rows: int = SLICE_ROWS, lean: bool = False, derived: tuple[str, ...] = ()
+    ) -> Iterator[Slice]:
+        """The proxy's share in time slices (``copilot.throttling.shares``), with the derived
+        columns ``derived`` written so far."""
+        cols = {name: self._derived[(proxy, name)] for name in derived}
+        yield from in_slices(self.load(proxy, lean), rows, cols)
+
+    def append_derived(self, proxy: int, name: str, values: np.ndarray) -> None:
+        """Append the next slice's values of a derived column of the proxy's share."""
+        key = (proxy, name)
+        self._derived[key] = np.concatenate([self._derived.get(key, values[:0]), values])

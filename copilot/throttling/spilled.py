@@ -28,7 +28,7 @@ from copilot import spill
 from copilot.analysis.rates import group_starts
 from copilot.throttling import spilled_sort
 from copilot.throttling.requests import Requests, canonical_lut, lean_columns
-from copilot.throttling.shares import SLICE_ROWS, Slice, in_slices
+from copilot.throttling.shares import SLICE_ROWS, InMemory, Slice
 
 # name, dtype of each spilled column after the proxy's (attributes follow as "attr.NAME")
 COLUMNS = (
@@ -266,42 +266,6 @@ class SpilledRequests:
 
 def _dtype(name: str) -> np.dtype:
     return np.dtype(dict(COLUMNS).get(name, ATTR_DTYPE))
-
-
-@dataclass
-class InMemory:
-    """An in-memory :class:`Requests` seen as a source of per-proxy shares."""
-
-    req: Requests
-
-    def __post_init__(self) -> None:
-        r = self.req
-        self.proxies, self.parties, self.policies = r.proxies, r.parties, r.policies
-        self.fault_codes = r.fault_codes
-        self.counts = np.bincount(r.proxy, minlength=len(r.proxies)).astype(np.int64)
-        self.span = (int(r.ts[0]), int(r.ts[-1])) if r.size else None
-        self.status_anywhere = r.status_logged()
-        self._derived: dict[tuple[int, str], np.ndarray] = {}
-
-    @property
-    def size(self) -> int:
-        return self.req.size
-
-    def load(self, proxy: int, lean: bool = False) -> Requests:
-        return self.req.subset(self.req.rows_of_proxy(proxy), lean)
-
-    def slices(
-        self, proxy: int, rows: int = SLICE_ROWS, lean: bool = False, derived: tuple[str, ...] = ()
-    ) -> Iterator[Slice]:
-        """The proxy's share in time slices (``copilot.throttling.shares``), with the derived
-        columns ``derived`` written so far."""
-        cols = {name: self._derived[(proxy, name)] for name in derived}
-        yield from in_slices(self.load(proxy, lean), rows, cols)
-
-    def append_derived(self, proxy: int, name: str, values: np.ndarray) -> None:
-        """Append the next slice's values of a derived column of the proxy's share."""
-        key = (proxy, name)
-        self._derived[key] = np.concatenate([self._derived.get(key, values[:0]), values])
 
 
 Source = SpilledRequests | InMemory
