@@ -31,33 +31,24 @@ from typing import Any
 import numpy as np
 
 from copilot.throttling.current_pair import _rolling, flexi_windows, windowed_refusals
-from copilot.throttling.replay_carry import _groups
+from copilot.throttling.replay_carry import Carries, Live, _groups
 from copilot.throttling.replay_quota import QuotaSpec, calendar_windows
 
 # One key's rows of a slice (times, enforced, counted) and its carry (None: fresh)
 # -> (rejected, new carry).
 Step = Callable[[np.ndarray, np.ndarray, np.ndarray, Any], tuple[np.ndarray, Any]]
-# A carry and the latest time fed -> whether it can still change a decision.
-Live = Callable[[Any, int], bool]
 
 
-class PairReplayer:
+class PairReplayer(Carries):
     """A CountOnly/EnforceOnly pair replayed over a stream fed in consecutive time slices.
 
     ``keyed``: the quota's identifier is the key given per row (one counter per key,
     -1 included)."""
 
     def __init__(self, spec: QuotaSpec, keyed: bool) -> None:
+        super().__init__()
         self.spec, self.keyed = spec, keyed
-        self._carry: dict[int, Any] = {}  # key -> carry
-        self._swept = 16  # keys held after the last sweep of stale carries (at least 16)
         self._step, self._live = _kernel(spec)
-
-    def carried(self) -> dict[int, int]:
-        """How many values each key carries (times for a rolling window, else 2)."""
-        return {
-            k: (c.size if isinstance(c, np.ndarray) else len(c)) for k, c in self._carry.items()
-        }
 
     def feed(
         self, ts: np.ndarray, keys: np.ndarray | None, enforced: np.ndarray, counted: np.ndarray
@@ -83,13 +74,6 @@ class PairReplayer:
                 rejected[idx] = local
         self._sweep(int(ts[-1]))
         return rejected
-
-    def _sweep(self, now: int) -> None:
-        """Drop the carries that can no longer change a decision, once the keys have doubled."""
-        if len(self._carry) < 2 * self._swept:
-            return
-        self._carry = {k: c for k, c in self._carry.items() if self._live(c, now)}
-        self._swept = max(len(self._carry), 16)
 
 
 def _kernel(spec: QuotaSpec) -> tuple[Step, Live]:

@@ -41,7 +41,32 @@ Step = Callable[[np.ndarray, Any], tuple[np.ndarray, Any]]
 Live = Callable[[Any, int], bool]
 
 
-class Replayer:
+class Carries:
+    """Per-key carries of a replay fed in consecutive slices; a key gone quiet is swept
+    once its carry can no longer change a decision (``_live``)."""
+
+    _live: Live
+
+    def __init__(self) -> None:
+        self._carry: dict[int, Any] = {}  # key -> carry
+        self._swept = 16  # keys held after the last sweep of stale carries (at least 16)
+
+    def carried(self) -> dict[int, int]:
+        """How many values each key carries (times for a sliding or rolling window, else
+        1 or 2)."""
+        return {
+            k: (c.size if isinstance(c, np.ndarray) else len(c)) for k, c in self._carry.items()
+        }
+
+    def _sweep(self, now: int) -> None:
+        """Drop the carries that can no longer change a decision, once the keys have doubled."""
+        if len(self._carry) < 2 * self._swept:
+            return
+        self._carry = {k: c for k, c in self._carry.items() if self._live(c, now)}
+        self._swept = max(len(self._carry), 16)
+
+
+class Replayer(Carries):
     """One policy replayed over a stream fed in consecutive time slices; state carried exactly.
 
     ``keyed``: the policy's identifier is the key given per row (each key has its
@@ -52,10 +77,9 @@ class Replayer:
     def __init__(
         self, spec: SpikeArrestSpec | QuotaSpec, keyed: bool, budget: int | None = None
     ) -> None:
+        super().__init__()
         self.spec, self.keyed, self.budget = spec, keyed, budget
         self._origin: int | None = None  # GCRA's time origin: the first time fed
-        self._carry: dict[int, Any] = {}  # key -> carry
-        self._swept = 16  # keys held after the last sweep of stale carries (at least 16)
         self._charged = 0  # counted rejections so far
         self._stopped = False
         self._step, self._live = self._kernel()
@@ -64,12 +88,6 @@ class Replayer:
     def stopped(self) -> bool:
         """More than ``budget`` counted rejections so far."""
         return self._stopped
-
-    def carried(self) -> dict[int, int]:
-        """How many values each key carries (times for a sliding count, else 1 or 2)."""
-        return {
-            k: (c.size if isinstance(c, np.ndarray) else len(c)) for k, c in self._carry.items()
-        }
 
     def feed(
         self, ts: np.ndarray, keys: np.ndarray | None = None, counted: np.ndarray | None = None
@@ -101,13 +119,6 @@ class Replayer:
             self._stopped = self._charged > self.budget
         return rejected
 
-    def _sweep(self, now: int) -> None:
-        """Drop the carries that can no longer change a decision, once the keys have doubled."""
-        if len(self._carry) < 2 * self._swept:
-            return
-        self._carry = {k: c for k, c in self._carry.items() if self._live(c, now)}
-        self._swept = max(len(self._carry), 16)
-
     def _kernel(self) -> tuple[Step, Live]:
         spec = self.spec
         if isinstance(spec, SpikeArrestSpec):
@@ -126,9 +137,7 @@ class Replayer:
 
         def step(t: np.ndarray, carry: Any) -> tuple[np.ndarray, Any]:
             tat = None if carry is None else carry[0]
-            rejected, tat = gcra(
-                t, count, period, burst, cost=cost, origin=self._origin, tat=tat
-            )
+            rejected, tat = gcra(t, count, period, burst, cost=cost, origin=self._origin, tat=tat)
             return rejected, (tat,)
 
         def live(carry: Any, now: int) -> bool:

@@ -17,31 +17,16 @@ from copilot.throttling.current_pair import pair_rejected
 from copilot.throttling.pair_carry import PairReplayer
 from copilot.throttling.replay_quota import QuotaSpec
 from tests.paths import SAMPLE_LOG as SAMPLE
+from tests.throttling.test_replay_carry import CASES as REPLAY_CASES
 
 T0 = 1_763_251_200_000  # 2025-11-16 00:00:00 UTC, a midnight
 SEC, MIN, HOUR, DAY = 1000, 60_000, 3_600_000, 86_400_000
 # Identity codes as the replays pass them: -1 is "no identifier" (one shared counter).
 KEYS = np.array([-1, 0, 7, 1 << 40, (1 << 62) + 3], dtype=np.int64)
 
-# (name, spec, rows, span of the stream in ms): busy enough to be refused often, idle
-# enough to be admitted often.
-CASES = [
-    ("calendar-hour", QuotaSpec(15, 1, "hour", "calendar", T0 + 17 * MIN + 123), 1200, 2 * DAY),
-    ("calendar-2min", QuotaSpec(10, 2, "minute", "calendar", T0 + 7 * SEC), 600, HOUR),
-    (
-        "calendar-month",
-        QuotaSpec(60, 1, "month", "calendar", T0 + 9 * DAY + 5 * HOUR),
-        1000,
-        120 * DAY,
-    ),
-    ("default-minute", QuotaSpec(3, 1, "minute", "default"), 600, HOUR),
-    ("default-week", QuotaSpec(30, 1, "week", "default"), 1000, 60 * DAY),
-    ("default-month", QuotaSpec(50, 1, "month", "default"), 800, 120 * DAY),
-    ("flexi-minute", QuotaSpec(8, 1, "minute", "flexi"), 600, HOUR),
-    ("flexi-hour", QuotaSpec(12, 1, "hour", "flexi"), 1200, 2 * DAY),
-    ("rolling-minute", QuotaSpec(6, 1, "minute", "rollingwindow"), 600, HOUR),
-    ("rolling-hour", QuotaSpec(12, 1, "hour", "rollingwindow"), 1200, 2 * DAY),
-]
+# (name, spec, rows, span of the stream in ms): the Quota cases of the single-policy
+# replays, busy enough to be refused often, idle enough to be admitted often.
+CASES = [c for c in REPLAY_CASES if isinstance(c[1], QuotaSpec)]
 IDS = [c[0] for c in CASES]
 SIZES = [1, 2, 7, 100]
 
