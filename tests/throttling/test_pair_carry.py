@@ -18,6 +18,7 @@ from copilot.throttling.pair_carry import PairReplayer
 from copilot.throttling.replay_quota import QuotaSpec
 from tests.paths import SAMPLE_LOG as SAMPLE
 from tests.throttling.test_replay_carry import CASES as REPLAY_CASES
+from tests.throttling.test_replay_carry import random_cuts, slicings
 
 T0 = 1_763_251_200_000  # 2025-11-16 00:00:00 UTC, a midnight
 SEC, MIN, HOUR, DAY = 1000, 60_000, 3_600_000, 86_400_000
@@ -28,7 +29,6 @@ KEYS = np.array([-1, 0, 7, 1 << 40, (1 << 62) + 3], dtype=np.int64)
 # replays, busy enough to be refused often, idle enough to be admitted often.
 CASES = [c for c in REPLAY_CASES if isinstance(c[1], QuotaSpec)]
 IDS = [c[0] for c in CASES]
-SIZES = [1, 2, 7, 100]
 
 Stream = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # ts, keys, enforced, counted
 
@@ -45,22 +45,6 @@ def stream(seed: int, rows: int, span_ms: int) -> Stream:
     keys = rng.choice(KEYS, ts.size, p=[0.3, 0.3, 0.2, 0.15, 0.05])
     mark = rng.choice(4, ts.size, p=[0.3, 0.25, 0.4, 0.05])  # enforced, counted, both, neither
     return ts, keys, (mark == 0) | (mark == 2), (mark == 1) | (mark == 2)
-
-
-def random_cuts(ts: np.ndarray, seed: int) -> list[int]:
-    """About 20 random cut points, a third of them inside one millisecond."""
-    rng = np.random.default_rng(seed)
-    ties = np.flatnonzero(ts[1:] == ts[:-1]) + 1  # cutting before i splits ts[i]'s millisecond
-    picks = np.r_[rng.integers(1, ts.size, 14), rng.choice(ties, 6 if ties.size else 0)]
-    return sorted(set(picks.tolist()))
-
-
-def slicings(ts: np.ndarray, seed: int) -> dict[str, list[int]]:
-    """Cut points (row indices starting a new slice) by slicing strategy."""
-    out = {f"{rows}-rows": list(range(rows, ts.size, rows)) for rows in SIZES}
-    out["random"] = random_cuts(ts, seed)
-    out["whole"] = []
-    return out
 
 
 def fed(
