@@ -22,18 +22,24 @@ BUNDLES = FIXTURES / "bundles" / "shopco"
 ROWS = 300_000
 
 
+def knee_scenario(knee_factor: float, days: int = 7, seed: int = 11, rows: int = ROWS):
+    """A generated scenario whose backend knee is ``knee_factor`` x the default (the
+    generator reads the knee from the scenario)."""
+    scenario = make_scenario(days=days, seed=seed, rows=rows)
+    backend = dataclasses.replace(
+        scenario.backend, knee_rps=round(scenario.backend.knee_rps * knee_factor, 4)
+    )
+    return dataclasses.replace(scenario, backend=backend)
+
+
 def scenario_run(tmp: Path, knee_factor: float) -> tuple[SuggestRun, object]:
     """A 7-day generated scenario whose backend knee is ``knee_factor`` x the default.
 
     At 300k rows the default knee sits at about 1.2x the nightly batch job's busiest
     minutes; the factor separates "a limit fits below the knee" (1.4) from "the knee is
-    below legitimate peaks" (0.6). The generator reads the knee from the scenario.
+    below legitimate peaks" (0.6).
     """
-    scenario = make_scenario(days=7, seed=11, rows=ROWS)
-    backend = dataclasses.replace(
-        scenario.backend, knee_rps=round(scenario.backend.knee_rps * knee_factor, 4)
-    )
-    scenario = dataclasses.replace(scenario, backend=backend)
+    scenario = knee_scenario(knee_factor)
     path = tmp / f"knee-{knee_factor}.csv"
     write_records(iter_chunks(scenario), path)
     return suggest_paths([path]), scenario

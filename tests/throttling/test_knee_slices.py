@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from copilot.analysis.outcomes import GATEWAY
-from copilot.logs.sample import iter_chunks, make_scenario
+from copilot.logs.sample import iter_chunks
 from copilot.logs.writers import write_records
 from copilot.pipeline import read_pass
 from copilot.throttling.collect import ATTRS, EXTRA_COLUMNS, Collector
@@ -17,6 +16,7 @@ from copilot.throttling.knee import Knee, find_knee, find_knee_slices
 from copilot.throttling.requests import Requests
 from copilot.throttling.shares import in_slices, slice_of
 from tests.paths import SAMPLE_LOG
+from tests.throttling.conftest import knee_scenario
 
 pytestmark = pytest.mark.slow  # one-row pieces over tens of thousands of requests
 
@@ -39,12 +39,8 @@ def sample() -> Requests:
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Requests:
     """Two generated days whose orders backend degrades below its busiest minutes."""
-    scenario = make_scenario(days=2, seed=11, rows=40_000)
-    backend = dataclasses.replace(
-        scenario.backend, knee_rps=round(scenario.backend.knee_rps * 0.6, 4)
-    )
     path = tmp_path_factory.mktemp("knee-slices") / "estate.csv"
-    write_records(iter_chunks(dataclasses.replace(scenario, backend=backend)), path)
+    write_records(iter_chunks(knee_scenario(0.6, days=2, seed=11, rows=40_000)), path)
     return _collect(path)
 
 

@@ -19,6 +19,7 @@ from copilot.throttling.replay_quota import QuotaSpec
 from tests.paths import SAMPLE_LOG as SAMPLE
 from tests.throttling.test_replay_carry import CASES as REPLAY_CASES
 from tests.throttling.test_replay_carry import random_cuts, slicings
+from tests.throttling.test_replay_carry import returning as carry_returning
 
 T0 = 1_763_251_200_000  # 2025-11-16 00:00:00 UTC, a midnight
 SEC, MIN, HOUR, DAY = 1000, 60_000, 3_600_000, 86_400_000
@@ -225,19 +226,11 @@ def test_a_rolling_carry_keeps_only_the_latest_allowance_of_unenforced_counts() 
 
 
 def returning(seed: int, clients: int, gap_ms: int) -> Stream:
-    """Each client sends a few bursts of ties, each about ``gap_ms`` (+-20 ms) after its
-    previous one: they come back just before or just after their carry goes stale."""
-    rng = np.random.default_rng(seed)
-    starts = rng.integers(0, 30 * MIN, clients)
-    gaps = gap_ms + rng.integers(-20, 21, (clients, 6))
-    bursts = starts[:, None] + np.cumsum(gaps, axis=1)  # (client, burst) -> time
-    sizes = rng.integers(1, 9, bursts.shape).ravel()
-    ts = np.repeat(bursts.ravel(), sizes) + rng.integers(0, 2, sizes.sum())
-    keys = np.repeat(np.repeat(np.arange(-1, clients - 1, dtype=np.int64), 6), sizes)
-    order = np.argsort(ts, kind="stable")
-    enforced = rng.random(ts.size) < 0.8
-    counted = rng.random(ts.size) < 0.8
-    return ts[order].astype(np.int64) + T0, keys[order], enforced, counted
+    """The single-policy tests' returning clients (key -1 among them), with random
+    enforced and counted marks."""
+    ts, keys = carry_returning(seed, clients, gap_ms, first_key=-1)
+    rng = np.random.default_rng(seed + 1)
+    return ts, keys, rng.random(ts.size) < 0.8, rng.random(ts.size) < 0.8
 
 
 @pytest.mark.parametrize(

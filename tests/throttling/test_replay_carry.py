@@ -173,16 +173,19 @@ def test_the_carry_stays_small(name, spec, rows, span) -> None:
         assert max(sizes) == most
 
 
-def returning(seed: int, clients: int, gap_ms: int) -> tuple[np.ndarray, np.ndarray]:
+def returning(
+    seed: int, clients: int, gap_ms: int, first_key: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Each client sends a few bursts of ties, each about ``gap_ms`` (+-20 ms) after its
-    previous one: they come back just before or just after their carry goes stale."""
+    previous one: they come back just before or just after their carry goes stale. Keys
+    are ``first_key``, ``first_key + 1``, ... (int64)."""
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, 30 * MIN, clients)
     gaps = gap_ms + rng.integers(-20, 21, (clients, 6))
     bursts = starts[:, None] + np.cumsum(gaps, axis=1)  # (client, burst) -> time
     sizes = rng.integers(1, 9, bursts.shape).ravel()
     ts = np.repeat(bursts.ravel(), sizes) + rng.integers(0, 2, sizes.sum())
-    keys = np.repeat(np.repeat(np.arange(clients, dtype=np.int32), 6), sizes)
+    keys = np.repeat(np.repeat(np.arange(clients, dtype=np.int64) + first_key, 6), sizes)
     order = np.argsort(ts, kind="stable")
     return ts[order].astype(np.int64) + T0, keys[order]
 

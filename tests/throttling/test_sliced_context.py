@@ -8,18 +8,18 @@ as the JSON ``atc suggest --json`` prints.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from copilot.logs.sample import iter_chunks, make_scenario
+from copilot.logs.sample import iter_chunks
 from copilot.logs.writers import write_records
 from copilot.throttling import shares
 from copilot.throttling.run import suggest_paths
 from tests.paths import FIXTURES
 from tests.paths import SAMPLE_LOG as SAMPLE
+from tests.throttling.conftest import knee_scenario
 
 
 def _report(paths: list[Path], **kw) -> str:
@@ -41,12 +41,8 @@ def _series(series) -> list:
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three generated days with a knee below legitimate peaks (capacity findings too)."""
-    scenario = make_scenario(days=3, seed=13, rows=60_000)
-    backend = dataclasses.replace(
-        scenario.backend, knee_rps=round(scenario.backend.knee_rps * 0.6, 4)
-    )
     path = tmp_path_factory.mktemp("sliced") / "estate.csv"
-    write_records(iter_chunks(dataclasses.replace(scenario, backend=backend)), path)
+    write_records(iter_chunks(knee_scenario(0.6, days=3, seed=13, rows=60_000)), path)
     return path
 
 
